@@ -1,0 +1,72 @@
+"""The ``phylo-vi`` command group.
+
+Subcommands live in their own modules and are imported only when invoked, so that
+``phylo-vi --help`` is instant. Register a subcommand by adding ``name: "module:attribute"``
+to :data:`COMMANDS`.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from phylo_vi import __version__
+from phylo_vi.errors import PhyloVIError
+
+COMMANDS: dict[str, str] = {
+}
+
+HELP_SUMMARIES: dict[str, str] = {
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        return getattr(importlib.import_module(module_name), attribute)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, HELP_SUMMARIES.get(name, "")) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="phylo-vi")
+def cli() -> None:
+    """phylo_vi: Bayesian phylogenetic inference from the command line."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, printing phylo_vi errors as one line with exit status 2."""
+    try:
+        cli.main(args=argv, prog_name="phylo-vi", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except PhyloVIError as exc:
+        click.echo(f"phylo-vi: error: {exc}", err=True)
+        sys.exit(2)
+    except FileNotFoundError as exc:
+        click.echo(f"phylo-vi: error: {exc.filename}: no such file", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

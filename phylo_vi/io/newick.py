@@ -1,0 +1,224 @@
+r"""Newick trees.
+
+Grammar accepted (one tree per statement; whitespace between tokens is ignored)::
+
+    tree       := comment* subtree comment* ";"
+    subtree    := leaf | internal
+    leaf       := label comment* [":" comment* length comment*]
+    internal   := "(" subtree ("," subtree)* ")" [label] comment* [":" comment* length comment*]
+    label      := unquoted | quoted
+    unquoted   := one or more characters other than whitespace and ( ) [ ] ' , : ;
+    quoted     := "'" (any character, with '' standing for one quote)* "'"
+    comment    := "[" any characters but "]" "]"
+    length     := a decimal or scientific-notation number
+
+Quirks tolerated:
+
+- ``[&...]`` annotations before the colon (BEAST 2: ``1[&rate=0.9]:0.1``) or after it (BEAST 1:
+  ``1:[&rate=1.0]48.05``), and braces inside them (``{0.1,0.2}``); kept with ``keep_annotations``.
+- Missing branch lengths (NaN), internal-node labels such as support values (ignored).
+- Underscores are kept as they are (no ``_`` → space conversion); quotes are stripped.
+- A leaf label can be a TRANSLATE token or, when the translate table does not hold it, the
+  taxon name itself (translate present but unused).
+
+Errors (unbalanced parentheses, a missing ``;``, an unknown taxon, a duplicated taxon, an empty
+subtree, a bad length) raise :class:`~phylo_vi.errors.TreeFormatError` naming file and line.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Iterator, Mapping
+
+import numpy as np
+
+from phylo_vi.errors import EmptyInputError, TreeFormatError
+from phylo_vi.trees.taxa import TaxonNamespace
+from phylo_vi.trees.tree import Tree
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<punct>[(),:;])
+      | (?P<quoted>'(?:[^']|'')*')
+      | (?P<comment>\[[^\]]*\])
+      | (?P<word>[^\s()\[\]',:;]+)
+      | (?P<bad>\S)
+    )""",
+    re.VERBOSE,
+)
+_NEEDS_QUOTES = re.compile(r"[\s()\[\]',:;]")
+
+
+def format_label(name: str) -> str:
+    """A taxon name as a Newick label: quoted (with ``''`` for ``'``) only when it must be."""
+    if name and not _NEEDS_QUOTES.search(name):
+        return name
+    return "'" + name.replace("'", "''") + "'"
+
+
+def _tokens(text: str, path, line) -> Iterator[tuple[str, str]]:
+    position, end = 0, len(text)
+    while position < end:
+        match = _TOKEN.match(text, position)
+        if match is None:
+            break
+        position = match.end()
+        kind = match.lastgroup
+        if kind is None:
+            break
+        value = match.group(kind)
+        if kind == "bad":
+            if value == "'":
+                raise TreeFormatError("unterminated quoted label", path, line)
+            if value == "[":
+                raise TreeFormatError("unterminated comment '['", path, line)
+            raise TreeFormatError(f"unexpected character {value!r}", path, line)
+        yield kind, value
+
+
+def parse_newick(
+    text: str,
+    taxa: TaxonNamespace,
+    *,
+    translate: Mapping[str, str] | None = None,
+    add_taxa: bool = True,
+    rooted: bool = False,
+    name: str | None = None,
+    weight: float = 1.0,
+    keep_annotations: bool = False,
+    path: str | Path | None = None,
+    line: int | None = None,
+) -> Tree:
+    """Parse one Newick tree (see the module grammar) into a post-order :class:`Tree`.
+
+    Leaf labels are looked up in ``translate`` first, then used as taxon names. New names are
+    appended to ``taxa`` when ``add_taxa``; otherwise an unknown label is an error.
+    """
+    parent: list[int] = []
+    length: list[float] = []
+    taxon: list[int] = []
+    annotations: dict[int, str] = {}
+    open_children: list[list[int]] = [[]]
+    expect_subtree = True
+    current = -1
+    labelled = False
+    finished = False
+    tokens = _tokens(text, path, line)
+    for kind, value in tokens:
+        if finished:
+            if kind == "comment":
+                continue
+            raise TreeFormatError(f"text after the closing ';': {value!r}", path, line)
+        if expect_subtree:
+            if kind == "comment":
+                continue
+            if value == "(" and kind == "punct":
+                open_children.append([])
+                continue
+            if kind in ("word", "quoted"):
+                label = value[1:-1].replace("''", "'") if kind == "quoted" else value
+                current = len(parent)
+                parent.append(-1)
+                length.append(np.nan)
+                taxon.append(_taxon_index(label, taxa, translate, add_taxa, path, line))
+                expect_subtree, labelled = False, True
+                continue
+            what = "an empty subtree" if value in ",);" else f"unexpected {value!r}"
+            raise TreeFormatError(f"{what} where a taxon or '(' was expected", path, line)
+        if kind == "comment":
+            if keep_annotations and value.startswith("[&"):
+                annotations[current] = annotations.get(current, "") + value
+            continue
+        if kind in ("word", "quoted"):
+            if labelled:
+                raise TreeFormatError(f"unexpected label {value!r} (missing ',' or ':'?)", path, line)
+            labelled = True
+            continue
+        if value == ":":
+            length[current] = _read_length(tokens, annotations if keep_annotations else None, current, path, line)
+            labelled = True
+            continue
+        if value == ",":
+            if len(open_children) == 1:
+                raise TreeFormatError("',' outside parentheses (unbalanced parentheses)", path, line)
+            open_children[-1].append(current)
+            expect_subtree = True
+        elif value == ")":
+            open_children[-1].append(current)
+            children = open_children.pop()
+            if not open_children:
+                raise TreeFormatError("unbalanced parentheses: too many ')'", path, line)
+            current = len(parent)
+            parent.append(-1)
+            length.append(np.nan)
+            taxon.append(-1)
+            for child in children:
+                parent[child] = current
+            labelled = False
+        elif value == ";":
+            if len(open_children) != 1:
+                raise TreeFormatError(f"unbalanced parentheses: {len(open_children) - 1} '(' not closed", path, line)
+            finished = True
+        elif value == "(":
+            raise TreeFormatError("unexpected '(' after a subtree (missing ','?)", path, line)
+    if not finished:
+        if not parent:
+            raise TreeFormatError("empty tree", path, line)
+        if len(open_children) != 1:
+            raise TreeFormatError(f"unbalanced parentheses: {len(open_children) - 1} '(' not closed", path, line)
+        raise TreeFormatError("missing ';' at the end of the tree", path, line)
+    taxon_array = np.asarray(taxon, dtype=np.int32)
+    leaves = taxon_array[taxon_array >= 0]
+    if len(np.unique(leaves)) != len(leaves):
+        counts = np.bincount(leaves)
+        raise TreeFormatError(f"taxon {taxa[int(np.argmax(counts))]!r} appears more than once", path, line)
+    return Tree(np.asarray(parent), np.asarray(length), taxon_array, taxa, rooted=rooted, name=name,
+                weight=weight, annotations=annotations)
+
+
+def _taxon_index(label: str, taxa: TaxonNamespace, translate, add_taxa: bool, path, line) -> int:
+    if translate is not None:
+        label = translate.get(label, label)
+    index = taxa.get(label)
+    if index is not None:
+        return index
+    if not add_taxa:
+        what = "translate token or taxon" if translate else "taxon"
+        raise TreeFormatError(f"unknown {what} {label!r}", path, line)
+    return taxa.add(label)
+
+
+def _read_length(tokens, annotations, node: int, path, line) -> float:
+    for kind, value in tokens:
+        if kind == "comment":
+            if annotations is not None and value.startswith("[&"):
+                annotations[node] = annotations.get(node, "") + value
+            continue
+        if kind == "word":
+            try:
+                return float(value)
+            except ValueError:
+                raise TreeFormatError(f"bad branch length {value!r}", path, line) from None
+        raise TreeFormatError(f"a branch length was expected after ':', found {value!r}", path, line)
+    raise TreeFormatError("a branch length was expected after ':'", path, line)
+
+
+def read_newick(path: str | Path, taxa: TaxonNamespace | None = None, *, rooted: bool = False,
+                keep_annotations: bool = False) -> Iterator[Tree]:
+    """Stream the trees of a Newick file (one or more trees, each ending with ``;``)."""
+    from phylo_vi.io.statements import iter_statements
+
+    taxa = TaxonNamespace() if taxa is None else taxa
+    n_trees = 0
+    for statement in iter_statements(path):
+        if not statement.terminated:
+            raise TreeFormatError("missing ';' at the end of the tree", path, statement.line)
+        stripped = statement.text.lstrip()
+        is_rooted = rooted
+        if stripped[:4].upper() in ("[&R]", "[&U]"):
+            is_rooted = stripped[2].upper() == "R"
+        n_trees += 1
+        yield parse_newick(statement.text + ";", taxa, rooted=is_rooted, keep_annotations=keep_annotations,
+                           path=path, line=statement.line)
+    if n_trees == 0:
+        raise EmptyInputError("no tree found", path)

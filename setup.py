@@ -1,0 +1,9 @@
+"""Package layout: the repository's top-level ``cli/`` and ``data/`` folders install inside the
+``phylo_vi`` namespace (``phylo_vi.cli``, ``phylo_vi.data``), so no top-level ``cli`` module
+lands in site-packages. Everything else is declared in ``pyproject.toml``."""
+from setuptools import find_packages, setup
+
+setup(
+    packages=find_packages(include=["phylo_vi", "phylo_vi.*"]) + ["phylo_vi.cli", "phylo_vi.data"],
+    package_dir={"phylo_vi.cli": "cli", "phylo_vi.data": "data"},
+)
