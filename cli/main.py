@@ -15,9 +15,15 @@ from phylo_vi import __version__
 from phylo_vi.errors import PhyloVIError
 
 COMMANDS: dict[str, str] = {
+    "likelihood": "phylo_vi.cli.likelihood:likelihood",
+    "trees": "phylo_vi.cli.trees:trees",
+    "demo": "phylo_vi.cli.demo:demo",
 }
 
 HELP_SUMMARIES: dict[str, str] = {
+    "likelihood": "Tree log-likelihood and branch-length gradient under a substitution model.",
+    "trees": "Summarize tree samples: topologies, split frequencies, credible sets, ASDSF.",
+    "demo": "Run the main job on the bundled example data.",
 }
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -203,22 +203,52 @@ def _read_length(tokens, annotations, node: int, path, line) -> float:
     raise TreeFormatError("a branch length was expected after ':'", path, line)
 
 
-def read_newick(path: str | Path, taxa: TaxonNamespace | None = None, *, rooted: bool = False,
-                keep_annotations: bool = False) -> Iterator[Tree]:
-    """Stream the trees of a Newick file (one or more trees, each ending with ``;``)."""
+def statement_rooting(text: str, rooted: bool | None, default_rooted: bool) -> bool:
+    """Rooting of a Newick statement: ``rooted`` if given, else a leading ``[&R]`` / ``[&U]``, else the default."""
+    if rooted is not None:
+        return rooted
+    stripped = text.lstrip()
+    if stripped[:4].upper() in ("[&R]", "[&U]"):
+        return stripped[2].upper() == "R"
+    return default_rooted
+
+
+def iter_newick_statements(statements: Iterable, taxa: TaxonNamespace, path, *, rooted: bool | None = None,
+                           default_rooted: bool = False, keep_annotations: bool = False,
+                           keep: Callable[[int], bool] | None = None,
+                           first_index: int = 0) -> Iterator[tuple[int, int, Tree | None]]:
+    """``(index, line, tree)`` per statement; ``tree`` is None where ``keep(index)`` is False."""
+    index = first_index
+    for statement in statements:
+        if not statement.terminated:
+            raise TreeFormatError("missing ';' at the end of the tree", path, statement.line)
+        if keep is not None and not keep(index):
+            yield index, statement.line, None
+        else:
+            yield index, statement.line, parse_newick(statement.text + ";", taxa,
+                                      rooted=statement_rooting(statement.text, rooted, default_rooted),
+                                      keep_annotations=keep_annotations, path=path, line=statement.line)
+        index += 1
+
+
+def read_newick(path: str | Path, taxa: TaxonNamespace | None = None, *, rooted: bool | None = None,
+                default_rooted: bool = False, keep_annotations: bool = False,
+                keep: Callable[[int], bool] | None = None) -> Iterator[Tree]:
+    """Stream the trees of a Newick file (one or more trees, each ending with ``;``).
+
+    A tree is rooted when ``rooted`` says so; when ``rooted`` is None a leading ``[&R]`` or
+    ``[&U]`` decides, and ``default_rooted`` applies to trees with neither. ``keep(i)``
+    (0-based tree index) selects the trees to parse; the others are skipped unparsed.
+    """
     from phylo_vi.io.statements import iter_statements
 
     taxa = TaxonNamespace() if taxa is None else taxa
     n_trees = 0
-    for statement in iter_statements(path):
-        if not statement.terminated:
-            raise TreeFormatError("missing ';' at the end of the tree", path, statement.line)
-        stripped = statement.text.lstrip()
-        is_rooted = rooted
-        if stripped[:4].upper() in ("[&R]", "[&U]"):
-            is_rooted = stripped[2].upper() == "R"
+    for _, _, tree in iter_newick_statements(iter_statements(path), taxa, path, rooted=rooted,
+                                          default_rooted=default_rooted, keep_annotations=keep_annotations,
+                                          keep=keep):
         n_trees += 1
-        yield parse_newick(statement.text + ";", taxa, rooted=is_rooted, keep_annotations=keep_annotations,
-                           path=path, line=statement.line)
+        if tree is not None:
+            yield tree
     if n_trees == 0:
         raise EmptyInputError("no tree found", path)

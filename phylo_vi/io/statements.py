@@ -21,29 +21,32 @@ class Statement(NamedTuple):
     terminated: bool = True
 
 
-def iter_statements(path: str | Path, lines: Iterable[str] | None = None) -> Iterator[Statement]:
+def iter_statements(path: str | Path, lines: Iterable[str] | None = None, *,
+                    first_line: int = 1) -> Iterator[Statement]:
     """Yield the statements of ``path`` (or of ``lines``, with ``path`` used in messages).
 
-    Text after the last ``;`` that holds more than whitespace and comments is yielded as a
-    final statement with ``terminated=False``, so a caller can report the missing ``;``.
+    ``first_line`` is the number of the first line of ``lines`` (for a reader that resumes in
+    the middle of a file). Text after the last ``;`` that holds more than whitespace and
+    comments is yielded as a final statement with ``terminated=False``, so a caller can
+    report the missing ``;``.
     """
     if lines is None:
         with open(path, encoding="utf-8-sig", errors="replace") as handle:
-            yield from _split(handle, path)
+            yield from _split(handle, path, first_line)
     else:
-        yield from _split(lines, path)
+        yield from _split(lines, path, first_line)
 
 
-def _split(lines: Iterable[str], path) -> Iterator[Statement]:
+def _split(lines: Iterable[str], path, first_line: int) -> Iterator[Statement]:
     pending: list[str] = []
     start: int | None = None
     in_quote = in_comment = False
-    number = 0
-    for number, text in enumerate(lines, start=1):
+    number = first_line - 1
+    for number, text in enumerate(lines, start=first_line):
         if start is None and not in_quote and not in_comment:
             stripped = text.rstrip()
             if (stripped.endswith(";") and stripped.count(";") == 1 and "'" not in stripped
-                    and _comments_closed(stripped)):
+                    and ("[" not in stripped or _comments_closed(stripped))):
                 yield Statement(stripped[:-1], number)
                 continue
         begin = 0

@@ -1,0 +1,58 @@
+"""Tree likelihoods: Felsenstein pruning in Numba with gradients, and a torch twin.
+
+Models (:mod:`~phylo_vi.likelihood.models`, :mod:`~phylo_vi.likelihood.model_string`)::
+
+    model = parse_model("GTR{0.73,1.11,0.65,1.88,3.33}+F{0.234,0.257,0.28,0.229}+G4{0.11}")
+    model = HKY85(2.0, [0.3, 0.2, 0.2, 0.3], gamma_shape=0.5, n_categories=4)   # same family
+    # classes: JC69, K80, F81, HKY85, TN93, GTR (all SubstitutionModel); +G mean (default) or
+    # median rates (gamma_median=True), +I (invariant_proportion), "+F" alone = empirical
+    # frequencies, resolved from the alignment (IQ-TREE's EM, frequencies.empirical_frequencies).
+
+Likelihood object (:mod:`~phylo_vi.likelihood.tree_likelihood`); branch ``i`` is the branch
+above post-order node ``i`` (nodes ``0 .. n_nodes - 2``), the convention of
+``Tree.branch_length[:-1]``; ``branch_lengths=None`` means the tree's own lengths::
+
+    lik = TreeLikelihood(patterns, tree, "JC", threads=1)   # patterns: alignment.SitePatterns
+    lik.log_likelihood(t=None)            -> float
+    lik.gradient(t=None)                  -> (log L, d log L / dt (B,))
+    lik.hessian_diagonal(t=None)          -> d^2 log L / dt^2 (B,)
+    lik.derivatives(t=None)               -> (log L, gradient, Hessian diagonal)
+    lik.gamma_shape_derivative(t=None)    -> d log L / d alpha (+G models)
+    lik.log_likelihood_batch(T (S, B))    -> (S,)
+    lik.gradient_batch(T (S, B))          -> ((S,), (S, B))
+    lik.clade_labels()                    -> tip names below each branch, "a|b|c"
+    log_likelihood_trees(patterns, trees, model) -> (n_trees,)  many topologies, one kernel call
+
+Numba-callable kernels (:mod:`~phylo_vi.likelihood.kernels`), for loops compiled by Numba that
+must not return to Python. ``lik.plan`` is a tuple of arrays (layout in
+:mod:`~phylo_vi.likelihood.plan`; it holds its own work buffers, so one plan must not be used
+by two threads at once)::
+
+    from phylo_vi.likelihood.kernels import plan_log_likelihood, plan_gradient
+    plan = lik.plan
+    @njit
+    def mcmc_step(plan, t, gradient, hessian, category_gradient):
+        log_l = plan_log_likelihood(plan, t)                     # t: float64 (B,), C-contiguous
+        log_l = plan_gradient(plan, t, gradient, hessian, category_gradient, False)
+        # gradient (B,), hessian (B,) (filled when the last argument is True),
+        # category_gradient (B, K) = d log L / d(r_k t); preallocate them once with np.empty.
+    # also: plan_log_likelihood_batch(plan, T (S, B), out (S,)), plan_gradient_batch(plan, T, out, grads)
+    # another model, same topology and buffers: plan = with_model(plan, new_model)
+
+Torch twin (:mod:`~phylo_vi.likelihood.torch_backend`): ``TorchTreeLikelihood(patterns, tree,
+model)`` with ``log_likelihood(t)`` for ``t`` of shape (B,) or (S, B), differentiable (autograd)
+in the branch lengths and, optionally, in the exchangeabilities and frequencies; any device,
+float64 by default.
+"""
+from phylo_vi.likelihood.frequencies import empirical_frequencies
+from phylo_vi.likelihood.gamma import gamma_category_rates, gamma_category_rates_derivative
+from phylo_vi.likelihood.model_string import parse_model
+from phylo_vi.likelihood.models import F81, GTR, HKY85, JC69, K80, TN93, SubstitutionModel
+from phylo_vi.likelihood.plan import build_plan, with_model
+from phylo_vi.likelihood.tree_likelihood import TreeLikelihood, resolve_model
+
+__all__ = [
+    "SubstitutionModel", "JC69", "K80", "F81", "HKY85", "TN93", "GTR", "parse_model", "empirical_frequencies",
+    "gamma_category_rates", "gamma_category_rates_derivative", "TreeLikelihood", "resolve_model", "build_plan",
+    "with_model",
+]

@@ -1,0 +1,15 @@
+"""Tree-topology distributions fitted to tree samples: SRF, CCD and subsplit Bayesian networks.
+
+Zhang & Matsen, "Generalizing tree probability estimation via Bayesian networks", NeurIPS 2018.
+"""
+from phylo_vi.sbn.base import TreeDistribution
+from phylo_vi.sbn.ccd import ConditionalCladeDistribution
+from phylo_vi.sbn.kl import KLResult, kl_divergence, pooled_golden_run
+from phylo_vi.sbn.rooted import RootedSubsplitBayesianNetwork
+from phylo_vi.sbn.serialization import load_model, save_model
+from phylo_vi.sbn.srf import SampleRelativeFrequency
+from phylo_vi.sbn.unrooted import SubsplitBayesianNetwork
+
+__all__ = ["TreeDistribution", "SampleRelativeFrequency", "ConditionalCladeDistribution", "SubsplitBayesianNetwork",
+           "RootedSubsplitBayesianNetwork", "KLResult", "kl_divergence", "pooled_golden_run", "load_model",
+           "save_model"]

@@ -1,0 +1,62 @@
+"""``read_alignment``: one entry point for FASTA, NEXUS and PHYLIP alignments."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from phylo_vi.alignment.alignment import Alignment
+from phylo_vi.errors import AlignmentFormatError, EmptyInputError
+
+FORMATS = ("fasta", "nexus", "phylip")
+_EXTENSIONS = {
+    ".fasta": "fasta", ".fa": "fasta", ".fas": "fasta", ".fna": "fasta", ".afa": "fasta", ".ffn": "fasta",
+    ".nex": "nexus", ".nexus": "nexus", ".nxs": "nexus",
+    ".phy": "phylip", ".phylip": "phylip", ".ph": "phylip",
+}
+
+
+def detect_alignment_format(path: str | Path) -> str:
+    """Format from the file extension, otherwise from the first non-blank line.
+
+    ``>`` starts FASTA, ``#NEXUS`` starts NEXUS, two integers start PHYLIP.
+    """
+    path = Path(path)
+    by_extension = _EXTENSIONS.get(path.suffix.lower())
+    if by_extension is not None:
+        return by_extension
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            text = line.strip()
+            if not text:
+                continue
+            if text.startswith(">"):
+                return "fasta"
+            if text[:6].upper() == "#NEXUS":
+                return "nexus"
+            fields = text.split()
+            if len(fields) >= 2 and fields[0].isdigit() and fields[1].isdigit():
+                return "phylip"
+            raise AlignmentFormatError(
+                "cannot tell the alignment format (not FASTA '>', '#NEXUS' or a PHYLIP "
+                "'ntax nchar' header); pass format=", path, number)
+    raise EmptyInputError("empty alignment file", path, None)
+
+
+def read_alignment(path: str | Path, format: str | None = None) -> Alignment:
+    """Read a DNA alignment (FASTA, NEXUS or PHYLIP, through Biopython).
+
+    ``format`` is one of ``"fasta"``, ``"nexus"``, ``"phylip"``, or None to detect it from the
+    extension or the content. Errors name the file and line (see the format modules in
+    :mod:`phylo_vi.io` for the grammar and quirks accepted).
+    """
+    if format is None:
+        format = detect_alignment_format(path)
+    format = format.lower()
+    if format == "fasta":
+        from phylo_vi.io.fasta import read_fasta_records as reader
+    elif format == "nexus":
+        from phylo_vi.io.nexus_alignment import read_nexus_records as reader
+    elif format == "phylip":
+        from phylo_vi.io.phylip import read_phylip_records as reader
+    else:
+        raise AlignmentFormatError(f"unknown alignment format {format!r} (choose from {', '.join(FORMATS)})", path)
+    return Alignment.from_records(reader(path), path)

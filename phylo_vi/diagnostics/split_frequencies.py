@@ -1,0 +1,141 @@
+"""Split (bipartition) frequencies of a tree sample.
+
+The posterior probability of a split is estimated by the weighted fraction of sampled trees
+that contain it: ``f(s) = sum_t w_t [s in t] / sum_t w_t`` (Larget & Simon 1999, Mol. Biol.
+Evol. 16:750; MrBayes ``sumt``). Weights are 1 for MCMC samples and the ``[&W]`` value for a
+MrBayes ``.trprobs`` line. Only non-trivial splits (two or more taxa on each side) are counted;
+trivial splits occur in every tree.
+
+A split is identified by its MrBayes ``.parts`` bitstring: one character per taxon in namespace
+order, ``*`` for the taxa on the side without the first taxon, ``.`` otherwise (so the first
+character is always ``.``; Ronquist et al. 2011, MrBayes 3.2 manual, ``sumt``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+
+from phylo_vi.diagnostics.tree_keys import tree_splits
+from phylo_vi.errors import PhyloVIError, TaxonMismatchError
+from phylo_vi.trees import bitset
+from phylo_vi.trees.taxa import TaxonNamespace
+from phylo_vi.trees.tree import Tree
+
+_CHUNK_TREES = 4096
+
+
+@dataclass(frozen=True)
+class SplitFrequencies:
+    """Weighted split counts of one run: ``splits`` (n_splits, n_words) in canonical order."""
+
+    taxa: TaxonNamespace
+    splits: np.ndarray
+    weights: np.ndarray
+    total_weight: float
+    n_trees: int
+
+    @property
+    def n_splits(self) -> int:
+        return len(self.splits)
+
+    @property
+    def frequencies(self) -> np.ndarray:
+        """``weights / total_weight``: the estimated posterior probability of each split."""
+        return self.weights / self.total_weight
+
+    def bitstrings(self) -> list[str]:
+        """MrBayes ``.parts`` notation of every split."""
+        return [bitset.bitset_to_string(row, len(self.taxa)) for row in self.splits]
+
+    def as_dict(self) -> dict[str, float]:
+        """``{bitstring: frequency}``."""
+        return dict(zip(self.bitstrings(), self.frequencies.tolist()))
+
+
+def _to_width(rows: np.ndarray, n_words: int) -> np.ndarray:
+    if rows.shape[1] == n_words:
+        return rows
+    padded = np.zeros((len(rows), n_words), dtype=np.uint64)
+    padded[:, :rows.shape[1]] = rows
+    return padded
+
+
+class SplitCounter:
+    """Streaming accumulator of weighted split counts (memory independent of the number of trees).
+
+    Splits of a chunk of trees are counted at once with ``np.unique`` and merged into a table
+    keyed by the split as a Python integer, so any number of taxa works.
+    """
+
+    def __init__(self) -> None:
+        self.taxa: TaxonNamespace | None = None
+        self._leaf_count: int | None = None
+        self._table: dict[int, float] = {}
+        self._pending: list[np.ndarray] = []
+        self._pending_weights: list[float] = []
+        self.total_weight = 0.0
+        self.n_trees = 0
+
+    def add(self, tree: Tree, splits: np.ndarray | None = None) -> None:
+        """Count one tree (``splits`` = ``tree.splits()`` when the caller already has them)."""
+        if self.taxa is None:
+            self.taxa, self._leaf_count = tree.taxa, tree.n_leaves
+        elif tree.taxa is not self.taxa and tree.taxa != self.taxa:
+            raise TaxonMismatchError("trees of one sample must share one taxon namespace")
+        if tree.n_leaves != self._leaf_count:
+            raise TaxonMismatchError(
+                f"tree {self.n_trees + 1} has {tree.n_leaves} taxa but the first tree has {self._leaf_count}")
+        if not tree.weight >= 0:
+            raise PhyloVIError(f"tree {self.n_trees + 1} has a negative or NaN weight {tree.weight}")
+        rows = tree_splits(tree) if splits is None else splits
+        self._pending.append(rows)
+        self._pending_weights.append(tree.weight)
+        self.total_weight += tree.weight
+        self.n_trees += 1
+        if len(self._pending) >= _CHUNK_TREES:
+            self._flush()
+
+    def update(self, trees: Iterable[Tree]) -> "SplitCounter":
+        for tree in trees:
+            self.add(tree)
+        return self
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        width = max(rows.shape[1] for rows in self._pending)
+        rows = np.concatenate([_to_width(r, width) for r in self._pending])
+        weights = np.repeat(self._pending_weights, [len(r) for r in self._pending])
+        self._pending, self._pending_weights = [], []
+        if len(rows) == 0:
+            return
+        if width == 1:
+            values, inverse = np.unique(rows[:, 0], return_inverse=True)
+            unique = values[:, None]
+        else:
+            unique, inverse = np.unique(rows, axis=0, return_inverse=True)
+        sums = np.bincount(inverse.ravel(), weights=weights, minlength=len(unique))
+        table = self._table
+        for row, weight in zip(unique, sums.tolist()):
+            key = bitset.bitset_to_int(row)
+            table[key] = table.get(key, 0.0) + weight
+
+    def result(self) -> SplitFrequencies:
+        """The counts so far; raises when no tree was added."""
+        self._flush()
+        if self.taxa is None or self.total_weight <= 0:
+            raise PhyloVIError("no trees (or only zero-weight trees) to count splits in")
+        n_taxa = len(self.taxa)
+        keys = list(self._table)
+        splits = (np.stack([bitset.int_to_bitset(key, n_taxa) for key in keys]) if keys
+                  else np.zeros((0, bitset.n_words(n_taxa)), dtype=np.uint64))
+        weights = np.array([self._table[key] for key in keys], dtype=np.float64)
+        order = np.lexsort(splits.T) if keys else np.zeros(0, dtype=np.int64)
+        return SplitFrequencies(self.taxa, splits[order], weights[order], self.total_weight, self.n_trees)
+
+
+def split_frequencies(trees: Iterable[Tree]) -> SplitFrequencies:
+    """Weighted frequencies of the non-trivial splits of ``trees`` (streamed once)."""
+    return SplitCounter().update(trees).result()

@@ -1,0 +1,219 @@
+"""Numba kernels: maximum-likelihood placement of mutations on a rooted binary tree of cell
+groups, and subtree-prune-and-regraft (SPR) hill climbing over such trees.
+
+A tree has ``N = 2k - 1`` nodes, leaves ``0..k-1`` (the groups) and a ``parent`` array with
+``-1`` at the root. ``d[g, j]`` is the summed log-likelihood gain of calling mutation ``j``
+present rather than absent in every cell of group ``g``. Placing mutation ``j`` on node ``v``
+makes it present exactly in the leaves under ``v`` (infinite sites), so the best placement is
+``max(0, max_v S[v, j])`` with ``S[v] = sum of d over the leaves under v`` — the exact inner
+step of ScisTree (Wu 2020, Bioinformatics 36:742, "Genotype calling on a fixed tree").
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def _deepest_first(parent):
+    n_nodes = parent.shape[0]
+    depth = np.full(n_nodes, -1, dtype=np.int64)
+    for v in range(n_nodes):
+        steps = 0
+        u = v
+        while u != -1 and depth[u] < 0:
+            u = parent[u]
+            steps += 1
+        base = -1 if u == -1 else depth[u]
+        u = v
+        while u != -1 and depth[u] < 0:
+            depth[u] = base + steps
+            u = parent[u]
+            steps -= 1
+    return np.argsort(-depth)
+
+
+@njit(cache=True, nogil=True)
+def _clade_sums(parent, d):
+    n_nodes = parent.shape[0]
+    n_leaves, n_mutations = d.shape
+    sums = np.zeros((n_nodes, n_mutations))
+    sums[:n_leaves] = d
+    for v in _deepest_first(parent):
+        p = parent[v]
+        if p >= 0:
+            for j in range(n_mutations):
+                sums[p, j] += sums[v, j]
+    return sums
+
+
+@njit(cache=True, nogil=True)
+def _placement(parent, d):
+    """Best node per mutation (-1 = absent everywhere) and the summed gain."""
+    sums = _clade_sums(parent, d)
+    n_nodes, n_mutations = sums.shape
+    best_node = np.full(n_mutations, -1, dtype=np.int64)
+    total = 0.0
+    for j in range(n_mutations):
+        best = 0.0
+        for v in range(n_nodes):
+            if sums[v, j] > best:
+                best = sums[v, j]
+                best_node[j] = v
+        total += best
+    return best_node, total
+
+
+@njit(cache=True, nogil=True)
+def _score(parent, d):
+    sums = _clade_sums(parent, d)
+    total = 0.0
+    for j in range(sums.shape[1]):
+        best = 0.0
+        for v in range(sums.shape[0]):
+            if sums[v, j] > best:
+                best = sums[v, j]
+        total += best
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _is_ancestor(parent, a, v):
+    while v != -1:
+        if v == a:
+            return True
+        v = parent[v]
+    return False
+
+
+@njit(cache=True, nogil=True)
+def _spr_move(parent, s, t):
+    """Prune the subtree at ``s`` and regraft it on the edge above ``t``; returns a new array."""
+    out = parent.copy()
+    p = out[s]
+    sibling = -1
+    for u in range(out.shape[0]):
+        if u != s and out[u] == p:
+            sibling = u
+    out[sibling] = out[p]
+    out[p] = out[t]
+    out[t] = p
+    out[s] = p
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _top_two(sums):
+    """Per mutation, the largest and second-largest clade sums and their nodes."""
+    n_nodes, n_mutations = sums.shape
+    top = np.full((2, n_mutations), -np.inf)
+    node = np.full((2, n_mutations), -1, dtype=np.int64)
+    for j in range(n_mutations):
+        for v in range(n_nodes):
+            value = sums[v, j]
+            if value > top[0, j]:
+                top[1, j], node[1, j] = top[0, j], node[0, j]
+                top[0, j], node[0, j] = value, v
+            elif value > top[1, j]:
+                top[1, j], node[1, j] = value, v
+    return top, node
+
+
+@njit(cache=True, nogil=True)
+def _move_score(parent, sums, top, top_node, s, t, delta, changed):
+    """Total gain after moving ``s`` above ``t``, touching only the two root paths.
+
+    Pruning ``s`` (parent ``p``) adds ``-S[s]`` to the ancestors of ``p``; regrafting adds
+    ``S[s]`` to the new ancestors of ``p``; node ``p`` becomes ``S'[t] + S[s]``. The best
+    unchanged node of a mutation is its current best or second best unless both changed, in
+    which case (rare) all nodes are rescanned.
+    """
+    n_nodes, n_mutations = sums.shape
+    p = parent[s]
+    n_changed = 0
+    u = parent[p]
+    while u != -1:
+        delta[u] -= 1
+        changed[n_changed] = u
+        n_changed += 1
+        u = parent[u]
+    u = parent[t]
+    while u != -1:
+        if u != p:
+            delta[u] += 1
+            changed[n_changed] = u
+            n_changed += 1
+        u = parent[u]
+    total = 0.0
+    for j in range(n_mutations):
+        best = sums[t, j] + (delta[t] + 1) * sums[s, j]
+        if best < 0.0:
+            best = 0.0
+        for k in range(n_changed):
+            u = changed[k]
+            if delta[u] != 0:
+                value = sums[u, j] + delta[u] * sums[s, j]
+                if value > best:
+                    best = value
+        first, second = top_node[0, j], top_node[1, j]
+        if first != p and delta[first] == 0:
+            unchanged = top[0, j]
+        elif second != p and delta[second] == 0:
+            unchanged = top[1, j]
+        else:
+            unchanged = -np.inf
+            for v in range(n_nodes):
+                if v != p and delta[v] == 0 and sums[v, j] > unchanged:
+                    unchanged = sums[v, j]
+        if unchanged > best:
+            best = unchanged
+        total += best
+    for k in range(n_changed):
+        delta[changed[k]] = 0
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _spr_hill_climb(parent, d, max_sweeps):
+    """First-improvement SPR until a sweep finds no better tree (or ``max_sweeps``)."""
+    n_nodes = parent.shape[0]
+    sums = _clade_sums(parent, d)
+    top, top_node = _top_two(sums)
+    best = np.maximum(top[0], 0.0).sum()
+    delta = np.zeros(n_nodes, dtype=np.int64)
+    changed = np.zeros(2 * n_nodes, dtype=np.int64)
+    for _ in range(max_sweeps):
+        improved = False
+        for s in range(n_nodes):
+            if parent[s] == -1:
+                continue
+            for t in range(n_nodes):
+                p = parent[s]
+                if t == s or t == p or parent[t] == p or _is_ancestor(parent, s, t):
+                    continue
+                score = _move_score(parent, sums, top, top_node, s, t, delta, changed)
+                if score > best + 1e-9:
+                    parent = _spr_move(parent, s, t)
+                    sums = _clade_sums(parent, d)
+                    top, top_node = _top_two(sums)
+                    best = np.maximum(top[0], 0.0).sum()
+                    improved = True
+        if not improved:
+            break
+    return parent, best
+
+
+@njit(cache=True, nogil=True)
+def _leaf_genotypes(parent, best_node, n_leaves):
+    """(n_nodes, m) 0/1 genotypes: node v carries mutation j iff best_node[j] is v or an ancestor."""
+    n_nodes = parent.shape[0]
+    n_mutations = best_node.shape[0]
+    genotypes = np.zeros((n_nodes, n_mutations), dtype=np.int8)
+    for v in range(n_nodes):
+        u = v
+        while u != -1:
+            for j in range(n_mutations):
+                if best_node[j] == u:
+                    genotypes[v, j] = 1
+            u = parent[u]
+    return genotypes

@@ -1,0 +1,134 @@
+"""Exact final repair: turn any 0/1/missing matrix into a conflict-free one of high likelihood.
+
+The output is always conflict-free because every returned row is the genotype of a leaf of one
+rooted tree on which each mutation sits on exactly one edge (infinite sites). The search
+maximises the penalised log-likelihood
+
+    log P(A' | B) - lambda * (number of distinct rows of B),
+
+with log P(A' | B) the FP/FN model (:func:`~phylo_vi.genotype.matrix.observation_log_probs`)
+and ``lambda`` a per-clone cost (a prior preferring few clones, in the spirit of the BIC used
+by clustering genotypers such as BnpC, Borgsmüller et al. 2020, Bioinformatics 36:4665):
+
+1. cells are clustered (average linkage on the initial matrix — the network's output when the
+   repair follows the pointer network, else the observation) and every mutation is placed on
+   its best clade (ScisTree's exact genotype-calling step);
+2. the distinct rows become groups; alternately (a) a tree over the groups is improved by SPR
+   hill climbing with exact placement, (b) every cell moves to the group genotype that fits it
+   best, and (c) a group is dissolved when moving its cells elsewhere costs less than
+   ``lambda`` (cheapest first), until nothing changes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.cluster.hierarchy import linkage
+
+from phylo_vi.errors import PhyloVIError
+from phylo_vi.genotype._tree_search import _leaf_genotypes, _placement, _spr_hill_climb
+from phylo_vi.genotype.matrix import MISSING, check_matrix, observation_log_probs
+
+DEFAULT_CLONE_PENALTY = 6.0
+
+
+@dataclass(frozen=True)
+class RepairResult:
+    """The conflict-free matrix and how it was reached."""
+
+    matrix: np.ndarray
+    log_likelihood: float
+    n_clones: int
+    n_rounds: int
+
+
+def _linkage_tree(profiles: np.ndarray) -> np.ndarray:
+    """Parent array of the average-linkage (UPGMA) tree over the rows of ``profiles``."""
+    k = profiles.shape[0]
+    parent = np.full(2 * k - 1, -1, dtype=np.int64)
+    if k == 1:
+        return parent
+    merges = linkage(profiles.astype(np.float64), method="average", metric="cityblock")
+    for step, (a, b) in enumerate(merges[:, :2].astype(np.int64)):
+        parent[a] = parent[b] = k + step
+    return parent
+
+
+def _tree_genotypes(profiles: np.ndarray, gain: np.ndarray, max_sweeps: int) -> np.ndarray:
+    """Node genotypes (2k - 1, m), leaves first, of the SPR-improved tree over ``k`` groups."""
+    k = gain.shape[0]
+    parent = _linkage_tree(profiles)
+    if k > 2 and max_sweeps > 0:
+        parent, _ = _spr_hill_climb(parent, gain, max_sweeps)
+    best_node, _ = _placement(parent, gain)
+    return _leaf_genotypes(parent, best_node, k)
+
+
+def _group_gain(labels: np.ndarray, cell_gain: np.ndarray, k: int) -> np.ndarray:
+    gain = np.zeros((k, cell_gain.shape[1]))
+    np.add.at(gain, labels, cell_gain)
+    return gain
+
+
+def _dissolve(fit: np.ndarray, labels: np.ndarray, penalty: float) -> np.ndarray:
+    """Greedily drop groups whose cells lose less than ``penalty`` log-likelihood by moving."""
+    active = np.unique(labels)
+    while len(active) > 1:
+        sub = fit[:, active]
+        best = np.argmax(sub, axis=1)
+        order = np.argsort(sub, axis=1)
+        runner_up = np.where(order[:, -1] == best, order[:, -2], order[:, -1])
+        loss = sub[np.arange(len(sub)), best] - sub[np.arange(len(sub)), runner_up]
+        cost = np.bincount(best, weights=loss, minlength=len(active))
+        used = np.bincount(best, minlength=len(active)) > 0
+        cost[~used] = -np.inf  # groups no cell prefers cost nothing to drop
+        drop = int(np.argmin(cost))
+        if cost[drop] >= penalty:
+            break
+        active = np.delete(active, drop)
+    return active
+
+
+def repair(observed: np.ndarray, fp: float, fn: float, *, initial: np.ndarray | None = None,
+           clone_penalty: float = DEFAULT_CLONE_PENALTY, max_rounds: int = 20,
+           max_sweeps: int = 3, initial_sweeps: int = 0) -> RepairResult:
+    """Conflict-free matrix maximising the penalised FP/FN log-likelihood of ``observed``.
+
+    Parameters
+    ----------
+    observed : (n, m) 0/1/3 matrix (3 = missing), the data the likelihood is taken of.
+    fp, fn : error rates of the observation model.
+    initial : (n, m) 0/1 matrix used only to cluster the cells at the start (e.g. the pointer
+        network's output); defaults to ``observed`` with missing entries read as 0.
+    clone_penalty : log-likelihood cost of one more distinct row (0 = pure maximum likelihood).
+    """
+    observed = check_matrix(observed)
+    if clone_penalty < 0:
+        raise PhyloVIError(f"clone_penalty must be >= 0, got {clone_penalty}")
+    log0, log1 = observation_log_probs(observed, fp, fn)
+    cell_gain = log1 - log0
+    start = np.where(observed == MISSING, 0, observed) if initial is None else check_matrix(initial, allow_missing=False)
+    if start.shape != observed.shape:
+        raise PhyloVIError(f"initial matrix {start.shape} and observation {observed.shape} differ in shape")
+    # 1. cell tree + exact placement, then its distinct rows are the first groups
+    rows = _tree_genotypes(start, cell_gain, initial_sweeps)[: observed.shape[0]]
+    genotypes, labels = np.unique(rows, axis=0, return_inverse=True)
+    rounds = 0
+    for rounds in range(1, max_rounds + 1):
+        gain = _group_gain(labels, cell_gain, len(genotypes))
+        genotypes = np.unique(np.vstack([_tree_genotypes(genotypes, gain, max_sweeps),
+                                         np.zeros((1, observed.shape[1]), np.int8)]), axis=0)
+        fit = cell_gain @ genotypes.T.astype(np.float64)
+        active = _dissolve(fit, np.argmax(fit, axis=1), clone_penalty)
+        new_labels = np.argmax(fit[:, active], axis=1)
+        kept, new_labels = np.unique(new_labels, return_inverse=True)
+        new_genotypes = genotypes[active[kept]]
+        converged = (len(new_genotypes) == len(genotypes[np.unique(labels)]) if rounds > 1 else False) and \
+            np.array_equal(new_genotypes[new_labels], rows)
+        genotypes, labels = new_genotypes, new_labels
+        rows = genotypes[labels]
+        if converged:
+            break
+    matrix = rows.astype(np.int8)
+    log_lik = float(np.where(matrix == 1, log1, log0).sum())
+    return RepairResult(matrix=matrix, log_likelihood=log_lik, n_clones=len(genotypes), n_rounds=rounds)

@@ -1,0 +1,140 @@
+"""Counting the trees of a file without parsing them (for burn-in given as a fraction).
+
+MrBayes discards ``floor(burninfrac * n_trees)`` samples of each run, which needs ``n_trees``
+before the first tree is kept. These byte-level Numba scanners read the file in fixed-size
+chunks (memory independent of its size) and count, with the same rules as the readers:
+
+- NEXUS: statements (``;`` outside ``[comments]`` and ``'quotes'``) whose first word,
+  after leading comments, is ``tree`` or ``utree``;
+- Newick: statements holding anything besides whitespace and comments, the last one
+  counted even without its ``;`` (the reader then reports the missing ``;``);
+- RevBayes traces: non-blank lines after the header line.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from numba import njit
+
+CHUNK_BYTES = 1 << 23
+
+_SEMICOLON, _OPEN, _CLOSE, _QUOTE, _NEWLINE = 59, 91, 93, 39, 10
+
+
+@njit(cache=True, nogil=True)
+def _is_space(byte: np.uint8) -> bool:
+    return byte == 32 or (9 <= byte <= 13)
+
+
+@njit(cache=True, nogil=True)
+def _count_nexus_kernel(buffer: np.ndarray, n_bytes: int, state: np.ndarray) -> int:
+    """Tree statements in ``buffer[:n_bytes]``; ``state`` carries the scanner across chunks.
+
+    state: 0 in comment, 1 in quote, 2 looking for a statement's first word, 3 length of the
+    word so far (-1: too long), 4..9 its lower-cased bytes.
+    """
+    count = 0
+    for i in range(n_bytes):
+        byte = buffer[i]
+        if state[0]:
+            if byte == _CLOSE:
+                state[0] = 0
+            continue
+        if state[1]:
+            if byte == _QUOTE:
+                state[1] = 0
+            continue
+        ends_word = byte == _OPEN or byte == _QUOTE or byte == _SEMICOLON or _is_space(byte)
+        if state[2] and ends_word and state[3] != 0:
+            count += _is_tree_word(state)
+            state[2] = 0
+        if byte == _OPEN:
+            state[0] = 1
+        elif byte == _QUOTE:
+            state[1] = 1
+            state[2] = 0
+        elif byte == _SEMICOLON:
+            state[2] = 1
+            state[3] = 0
+        elif state[2] and not ends_word:
+            if 0 <= state[3] < 6:
+                state[4 + state[3]] = byte | 32
+                state[3] += 1
+            else:
+                state[3] = -1
+    return count
+
+
+@njit(cache=True, nogil=True)
+def _is_tree_word(state: np.ndarray) -> int:
+    if state[3] == 4:
+        return int(state[4] == 116 and state[5] == 114 and state[6] == 101 and state[7] == 101)
+    if state[3] == 5:
+        return int(state[4] == 117 and state[5] == 116 and state[6] == 114 and state[7] == 101 and state[8] == 101)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _count_newick_kernel(buffer: np.ndarray, n_bytes: int, state: np.ndarray) -> int:
+    """Non-empty ``;`` statements; state: 0 in comment, 1 in quote, 2 current statement has content."""
+    count = 0
+    for i in range(n_bytes):
+        byte = buffer[i]
+        if state[0]:
+            if byte == _CLOSE:
+                state[0] = 0
+        elif state[1]:
+            if byte == _QUOTE:
+                state[1] = 0
+        elif byte == _OPEN:
+            state[0] = 1
+        elif byte == _SEMICOLON:
+            count += state[2]
+            state[2] = 0
+        else:
+            if byte == _QUOTE:
+                state[1] = 1
+            if not _is_space(byte):
+                state[2] = 1
+    return count
+
+
+@njit(cache=True, nogil=True)
+def _count_lines_kernel(buffer: np.ndarray, n_bytes: int, state: np.ndarray) -> int:
+    """Non-blank lines; state: 0 current line has content."""
+    count = 0
+    for i in range(n_bytes):
+        byte = buffer[i]
+        if byte == _NEWLINE:
+            count += state[0]
+            state[0] = 0
+        elif not _is_space(byte):
+            state[0] = 1
+    return count
+
+
+def _scan(path: str | Path, kernel, state: np.ndarray) -> tuple[int, np.ndarray]:
+    buffer = np.empty(CHUNK_BYTES, dtype=np.uint8)
+    total = 0
+    with open(path, "rb") as handle:
+        while True:
+            n_bytes = handle.readinto(memoryview(buffer))
+            if not n_bytes:
+                break
+            total += kernel(buffer, n_bytes, state)
+    return total, state
+
+
+def count_trees(path: str | Path, format: str) -> int:
+    """Number of trees in ``path`` for a resolved format (see :mod:`phylo_vi.io.detect`)."""
+    state = np.zeros(10, dtype=np.int64)
+    if format == "newick":
+        total, state = _scan(path, _count_newick_kernel, state)
+        return total + int(state[2])
+    if format == "revbayes":
+        total, state = _scan(path, _count_lines_kernel, state)
+        return max(0, total + int(state[0]) - 1)
+    state[2] = 1
+    total, _ = _scan(path, _count_nexus_kernel, state)
+    return total

@@ -1,0 +1,396 @@
+"""Fast reading: trees in batches of arrays, parsed by the Numba kernel of :mod:`.batch_parser`.
+
+:func:`iter_tree_batches` streams a tree file as :class:`TreeBatch` objects, each holding up to
+``batch_size`` trees as concatenated post-order arrays (the arrays of
+:class:`~phylo_vi.trees.Tree`, tree by tree), the clade bitset of every node and the
+canonical topology key of every tree. The file is read in fixed-size chunks, so memory
+depends on ``batch_size`` and not on the number of trees.
+
+The NEXUS header (TAXA, TRANSLATE, ...) and every line the kernel hands back (quoted labels,
+statements spanning lines, ``end;``, errors) go through the reference readers of
+:mod:`.nexus` and :mod:`.newick`, so the result is identical to theirs, errors included.
+RevBayes traces are read by :mod:`.revbayes` and packed into batches.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from phylo_vi.errors import EmptyInputError
+from phylo_vi.io import batch_parser as kernel
+from phylo_vi.io.detect import DEFAULT_ROOTED, NEXUS_FORMATS, detect_format
+from phylo_vi.io.newick import iter_newick_statements, parse_newick, statement_rooting
+from phylo_vi.io.nexus import NexusTreeReader, _is_tree_keyword, iter_nexus_tree_statements
+from phylo_vi.io.revbayes import iter_revbayes_trees
+from phylo_vi.io.statements import iter_statements
+from phylo_vi.trees.bitset import n_words as words_for
+from phylo_vi.trees.taxa import TaxonNamespace
+from phylo_vi.trees.tree import Tree
+
+CHUNK_BYTES = 1 << 22
+_MAX_HEADER_BYTES = 1 << 24
+
+
+@dataclass(eq=False)
+class TreeBatch:
+    """Trees ``0 .. n_trees - 1`` of a batch; tree ``i`` owns nodes ``node_offsets[i]:node_offsets[i + 1]``.
+
+    ``parent`` holds node indices local to each tree (as in :class:`Tree`), ``clades`` the bitset
+    of every node (shape ``(n_nodes_total, n_words)``), and the topology key of tree ``i`` is
+    ``key_words[key_offsets[i]:key_offsets[i + 1]]`` (leaf set, then its sorted splits, or
+    clades when the tree is rooted), prefixed by ``b"R"`` or ``b"U"`` in :meth:`topology_keys`.
+    ``indices`` are the positions of the trees in their file (0-based, burn-in included) and
+    ``lines`` the lines where their statements start.
+    """
+
+    taxa: TaxonNamespace
+    path: Path
+    node_offsets: np.ndarray
+    parent: np.ndarray
+    branch_length: np.ndarray
+    taxon: np.ndarray
+    clades: np.ndarray
+    key_offsets: np.ndarray
+    key_words: np.ndarray
+    rooted: np.ndarray
+    weight: np.ndarray
+    indices: np.ndarray
+    lines: np.ndarray
+    names: list = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.rooted)
+
+    @property
+    def n_trees(self) -> int:
+        return len(self)
+
+    @property
+    def n_words(self) -> int:
+        return self.clades.shape[1]
+
+    @property
+    def roots(self) -> np.ndarray:
+        """Global node index of each tree's root."""
+        return self.node_offsets[1:] - 1
+
+    def topology_keys(self) -> list[bytes]:
+        """Canonical topology key of each tree, equal to :meth:`Tree.topology_key`."""
+        words = self.key_words.tobytes()
+        offsets = (self.key_offsets * 8).tolist()
+        prefixes = [b"R" if r else b"U" for r in self.rooted.tolist()]
+        return [prefix + words[a:b] for prefix, a, b in zip(prefixes, offsets[:-1], offsets[1:])]
+
+    def tree(self, i: int) -> Tree:
+        """Tree ``i`` as a :class:`Tree` (its arrays are copies)."""
+        a, b = int(self.node_offsets[i]), int(self.node_offsets[i + 1])
+        return Tree(self.parent[a:b].copy(), self.branch_length[a:b].copy(), self.taxon[a:b].copy(), self.taxa,
+                    rooted=bool(self.rooted[i]), name=self.names[i], weight=float(self.weight[i]))
+
+    def __iter__(self) -> Iterator[Tree]:
+        return (self.tree(i) for i in range(len(self)))
+
+
+class _Buffers:
+    """Output arrays of the kernel for one batch."""
+
+    def __init__(self, batch_size: int, max_nodes: int, n_words: int, nodes_per_tree: int):
+        cap_nodes = batch_size * nodes_per_tree + max_nodes
+        self.n_words = n_words
+        self.node_start = np.zeros(batch_size + 1, dtype=np.int64)
+        self.rooted = np.zeros(batch_size, dtype=np.bool_)
+        self.weight = np.ones(batch_size)
+        self.line = np.zeros(batch_size, dtype=np.int64)
+        self.index = np.zeros(batch_size, dtype=np.int64)
+        self.name_span = np.zeros((batch_size, 2), dtype=np.int64)
+        self.parent = np.empty(cap_nodes, dtype=np.int32)
+        self.length = np.empty(cap_nodes)
+        self.taxon = np.empty(cap_nodes, dtype=np.int32)
+        self.clades = np.empty((cap_nodes, n_words), dtype=np.uint64)
+        self.key_start = np.zeros(batch_size + 1, dtype=np.int64)
+        self.keys = np.empty(batch_size * nodes_per_tree * n_words + (max_nodes + 1) * n_words, dtype=np.uint64)
+        self.hard_node = np.empty(cap_nodes, dtype=np.int64)
+        self.hard_span = np.empty((cap_nodes, 2), dtype=np.int64)
+        self.names: list[str | None] = []
+
+    def fits(self, n_trees: int, n_nodes: int, n_keys: int) -> bool:
+        return n_trees < len(self.rooted) and n_nodes <= len(self.parent) and n_keys <= len(self.keys)
+
+    def append(self, tree: Tree, index: int, line: int, state: np.ndarray) -> None:
+        t, base, k0 = int(state[kernel.S_TREES]), int(state[kernel.S_NODES]), int(state[kernel.S_KEYS])
+        size = tree.n_nodes
+        key = np.frombuffer(tree.topology_key()[1:], dtype=np.uint64)
+        self.parent[base:base + size] = tree.parent
+        self.length[base:base + size] = tree.branch_length
+        self.taxon[base:base + size] = tree.taxon
+        self.clades[base:base + size] = tree.clades
+        self.keys[k0:k0 + len(key)] = key
+        self.rooted[t], self.weight[t], self.line[t], self.index[t] = tree.rooted, tree.weight, line, index
+        self.node_start[t + 1] = base + size
+        self.key_start[t + 1] = k0 + len(key)
+        self.names.append(tree.name)
+        state[kernel.S_TREES], state[kernel.S_NODES], state[kernel.S_KEYS] = t + 1, base + size, k0 + len(key)
+
+    def batch(self, taxa: TaxonNamespace, path: Path, state: np.ndarray) -> TreeBatch:
+        t, nodes, n_keys = int(state[kernel.S_TREES]), int(state[kernel.S_NODES]), int(state[kernel.S_KEYS])
+        return TreeBatch(taxa, path, self.node_start[:t + 1], self.parent[:nodes], self.length[:nodes],
+                         self.taxon[:nodes], self.clades[:nodes], self.key_start[:t + 1], self.keys[:n_keys],
+                         self.rooted[:t], self.weight[:t], self.index[:t], self.line[:t], self.names)
+
+
+def _label_table(taxa: TaxonNamespace, translate: dict[str, str] | None):
+    """Hash table of leaf labels: translate tokens first (they win), then taxon names."""
+    labels: dict[bytes, int] = {}
+    for token, name in (translate or {}).items():
+        labels[token.encode()] = taxa.index(name)
+    for index, name in enumerate(taxa):
+        labels.setdefault(name.encode(), index)
+    size = 1 << max(4, (2 * len(labels) + 1).bit_length())
+    slots = np.full(size, -1, dtype=np.int64)
+    entries = list(labels.items())
+    offsets = np.zeros(len(entries) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(label) for label, _ in entries])
+    for entry, (label, _) in enumerate(entries):
+        slot = kernel.label_hash(label) & (size - 1)
+        while slots[slot] >= 0:
+            slot = (slot + 1) & (size - 1)
+        slots[slot] = entry
+    data = np.frombuffer(b"".join(label for label, _ in entries) or b"\0", dtype=np.uint8).copy()
+    taxon = np.array([index for _, index in entries] or [0], dtype=np.int32)
+    return slots, data, offsets, taxon
+
+
+class _BatchReader:
+    """One pass over one file: the kernel on the fast lines, the reference readers elsewhere."""
+
+    def __init__(self, path: Path, format: str, taxa: TaxonNamespace, rooted: bool | None, n_burnin: int, thin: int,
+                 batch_size: int):
+        self.path, self.format, self.taxa = path, format, taxa
+        self.rooted, self.n_burnin, self.thin, self.batch_size = rooted, n_burnin, thin, batch_size
+        self.default_rooted = DEFAULT_ROOTED.get(format, False)
+        self.nexus = format in NEXUS_FORMATS
+        self.reader = NexusTreeReader(path, taxa, default_rooted=self.default_rooted, rooted=rooted) if self.nexus \
+            else None
+        self.state = np.zeros(kernel.N_STATE, dtype=np.int64)
+        self.n_trees = 0
+        self._n_taxa = -1
+        self._tables()
+
+    def keep(self, index: int) -> bool:
+        return index >= self.n_burnin and (index - self.n_burnin) % self.thin == 0
+
+    # ------------------------------------------------------------------------- set-up
+    def _tables(self) -> None:
+        """(Re)build the label table and scratch arrays after the namespace changed."""
+        n_taxa = len(self.taxa)
+        self._n_taxa = n_taxa
+        self.table = _label_table(self.taxa, self.reader.translate if self.reader is not None else None)
+        self.max_nodes = 2 * n_taxa + 16
+        self.nodes_per_tree = max(2 * n_taxa - 1, 1)
+        self.n_words = words_for(n_taxa)
+        self.scratch = np.empty(2 * self.max_nodes, dtype=np.int32)
+        self.seen = np.zeros(max(n_taxa, 1), dtype=np.int64)
+        self.tmp = np.empty(max(self.max_nodes, self.n_words), dtype=np.uint64)
+
+    def _new_buffers(self) -> None:
+        self.out = _Buffers(self.batch_size, self.max_nodes, self.n_words, self.nodes_per_tree)
+        self.state[kernel.S_TREES] = self.state[kernel.S_NODES] = self.state[kernel.S_KEYS] = 0
+        self.state[kernel.S_HARD] = 0
+
+    def _flush(self) -> Iterator[TreeBatch]:
+        if self.state[kernel.S_TREES] > 0:
+            yield self.out.batch(self.taxa, self.path, self.state)
+        self._new_buffers()
+
+    def _header(self) -> tuple[int, int]:
+        """Feed the NEXUS header to the reader; return (byte offset, line count) of the first tree line."""
+        lines: list[str] = []
+        offset = 0
+        with open(self.path, "rb") as handle:
+            for raw in handle:
+                text = raw.decode("utf-8-sig" if offset == 0 else "utf-8", errors="replace")
+                if _is_tree_keyword(text.lstrip()[:6].lower()):
+                    break
+                lines.append(text)
+                offset += len(raw)
+                if offset > _MAX_HEADER_BYTES:
+                    return -1, 0
+            else:
+                return -1, 0
+        for statement in iter_statements(self.path, lines):
+            if not statement.terminated or self.reader.feed(statement) is not None:
+                return -1, 0
+        if self.reader.block != "trees":
+            return -1, 0
+        return offset, len(lines)
+
+    # -------------------------------------------------------------------------- reading
+    def __iter__(self) -> Iterator[TreeBatch]:
+        if self.format == "revbayes":
+            self._new_buffers()
+            index = -1
+            for index, line, tree in iter_revbayes_trees(self.path, self.taxa, rooted=self.rooted, keep=self.keep):
+                if tree is not None:
+                    yield from self._append(tree, index, line)
+            yield from self._flush()
+            self._finish(index + 1)
+            return
+        offset, n_lines = self._header() if self.nexus else (0, 0)
+        if offset < 0:
+            self.reader = NexusTreeReader(self.path, self.taxa, default_rooted=self.default_rooted, rooted=self.rooted)
+            self._tables()
+            self._new_buffers()
+            yield from self._slow(0, 1, 0)
+            return
+        self._tables()
+        self._new_buffers()
+        self.state[kernel.S_LINE] = n_lines
+        yield from self._fast(offset)
+
+    def _fast(self, offset: int) -> Iterator[TreeBatch]:
+        state = self.state
+        carry = b""
+        data_offset = offset
+        with open(self.path, "rb") as handle:
+            handle.seek(offset)
+            while True:
+                block = handle.read(CHUNK_BYTES)
+                data = carry + block
+                if block:
+                    cut = data.rfind(b"\n") + 1
+                    if cut == 0:
+                        carry = data
+                        continue
+                else:
+                    cut = len(data)
+                carry = data[cut:]
+                buffer = np.frombuffer(data, dtype=np.uint8)
+                state[kernel.S_POS] = 0
+                while True:
+                    status = self._call(buffer, cut, data)
+                    if status == kernel.NEED_MORE:
+                        break
+                    if status == kernel.FULL:
+                        yield from self._flush()
+                        continue
+                    start, end = int(state[kernel.S_LINE_START]), int(state[kernel.S_LINE_END])
+                    if status == kernel.FALLBACK and (yield from self._fallback(data[start:end])):
+                        state[kernel.S_POS] = end + 1
+                        state[kernel.S_LINE] += 1
+                        continue
+                    if status == kernel.FALLBACK:
+                        state[kernel.S_INDEX] -= 1
+                    yield from self._slow(data_offset + start, int(state[kernel.S_LINE]) + 1,
+                                          int(state[kernel.S_INDEX]))
+                    return
+                data_offset += cut
+                if not block:
+                    break
+        yield from self._flush()
+        self._finish(int(state[kernel.S_INDEX]))
+
+    def _call(self, buffer: np.ndarray, n: int, data: bytes) -> int:
+        state, out = self.state, self.out
+        first_tree = int(state[kernel.S_TREES])
+        state[kernel.S_HARD] = 0
+        slots, entry_bytes, entry_offsets, entry_taxon = self.table
+        override = -1 if self.rooted is None else int(self.rooted)
+        status = kernel.parse_lines(
+            buffer, n, 1 if not self.nexus else 0, int(self.default_rooted), override, self.n_burnin, self.thin,
+            slots, entry_bytes, entry_offsets, entry_taxon, len(self.taxa), self.n_words,
+            out.node_start, out.rooted, out.weight, out.line, out.index, out.name_span,
+            out.parent, out.length, out.taxon, out.clades, out.key_start, out.keys,
+            out.hard_node, out.hard_span, self.max_nodes, state, self.scratch, self.seen, self.tmp)
+        n_hard = int(state[kernel.S_HARD])
+        if n_hard:
+            spans = out.hard_span[:n_hard].tolist()
+            out.length[out.hard_node[:n_hard]] = [float(data[a:b]) for a, b in spans]
+        last_tree = int(state[kernel.S_TREES])
+        if self.nexus:
+            spans = out.name_span[first_tree:last_tree].tolist()
+            out.names.extend(data[a:b].decode("utf-8", errors="replace") for a, b in spans)
+        else:
+            out.names.extend([None] * (last_tree - first_tree))
+        return status
+
+    def _append(self, tree: Tree, index: int, line: int) -> Iterator[TreeBatch]:
+        if len(self.taxa) != self._n_taxa:
+            yield from self._flush()
+            self._tables()
+            self._new_buffers()
+        state = self.state
+        size = tree.n_nodes
+        key_size = len(tree.topology_key()) // 8
+        if not self.out.fits(int(state[kernel.S_TREES]), int(state[kernel.S_NODES]) + size,
+                             int(state[kernel.S_KEYS]) + key_size):
+            yield from self._flush()
+            if not self.out.fits(0, size, key_size):
+                self.out = _Buffers(self.batch_size, size + self.max_nodes, self.n_words, self.nodes_per_tree)
+        self.out.append(tree, index, line, state)
+
+    def _fallback(self, raw: bytes):
+        """Parse one line the kernel handed back; False when it is not a single tree statement."""
+        line = int(self.state[kernel.S_LINE]) + 1
+        statements = list(iter_statements(self.path, [raw.decode("utf-8", errors="replace")], first_line=line))
+        if len(statements) != 1 or not statements[0].terminated:
+            return False
+        index = int(self.state[kernel.S_INDEX]) - 1
+        if self.nexus:
+            found = self.reader.feed(statements[0])
+            if found is None:
+                return False
+            tree = self.reader.parse(found)
+        else:
+            text = statements[0].text
+            tree = parse_newick(text + ";", self.taxa, rooted=statement_rooting(text, self.rooted, self.default_rooted),
+                                path=self.path, line=line)
+        yield from self._append(tree, index, line)
+        return True
+
+    def _slow(self, offset: int, first_line: int, first_index: int) -> Iterator[TreeBatch]:
+        """Reference readers from byte ``offset`` (line ``first_line``, tree ``first_index``) to the end."""
+        with open(self.path, "rb") as handle:
+            handle.seek(offset)
+            text = io.TextIOWrapper(handle, encoding="utf-8-sig" if offset == 0 else "utf-8", errors="replace")
+            statements = iter_statements(self.path, text, first_line=first_line)
+            if self.nexus:
+                pairs = iter_nexus_tree_statements(self.reader, statements, self.keep, first_index)
+            else:
+                pairs = iter_newick_statements(statements, self.taxa, self.path, rooted=self.rooted,
+                                               default_rooted=self.default_rooted, keep=self.keep,
+                                               first_index=first_index)
+            n_trees = first_index
+            for index, line, tree in pairs:
+                if tree is not None:
+                    yield from self._append(tree, index, line)
+                n_trees = index + 1
+        yield from self._flush()
+        self._finish(n_trees)
+
+    def _finish(self, n_trees: int) -> None:
+        self.n_trees = n_trees
+        if self.reader is not None:
+            self.reader.finish(n_trees)
+        if n_trees == 0:
+            raise EmptyInputError("no tree found", self.path)
+
+
+def iter_tree_batches(path: str | Path, *, format: str = "auto", taxa: TaxonNamespace | None = None,
+                      rooted: bool | None = None, n_burnin: int = 0, thin: int = 1,
+                      batch_size: int = 8192) -> Iterator[TreeBatch]:
+    """Stream the trees of one file as :class:`TreeBatch` objects (see the module docstring).
+
+    ``n_burnin`` trees are skipped at the start (without being parsed) and every ``thin``-th
+    tree after them is kept. ``rooted`` forces the rooting (None: ``[&R]`` / ``[&U]``, then the
+    format's default). Annotations are not kept (use :func:`phylo_vi.io.read_trees` with
+    ``keep_annotations=True``).
+    """
+    path = Path(path)
+    fmt = detect_format(path) if format == "auto" else format
+    taxa = TaxonNamespace() if taxa is None else taxa
+    return iter(_BatchReader(path, fmt, taxa, rooted, int(n_burnin), int(thin), int(batch_size)))
+

@@ -1,0 +1,570 @@
+"""Numba kernels: Felsenstein pruning by pattern blocks, with gradients (Ji et al. 2020).
+
+Every function here is ``@njit`` and callable from other Numba code. The public entry points
+take a *plan*, the plain tuple of arrays built by :func:`phylo_vi.likelihood.plan.build_plan`
+(its layout is documented there), and a branch-length vector ``t`` (n_nodes - 1,), where ``t[i]``
+is the branch above post-order node ``i``:
+
+- :func:`plan_log_likelihood` (plan, t) -> float
+- :func:`plan_gradient` (plan, t, gradient, hessian, category_gradient, with_hessian) -> float
+- :func:`plan_log_likelihood_batch` (plan, t (S, n_nodes - 1), out (S,)) -> None
+
+Shapes: nodes N (post-order, root last), patterns P, categories K, states 4; a block holds
+``block`` patterns. Partials are laid out ``(N, block, K, 4)``: a block of patterns runs through
+the whole tree while its partials stay in cache.
+
+**Pruning** (Felsenstein 1981, J. Mol. Evol. 17:368): the message a child c sends up its branch
+is ``m_c = P(r_k t_c) p_c``; the partial of node u is the product of its children's messages;
+``L_p = sum_k w_k sum_i pi_i p_root[k, i] + p_inv * [pattern constant]``. A leaf's message is
+looked up in a table ``T[code, i] = sum_{j in code} P[i, j]`` (16 IUPAC bitmask codes; missing
+data = code 15 = all states), so leaves cost four loads instead of a matrix product.
+
+**Scaling.** A block is first pruned without any rescaling. Every node's partial is bounded
+below by the site likelihood (``L_p <= max_i p_v[i]`` for every node v, since transition rows
+sum to one), so when every ``L_p >= 1e-280`` no partial has underflowed and the result is exact.
+Only when a site falls below that threshold is the block pruned again, rescaling every internal
+partial by its maximum and accumulating the logarithms: scaling costs nothing unless needed.
+
+**Gradient** (Ji et al. 2020, Mol. Biol. Evol. 37:3047, eqs. 6-10): one post-order pass keeps
+the messages ``m_c``; one pre-order pass computes ``qt_c = q_u * prod_{s != c} m_s`` (the
+pre-order partial above branch c, ``q_root = pi``) and ``q_c = P_c^T qt_c``. Then for every branch
+``dL_k/d tau = qt_c^T Q m_c`` and ``d^2 L_k/d tau^2 = qt_c^T Q^2 m_c`` (``dP/dtau = Q P``), with
+``tau = r_k t``. Dividing by ``qt_c^T m_c`` (= the tree part of ``L_p`` in the same scale) makes
+the ratio independent of any rescaling, so the pre-order partials need no scale bookkeeping.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+SCALING_THRESHOLD = 1e-280
+
+
+@njit(cache=True, nogil=True)
+def transition_matrices(branch_lengths, values, vectors, inverse, rates, pmats):
+    """``pmats[b, k] = U diag(exp(values * rates[k] * t[b])) U^-1`` for every branch b, category k."""
+    for b in range(branch_lengths.shape[0]):
+        t = branch_lengths[b]
+        for k in range(rates.shape[0]):
+            rt = rates[k] * t
+            e0 = math.exp(values[0] * rt)
+            e1 = math.exp(values[1] * rt)
+            e2 = math.exp(values[2] * rt)
+            e3 = math.exp(values[3] * rt)
+            for i in range(4):
+                a0 = vectors[i, 0] * e0
+                a1 = vectors[i, 1] * e1
+                a2 = vectors[i, 2] * e2
+                a3 = vectors[i, 3] * e3
+                for j in range(4):
+                    pmats[b, k, i, j] = a0 * inverse[0, j] + a1 * inverse[1, j] + a2 * inverse[2, j] + a3 * inverse[3, j]
+
+
+@njit(cache=True, nogil=True)
+def _code_table(matrix, table):
+    """``table[code, i] = sum_{j in code} matrix[i, j]`` for the 16 nucleotide bitmask codes."""
+    for i in range(4):
+        table[0, i] = 0.0
+    for code in range(1, 16):
+        low = code & -code
+        rest = code ^ low
+        j = 0 if low == 1 else (1 if low == 2 else (2 if low == 4 else 3))
+        for i in range(4):
+            table[code, i] = table[rest, i] + matrix[i, j]
+
+
+@njit(cache=True, nogil=True)
+def leaf_tables(pmats, tip_row, rate_matrix, tables, tables_d1, tables_d2, derivatives):
+    """Leaf message tables from P (and from ``Q P``, ``Q^2 P`` when ``derivatives``)."""
+    n_categories = pmats.shape[1]
+    qp = np.empty((4, 4))
+    q2p = np.empty((4, 4))
+    for node in range(tip_row.shape[0]):
+        if tip_row[node] < 0:
+            continue
+        for k in range(n_categories):
+            _code_table(pmats[node, k], tables[node, k])
+            if derivatives:
+                for i in range(4):
+                    for j in range(4):
+                        s = 0.0
+                        for l in range(4):
+                            s += rate_matrix[i, l] * pmats[node, k, l, j]
+                        qp[i, j] = s
+                for i in range(4):
+                    for j in range(4):
+                        s = 0.0
+                        for l in range(4):
+                            s += rate_matrix[i, l] * qp[l, j]
+                        q2p[i, j] = s
+                _code_table(qp, tables_d1[node, k])
+                _code_table(q2p, tables_d2[node, k])
+
+
+_HOT = dict(cache=True, nogil=True, fastmath={"contract"})
+
+
+@njit(**_HOT)
+def _leaf_message(table, codes, lo, nb, dst, multiply):
+    """``dst[i, p] (=|*=) table[codes[lo + p], i]`` for one category (leaf lookup)."""
+    if multiply:
+        for p in range(nb):
+            code = codes[lo + p]
+            dst[0, p] *= table[code, 0]
+            dst[1, p] *= table[code, 1]
+            dst[2, p] *= table[code, 2]
+            dst[3, p] *= table[code, 3]
+    else:
+        for p in range(nb):
+            code = codes[lo + p]
+            dst[0, p] = table[code, 0]
+            dst[1, p] = table[code, 1]
+            dst[2, p] = table[code, 2]
+            dst[3, p] = table[code, 3]
+
+
+@njit(**_HOT)
+def _matrix_message(pm, src, nb, dst, multiply):
+    """``dst[:, p] (=|*=) pm @ src[:, p]`` for one category, patterns vectorised."""
+    p00, p01, p02, p03 = pm[0, 0], pm[0, 1], pm[0, 2], pm[0, 3]
+    p10, p11, p12, p13 = pm[1, 0], pm[1, 1], pm[1, 2], pm[1, 3]
+    p20, p21, p22, p23 = pm[2, 0], pm[2, 1], pm[2, 2], pm[2, 3]
+    p30, p31, p32, p33 = pm[3, 0], pm[3, 1], pm[3, 2], pm[3, 3]
+    s0, s1, s2, s3 = src[0], src[1], src[2], src[3]
+    d0, d1, d2, d3 = dst[0], dst[1], dst[2], dst[3]
+    if multiply:
+        for p in range(nb):
+            x0, x1, x2, x3 = s0[p], s1[p], s2[p], s3[p]
+            d0[p] *= p00 * x0 + p01 * x1 + p02 * x2 + p03 * x3
+            d1[p] *= p10 * x0 + p11 * x1 + p12 * x2 + p13 * x3
+            d2[p] *= p20 * x0 + p21 * x1 + p22 * x2 + p23 * x3
+            d3[p] *= p30 * x0 + p31 * x1 + p32 * x2 + p33 * x3
+    else:
+        for p in range(nb):
+            x0, x1, x2, x3 = s0[p], s1[p], s2[p], s3[p]
+            d0[p] = p00 * x0 + p01 * x1 + p02 * x2 + p03 * x3
+            d1[p] = p10 * x0 + p11 * x1 + p12 * x2 + p13 * x3
+            d2[p] = p20 * x0 + p21 * x1 + p22 * x2 + p23 * x3
+            d3[p] = p30 * x0 + p31 * x1 + p32 * x2 + p33 * x3
+
+
+@njit(**_HOT)
+def _postorder_block(lo, hi, scaled, store_up, child_offsets, child_nodes, tip_row, tip_codes,
+                     pmats, tables, post, up, log_scale):
+    """Partials ``post[u, k, i, p - lo]`` of every internal node u for patterns ``lo:hi``.
+
+    With ``store_up`` the message of every child c is also kept in ``up[c]``.
+    """
+    n_nodes = tip_row.shape[0]
+    n_categories = pmats.shape[1]
+    nb = hi - lo
+    if scaled:
+        for p in range(nb):
+            log_scale[p] = 0.0
+    for u in range(n_nodes):
+        first = child_offsets[u]
+        last = child_offsets[u + 1]
+        if first == last:
+            continue
+        for ci in range(first, last):
+            c = child_nodes[ci]
+            row = tip_row[c]
+            multiply = ci != first
+            for k in range(n_categories):
+                dst = up[c, k] if store_up else post[u, k]
+                into = False if store_up else multiply
+                if row >= 0:
+                    _leaf_message(tables[c, k], tip_codes[row], lo, nb, dst, into)
+                else:
+                    _matrix_message(pmats[c, k], post[c, k], nb, dst, into)
+                if store_up:
+                    target = post[u, k]
+                    for i in range(4):
+                        if multiply:
+                            for p in range(nb):
+                                target[i, p] *= dst[i, p]
+                        else:
+                            for p in range(nb):
+                                target[i, p] = dst[i, p]
+        if scaled:
+            _rescale(post[u], nb, log_scale)
+
+
+@njit(**_HOT)
+def _rescale(partial, nb, log_scale):
+    """Divide ``partial[k, i, p]`` by its maximum over (k, i) and add its log to ``log_scale[p]``."""
+    n_categories = partial.shape[0]
+    for p in range(nb):
+        largest = 0.0
+        for k in range(n_categories):
+            for i in range(4):
+                largest = max(largest, partial[k, i, p])
+        if largest > 0.0:
+            factor = 1.0 / largest
+            for k in range(n_categories):
+                for i in range(4):
+                    partial[k, i, p] *= factor
+            if log_scale.shape[0] > 0:
+                log_scale[p] += math.log(largest)
+
+
+@njit(**_HOT)
+def _root_block(lo, hi, scaled, post, freqs, cat_weights, invariant, weights, log_scale, tree_fraction, tree):
+    """Weighted log-likelihood of patterns ``lo:hi``; NaN when unscaled and a site is below threshold.
+
+    ``tree_fraction[p]`` receives the share of the site likelihood carried by the tree
+    (1 without +I), which the gradient needs; ``tree`` is scratch (block,).
+    """
+    root = post.shape[0] - 1
+    n_categories = cat_weights.shape[0]
+    nb = hi - lo
+    for p in range(nb):
+        tree[p] = 0.0
+    for k in range(n_categories):
+        f0 = cat_weights[k] * freqs[0]
+        f1 = cat_weights[k] * freqs[1]
+        f2 = cat_weights[k] * freqs[2]
+        f3 = cat_weights[k] * freqs[3]
+        r = post[root, k]
+        for p in range(nb):
+            tree[p] += f0 * r[0, p] + f1 * r[1, p] + f2 * r[2, p] + f3 * r[3, p]
+    total = 0.0
+    for p in range(nb):
+        inv = invariant[lo + p]
+        if scaled:
+            if tree[p] > 0.0:
+                log_tree = math.log(tree[p]) + log_scale[p]
+                if inv > 0.0:
+                    log_inv = math.log(inv)
+                    log_site = max(log_tree, log_inv) + math.log1p(math.exp(-abs(log_tree - log_inv)))
+                    tree_fraction[p] = math.exp(log_tree - log_site)
+                else:
+                    log_site = log_tree
+                    tree_fraction[p] = 1.0
+            else:
+                log_site = math.log(inv) if inv > 0.0 else -np.inf
+                tree_fraction[p] = 0.0
+        else:
+            site = tree[p] + inv
+            if not site >= SCALING_THRESHOLD:
+                return np.nan
+            log_site = math.log(site)
+            tree_fraction[p] = tree[p] / site
+        total += weights[lo + p] * log_site
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _block_log_likelihood(lo, hi, store_up, child_offsets, child_nodes, tip_row, tip_codes, weights, invariant,
+                          freqs, cat_weights, pmats, tables, post, up, site):
+    """Prune patterns ``lo:hi`` unscaled, again with scaling only if a site underflows.
+
+    ``site`` (>= 3, block) scratch: rows log scalers, tree fractions, root sums.
+    """
+    _postorder_block(lo, hi, False, store_up, child_offsets, child_nodes, tip_row, tip_codes, pmats, tables,
+                     post, up, site[0])
+    value = _root_block(lo, hi, False, post, freqs, cat_weights, invariant, weights, site[0], site[1], site[2])
+    if math.isnan(value):
+        _postorder_block(lo, hi, True, store_up, child_offsets, child_nodes, tip_row, tip_codes, pmats, tables,
+                         post, up, site[0])
+        value = _root_block(lo, hi, True, post, freqs, cat_weights, invariant, weights, site[0], site[1], site[2])
+    return value
+
+
+@njit(**_HOT)
+def _quadratic_form(q, matrix, m, nb, out):
+    """``out[p] = q[:, p] @ matrix @ m[:, p]`` (4 states, patterns vectorised)."""
+    a00, a01, a02, a03 = matrix[0, 0], matrix[0, 1], matrix[0, 2], matrix[0, 3]
+    a10, a11, a12, a13 = matrix[1, 0], matrix[1, 1], matrix[1, 2], matrix[1, 3]
+    a20, a21, a22, a23 = matrix[2, 0], matrix[2, 1], matrix[2, 2], matrix[2, 3]
+    a30, a31, a32, a33 = matrix[3, 0], matrix[3, 1], matrix[3, 2], matrix[3, 3]
+    for p in range(nb):
+        m0, m1, m2, m3 = m[0, p], m[1, p], m[2, p], m[3, p]
+        out[p] = (q[0, p] * (a00 * m0 + a01 * m1 + a02 * m2 + a03 * m3)
+                  + q[1, p] * (a10 * m0 + a11 * m1 + a12 * m2 + a13 * m3)
+                  + q[2, p] * (a20 * m0 + a21 * m1 + a22 * m2 + a23 * m3)
+                  + q[3, p] * (a30 * m0 + a31 * m1 + a32 * m2 + a33 * m3))
+
+
+@njit(**_HOT)
+def _leaf_form(q, table, codes, lo, nb, out):
+    """``out[p] = q[:, p] @ table[codes[lo + p]]``."""
+    for p in range(nb):
+        code = codes[lo + p]
+        out[p] = q[0, p] * table[code, 0] + q[1, p] * table[code, 1] + q[2, p] * table[code, 2] \
+            + q[3, p] * table[code, 3]
+
+
+@njit(**_HOT)
+def _transposed_message(pm, q, nb, dst):
+    """``dst[:, p] = pm^T @ q[:, p]``: the pre-order partial below a branch."""
+    p00, p01, p02, p03 = pm[0, 0], pm[0, 1], pm[0, 2], pm[0, 3]
+    p10, p11, p12, p13 = pm[1, 0], pm[1, 1], pm[1, 2], pm[1, 3]
+    p20, p21, p22, p23 = pm[2, 0], pm[2, 1], pm[2, 2], pm[2, 3]
+    p30, p31, p32, p33 = pm[3, 0], pm[3, 1], pm[3, 2], pm[3, 3]
+    for p in range(nb):
+        q0, q1, q2, q3 = q[0, p], q[1, p], q[2, p], q[3, p]
+        dst[0, p] = p00 * q0 + p10 * q1 + p20 * q2 + p30 * q3
+        dst[1, p] = p01 * q0 + p11 * q1 + p21 * q2 + p31 * q3
+        dst[2, p] = p02 * q0 + p12 * q1 + p22 * q2 + p32 * q3
+        dst[3, p] = p03 * q0 + p13 * q1 + p23 * q2 + p33 * q3
+
+
+@njit(cache=True, nogil=True)
+def _preorder_block(lo, hi, with_hessian, child_offsets, child_nodes, tip_row, tip_codes, weights, freqs,
+                    rates, cat_weights, rate_matrix, rate_matrix2, pmats, tables, tables_d1, tables_d2, up, pre,
+                    site, qt, numer, gradient, hessian, category_gradient):
+    """Pre-order pass over patterns ``lo:hi``: accumulate d log L / dt (and d^2) for every branch.
+
+    Scratch: ``qt`` (K, 4, block) = pre-order partial above the branch; ``numer`` (K, block);
+    ``site`` rows 1 (tree fractions, from the post-order pass), 2-5 (den, d1, d2, work).
+    """
+    n_nodes = tip_row.shape[0]
+    root = n_nodes - 1
+    n_categories = rates.shape[0]
+    nb = hi - lo
+    fraction, den, d1, d2, work = site[1], site[2], site[3], site[4], site[5]
+    for u in range(root, -1, -1):
+        first = child_offsets[u]
+        last = child_offsets[u + 1]
+        if first == last:
+            continue
+        for ci in range(first, last):
+            c = child_nodes[ci]
+            row = tip_row[c]
+            for p in range(nb):
+                den[p] = 0.0
+                d1[p] = 0.0
+                d2[p] = 0.0
+            for k in range(n_categories):
+                q = qt[k]
+                for i in range(4):
+                    if u == root:
+                        for p in range(nb):
+                            q[i, p] = freqs[i]
+                    else:
+                        for p in range(nb):
+                            q[i, p] = pre[u, k, i, p]
+                    for si in range(first, last):
+                        if si != ci:
+                            s = up[child_nodes[si], k, i]
+                            for p in range(nb):
+                                q[i, p] *= s[p]
+                m = up[c, k]
+                wk = cat_weights[k]
+                for p in range(nb):
+                    den[p] += wk * (q[0, p] * m[0, p] + q[1, p] * m[1, p] + q[2, p] * m[2, p] + q[3, p] * m[3, p])
+                if row >= 0:
+                    _leaf_form(q, tables_d1[c, k], tip_codes[row], lo, nb, numer[k])
+                    if with_hessian:
+                        _leaf_form(q, tables_d2[c, k], tip_codes[row], lo, nb, work)
+                else:
+                    _quadratic_form(q, rate_matrix, m, nb, numer[k])
+                    if with_hessian:
+                        _quadratic_form(q, rate_matrix2, m, nb, work)
+                    _transposed_message(pmats[c, k], q, nb, pre[c, k])
+                wr = wk * rates[k]
+                for p in range(nb):
+                    numer[k, p] *= wk
+                    d1[p] += rates[k] * numer[k, p]
+                if with_hessian:
+                    wrr = wr * rates[k]
+                    for p in range(nb):
+                        d2[p] += wrr * work[p]
+            if row < 0:
+                _rescale_if_small(pre[c], nb)
+            g_branch = 0.0
+            h_branch = 0.0
+            for p in range(nb):
+                if den[p] > 0.0:
+                    scale = weights[lo + p] * fraction[p] / den[p]
+                    work[p] = scale
+                    g = d1[p] * fraction[p] / den[p]
+                    g_branch += weights[lo + p] * g
+                    if with_hessian:
+                        h_branch += weights[lo + p] * (d2[p] * fraction[p] / den[p] - g * g)
+                else:
+                    work[p] = 0.0
+            for k in range(n_categories):
+                acc = 0.0
+                for p in range(nb):
+                    acc += work[p] * numer[k, p]
+                category_gradient[c, k] += acc
+            gradient[c] += g_branch
+            if with_hessian:
+                hessian[c] += h_branch
+
+
+@njit(**_HOT)
+def _rescale_if_small(partial, nb):
+    """Rescale pre-order partials whose largest entry fell below 1e-150 (ratios are scale-free)."""
+    n_categories = partial.shape[0]
+    for p in range(nb):
+        largest = 0.0
+        for k in range(n_categories):
+            for i in range(4):
+                largest = max(largest, partial[k, i, p])
+        if 0.0 < largest < 1e-150:
+            factor = 1.0 / largest
+            for k in range(n_categories):
+                for i in range(4):
+                    partial[k, i, p] *= factor
+
+
+# ----------------------------------------------------------------------------- plan API
+# plan = (child_offsets, child_nodes, tip_row, tip_codes, weights, invariant, freqs, rates,
+#         cat_weights, values, vectors, inverse, rate_matrix, rate_matrix2,
+#         pmats, tables, tables_d1, tables_d2, post, up, pre, site, qt, numer)
+# (phylo_vi.likelihood.plan.build_plan); work arrays carry a leading "buffer" axis: one per
+# thread. ``matrices`` selects the buffer holding P and the leaf tables, ``work`` the partials.
+
+
+@njit(cache=True, nogil=True)
+def _prepare(plan, branch_lengths, matrices, derivatives):
+    """Transition matrices and leaf tables of ``branch_lengths`` into buffer ``matrices``."""
+    transition_matrices(branch_lengths, plan[9], plan[10], plan[11], plan[7], plan[14][matrices])
+    leaf_tables(plan[14][matrices], plan[2], plan[12], plan[15][matrices], plan[16][matrices],
+                plan[17][matrices], derivatives)
+
+
+@njit(cache=True, nogil=True)
+def _evaluate(plan, matrices, work, lo_block, hi_block):
+    """Sum of the block log-likelihoods of blocks ``lo_block:hi_block``."""
+    (child_offsets, child_nodes, tip_row, tip_codes, weights, invariant, freqs, rates, cat_weights, values,
+     vectors, inverse, rate_matrix, rate_matrix2, pmats, tables, tables_d1, tables_d2, post, up, pre, site, qt, numer) = plan
+    n_patterns = weights.shape[0]
+    block = post.shape[4]
+    total = 0.0
+    for b in range(lo_block, hi_block):
+        lo = b * block
+        hi = min(n_patterns, lo + block)
+        total += _block_log_likelihood(lo, hi, False, child_offsets, child_nodes, tip_row, tip_codes, weights,
+                                       invariant, freqs, cat_weights, pmats[matrices], tables[matrices],
+                                       post[work], up[work], site[work])
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _differentiate(plan, matrices, work, lo_block, hi_block, with_hessian, gradient, hessian, category_gradient):
+    """Post- and pre-order passes over blocks ``lo_block:hi_block``, accumulating derivatives."""
+    (child_offsets, child_nodes, tip_row, tip_codes, weights, invariant, freqs, rates, cat_weights, values,
+     vectors, inverse, rate_matrix, rate_matrix2, pmats, tables, tables_d1, tables_d2, post, up, pre, site, qt, numer) = plan
+    n_patterns = weights.shape[0]
+    block = post.shape[4]
+    total = 0.0
+    for b in range(lo_block, hi_block):
+        lo = b * block
+        hi = min(n_patterns, lo + block)
+        total += _block_log_likelihood(lo, hi, True, child_offsets, child_nodes, tip_row, tip_codes, weights,
+                                       invariant, freqs, cat_weights, pmats[matrices], tables[matrices],
+                                       post[work], up[work], site[work])
+        _preorder_block(lo, hi, with_hessian, child_offsets, child_nodes, tip_row, tip_codes, weights, freqs,
+                        rates, cat_weights, rate_matrix, rate_matrix2, pmats[matrices], tables[matrices],
+                        tables_d1[matrices], tables_d2[matrices], up[work], pre[work], site[work], qt[work],
+                        numer[work], gradient, hessian, category_gradient)
+    return total
+
+
+@njit(cache=True, nogil=True)
+def n_blocks(plan):
+    """Number of pattern blocks of a plan."""
+    block = plan[18].shape[4]
+    return (plan[4].shape[0] + block - 1) // block
+
+
+@njit(cache=True, nogil=True)
+def plan_log_likelihood(plan, branch_lengths):
+    """log L at ``branch_lengths`` (n_nodes - 1,): single thread, buffer 0."""
+    _prepare(plan, branch_lengths, 0, False)
+    return _evaluate(plan, 0, 0, 0, n_blocks(plan))
+
+
+@njit(cache=True, nogil=True)
+def plan_gradient(plan, branch_lengths, gradient, hessian, category_gradient, with_hessian):
+    """log L at ``branch_lengths``, single thread; fills ``gradient`` (n_nodes - 1,) with d log L / dt,
+    ``hessian`` (n_nodes - 1,) with the diagonal d^2 log L / dt^2 (only when ``with_hessian``) and
+    ``category_gradient`` (n_nodes - 1, K) with d log L / d(r_k t), so that
+    ``gradient = category_gradient @ rates`` and d log L / d r_k = ``t @ category_gradient[:, k]``.
+    """
+    _prepare(plan, branch_lengths, 0, True)
+    gradient[:] = 0.0
+    hessian[:] = 0.0
+    category_gradient[:, :] = 0.0
+    return _differentiate(plan, 0, 0, 0, n_blocks(plan), with_hessian, gradient, hessian, category_gradient)
+
+
+@njit(cache=True, nogil=True)
+def plan_log_likelihood_batch(plan, branch_lengths, out):
+    """``out[s]`` = log L at ``branch_lengths[s]`` for every sample s (single thread)."""
+    for s in range(branch_lengths.shape[0]):
+        out[s] = plan_log_likelihood(plan, branch_lengths[s])
+
+
+@njit(cache=True, nogil=True)
+def plan_gradient_batch(plan, branch_lengths, out, gradients):
+    """``out[s]``, ``gradients[s]`` = log L and d log L / dt at ``branch_lengths[s]`` (single thread)."""
+    n_branches = branch_lengths.shape[1]
+    hessian = np.empty(n_branches)
+    category = np.empty((n_branches, plan[7].shape[0]))
+    for s in range(branch_lengths.shape[0]):
+        out[s] = plan_gradient(plan, branch_lengths[s], gradients[s], hessian, category, False)
+
+
+# ------------------------------------------------------------------------- threaded variants
+# One work buffer per thread (the plan's leading buffer axis); compiled on first use only.
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def plan_log_likelihood_threads(plan, branch_lengths):
+    """:func:`plan_log_likelihood` with pattern blocks spread over the plan's buffers (threads)."""
+    _prepare(plan, branch_lengths, 0, False)
+    n_work = plan[18].shape[0]
+    total = n_blocks(plan)
+    parts = np.zeros(n_work)
+    for w in prange(n_work):
+        parts[w] = _evaluate(plan, 0, w, w * total // n_work, (w + 1) * total // n_work)
+    return parts.sum()
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def plan_gradient_threads(plan, branch_lengths, gradient, hessian, category_gradient, with_hessian):
+    """:func:`plan_gradient` with pattern blocks spread over the plan's buffers (threads)."""
+    _prepare(plan, branch_lengths, 0, True)
+    n_work = plan[18].shape[0]
+    total = n_blocks(plan)
+    n_branches = branch_lengths.shape[0]
+    grads = np.zeros((n_work, n_branches))
+    hessians = np.zeros((n_work, n_branches))
+    categories = np.zeros((n_work, n_branches, plan[7].shape[0]))
+    parts = np.zeros(n_work)
+    for w in prange(n_work):
+        parts[w] = _differentiate(plan, 0, w, w * total // n_work, (w + 1) * total // n_work, with_hessian,
+                                  grads[w], hessians[w], categories[w])
+    gradient[:] = grads.sum(axis=0)
+    hessian[:] = hessians.sum(axis=0)
+    category_gradient[:, :] = categories.sum(axis=0)
+    return parts.sum()
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def plan_log_likelihood_batch_threads(plan, branch_lengths, out):
+    """:func:`plan_log_likelihood_batch` with samples spread over the plan's buffers (threads)."""
+    n_work = plan[18].shape[0]
+    n_samples = branch_lengths.shape[0]
+    blocks = n_blocks(plan)
+    for w in prange(n_work):
+        for s in range(w * n_samples // n_work, (w + 1) * n_samples // n_work):
+            _prepare(plan, branch_lengths[s], w, False)
+            out[s] = _evaluate(plan, w, w, 0, blocks)
+
+
+@njit(cache=True, nogil=True)
+def topologies_log_likelihood(plan, child_offsets, child_nodes, tip_rows, branch_lengths, out):
+    """``out[j]`` = log L of topology j: rows j of ``child_offsets`` (J, N + 1), ``child_nodes``
+    (J, N - 1), ``tip_rows`` (J, N) and ``branch_lengths`` (J, N - 1) replace plan entries 0-2.
+    """
+    for j in range(out.shape[0]):
+        tree_plan = (child_offsets[j], child_nodes[j], tip_rows[j]) + plan[3:]
+        out[j] = plan_log_likelihood(tree_plan, branch_lengths[j])

@@ -1,0 +1,98 @@
+"""The *plan*: every array the Numba kernels need, as one plain tuple.
+
+``plan = build_plan(tree, codes, weights, model)`` is a tuple (fixed order, fixed dtypes, so
+kernels compile once for every model and tree)::
+
+    0  child_offsets  int32 (N + 1,)    CSR children of post-order node u: child_nodes[o[u]:o[u+1]]
+    1  child_nodes    int32 (N - 1,)
+    2  tip_row        int32 (N,)        row of tip_codes for a leaf, -1 for internal nodes
+    3  tip_codes      uint8 (T, P)      nucleotide bitmasks (A=1, C=2, G=4, T=8; 15 = missing)
+    4  weights        f8 (P,)           pattern weights (column counts)
+    5  invariant      f8 (P,)           p_inv * sum_i pi_i [state i allowed at every tip]
+    6  freqs          f8 (4,)
+    7  rates          f8 (K,)           category rates (gamma rates / (1 - p_inv))
+    8  cat_weights    f8 (K,)           (1 - p_inv) / K
+    9  values         f8 (4,)           eigenvalues of Q
+    10 vectors        f8 (4, 4)         U, with Q = U diag(values) U^-1
+    11 inverse        f8 (4, 4)         U^-1
+    12 rate_matrix    f8 (4, 4)         Q (normalised)
+    13 rate_matrix2   f8 (4, 4)         Q @ Q
+    14 pmats          f8 (W, N, K, 4, 4)  work: transition matrices
+    15 tables         f8 (W, N, K, 16, 4) work: leaf message tables from P
+    16 tables_d1      f8 (W, N, K, 16, 4) work: from Q P
+    17 tables_d2      f8 (W, N, K, 16, 4) work: from Q^2 P
+    18 post           f8 (W, N, K, 4, block) work: post-order partials of one block
+    19 up             f8 (W, N, K, 4, block) work: messages P p_c of one block
+    20 pre            f8 (W, N, K, 4, block) work: pre-order partials of one block
+    21 site           f8 (W, 6, block)      work: log scalers, tree fractions, gradient sums
+    22 qt             f8 (W, K, 4, block)   work: pre-order partial above the current branch
+    23 numer          f8 (W, K, block)      work: per-category gradient numerators
+
+Partials are stored states-by-patterns ((K, 4, block) per node) so that the pattern loops
+are contiguous and vectorise.
+
+N nodes, T rows of codes, P patterns, K categories, W work buffers (one per thread). A plan
+belongs to one tree topology; the model arrays (6-13) can be swapped with :func:`with_model`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from phylo_vi.errors import PhyloVIError
+from phylo_vi.likelihood.models import SubstitutionModel
+from phylo_vi.trees.tree import Tree
+
+#: Patterns per block: a block of partials for the whole tree stays in L2 cache.
+DEFAULT_BLOCK = 128
+_ALLOWED_BITS = np.array([1, 2, 4, 8], dtype=np.uint8)
+
+
+def invariant_site_likelihoods(codes: np.ndarray, model: SubstitutionModel) -> np.ndarray:
+    """``p_inv * sum_i pi_i [state i allowed at every tip]`` per pattern (+I), shape (P,)."""
+    if model.invariant_proportion == 0.0:
+        return np.zeros(codes.shape[1])
+    common = np.bitwise_and.reduce(codes, axis=0)
+    allowed = (common[:, None] & _ALLOWED_BITS[None, :]) > 0
+    return model.invariant_proportion * (allowed @ model.frequencies)
+
+
+def model_arrays(model: SubstitutionModel, codes: np.ndarray) -> tuple:
+    """Plan entries 5-13 for ``model`` (frequencies must be resolved)."""
+    eig = model.eigen()
+    q = np.ascontiguousarray(eig.rate_matrix)
+    return (invariant_site_likelihoods(codes, model), np.ascontiguousarray(model.frequencies),
+            np.ascontiguousarray(model.category_rates()), np.ascontiguousarray(model.category_weights()),
+            np.ascontiguousarray(eig.values), np.ascontiguousarray(eig.vectors),
+            np.ascontiguousarray(eig.inverse), q, q @ q)
+
+
+def build_plan(tree: Tree, codes: np.ndarray, weights: np.ndarray, model: SubstitutionModel, *,
+               n_buffers: int = 1, block: int = DEFAULT_BLOCK) -> tuple:
+    """Plan for ``tree`` with ``codes`` (rows indexed by the tree's taxon indices, T x P)."""
+    codes = np.ascontiguousarray(codes, dtype=np.uint8)
+    weights = np.ascontiguousarray(weights, dtype=np.float64)
+    n_nodes = tree.n_nodes
+    if n_nodes < 2:
+        raise PhyloVIError("a tree needs at least two nodes for a likelihood")
+    tip_row = np.ascontiguousarray(tree.taxon, dtype=np.int32)
+    if tip_row.max() >= codes.shape[0]:
+        raise PhyloVIError("a leaf's taxon index has no row in the site patterns")
+    n_patterns = codes.shape[1]
+    block = int(max(1, min(block, n_patterns)))
+    n_categories = model.n_categories
+    w = int(n_buffers)
+    work = (np.zeros((w, n_nodes, n_categories, 4, 4)), np.zeros((w, n_nodes, n_categories, 16, 4)),
+            np.zeros((w, n_nodes, n_categories, 16, 4)), np.zeros((w, n_nodes, n_categories, 16, 4)),
+            np.zeros((w, n_nodes, n_categories, 4, block)), np.zeros((w, n_nodes, n_categories, 4, block)),
+            np.zeros((w, n_nodes, n_categories, 4, block)), np.zeros((w, 6, block)),
+            np.zeros((w, n_categories, 4, block)), np.zeros((w, n_categories, block)))
+    topology = (np.ascontiguousarray(tree.child_offsets, dtype=np.int32),
+                np.ascontiguousarray(tree.child_nodes, dtype=np.int32), tip_row, codes, weights)
+    return topology + model_arrays(model, codes) + work
+
+
+def with_model(plan: tuple, model: SubstitutionModel) -> tuple:
+    """The same plan (shared work buffers) under another model with the same number of categories."""
+    if model.n_categories != plan[7].shape[0]:
+        raise PhyloVIError("with_model keeps the work buffers: the number of rate categories must not change")
+    return plan[:5] + model_arrays(model, plan[3]) + plan[14:]

@@ -1,0 +1,48 @@
+"""Many topologies, one alignment: log-likelihoods of a tree sample in one kernel call per tree size."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from phylo_vi.alignment import SitePatterns
+from phylo_vi.errors import EmptyInputError, PhyloVIError
+from phylo_vi.likelihood import kernels
+from phylo_vi.likelihood.models import SubstitutionModel
+from phylo_vi.likelihood.plan import DEFAULT_BLOCK, build_plan
+from phylo_vi.likelihood.tree_likelihood import resolve_model
+from phylo_vi.trees.tree import Tree
+
+
+def log_likelihood_trees(patterns: SitePatterns, trees: Sequence[Tree], model: SubstitutionModel | str, *,
+                         block: int = DEFAULT_BLOCK) -> np.ndarray:
+    """log L of every tree (its own topology and branch lengths), shape (n_trees,).
+
+    The trees must share one taxon namespace (as trees read from one file do). Trees with the
+    same number of nodes go through :func:`kernels.topologies_log_likelihood` together, with
+    no Python work per tree beyond stacking its arrays.
+    """
+    trees = list(trees)
+    if not trees:
+        raise EmptyInputError("no trees to evaluate")
+    taxa = trees[0].taxa
+    if any(tree.taxa is not taxa and tree.taxa != taxa for tree in trees):
+        raise PhyloVIError("all trees must share one taxon namespace")
+    patterns = patterns.match_taxa(taxa)
+    model = resolve_model(model, patterns)
+    out = np.empty(len(trees))
+    sizes = np.array([tree.n_nodes for tree in trees])
+    for n_nodes in np.unique(sizes):
+        members = np.flatnonzero(sizes == n_nodes)
+        group = [trees[i] for i in members]
+        lengths = np.stack([tree.branch_length[:-1] for tree in group])
+        if not np.all(np.isfinite(lengths)) or np.any(lengths < 0):
+            raise PhyloVIError("every tree needs finite, non-negative branch lengths")
+        plan = build_plan(group[0], patterns.codes, patterns.weights, model, block=block)
+        values = np.empty(len(group))
+        kernels.topologies_log_likelihood(
+            plan, np.stack([tree.child_offsets for tree in group]).astype(np.int32),
+            np.stack([tree.child_nodes for tree in group]).astype(np.int32),
+            np.stack([tree.taxon for tree in group]).astype(np.int32), lengths, values)
+        out[members] = values
+    return out

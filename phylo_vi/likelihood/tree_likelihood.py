@@ -1,0 +1,166 @@
+"""``TreeLikelihood``: the typed, validating front of the Numba pruning kernels.
+
+Branch ``i`` is the branch above post-order node ``i`` (``i = 0 .. n_nodes - 2``), the
+convention of ``Tree.branch_length[:-1]``. Shapes: branches B = n_nodes - 1, samples S,
+categories K.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from phylo_vi.alignment import SitePatterns
+from phylo_vi.errors import PhyloVIError
+from phylo_vi.likelihood import kernels
+from phylo_vi.likelihood.frequencies import empirical_frequencies
+from phylo_vi.likelihood.gamma import gamma_category_rates_derivative
+from phylo_vi.likelihood.model_string import parse_model
+from phylo_vi.likelihood.models import SubstitutionModel
+from phylo_vi.likelihood.plan import DEFAULT_BLOCK, build_plan
+from phylo_vi.trees.bitset import bitset_indices
+from phylo_vi.trees.tree import Tree
+
+
+def resolve_model(model: SubstitutionModel | str, patterns: SitePatterns) -> SubstitutionModel:
+    """``model`` parsed when a string, with empirical (+F) frequencies computed from ``patterns``."""
+    if isinstance(model, str):
+        model = parse_model(model)
+    if not isinstance(model, SubstitutionModel):
+        raise PhyloVIError(f"expected a SubstitutionModel or an IQ-TREE model string, got {type(model).__name__}")
+    if model.has_empirical_frequencies:
+        model = model.with_frequencies(empirical_frequencies(patterns.codes, patterns.weights))
+    return model
+
+
+class TreeLikelihood:
+    """Log-likelihood of one tree topology for one alignment under one substitution model.
+
+    Parameters
+    ----------
+    patterns : site patterns of the alignment (rows are matched to the tree's taxa by name).
+    tree : the topology; its branch lengths are the default evaluation point.
+    model : a :class:`SubstitutionModel` or an IQ-TREE model string (``"GTR{...}+F+G4{0.5}"``).
+    threads : Numba threads over pattern blocks (and over samples in the batch methods).
+    block : patterns per cache block.
+
+    Attributes
+    ----------
+    plan : the tuple of arrays the Numba kernels of :mod:`phylo_vi.likelihood.kernels` take
+        (layout in :mod:`phylo_vi.likelihood.plan`); single-thread kernels use buffer 0.
+    model : the resolved model (empirical frequencies filled in).
+    """
+
+    def __init__(self, patterns: SitePatterns, tree: Tree, model: SubstitutionModel | str, *,
+                 threads: int = 1, block: int = DEFAULT_BLOCK):
+        if threads < 1:
+            raise PhyloVIError(f"threads must be at least 1, got {threads}")
+        self.tree = tree
+        self.patterns = patterns.match_taxa(tree.taxa)
+        self.model = resolve_model(model, self.patterns)
+        self.threads = int(threads)
+        self.plan = build_plan(tree, self.patterns.codes, self.patterns.weights, self.model,
+                               n_buffers=self.threads, block=block)
+
+    @property
+    def n_branches(self) -> int:
+        return self.tree.n_nodes - 1
+
+    # ------------------------------------------------------------------------- validation
+    def _lengths(self, branch_lengths) -> np.ndarray:
+        if branch_lengths is None:
+            branch_lengths = self.tree.branch_length[:-1]
+        t = np.ascontiguousarray(branch_lengths, dtype=np.float64)
+        if t.shape != (self.n_branches,):
+            raise PhyloVIError(f"expected {self.n_branches} branch lengths, got shape {t.shape}")
+        if not np.all(np.isfinite(t)) or np.any(t < 0):
+            raise PhyloVIError("branch lengths must be finite and non-negative (is one missing in the tree file?)")
+        return t
+
+    def _batch(self, branch_lengths) -> np.ndarray:
+        t = np.ascontiguousarray(branch_lengths, dtype=np.float64)
+        if t.ndim != 2 or t.shape[1] != self.n_branches:
+            raise PhyloVIError(f"expected branch lengths of shape (S, {self.n_branches}), got {t.shape}")
+        if not np.all(np.isfinite(t)) or np.any(t < 0):
+            raise PhyloVIError("branch lengths must be finite and non-negative")
+        return t
+
+    def _set_threads(self) -> None:
+        numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
+
+    # ----------------------------------------------------------------------------- values
+    def log_likelihood(self, branch_lengths=None) -> float:
+        """log L (natural log, constants included) at ``branch_lengths`` (B,), default the tree's."""
+        t = self._lengths(branch_lengths)
+        if self.threads > 1:
+            self._set_threads()
+            return float(kernels.plan_log_likelihood_threads(self.plan, t))
+        return float(kernels.plan_log_likelihood(self.plan, t))
+
+    def _derivatives(self, branch_lengths, with_hessian: bool):
+        t = self._lengths(branch_lengths)
+        gradient = np.zeros(self.n_branches)
+        hessian = np.zeros(self.n_branches)
+        category = np.zeros((self.n_branches, self.model.n_categories))
+        if self.threads > 1:
+            self._set_threads()
+            value = kernels.plan_gradient_threads(self.plan, t, gradient, hessian, category, with_hessian)
+        else:
+            value = kernels.plan_gradient(self.plan, t, gradient, hessian, category, with_hessian)
+        return float(value), gradient, hessian, category, t
+
+    def gradient(self, branch_lengths=None) -> tuple[float, np.ndarray]:
+        """``(log L, d log L / dt)``: one post-order and one pre-order pass (Ji et al. 2020)."""
+        value, gradient, _, _, _ = self._derivatives(branch_lengths, False)
+        return value, gradient
+
+    def hessian_diagonal(self, branch_lengths=None) -> np.ndarray:
+        """Diagonal of the Hessian, ``d^2 log L / dt_i^2`` for every branch, shape (B,)."""
+        return self._derivatives(branch_lengths, True)[2]
+
+    def derivatives(self, branch_lengths=None) -> tuple[float, np.ndarray, np.ndarray]:
+        """``(log L, gradient, Hessian diagonal)`` in one pass."""
+        value, gradient, hessian, _, _ = self._derivatives(branch_lengths, True)
+        return value, gradient, hessian
+
+    def gamma_shape_derivative(self, branch_lengths=None) -> float:
+        """``d log L / d alpha`` of the +G shape: ``sum_k (d log L / d r_k) (d r_k / d alpha)``.
+
+        ``d log L / d r_k = sum_b t_b d log L / d(r_k t_b)`` comes from the same pre-order pass as
+        the branch gradient; ``d r_k / d alpha`` from :mod:`phylo_vi.likelihood.gamma`.
+        """
+        model = self.model
+        if model.gamma_shape is None:
+            raise PhyloVIError("the model has no +G rate heterogeneity")
+        _, _, _, category, t = self._derivatives(branch_lengths, False)
+        d_rates = gamma_category_rates_derivative(model.gamma_shape, model.n_categories, median=model.gamma_median)
+        return float(t @ category @ (d_rates / (1.0 - model.invariant_proportion)))
+
+    # ------------------------------------------------------------------------------ batch
+    def log_likelihood_batch(self, branch_lengths) -> np.ndarray:
+        """log L for every row of ``branch_lengths`` (S, B) in one kernel call, shape (S,)."""
+        t = self._batch(branch_lengths)
+        out = np.empty(len(t))
+        if self.threads > 1:
+            self._set_threads()
+            kernels.plan_log_likelihood_batch_threads(self.plan, t, out)
+        else:
+            kernels.plan_log_likelihood_batch(self.plan, t, out)
+        return out
+
+    def gradient_batch(self, branch_lengths) -> tuple[np.ndarray, np.ndarray]:
+        """``(log L (S,), gradients (S, B))`` for every row of ``branch_lengths`` (S, B)."""
+        t = self._batch(branch_lengths)
+        out = np.empty(len(t))
+        gradients = np.empty_like(t)
+        kernels.plan_gradient_batch(self.plan, t, out, gradients)
+        return out, gradients
+
+    # ----------------------------------------------------------------------------- labels
+    def clade_labels(self) -> list[str]:
+        """For every branch, the sorted names of the tips below it joined by ``|``."""
+        names = self.tree.taxa
+        return ["|".join(sorted(names[i] for i in bitset_indices(clade))) for clade in self.tree.clades[:-1]]
+
+    def __repr__(self) -> str:
+        return (f"TreeLikelihood({self.patterns.n_taxa} taxa, {self.patterns.n_patterns} patterns, "
+                f"model={self.model.to_iqtree()!r}, threads={self.threads})")

@@ -1,0 +1,24 @@
+"""``MAP``: the maximised unnormalised log posterior max_b [log p(D | b) + log p(b)] as log Z.
+
+Fourment et al. 2020, spec row 2 (precision 1e-5). Deterministic.
+"""
+from __future__ import annotations
+
+from phylo_vi.marginal.base import MarginalEstimator
+from phylo_vi.marginal.optimize import maximize_branch_lengths
+
+
+class MaximumAPosteriori(MarginalEstimator):
+    """max_b ℓ(b) + log p(b) by L-BFGS-B."""
+
+    name = "map"
+    label = "MAP"
+    deterministic = True
+
+    def __init__(self, *, tol: float = 1e-5):
+        self.tol = tol
+
+    def _estimate(self, problem, rng):
+        result = maximize_branch_lengths(problem, include_prior=True, tol=self.tol)
+        self.branch_lengths_ = result.branch_lengths
+        return result.value, None

@@ -1,0 +1,177 @@
+"""Adaptive random-scan Metropolis–Hastings over branch lengths (physher ``mcmc.c``/``operator.c``).
+
+Each iteration picks one of two operators with equal weight and applies it to one branch chosen
+uniformly at random (Fourment et al. 2020, spec section 2.2):
+
+- scaler: b' = s b, s ~ U(f, 1/f), log Hastings ratio −log s; f starts at 0.9 and after every
+  proposal moves towards acceptance 0.24 by ``f ← 1 / (exp(δ + log(1/f − 1)) + 1)``,
+  δ = (min(1, α) − 0.24) / (n + 1) (physher ``optimizeScaleFactor``);
+- slider: b' = b + (u − 1/2) w reflected at 0, log Hastings ratio 0; w starts at 0.001 and after
+  every proposal log w ← log w ± 1/sqrt(n + 1) depending on whether the running acceptance
+  rate is above 0.24, kept inside (1e-4, 20) (physher ``tune``).
+
+The target is the general tempered density used by all the samplers of this package,
+
+    log π(b) = β ℓ(b) + w_prior log p(b) + w_ref log q(b),  subject to ℓ(b) > ℓ_min,
+
+with p the i.i.d. Exponential(λ) prior and q an optional product of Gamma(shape_i, rate_i)
+reference densities: (β, 1, 0) gives the power posteriors of stepping-stone and path sampling,
+(β, β, 1 − β) those of generalized stepping-stone, and (0, 1, 0) with ℓ_min the constrained
+prior of nested sampling. The loop is a Numba kernel calling the likelihood engine's kernel.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from phylo_vi.errors import PhyloVIError
+from phylo_vi.likelihood.kernels import plan_log_likelihood
+
+TARGET_ACCEPTANCE = 0.24
+# layout of the tuning-state vector shared by the kernels
+SCALE_FACTOR, WINDOW, SCALER_COUNT, SCALER_ACCEPTED, SLIDER_COUNT, SLIDER_ACCEPTED = range(6)
+
+
+def initial_tuning() -> np.ndarray:
+    """physher's initial operator settings: scale factor 0.9, slider window 0.001, no history."""
+    return np.array([0.9, 0.001, 0.0, 0.0, 0.0, 0.0])
+
+
+@njit(cache=True, nogil=True)
+def _log_target_terms(x, prior_rate, prior_weight, ref_shape, ref_rate, ref_weight, i):
+    """Prior and reference log-density terms that depend on branch ``i`` only."""
+    value = -prior_weight * prior_rate * x
+    if ref_weight != 0.0:
+        value += ref_weight * ((ref_shape[i] - 1.0) * math.log(x) - ref_rate[i] * x)
+    return value
+
+
+@njit(cache=True, nogil=True)
+def mh_sweep(plan, branch_lengths, log_likelihood, n_steps, beta, prior_rate, prior_weight,
+             ref_shape, ref_rate, ref_weight, threshold, tuning):
+    """``n_steps`` single-branch MH updates in place; returns the final log-likelihood."""
+    n_branches = branch_lengths.shape[0]
+    for _ in range(n_steps):
+        i = np.random.randint(n_branches)
+        old = branch_lengths[i]
+        use_scaler = np.random.random() < 0.5
+        if use_scaler:
+            f = tuning[SCALE_FACTOR]
+            s = f + np.random.random() * (1.0 / f - f)
+            new = old * s
+            log_hastings = -math.log(s)
+        else:
+            new = old + (np.random.random() - 0.5) * tuning[WINDOW]
+            while new < 0.0:
+                new = -new
+            log_hastings = 0.0
+        if new <= 0.0:
+            log_alpha = -np.inf
+            new_ll = log_likelihood
+        else:
+            branch_lengths[i] = new
+            new_ll = plan_log_likelihood(plan, branch_lengths)
+            log_alpha = (beta * (new_ll - log_likelihood)
+                         + _log_target_terms(new, prior_rate, prior_weight, ref_shape, ref_rate, ref_weight, i)
+                         - _log_target_terms(old, prior_rate, prior_weight, ref_shape, ref_rate, ref_weight, i)
+                         + log_hastings)
+            if not new_ll > threshold or math.isnan(log_alpha):
+                log_alpha = -np.inf
+        accepted = log_alpha >= 0.0 or math.log(np.random.random()) < log_alpha
+        if accepted:
+            log_likelihood = new_ll
+        else:
+            branch_lengths[i] = old
+        alpha = math.exp(min(log_alpha, 0.0))
+        if use_scaler:
+            tuning[SCALER_COUNT] += 1.0
+            tuning[SCALER_ACCEPTED] += 1.0 if accepted else 0.0
+            delta = (alpha - TARGET_ACCEPTANCE) / (tuning[SCALER_COUNT] + 1.0)
+            f = tuning[SCALE_FACTOR]
+            tuning[SCALE_FACTOR] = 1.0 / (math.exp(delta + math.log(1.0 / f - 1.0)) + 1.0)
+        else:
+            tuning[SLIDER_COUNT] += 1.0
+            tuning[SLIDER_ACCEPTED] += 1.0 if accepted else 0.0
+            count = tuning[SLIDER_COUNT] + 1.0
+            step = 1.0 / math.sqrt(count)
+            log_window = math.log(tuning[WINDOW])
+            if tuning[SLIDER_ACCEPTED] / count > TARGET_ACCEPTANCE:
+                log_window += step
+            else:
+                log_window -= step
+            window = math.exp(log_window)
+            if 1e-4 < window < 20.0:
+                tuning[WINDOW] = window
+    return log_likelihood
+
+
+@njit(cache=True, nogil=True)
+def _mh_chain(plan, branch_lengths, log_likelihood, thin, beta, prior_rate, prior_weight,
+              ref_shape, ref_rate, ref_weight, threshold, tuning, seed, samples, sample_ll):
+    """Fill ``samples``: row 0 is the start, each further row ``thin`` iterations later."""
+    np.random.seed(seed)
+    samples[0] = branch_lengths
+    sample_ll[0] = log_likelihood
+    for row in range(1, samples.shape[0]):
+        log_likelihood = mh_sweep(plan, branch_lengths, log_likelihood, thin, beta, prior_rate, prior_weight,
+                                  ref_shape, ref_rate, ref_weight, threshold, tuning)
+        samples[row] = branch_lengths
+        sample_ll[row] = log_likelihood
+    return log_likelihood
+
+
+@dataclass
+class ChainSample:
+    """Logged states of one chain after burn-in: branch lengths (n, B) and log-likelihoods (n,)."""
+
+    branch_lengths: np.ndarray
+    log_likelihood: np.ndarray
+    final_state: np.ndarray
+    tuning: np.ndarray | None = None
+
+
+@dataclass
+class TemperedTarget:
+    """β ℓ + w_prior log p + w_ref log q (see the module docstring)."""
+
+    beta: float = 1.0
+    prior_weight: float = 1.0
+    reference_shape: np.ndarray | None = None
+    reference_rate: np.ndarray | None = None
+    reference_weight: float = 0.0
+
+    def reference_arrays(self, n_branches: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.reference_shape is None:
+            return np.ones(n_branches), np.ones(n_branches)
+        return (np.ascontiguousarray(self.reference_shape, dtype=np.float64),
+                np.ascontiguousarray(self.reference_rate, dtype=np.float64))
+
+
+def run_adaptive_mcmc(problem, start: np.ndarray, *, n_iter: int, thin: int, burnin: int,
+                      rng: np.random.Generator, target: TemperedTarget | None = None,
+                      tuning: np.ndarray | None = None) -> ChainSample:
+    """One adaptive MH chain of ``n_iter`` single-branch updates, logged every ``thin``.
+
+    Returns the ``n_iter // thin + 1 − burnin`` logged states after discarding the first
+    ``burnin`` logged rows (physher counts burn-in in logged rows: 1,000,000 iterations, thin
+    1000, burn-in 100 → 901 samples). ``tuning`` (from :func:`initial_tuning`) is updated in
+    place so that a ladder of chains can continue the adaptation (warm start).
+    """
+    target = TemperedTarget() if target is None else target
+    tuning = initial_tuning() if tuning is None else tuning
+    n_rows = n_iter // thin + 1
+    if burnin >= n_rows:
+        raise PhyloVIError(f"burn-in of {burnin} logged rows leaves no sample of {n_rows}")
+    state = np.array(start, dtype=np.float64, copy=True)
+    shape, rate = target.reference_arrays(len(state))
+    samples = np.empty((n_rows, len(state)))
+    sample_ll = np.empty(n_rows)
+    start_ll = problem.log_likelihood(state)
+    _mh_chain(problem.kernel_plan, state, start_ll, thin, float(target.beta), problem.prior_rate,
+              float(target.prior_weight), shape, rate, float(target.reference_weight), -np.inf, tuning,
+              int(rng.integers(2**31 - 1)), samples, sample_ll)
+    problem.count_evaluations((n_rows - 1) * thin)
+    return ChainSample(samples[burnin:], sample_ll[burnin:], state, tuning)

@@ -1,0 +1,181 @@
+"""Common interface of the tree-topology distributions fitted to samples (SRF, CCD, SBNs).
+
+The shape follows scikit-learn's ``KernelDensity``: ``__init__`` stores keyword-only
+hyperparameters, ``fit(trees, sample_weight=None)`` returns ``self`` and sets attributes ending
+in ``_``, ``log_prob(trees)`` scores any topology (−inf outside the model's support),
+``sample(n, random_state)`` draws topologies. Models save to and load from JSON
+(:mod:`phylo_vi.sbn.serialization`).
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from phylo_vi.errors import PhyloVIError, TaxonMismatchError
+from phylo_vi.sbn.edges import TreeArrays, unrooted_edge_tables
+from phylo_vi.sbn.kernels import pad_log_table, padded_indices, rooting_log_probs_kernel
+from phylo_vi.sbn.support import index_trees
+from phylo_vi.trees.taxa import TaxonNamespace
+from phylo_vi.trees.tree import Tree
+
+
+def log_sum_exp_rows(values: np.ndarray) -> np.ndarray:
+    """Row-wise log Σ exp, −inf for rows that are all −inf."""
+    peak = values.max(axis=1)
+    finite = np.isfinite(peak)
+    safe = np.where(finite, peak, 0.0)
+    with np.errstate(divide="ignore"):
+        return np.where(finite, safe + np.log(np.exp(values - safe[:, None]).sum(axis=1)), -np.inf)
+
+
+class TreeDistribution(ABC):
+    """A probability distribution over tree topologies on one taxon namespace."""
+
+    rooted: bool = False
+
+    @abstractmethod
+    def fit(self, trees: Sequence[Tree], sample_weight: Sequence[float] | None = None) -> "TreeDistribution":
+        """Fit to a tree sample; ``sample_weight`` defaults to each tree's ``weight`` attribute."""
+
+    @abstractmethod
+    def log_prob(self, trees: Sequence[Tree] | TreeArrays) -> np.ndarray:
+        """Log probability of each tree's topology (``(n_trees,)`` float64, −inf outside the support)."""
+
+    @abstractmethod
+    def sample(self, n: int, random_state=None) -> list[Tree]:
+        """Draw ``n`` topologies (trees without branch lengths)."""
+
+    @abstractmethod
+    def _params_dict(self) -> dict:
+        """Hyperparameters as given to ``__init__``."""
+
+    @abstractmethod
+    def _state_dict(self) -> dict:
+        """Fitted state, JSON-serialisable."""
+
+    @abstractmethod
+    def _load_state(self, state: dict) -> None:
+        """Restore the fitted state written by :meth:`_state_dict`."""
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "taxa_"):
+            raise PhyloVIError(f"this {type(self).__name__} is not fitted yet; call fit() first")
+
+    def _check_taxa(self, trees: Sequence[Tree] | TreeArrays) -> list[Tree] | TreeArrays:
+        """The trees (as a list, or the arrays unchanged) after checking they use the model's taxa."""
+        namespaces = [trees.taxa] if isinstance(trees, TreeArrays) else [tree.taxa for tree in trees]
+        for taxa in {id(taxa): taxa for taxa in namespaces}.values():
+            if tuple(taxa) != tuple(self.taxa_):
+                raise TaxonMismatchError("trees use a taxon namespace different from the model's; "
+                                         "read all files with one TaxonNamespace")
+        return trees if isinstance(trees, TreeArrays) else list(trees)
+
+    def prob(self, trees: Sequence[Tree]) -> np.ndarray:
+        """Probability of each tree's topology."""
+        return np.exp(self.log_prob(trees))
+
+    def credible_set(self, level: float = 0.95, *, n_samples: int = 10_000,
+                     random_state=None) -> tuple[list[Tree], np.ndarray, float]:
+        """Most probable topologies until their total probability reaches ``level``.
+
+        Candidates are the distinct topologies of ``n_samples`` draws from the model, ranked by
+        their exact probability; returns (trees, log probabilities, mass covered). The mass is
+        below ``level`` when the draws did not reach it (raise ``n_samples``).
+        """
+        if not 0 < level <= 1:
+            raise PhyloVIError(f"level must lie in (0, 1], got {level}")
+        candidates = self._distinct(self.sample(n_samples, random_state))
+        log_q = self.log_prob(candidates)
+        order = np.argsort(-log_q, kind="stable")
+        cumulative = np.cumsum(np.exp(log_q[order]))
+        size = int(min(np.searchsorted(cumulative, level - 1e-12) + 1, len(order)))
+        return [candidates[i] for i in order[:size]], log_q[order[:size]], float(cumulative[size - 1])
+
+    def most_probable_tree(self, *, n_candidates: int = 1_000, random_state=None) -> tuple[Tree, float]:
+        """Highest-probability topology among the model's candidates, with its log probability.
+
+        Candidates are :meth:`_mode_candidates` plus the distinct topologies of
+        ``n_candidates`` draws; exact for models whose mode is computed directly.
+        """
+        draws = self.sample(n_candidates, random_state) if n_candidates > 0 else []
+        candidates = self._distinct(self._mode_candidates() + draws)
+        log_q = self.log_prob(candidates)
+        best = int(np.argmax(log_q))
+        return candidates[best], float(log_q[best])
+
+    def _mode_candidates(self) -> list[Tree]:
+        return []
+
+    def _distinct(self, trees: list[Tree]) -> list[Tree]:
+        if self.rooted:
+            seen: dict[bytes, Tree] = {}
+            for tree in trees:
+                seen.setdefault(tree.topology_key(), tree)
+            return list(seen.values())
+        tables = unrooted_edge_tables(trees, np.ones(len(trees)), normalize=False)
+        return tables.trees
+
+    # --------------------------------------------------------------------------- persistence
+    def to_dict(self) -> dict:
+        """JSON-serialisable document: model type, hyperparameters, taxa and fitted state."""
+        self._check_fitted()
+        return {"format": "phylo_vi.sbn", "version": 1, "model": type(self).__name__,
+                "params": self._params_dict(), "taxa": list(self.taxa_), "state": self._state_dict()}
+
+    def save(self, path: str | Path) -> None:
+        """Write the model as JSON, atomically."""
+        from phylo_vi.sbn.serialization import save_model
+
+        save_model(self, path)
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self._params_dict().items())
+        return f"{type(self).__name__}({params})"
+
+
+class SubsplitModel(TreeDistribution):
+    """Shared machinery of the SBNs: support indexing, sampling and the Viterbi mode."""
+
+    support_ = None
+    log_root_: np.ndarray
+    log_cpd_: np.ndarray
+
+    def rooting_log_probs(self, trees: Sequence[Tree] | TreeArrays) -> np.ndarray:
+        """``(n_trees, 2n − 3)`` log P(tree rooted on edge e); edge e lies above node e of the
+        tree as stored (after removing a bifurcating root)."""
+        self._check_fitted()
+        trees = self._check_taxa(trees)
+        tables = unrooted_edge_tables(trees, np.ones(len(trees)), normalize=False, deduplicate=False)
+        indexed = index_trees(tables, self.support_)
+        n_root, n_pcsp = len(self.log_root_), len(self.log_cpd_)
+        log_probs = rooting_log_probs_kernel(padded_indices(indexed.root_split, n_root),
+                                             padded_indices(indexed.pcsp_root, n_pcsp),
+                                             padded_indices(indexed.pcsp_sib, n_pcsp), indexed.children,
+                                             pad_log_table(self.log_root_), pad_log_table(self.log_cpd_))
+        return log_probs
+
+    def log_prob(self, trees: Sequence[Tree] | TreeArrays) -> np.ndarray:
+        """log q(Tᵘ) = log Σ_e P(Tᵘ rooted on e) (Zhang & Matsen 2018, eq. 5)."""
+        if len(trees) == 0:
+            return np.zeros(0)
+        return log_sum_exp_rows(self.rooting_log_probs(trees))
+
+    def sample(self, n: int, random_state=None) -> list[Tree]:
+        """Draw ``n`` topologies: root split, then child subsplits top-down (ancestral sampling)."""
+        from phylo_vi.sbn.sampling import sample_topologies
+
+        self._check_fitted()
+        return sample_topologies(self, n, random_state)
+
+    def _mode_candidates(self) -> list[Tree]:
+        from phylo_vi.sbn.sampling import viterbi_tree
+
+        return [viterbi_tree(self)]
+
+
+def check_taxa_namespace(taxa: TaxonNamespace | Sequence[str]) -> TaxonNamespace:
+    """A :class:`TaxonNamespace` from a namespace or a list of names."""
+    return taxa if isinstance(taxa, TaxonNamespace) else TaxonNamespace(taxa)

@@ -1,0 +1,240 @@
+"""Directed-edge tables of a batch of unrooted binary trees (the input of every SBN kernel).
+
+An unrooted binary tree on ``n`` taxa has ``E = 2n - 3`` edges. Stored with a trifurcating root
+in post-order (nodes ``0 .. N-1``, ``N = 2n - 2``, root last), edge ``v`` joins node ``v`` to its
+parent. Each edge is used in both directions:
+
+- directed edge ``v`` (``0 <= v < E``) points *down*, from the parent to ``v``; its clade is the
+  set of taxa below ``v``;
+- directed edge ``E + v`` points *up*, from ``v`` to its parent; its clade is the complement.
+
+The clade of a directed edge ``d`` is the side its head looks into. If the head is an internal
+node, ``children[d]`` are the two directed edges leaving the head away from ``d``; their clades
+split ``clade[d]`` (this is the subsplit of ``clade[d]`` in any rooting on the tail side of ``d``).
+The sisters of ``d`` are the children of its reverse ``d ± E``. Shapes (``T`` trees):
+``clades (T, 2E, n_words)`` uint64, ``children (T, 2E, 2)`` int32 (-1 below leaves).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from numba import njit
+
+from phylo_vi.errors import EmptyInputError, PhyloVIError, TaxonMismatchError
+from phylo_vi.sbn.bitkeys import row_keys
+from phylo_vi.trees import bitset
+from phylo_vi.trees.taxa import TaxonNamespace
+from phylo_vi.trees.tree import Tree
+
+
+@dataclass
+class TreeArrays:
+    """Post-order ``parent`` and ``taxon`` arrays ``(T, N)`` of ``T`` trees with ``N`` nodes each.
+
+    The array form of a tree sample (see :class:`~phylo_vi.trees.Tree` for the arrays), built from
+    :class:`Tree` objects or straight from the batch reader (:mod:`phylo_vi.sbn.reading`).
+    """
+
+    parent: np.ndarray
+    taxon: np.ndarray
+    weights: np.ndarray
+    taxa: TaxonNamespace
+    rooted: bool = False
+
+    def __len__(self) -> int:
+        return len(self.weights)
+
+    def tree(self, i: int) -> Tree:
+        """Tree ``i`` (a topology: branch lengths are NaN)."""
+        return Tree(self.parent[i], np.full(self.parent.shape[1], np.nan), self.taxon[i], self.taxa,
+                    rooted=self.rooted, weight=float(self.weights[i]))
+
+    @classmethod
+    def from_trees(cls, trees: Sequence[Tree], sample_weight: Sequence[float] | None = None,
+                   n_nodes: int | None = None) -> "TreeArrays":
+        """Stack trees; ``n_nodes = 2n − 2`` turns bifurcating roots into trifurcating ones (unrooting)."""
+        trees = list(trees)
+        if not trees:
+            raise EmptyInputError("no trees given")
+        taxa = trees[0].taxa
+        if any(tree.taxa is not taxa and tree.taxa != taxa for tree in trees):
+            raise TaxonMismatchError("trees do not share one taxon namespace")
+        if n_nodes is not None:
+            trees = [tree.unroot() if len(tree.parent) == n_nodes + 1 else tree for tree in trees]
+        sizes = {len(tree.parent) for tree in trees}
+        if len(sizes) > 1:
+            raise PhyloVIError(f"trees have different numbers of nodes ({sorted(sizes)}); all must be binary "
+                               "trees on the same taxa")
+        weights = [tree.weight for tree in trees] if sample_weight is None else sample_weight
+        return cls(np.stack([tree.parent for tree in trees]), np.stack([tree.taxon for tree in trees]),
+                   np.asarray(weights, dtype=np.float64), taxa, rooted=all(tree.rooted for tree in trees))
+
+
+@dataclass
+class EdgeTables:
+    """Directed edges of ``T`` distinct unrooted topologies (see the module docstring)."""
+
+    clades: np.ndarray
+    children: np.ndarray
+    weights: np.ndarray
+    arrays: TreeArrays
+    inverse: np.ndarray
+
+    @property
+    def taxa(self) -> TaxonNamespace:
+        return self.arrays.taxa
+
+    @property
+    def trees(self) -> list[Tree]:
+        """One tree per distinct topology (built on demand)."""
+        return [self.arrays.tree(i) for i in range(len(self.arrays))]
+
+    def select(self, keep: np.ndarray) -> "EdgeTables":
+        """The rows where ``keep`` is true."""
+        arrays = TreeArrays(self.arrays.parent[keep], self.arrays.taxon[keep], self.weights[keep], self.taxa)
+        return EdgeTables(self.clades[keep], self.children[keep], self.weights[keep], arrays, self.inverse)
+
+    @property
+    def n_trees(self) -> int:
+        return len(self.weights)
+
+    @property
+    def n_edges(self) -> int:
+        return self.clades.shape[1] // 2
+
+    @property
+    def n_taxa(self) -> int:
+        return len(self.taxa)
+
+
+@njit(cache=True, nogil=True)
+def _directed_edge_kernel(parent, taxon, n_words):
+    n_trees, n_nodes = parent.shape
+    n_edges = n_nodes - 1
+    root = n_nodes - 1
+    clades = np.zeros((n_trees, 2 * n_edges, n_words), dtype=np.uint64)
+    children = np.full((n_trees, 2 * n_edges, 2), -1, dtype=np.int32)
+    node_clades = np.zeros((n_nodes, n_words), dtype=np.uint64)
+    node_children = np.full((n_nodes, 3), -1, dtype=np.int32)
+    n_child = np.zeros(n_nodes, dtype=np.int32)
+    for t in range(n_trees):
+        node_clades[:] = 0
+        n_child[:] = 0
+        for v in range(n_nodes):
+            tx = taxon[t, v]
+            if tx >= 0:
+                node_clades[v, tx // 64] |= np.uint64(1) << np.uint64(tx % 64)
+            p = parent[t, v]
+            if p >= 0:
+                for w in range(n_words):
+                    node_clades[p, w] |= node_clades[v, w]
+                node_children[p, n_child[p]] = v
+                n_child[p] += 1
+        for v in range(n_edges):
+            for w in range(n_words):
+                clades[t, v, w] = node_clades[v, w]
+                clades[t, n_edges + v, w] = node_clades[root, w] ^ node_clades[v, w]
+            if n_child[v] == 2:
+                children[t, v, 0] = node_children[v, 0]
+                children[t, v, 1] = node_children[v, 1]
+            p = parent[t, v]
+            slot = 0
+            for k in range(n_child[p]):
+                c = node_children[p, k]
+                if c != v:
+                    children[t, n_edges + v, slot] = c
+                    slot += 1
+            if p != root:
+                children[t, n_edges + v, 1] = n_edges + p
+    return clades, children
+
+
+def _check_unrooted_binary(arrays: TreeArrays) -> None:
+    """Every row must be a binary tree on all taxa with a trifurcating root."""
+    n_taxa = len(arrays.taxa)
+    n_trees, n_nodes = arrays.parent.shape
+    if n_nodes != 2 * n_taxa - 2:
+        raise PhyloVIError(f"trees have {n_nodes} nodes; a binary unrooted tree on the sample's {n_taxa} taxa has "
+                           f"{2 * n_taxa - 2} (SBNs need fully resolved trees on all taxa)")
+    n_leaves = (arrays.taxon >= 0).sum(axis=1)
+    offsets = (np.arange(n_trees) * n_nodes)[:, None]
+    degree = np.bincount((arrays.parent[:, :-1] + offsets).ravel(), minlength=n_trees * n_nodes).reshape(n_trees, n_nodes)
+    internal = arrays.taxon[:, :-1] < 0
+    bad = (n_leaves != n_taxa) | (degree[:, -1] != 3) | np.any(internal & (degree[:, :-1] != 2), axis=1)
+    if np.any(bad):
+        first = int(np.argmax(bad))
+        if n_leaves[first] != n_taxa:
+            raise TaxonMismatchError(f"tree {first} does not hold every one of the sample's {n_taxa} taxa")
+        raise PhyloVIError(f"tree {first} is not binary; SBNs need fully resolved trees")
+
+
+def _split_key_matrix(clades: np.ndarray, n_edges: int) -> np.ndarray:
+    """``(T, E)`` sorted keys of each tree's splits (side without taxon 0): equal rows = equal topologies."""
+    down = clades[:, :n_edges]
+    holds_first = (down[..., 0] & np.uint64(1)).astype(bool)
+    splits = np.where(holds_first[..., None], clades[:, n_edges:], down)
+    keys = row_keys(splits.reshape(-1, splits.shape[-1])).reshape(len(clades), n_edges)
+    return np.sort(keys, axis=1)
+
+
+def topology_ids(clades: np.ndarray, n_edges: int) -> np.ndarray:
+    """Distinct-topology index of every tree (numbered in order of first occurrence)."""
+    keys = _split_key_matrix(clades, n_edges)
+    if keys.dtype.names is not None:
+        keys = np.unique(keys.ravel(), return_inverse=True)[1].reshape(keys.shape)
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return rank[inverse.ravel()]
+
+
+def unrooted_edge_tables(trees: Sequence[Tree] | TreeArrays, sample_weight: Sequence[float] | None = None,
+                         *, normalize: bool = True, deduplicate: bool = True) -> EdgeTables:
+    """Directed-edge tables of the distinct topologies of ``trees`` with their summed weights.
+
+    ``trees`` is a sequence of :class:`Tree` or a :class:`TreeArrays`. ``sample_weight``
+    defaults to each tree's ``weight`` (MrBayes ``[&W]``, else 1). With ``deduplicate``
+    repeated topologies are merged (``inverse`` maps every input tree to its row), so integer
+    weights and repeated trees give identical tables. With ``normalize`` the weights are divided
+    by their total (the empirical distribution).
+    """
+    if isinstance(trees, TreeArrays):
+        arrays = trees
+        if sample_weight is not None:
+            arrays = TreeArrays(arrays.parent, arrays.taxon, np.asarray(sample_weight, dtype=np.float64), arrays.taxa)
+    else:
+        trees = list(trees)
+        if not trees:
+            raise EmptyInputError("no trees given")
+        arrays = TreeArrays.from_trees(trees, sample_weight, n_nodes=2 * len(trees[0].taxa) - 2)
+    n_taxa = len(arrays.taxa)
+    if n_taxa < 3:
+        raise PhyloVIError(f"an unrooted SBN needs at least 3 taxa, got {n_taxa}")
+    _check_unrooted_binary(arrays)
+    weights = arrays.weights
+    if weights.shape != (len(arrays.parent),):
+        raise PhyloVIError(f"sample_weight has {weights.size} entries for {len(arrays.parent)} trees")
+    if np.any(~np.isfinite(weights)) or np.any(weights < 0) or weights.sum() <= 0:
+        raise PhyloVIError("sample weights must be finite, non-negative and not all zero")
+    clades, children = _directed_edge_kernel(arrays.parent, arrays.taxon, bitset.n_words(n_taxa))
+    n_edges = clades.shape[1] // 2
+    if not deduplicate:
+        return EdgeTables(clades, children, weights / weights.sum() if normalize else weights, arrays,
+                          np.arange(len(weights)))
+    inverse = topology_ids(clades, n_edges)
+    first = np.full(inverse.max() + 1, len(weights), dtype=np.int64)
+    np.minimum.at(first, inverse, np.arange(len(weights)))
+    summed = np.bincount(inverse, weights=weights, minlength=len(first))
+    if normalize:
+        summed = summed / summed.sum()
+    distinct = TreeArrays(arrays.parent[first], arrays.taxon[first], summed, arrays.taxa)
+    return EdgeTables(clades=clades[first], children=children[first], weights=summed, arrays=distinct,
+                      inverse=inverse)
+
+
+def split_set_keys(tables: EdgeTables) -> list[bytes]:
+    """One bytes key per tree of ``tables``: equal keys exactly for equal topologies."""
+    return [row.tobytes() for row in _split_key_matrix(tables.clades, tables.n_edges)]

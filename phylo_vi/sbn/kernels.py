@@ -1,0 +1,112 @@
+"""Numba kernels: SBN probabilities of all rootings of unrooted trees and the EM expected counts.
+
+Two-pass message passing (Zhang & Matsen, NeurIPS 2018, §3.2 and Appendix; ``zcrabbit/sbn``
+``SBN._bn_estimate_fast``): for a directed edge ``d`` whose head is internal, ``below[d]`` is the
+log probability of every subsplit inside ``clade[d]`` given the subsplit of ``clade[d]``,
+
+    below[d] = Σ_j ( log P(child_j's subsplit | (child_{1-j}, child_j)) + below[child_j] ),
+
+computed for the down edges in post-order, then for the up edges in pre-order. The rooting on
+edge ``e`` (directed edges ``e`` and ``E + e``) then has, in O(1),
+
+    log P(T, root on e) = log P(split e) + Σ_{d ∈ {e, E+e}} ( log P(subsplit of d | (rev d, d)) + below[d] ).
+
+The E-step needs, for each PCSP occurrence of child ``children[d, j]``, the posterior mass of the
+rootings that contain it: those on the tail side of ``d``, ``W[rev d]``, with
+``W[d] = π(edge of d) + Σ_j W[children[d, j]]`` accumulated in the same order. Every tree costs
+O(n). The kernels take *padded* tables (:func:`pad_log_table`): index ``len - 2`` holds −inf
+(an unseen object, probability 0) and ``len - 1`` holds 0 (a factor that does not exist);
+:func:`padded_indices` maps the support's -1 / -2 codes onto them.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+def pad_log_table(log_values: np.ndarray) -> np.ndarray:
+    """``log_values`` followed by −inf (unseen) and 0 (no factor)."""
+    return np.concatenate([log_values, [-np.inf, 0.0]])
+
+
+def padded_indices(indices: np.ndarray, n_values: int) -> np.ndarray:
+    """Support indices with -1 → ``n_values`` and -2 → ``n_values + 1`` (see :func:`pad_log_table`)."""
+    return np.where(indices >= 0, indices, np.where(indices == -1, n_values, n_values + 1)).astype(np.int64)
+
+
+@njit(cache=True, nogil=True)
+def _pass_order(step, n_edges):
+    """Down edges 0..E-1 (post-order), then up edges E+v for v = E-1..0 (pre-order)."""
+    if step < n_edges:
+        return step
+    return n_edges + (2 * n_edges - 1 - step)
+
+
+@njit(cache=True, nogil=True)
+def _tree_rooting_log_probs(t, root_split, pcsp_root, pcsp_sib, children, log_root, log_cpd, below, out):
+    n_edges = root_split.shape[1]
+    for step in range(2 * n_edges):
+        d = _pass_order(step, n_edges)
+        c0 = children[t, d, 0]
+        if c0 < 0:
+            below[d] = 0.0
+        else:
+            below[d] = (log_cpd[pcsp_sib[t, d, 0]] + below[c0]
+                        + log_cpd[pcsp_sib[t, d, 1]] + below[children[t, d, 1]])
+    for e in range(n_edges):
+        out[e] = (log_root[root_split[t, e]] + log_cpd[pcsp_root[t, e]] + below[e]
+                  + log_cpd[pcsp_root[t, n_edges + e]] + below[n_edges + e])
+
+
+@njit(cache=True, nogil=True)
+def rooting_log_probs_kernel(root_split, pcsp_root, pcsp_sib, children, log_root, log_cpd):
+    """``(T, E)`` log P(tree, root on edge e) for every tree and edge (padded tables)."""
+    n_trees, n_edges = root_split.shape
+    out = np.empty((n_trees, n_edges))
+    below = np.empty(2 * n_edges)
+    for t in range(n_trees):
+        _tree_rooting_log_probs(t, root_split, pcsp_root, pcsp_sib, children, log_root, log_cpd, below, out[t])
+    return out
+
+
+@njit(cache=True, nogil=True)
+def expected_counts_kernel(root_split, pcsp_root, pcsp_sib, children, log_root, log_cpd, weights,
+                           root_counts, pcsp_counts):
+    """E-step: add expected root-split and PCSP counts to the (padded) count arrays.
+
+    The posterior of the rooting on edge e of tree T is π_T(e) = P(T, root on e) / q(T).
+    Returns the score Σ_T w_T log q(T).
+    """
+    n_trees, n_edges = root_split.shape
+    below = np.empty(2 * n_edges)
+    mass = np.empty(2 * n_edges)
+    lr = np.empty(n_edges)
+    posterior = np.empty(n_edges)
+    score = 0.0
+    for t in range(n_trees):
+        w = weights[t]
+        _tree_rooting_log_probs(t, root_split, pcsp_root, pcsp_sib, children, log_root, log_cpd, below, lr)
+        peak = lr.max()
+        total = 0.0
+        for e in range(n_edges):
+            posterior[e] = np.exp(lr[e] - peak)
+            total += posterior[e]
+        score += w * (peak + np.log(total))
+        for e in range(n_edges):
+            posterior[e] /= total
+            root_counts[root_split[t, e]] += w * posterior[e]
+        for step in range(2 * n_edges):
+            d = _pass_order(step, n_edges)
+            edge = d if d < n_edges else d - n_edges
+            c0 = children[t, d, 0]
+            if c0 >= 0:
+                mass[d] = posterior[edge] + mass[c0] + mass[children[t, d, 1]]
+            else:
+                mass[d] = posterior[edge]
+        for d in range(2 * n_edges):
+            edge = d if d < n_edges else d - n_edges
+            reverse = d + n_edges if d < n_edges else d - n_edges
+            pcsp_counts[pcsp_root[t, d]] += w * posterior[edge]
+            pcsp_counts[pcsp_sib[t, d, 0]] += w * mass[reverse]
+            pcsp_counts[pcsp_sib[t, d, 1]] += w * mass[reverse]
+    return score

@@ -1,0 +1,171 @@
+"""Ancestral sampling from an SBN and its most probable rooted tree (Viterbi).
+
+A rooted topology is drawn top-down (Zhang & Matsen 2018, §3: the SBN is a Bayesian network,
+so ancestral sampling is exact): the root split from P(s₁), then for each non-leaf clade Z with
+sister Y a child subsplit from P(· | Y, Z). For an unrooted model the root is then removed by
+merging one side of the root split into the root node (a trifurcating root, as MrBayes writes
+unrooted trees). The Viterbi recursion replaces sums by maxima over the same network:
+best(Y, Z) = max_s [log P(s | Y, Z) + best(Z₂, Z₁) + best(Z₁, Z₂)], leaves scoring 0.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from phylo_vi.errors import PhyloVIError
+from phylo_vi.sbn.bitkeys import lookup, row_keys
+from phylo_vi.trees import bitset
+from phylo_vi.trees.tree import Tree
+from phylo_vi.util.random import check_random_state
+
+
+def _network_arrays(model):
+    """Clade ids of both sides of every root split and both halves of every PCSP child."""
+    support = model.support_
+    clades = support.clades
+    full = bitset.full_bitset(len(model.taxa_))
+    root_a = support.root_splits
+    root_b = lookup(support.clade_keys, row_keys(clades[root_a] ^ full))
+    focal = support.parent_focal[support.pcsp_parent]
+    child = support.pcsp_child
+    other = lookup(support.clade_keys, row_keys(clades[focal] ^ clades[child]))
+    sizes = bitset.popcount(clades)
+    clade_taxon = np.full(len(clades), -1, dtype=np.int64)
+    singles = np.flatnonzero(sizes == 1)
+    for index in singles:
+        clade_taxon[index] = bitset.bitset_indices(clades[index])[0]
+    return root_a, root_b, child, other, clade_taxon, sizes
+
+
+@njit(cache=True, nogil=True)
+def _sample_kernel(uniforms, root_prob, root_a, root_b, parent_keys, offsets, pcsp_prob, pcsp_child, pcsp_other,
+                   clade_taxon, n_clades, merge_root):
+    n_samples, n_draws = uniforms.shape
+    n_taxa = n_draws + 1
+    n_nodes = 2 * n_taxa - 1 - (1 if merge_root else 0)
+    parent_out = np.full((n_samples, n_nodes), -1, dtype=np.int32)
+    taxon_out = np.full((n_samples, n_nodes), -1, dtype=np.int32)
+    stack = np.empty((2 * n_taxa, 4), dtype=np.int64)
+    for t in range(n_samples):
+        target = uniforms[t, 0] * root_prob.sum()
+        r = 0
+        acc = root_prob[0]
+        while acc <= target and r < len(root_prob) - 1:
+            r += 1
+            acc += root_prob[r]
+        a, b = root_a[r], root_b[r]
+        merge_a = merge_root and clade_taxon[a] < 0
+        merge_b = merge_root and not merge_a
+        stack[0, 0], stack[0, 1], stack[0, 2], stack[0, 3] = b, a, 0, merge_b
+        stack[1, 0], stack[1, 1], stack[1, 2], stack[1, 3] = a, b, 0, merge_a
+        top = 2
+        n_used = 1
+        draw = 1
+        while top > 0:
+            top -= 1
+            z, y, p, merge = stack[top, 0], stack[top, 1], stack[top, 2], stack[top, 3]
+            if merge:
+                node = p
+            else:
+                node = n_used
+                n_used += 1
+                parent_out[t, node] = p
+            if clade_taxon[z] >= 0:
+                taxon_out[t, node] = clade_taxon[z]
+                continue
+            key = y * n_clades + z
+            pid = np.searchsorted(parent_keys, key)
+            if pid >= len(parent_keys) or parent_keys[pid] != key:
+                return parent_out, taxon_out, False
+            lo, hi = offsets[pid], offsets[pid + 1]
+            total = pcsp_prob[lo:hi].sum()
+            if total <= 0.0:
+                return parent_out, taxon_out, False
+            target = uniforms[t, draw] * total
+            draw += 1
+            s = lo
+            acc = pcsp_prob[lo]
+            while acc <= target and s < hi - 1:
+                s += 1
+                acc += pcsp_prob[s]
+            c, o = pcsp_child[s], pcsp_other[s]
+            stack[top, 0], stack[top, 1], stack[top, 2], stack[top, 3] = o, c, node, 0
+            stack[top + 1, 0], stack[top + 1, 1], stack[top + 1, 2], stack[top + 1, 3] = c, o, node, 0
+            top += 2
+    return parent_out, taxon_out, True
+
+
+def tree_from_preorder(parent: np.ndarray, taxon: np.ndarray, taxa, rooted: bool) -> Tree:
+    """Tree from pre-order arrays (parent before children): reversed, they are a post-order."""
+    n_nodes = len(parent)
+    flipped = parent[::-1]
+    post_parent = np.where(flipped >= 0, n_nodes - 1 - flipped, -1)
+    return Tree(post_parent, np.full(n_nodes, np.nan), taxon[::-1], taxa, rooted=rooted)
+
+
+def sample_topologies(model, n: int, random_state=None) -> list[Tree]:
+    """``n`` topologies drawn from a fitted SBN (rooted or unrooted, as the model)."""
+    if n < 0:
+        raise PhyloVIError(f"number of samples must be >= 0, got {n}")
+    rng = check_random_state(random_state)
+    n_taxa = len(model.taxa_)
+    uniforms = rng.random((n, n_taxa - 1))
+    support = model.support_
+    root_a, root_b, child, other, clade_taxon, _ = _network_arrays(model)
+    parent, taxon, ok = _sample_kernel(uniforms, np.exp(model.log_root_), root_a, root_b, support.parent_keys,
+                                       support.parent_offsets, np.exp(model.log_cpd_), child, other, clade_taxon,
+                                       support.n_clades, not model.rooted)
+    if not ok:
+        raise PhyloVIError("the SBN reached a parent subsplit without a conditional distribution; "
+                           "its parameters are inconsistent")
+    return [tree_from_preorder(parent[i], taxon[i], model.taxa_, model.rooted) for i in range(n)]
+
+
+def viterbi_tree(model) -> Tree:
+    """Most probable rooted topology of the SBN (unrooted again for an unrooted model)."""
+    support = model.support_
+    n_clades = support.n_clades
+    root_a, root_b, child, other, clade_taxon, sizes = _network_arrays(model)
+    pcsp_parent = support.pcsp_parent
+    focal_size = sizes[support.parent_focal]
+    parent_of_child = lookup(support.parent_keys, other * n_clades + child)
+    parent_of_other = lookup(support.parent_keys, child * n_clades + other)
+    best = np.full(len(support.parent_keys), -np.inf)
+    choice = np.full(len(support.parent_keys), -1, dtype=np.int64)
+
+    def value(clades_, parents_):
+        return np.where(clade_taxon[clades_] >= 0, 0.0, np.where(parents_ >= 0, best[np.maximum(parents_, 0)], -np.inf))
+
+    pcsp_size = focal_size[pcsp_parent]
+    for size in np.unique(pcsp_size):
+        members = np.flatnonzero(pcsp_size == size)
+        score = model.log_cpd_[members] + value(child[members], parent_of_child[members]) \
+            + value(other[members], parent_of_other[members])
+        order = np.lexsort((-score, pcsp_parent[members]))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = pcsp_parent[members][order][1:] != pcsp_parent[members][order][:-1]
+        winners = members[order[first]]
+        best[pcsp_parent[winners]] = score[order[first]]
+        choice[pcsp_parent[winners]] = winners
+
+    def parent_id(sister, focal):
+        return int(lookup(support.parent_keys, np.array([sister * n_clades + focal]))[0])
+
+    def side(sister, focal):
+        return 0.0 if clade_taxon[focal] >= 0 else (best[p] if (p := parent_id(sister, focal)) >= 0 else -np.inf)
+
+    root_scores = np.array([model.log_root_[r] + side(root_b[r], root_a[r]) + side(root_a[r], root_b[r])
+                            for r in range(len(root_a))])
+    r = int(np.argmax(root_scores))
+    parent_pre, taxon_pre = [-1], [-1]
+    stack = [(root_b[r], root_a[r], 0), (root_a[r], root_b[r], 0)]
+    while stack:
+        focal, sister, up = stack.pop()
+        node = len(parent_pre)
+        parent_pre.append(up)
+        taxon_pre.append(int(clade_taxon[focal]))
+        if clade_taxon[focal] < 0:
+            s = choice[parent_id(sister, focal)]
+            stack += [(other[s], child[s], node), (child[s], other[s], node)]
+    tree = tree_from_preorder(np.array(parent_pre), np.array(taxon_pre), model.taxa_, True)
+    return tree if model.rooted else tree.unroot()

@@ -1,0 +1,95 @@
+"""Sample relative frequencies (SRF): the empirical topology distribution of a sample.
+
+The baseline of Zhang & Matsen (NeurIPS 2018, §5): q(T) is the weighted frequency of T in the
+training sample, 0 (log q = −inf) for every topology the sample does not contain.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from phylo_vi.errors import PhyloVIError
+from phylo_vi.io.newick import parse_newick
+from phylo_vi.sbn.base import TreeDistribution
+from phylo_vi.sbn.edges import split_set_keys, unrooted_edge_tables
+from phylo_vi.trees.taxa import TaxonNamespace
+from phylo_vi.trees.tree import Tree
+from phylo_vi.util.random import check_random_state
+
+
+class SampleRelativeFrequency(TreeDistribution):
+    """Empirical distribution of unrooted topologies.
+
+    Fitted attributes: ``trees_`` (distinct topologies, most frequent first), ``probabilities_``.
+    """
+
+    def __init__(self) -> None:
+        pass
+
+    def fit(self, trees: Sequence[Tree], sample_weight: Sequence[float] | None = None) -> "SampleRelativeFrequency":
+        """Fit to unrooted trees; ``sample_weight`` defaults to each tree's ``weight``."""
+        tables = unrooted_edge_tables(trees, sample_weight)
+        order = np.argsort(-tables.weights, kind="stable")
+        order = order[tables.weights[order] > 0]
+        self.taxa_ = tables.taxa
+        self.trees_ = [tables.arrays.tree(i) for i in order]
+        self.probabilities_ = tables.weights[order]
+        self._index = None
+        return self
+
+    def _lookup(self) -> dict[bytes, int]:
+        if getattr(self, "_index", None) is None:
+            keys = split_set_keys(unrooted_edge_tables(self.trees_, np.ones(len(self.trees_)), normalize=False,
+                                                       deduplicate=False))
+            self._index = {key: i for i, key in enumerate(keys)}
+        return self._index
+
+    def log_prob(self, trees: Sequence[Tree]) -> np.ndarray:
+        """log of the sample frequency of each topology (−inf when it was not sampled)."""
+        self._check_fitted()
+        trees = self._check_taxa(trees)
+        if len(trees) == 0:
+            return np.zeros(0)
+        keys = split_set_keys(unrooted_edge_tables(trees, np.ones(len(trees)), normalize=False, deduplicate=False))
+        index = self._lookup()
+        positions = np.array([index.get(key, -1) for key in keys])
+        with np.errstate(divide="ignore"):
+            log_p = np.log(self.probabilities_)
+        return np.where(positions >= 0, log_p[np.maximum(positions, 0)], -np.inf)
+
+    def sample(self, n: int, random_state=None) -> list[Tree]:
+        """Draw ``n`` topologies from the sample frequencies."""
+        self._check_fitted()
+        if n < 0:
+            raise PhyloVIError(f"number of samples must be >= 0, got {n}")
+        picks = check_random_state(random_state).choice(len(self.trees_), size=n, p=self.probabilities_)
+        return [self.trees_[i] for i in picks]
+
+    def credible_set(self, level: float = 0.95, **_) -> tuple[list[Tree], np.ndarray, float]:
+        """Exact credible set: the most frequent topologies until their mass reaches ``level``."""
+        if not 0 < level <= 1:
+            raise PhyloVIError(f"level must lie in (0, 1], got {level}")
+        cumulative = np.cumsum(self.probabilities_)
+        size = int(min(np.searchsorted(cumulative, level - 1e-12) + 1, len(cumulative)))
+        return self.trees_[:size], np.log(self.probabilities_[:size]), float(cumulative[size - 1])
+
+    def _mode_candidates(self) -> list[Tree]:
+        return self.trees_[:1]
+
+    def most_probable_tree(self, **_) -> tuple[Tree, float]:
+        """The most frequent topology (exact)."""
+        self._check_fitted()
+        return self.trees_[0], float(np.log(self.probabilities_[0]))
+
+    def _params_dict(self) -> dict:
+        return {}
+
+    def _state_dict(self) -> dict:
+        return {"trees": [tree.to_newick(lengths=False) for tree in self.trees_],
+                "probabilities": self.probabilities_.tolist()}
+
+    def _load_state(self, state: dict) -> None:
+        self.trees_ = [parse_newick(text, self.taxa_, add_taxa=False) for text in state["trees"]]
+        self.probabilities_ = np.array(state["probabilities"], dtype=np.float64)
+        self._index = None

@@ -1,0 +1,197 @@
+"""Subsplit support: integer indices of clades, root splits, parent subsplits and PCSPs.
+
+Zhang & Matsen (NeurIPS 2018, §3) describe a rooted tree by its root split and, for every
+internal non-root node, the pair (parent subsplit, child subsplit) — a PCSP. A parent subsplit
+is ordered: (sister clade Y, focal clade Z); its children are the subsplits of Z. We index
+
+- clades: the distinct bitsets of the sample, sorted (clade id = rank);
+- root splits: by the smaller clade id of their two sides;
+- parent subsplits: by the key ``id(Y) * n_clades + id(Z)``, sorted;
+- PCSPs: by ``parent id * n_clades + id(smaller half of the child subsplit)``, sorted, so the
+  PCSPs of one parent are contiguous (``parent_offsets``, CSR layout).
+
+Once built from training trees, the support indexes any other batch: unknown objects get -1
+(probability 0); a factor that does not exist (below a leaf) gets -2.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from phylo_vi.sbn.bitkeys import keys_to_rows, lookup, row_keys
+from phylo_vi.sbn.edges import EdgeTables
+
+NO_FACTOR = -2
+
+
+@dataclass
+class IndexedTrees:
+    """Support indices of the factors of every rooting of ``T`` trees (``E`` edges each).
+
+    ``root_split (T, E)``: root split of the rooting on edge ``e``; ``pcsp_root (T, 2E)``: PCSP of
+    directed edge ``d`` when the root is on its edge; ``pcsp_sib (T, 2E, 2)``: PCSP of child
+    ``children[d, j]`` given its sister ``children[d, 1 - j]`` (root on the tail side of ``d``).
+    """
+
+    root_split: np.ndarray
+    pcsp_root: np.ndarray
+    pcsp_sib: np.ndarray
+    children: np.ndarray
+
+
+@dataclass
+class SubsplitSupport:
+    """Sorted tables of clades, root splits, parent subsplits and PCSPs (module docstring)."""
+
+    clade_keys: np.ndarray
+    n_words: int
+    root_splits: np.ndarray
+    parent_keys: np.ndarray
+    pcsp_keys: np.ndarray
+
+    @property
+    def n_clades(self) -> int:
+        return len(self.clade_keys)
+
+    @property
+    def clades(self) -> np.ndarray:
+        return keys_to_rows(self.clade_keys, self.n_words)
+
+    @property
+    def parent_sister(self) -> np.ndarray:
+        return self.parent_keys // self.n_clades
+
+    @property
+    def parent_focal(self) -> np.ndarray:
+        return self.parent_keys % self.n_clades
+
+    @property
+    def pcsp_parent(self) -> np.ndarray:
+        return self.pcsp_keys // self.n_clades
+
+    @property
+    def pcsp_child(self) -> np.ndarray:
+        return self.pcsp_keys % self.n_clades
+
+    @property
+    def parent_offsets(self) -> np.ndarray:
+        counts = np.bincount(self.pcsp_parent, minlength=len(self.parent_keys))
+        return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+    def to_dict(self) -> dict:
+        return {"clades": [[int(w) for w in row] for row in self.clades],
+                "root_splits": self.root_splits.tolist(), "parent_keys": self.parent_keys.tolist(),
+                "pcsp_keys": self.pcsp_keys.tolist()}
+
+    @classmethod
+    def from_dict(cls, document: dict) -> "SubsplitSupport":
+        clades = np.array(document["clades"], dtype=np.uint64)
+        return cls(clade_keys=row_keys(clades), n_words=clades.shape[1],
+                   root_splits=np.array(document["root_splits"], dtype=np.int64),
+                   parent_keys=np.array(document["parent_keys"], dtype=np.int64),
+                   pcsp_keys=np.array(document["pcsp_keys"], dtype=np.int64))
+
+
+@njit(cache=True, nogil=True)
+def _pair(first, second, n_second):
+    if first < 0 or second < 0:
+        return -1
+    return first * n_second + second
+
+
+@njit(cache=True, nogil=True)
+def _factor_keys_kernel(clade_ids, children, n_clades):
+    """Root-split, parent-subsplit and child-half keys of every factor (-1 unknown, -2 no factor)."""
+    n_trees, n_directed = clade_ids.shape
+    n_edges = n_directed // 2
+    root_key = np.empty((n_trees, n_edges), dtype=np.int64)
+    root_parent = np.empty((n_trees, n_directed), dtype=np.int64)
+    child_half = np.empty((n_trees, n_directed), dtype=np.int64)
+    sib_parent = np.empty((n_trees, n_directed, 2), dtype=np.int64)
+    sib_child = np.empty((n_trees, n_directed, 2), dtype=np.int64)
+    for t in range(n_trees):
+        for d in range(n_directed):
+            c0 = children[t, d, 0]
+            if c0 < 0:
+                child_half[t, d] = NO_FACTOR
+            else:
+                a, b = clade_ids[t, c0], clade_ids[t, children[t, d, 1]]
+                child_half[t, d] = -1 if (a < 0 or b < 0) else min(a, b)
+        for e in range(n_edges):
+            a, b = clade_ids[t, e], clade_ids[t, e + n_edges]
+            root_key[t, e] = -1 if (a < 0 or b < 0) else min(a, b)
+        for d in range(n_directed):
+            reverse = d + n_edges if d < n_edges else d - n_edges
+            root_parent[t, d] = _pair(clade_ids[t, reverse], clade_ids[t, d], n_clades)
+            for j in range(2):
+                if child_half[t, d] == NO_FACTOR:
+                    sib_parent[t, d, j] = NO_FACTOR
+                    sib_child[t, d, j] = NO_FACTOR
+                else:
+                    x, y = children[t, d, j], children[t, d, 1 - j]
+                    sib_parent[t, d, j] = _pair(clade_ids[t, y], clade_ids[t, x], n_clades)
+                    sib_child[t, d, j] = child_half[t, x]
+    return root_key, root_parent, child_half, sib_parent, sib_child
+
+
+@njit(cache=True, nogil=True)
+def _ids_kernel(table, keys):
+    """Index of each key in the sorted ``table`` (-1 when absent); negative codes pass through."""
+    flat = keys.ravel()
+    out = np.empty(flat.size, dtype=np.int64)
+    for i in range(flat.size):
+        key = flat[i]
+        if key < 0:
+            out[i] = key
+            continue
+        position = np.searchsorted(table, key)
+        out[i] = position if position < table.size and table[position] == key else -1
+    return out.reshape(keys.shape)
+
+
+@njit(cache=True, nogil=True)
+def _pcsp_keys_kernel(parent_ids, child, n_clades):
+    """PCSP keys of (parent id, child half) pairs; -2 (no factor) and -1 (unknown) propagate."""
+    flat_parent, flat_child = parent_ids.ravel(), child.ravel()
+    out = np.empty(flat_parent.size, dtype=np.int64)
+    for i in range(flat_parent.size):
+        out[i] = NO_FACTOR if flat_child[i] == NO_FACTOR else _pair(flat_parent[i], flat_child[i], n_clades)
+    return out.reshape(parent_ids.shape)
+
+
+def _factors(tables: EdgeTables, clade_ids: np.ndarray, n_clades: int):
+    return _factor_keys_kernel(np.ascontiguousarray(clade_ids, dtype=np.int64), tables.children, n_clades)
+
+
+def build_support(tables: EdgeTables) -> tuple[SubsplitSupport, IndexedTrees]:
+    """Support of the training trees and their indices in it."""
+    flat = row_keys(tables.clades.reshape(-1, tables.clades.shape[-1]))
+    clade_keys, inverse = np.unique(flat, return_inverse=True)
+    clade_ids = inverse.reshape(tables.clades.shape[:2])
+    n_clades = len(clade_keys)
+    root_key, root_parent, child_half, sib_parent, sib_child = _factors(tables, clade_ids, n_clades)
+    parent_keys = np.unique(np.concatenate([root_parent[child_half >= 0], sib_parent[sib_child >= 0]]))
+    root_pcsp = _pcsp_keys_kernel(_ids_kernel(parent_keys, root_parent), child_half, n_clades)
+    sib_pcsp = _pcsp_keys_kernel(_ids_kernel(parent_keys, sib_parent), sib_child, n_clades)
+    pcsp_keys = np.unique(np.concatenate([root_pcsp[root_pcsp >= 0], sib_pcsp[sib_pcsp >= 0]]))
+    root_splits = np.unique(root_key)
+    support = SubsplitSupport(clade_keys=clade_keys, n_words=tables.clades.shape[-1], root_splits=root_splits,
+                              parent_keys=parent_keys, pcsp_keys=pcsp_keys)
+    return support, IndexedTrees(root_split=_ids_kernel(root_splits, root_key),
+                                 pcsp_root=_ids_kernel(pcsp_keys, root_pcsp),
+                                 pcsp_sib=_ids_kernel(pcsp_keys, sib_pcsp), children=tables.children)
+
+
+def index_trees(tables: EdgeTables, support: SubsplitSupport) -> IndexedTrees:
+    """Indices of the factors of ``tables`` in a fitted support (-1 for unseen objects)."""
+    flat = row_keys(tables.clades.reshape(-1, tables.clades.shape[-1]))
+    clade_ids = lookup(support.clade_keys, flat).reshape(tables.clades.shape[:2])
+    n_clades = support.n_clades
+    root_key, root_parent, child_half, sib_parent, sib_child = _factors(tables, clade_ids, n_clades)
+    root_pcsp = _pcsp_keys_kernel(_ids_kernel(support.parent_keys, root_parent), child_half, n_clades)
+    sib_pcsp = _pcsp_keys_kernel(_ids_kernel(support.parent_keys, sib_parent), sib_child, n_clades)
+    return IndexedTrees(root_split=_ids_kernel(support.root_splits, root_key),
+                        pcsp_root=_ids_kernel(support.pcsp_keys, root_pcsp),
+                        pcsp_sib=_ids_kernel(support.pcsp_keys, sib_pcsp), children=tables.children)
