@@ -15,15 +15,23 @@ from phylo_vi import __version__
 from phylo_vi.errors import PhyloVIError
 
 COMMANDS: dict[str, str] = {
+    "genotype": "phylo_vi.cli.genotype:genotype",
     "likelihood": "phylo_vi.cli.likelihood:likelihood",
     "trees": "phylo_vi.cli.trees:trees",
     "demo": "phylo_vi.cli.demo:demo",
+    "sbn": "phylo_vi.cli.sbn:sbn",
+    "marginal": "phylo_vi.cli.marginal:marginal",
+    "vi": "phylo_vi.cli.vi:vi",
 }
 
 HELP_SUMMARIES: dict[str, str] = {
+    "genotype": "Tumour genotype matrices: conflict checks, denoising, simulation, metrics.",
     "likelihood": "Tree log-likelihood and branch-length gradient under a substitution model.",
     "trees": "Summarize tree samples: topologies, split frequencies, credible sets, ASDSF.",
     "demo": "Run the main job on the bundled example data.",
+    "sbn": "Subsplit Bayesian networks, SRF and CCD fitted to tree samples; KL tables.",
+    "marginal": "Marginal likelihood of fixed topologies by 19 estimators; reports; Dask grid.",
+    "vi": "Variational-inference core: compare discrete gradient estimators (bias, variance, time).",
 }
 
 

@@ -103,12 +103,13 @@ def print_summary(document: dict[str, Any], n_splits: int = DEFAULT_SPLITS_SHOWN
     shown = document["splits"][:n_splits]
     echo(f"\nsplit frequencies ({len(shown)} of {len(document['splits'])} non-trivial splits; "
          "'*' marks the side without the first taxon):")
-    header = f"  {'ID':>4}  {'bitstring':<{document['n_taxa']}}  {'Probab.':>8}"
+    width = max(document["n_taxa"], len("bitstring"))
+    header = f"  {'ID':>4}  {'bitstring':<{width}}  {'Probab.':>8}"
     if several:
         header += f"  {'Sd(s)':>8}  {'Min(s)':>8}  {'Max(s)':>8}  Nruns"
     echo(header)
     for row in shown:
-        line = f"  {row['id']:>4}  {row['bitstring']}  {row['probability']:8.6f}"
+        line = f"  {row['id']:>4}  {row['bitstring']:<{width}}  {row['probability']:8.6f}"
         if several:
             line += f"  {row['sd']:8.6f}  {row['min']:8.6f}  {row['max']:8.6f}  {row['n_runs']:>5}"
         echo(line)

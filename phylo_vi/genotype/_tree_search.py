@@ -174,8 +174,11 @@ def _move_score(parent, sums, top, top_node, s, t, delta, changed):
 
 
 @njit(cache=True, nogil=True)
-def _spr_hill_climb(parent, d, max_sweeps):
-    """First-improvement SPR until a sweep finds no better tree (or ``max_sweeps``)."""
+def _spr_hill_climb(parent, d, max_sweeps, n_pruned):
+    """First-improvement SPR until a sweep finds no better tree (or ``max_sweeps``).
+
+    Only nodes ``0..n_pruned-1`` are pruned (``n_pruned = k`` moves single leaves only).
+    """
     n_nodes = parent.shape[0]
     sums = _clade_sums(parent, d)
     top, top_node = _top_two(sums)
@@ -184,7 +187,7 @@ def _spr_hill_climb(parent, d, max_sweeps):
     changed = np.zeros(2 * n_nodes, dtype=np.int64)
     for _ in range(max_sweeps):
         improved = False
-        for s in range(n_nodes):
+        for s in range(n_pruned):
             if parent[s] == -1:
                 continue
             for t in range(n_nodes):

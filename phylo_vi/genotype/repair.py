@@ -29,7 +29,7 @@ from phylo_vi.errors import PhyloVIError
 from phylo_vi.genotype._tree_search import _leaf_genotypes, _placement, _spr_hill_climb
 from phylo_vi.genotype.matrix import MISSING, check_matrix, observation_log_probs
 
-DEFAULT_CLONE_PENALTY = 6.0
+DEFAULT_CLONE_PENALTY = 15.0  # tuned on 100 x 100 clonal simulations (seed 123), not on benchmark data
 
 
 @dataclass(frozen=True)
@@ -54,12 +54,12 @@ def _linkage_tree(profiles: np.ndarray) -> np.ndarray:
     return parent
 
 
-def _tree_genotypes(profiles: np.ndarray, gain: np.ndarray, max_sweeps: int) -> np.ndarray:
+def _tree_genotypes(profiles: np.ndarray, gain: np.ndarray, max_sweeps: int, leaves_only: bool = False) -> np.ndarray:
     """Node genotypes (2k - 1, m), leaves first, of the SPR-improved tree over ``k`` groups."""
     k = gain.shape[0]
     parent = _linkage_tree(profiles)
     if k > 2 and max_sweeps > 0:
-        parent, _ = _spr_hill_climb(parent, gain, max_sweeps)
+        parent, _ = _spr_hill_climb(parent, gain, max_sweeps, k if leaves_only else 2 * k - 1)
     best_node, _ = _placement(parent, gain)
     return _leaf_genotypes(parent, best_node, k)
 
@@ -91,7 +91,7 @@ def _dissolve(fit: np.ndarray, labels: np.ndarray, penalty: float) -> np.ndarray
 
 def repair(observed: np.ndarray, fp: float, fn: float, *, initial: np.ndarray | None = None,
            clone_penalty: float = DEFAULT_CLONE_PENALTY, max_rounds: int = 20,
-           max_sweeps: int = 3, initial_sweeps: int = 0) -> RepairResult:
+           max_sweeps: int = 3, initial_sweeps: int = 1, leaves_only: bool = False) -> RepairResult:
     """Conflict-free matrix maximising the penalised FP/FN log-likelihood of ``observed``.
 
     Parameters
@@ -111,7 +111,7 @@ def repair(observed: np.ndarray, fp: float, fn: float, *, initial: np.ndarray | 
     if start.shape != observed.shape:
         raise PhyloVIError(f"initial matrix {start.shape} and observation {observed.shape} differ in shape")
     # 1. cell tree + exact placement, then its distinct rows are the first groups
-    rows = _tree_genotypes(start, cell_gain, initial_sweeps)[: observed.shape[0]]
+    rows = _tree_genotypes(start, cell_gain, initial_sweeps, leaves_only)[: observed.shape[0]]
     genotypes, labels = np.unique(rows, axis=0, return_inverse=True)
     rounds = 0
     for rounds in range(1, max_rounds + 1):

@@ -61,15 +61,32 @@ def label_hash(label: bytes) -> int:
     return value
 
 
+def _byte_classes() -> np.ndarray:
+    classes = np.zeros(256, dtype=np.uint8)
+    for byte in range(256):
+        space = byte == 32 or 9 <= byte <= 13
+        if space:
+            classes[byte] |= _SPACE
+        if not space and bytes([byte]) not in b"()[]',:;":
+            classes[byte] |= _LABEL
+        if space or bytes([byte]) in b",)[;":
+            classes[byte] |= _AFTER_NUMBER
+    return classes
+
+
+_SPACE, _LABEL, _AFTER_NUMBER = 1, 2, 4
+_CLASSES = _byte_classes()
+
+
 @njit(cache=True, nogil=True)
 def _space(c) -> bool:
-    return c == 32 or (9 <= c <= 13)
+    return (_CLASSES[c] & _SPACE) != 0
 
 
 @njit(cache=True, nogil=True)
 def _label_char(c) -> bool:
-    # not whitespace and not one of ( ) [ ] ' , : ;
-    return not (_space(c) or c == 40 or c == 41 or c == 91 or c == 93 or c == 39 or c == 44 or c == 58 or c == 59)
+    """Not whitespace and not one of ( ) [ ] ' , : ;"""
+    return (_CLASSES[c] & _LABEL) != 0
 
 
 @njit(cache=True, nogil=True)
@@ -153,7 +170,7 @@ def _number(buf, i, end, out):
             return i, -1
         if exp_negative:
             exponent = -exponent
-    if i < end and not (_space(buf[i]) or buf[i] == 44 or buf[i] == 41 or buf[i] == 91 or buf[i] == 59):
+    if i < end and (_CLASSES[buf[i]] & _AFTER_NUMBER) == 0:
         return i, -1
     if significant > 18:
         return i, 1
@@ -233,29 +250,16 @@ def _divide_exactly(mantissa, power: float) -> float:
 
 
 @njit(cache=True, nogil=True)
-def _popcount(x) -> int:
-    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
-    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
-    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
-    return int((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+def _topology_key(clades, counts, base, n_nodes, n_words, rooted, keys, k0, tmp) -> int:
+    """Write leaf set and sorted distinct splits (or clades) at ``keys[k0:]``; return words written.
 
-
-@njit(cache=True, nogil=True)
-def _row_less(keys, a, b, n_words) -> bool:
-    for w in range(n_words - 1, -1, -1):
-        if keys[a + w] != keys[b + w]:
-            return keys[a + w] < keys[b + w]
-    return False
-
-
-@njit(cache=True, nogil=True)
-def _topology_key(clades, base, n_nodes, n_words, rooted, keys, k0, tmp) -> int:
-    """Write leaf set and sorted distinct splits (or clades) at ``keys[k0:]``; return words written."""
+    ``counts[v]`` is the number of leaves below local node ``v``; the layout and order are
+    those of :meth:`phylo_vi.trees.Tree.topology_key`.
+    """
     root = base + n_nodes - 1
-    n_leaves = 0
+    n_leaves = counts[n_nodes - 1]
     for w in range(n_words):
         keys[k0 + w] = clades[root, w]
-        n_leaves += _popcount(clades[root, w])
     first_word, first_bit = 0, 0
     for w in range(n_words):
         if clades[root, w] != 0:
@@ -270,24 +274,33 @@ def _topology_key(clades, base, n_nodes, n_words, rooted, keys, k0, tmp) -> int:
     last = n_nodes if rooted else n_nodes - 1
     for v in range(last):
         node = base + v
-        flip = (not rooted) and ((clades[node, first_word] >> np.uint64(first_bit)) & np.uint64(1)) != 0
-        size = 0
-        row = start + n_sets * n_words
-        for w in range(n_words):
-            word = clades[node, w] ^ clades[root, w] if flip else clades[node, w]
-            keys[row + w] = word
-            size += _popcount(word)
+        size = counts[v]
         if rooted:
-            if size >= 2 and size < n_leaves:
-                n_sets += 1
-        elif size >= 2 and size <= n_leaves - 2:
-            n_sets += 1
+            if size < 2 or size >= n_leaves:
+                continue
+            row = start + n_sets * n_words
+            for w in range(n_words):
+                keys[row + w] = clades[node, w]
+        else:
+            flip = ((clades[node, first_word] >> np.uint64(first_bit)) & np.uint64(1)) != 0
+            if flip:
+                size = n_leaves - size
+            if size < 2 or size > n_leaves - 2:
+                continue
+            row = start + n_sets * n_words
+            if flip:
+                for w in range(n_words):
+                    keys[row + w] = clades[node, w] ^ clades[root, w]
+            else:
+                for w in range(n_words):
+                    keys[row + w] = clades[node, w]
+        n_sets += 1
     if n_words == 1:
-        tmp[:n_sets] = np.sort(keys[start:start + n_sets])
+        keys[start:start + n_sets].sort()
         kept = 0
         for s in range(n_sets):
-            if kept == 0 or tmp[s] != keys[start + kept - 1]:
-                keys[start + kept] = tmp[s]
+            if kept == 0 or keys[start + s] != keys[start + kept - 1]:
+                keys[start + kept] = keys[start + s]
                 kept += 1
         return n_words + kept
     for s in range(1, n_sets):
@@ -379,6 +392,7 @@ def parse_lines(buf, n, mode, default_rooted, rooted_override, n_burnin, thin,
     number_out = np.zeros(1)
     pending = scratch[:max_nodes]
     opened = scratch[max_nodes:2 * max_nodes]
+    counts = scratch[2 * max_nodes:3 * max_nodes]
     pos = state[S_POS]
     while pos < n:
         line_start = pos
@@ -610,12 +624,16 @@ def parse_lines(buf, n, mode, default_rooted, rooted_override, n_burnin, thin,
             for w in range(n_words):
                 clades[node, w] = 0
         for v in range(n_nodes):
+            counts[v] = 0
+        for v in range(n_nodes):
             node = base + v
             leaf_taxon = taxon[node]
             if leaf_taxon >= 0:
                 clades[node, leaf_taxon // 64] |= np.uint64(1) << np.uint64(leaf_taxon % 64)
+                counts[v] += 1
             p = parent[node]
             if p >= 0:
+                counts[p] += counts[v]
                 for w in range(n_words):
                     clades[base + p, w] |= clades[node, w]
         if rooted_override >= 0:
@@ -624,7 +642,7 @@ def parse_lines(buf, n, mode, default_rooted, rooted_override, n_burnin, thin,
             is_rooted = rooting == 1
         else:
             is_rooted = default_rooted == 1
-        written = _topology_key(clades, base, n_nodes, n_words, is_rooted, keys, k0, tmp)
+        written = _topology_key(clades, counts, base, n_nodes, n_words, is_rooted, keys, k0, tmp)
         tree_rooted[t] = is_rooted
         tree_weight[t] = weight
         tree_line[t] = state[S_LINE] + 1

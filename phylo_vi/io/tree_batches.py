@@ -192,7 +192,7 @@ class _BatchReader:
         self.max_nodes = 2 * n_taxa + 16
         self.nodes_per_tree = max(2 * n_taxa - 1, 1)
         self.n_words = words_for(n_taxa)
-        self.scratch = np.empty(2 * self.max_nodes, dtype=np.int32)
+        self.scratch = np.empty(3 * self.max_nodes, dtype=np.int32)
         self.seen = np.zeros(max(n_taxa, 1), dtype=np.int64)
         self.tmp = np.empty(max(self.max_nodes, self.n_words), dtype=np.uint64)
 

@@ -38,6 +38,7 @@ from phylo_vi.io.mrbayes import read_mrbayes_trees
 from phylo_vi.io.newick import read_newick
 from phylo_vi.io.nexus import read_nexus_trees
 from phylo_vi.io.revbayes import read_revbayes_trees
+from phylo_vi.io.tree_batches import TreeBatch, iter_tree_batches
 from phylo_vi.trees.bitset import bitset_indices, n_words
 from phylo_vi.trees.taxa import TaxonNamespace
 from phylo_vi.trees.tree import Tree
@@ -94,9 +95,32 @@ class TreeRun:
         return reader(self.path, self.taxa, **options)
 
     def __iter__(self) -> Iterator[Tree]:
-        for tree in self._read(self.keeps):
-            _check_leaf_set(tree, self.leaf_set, self.path)
-            yield tree
+        if self.keep_annotations:
+            for tree in self._read(self.keeps):
+                _check_leaf_set(tree, self.leaf_set, self.path)
+                yield tree
+            return
+        for batch in self.batches():
+            yield from batch
+
+    def batches(self, batch_size: int = 8192) -> Iterator[TreeBatch]:
+        """The kept trees as :class:`~phylo_vi.io.tree_batches.TreeBatch` arrays (fast path, no annotations)."""
+        for batch in iter_tree_batches(self.path, format=self.format, taxa=self.taxa, rooted=self.rooted,
+                                       n_burnin=self.n_burnin, thin=self.thin, batch_size=batch_size):
+            _check_batch_leaf_sets(batch, self.leaf_set, self.path)
+            yield batch
+
+
+def _check_batch_leaf_sets(batch: TreeBatch, reference: np.ndarray | None, path: Path) -> None:
+    if reference is None or len(batch) == 0:
+        return
+    roots = batch.clades[batch.roots]
+    if roots.shape[1] == len(reference) and np.all(roots == reference):
+        return
+    for i in range(len(batch)):
+        tree = batch.tree(i)
+        tree.name = tree.name if tree.name is not None else f"at line {batch.lines[i]}"
+        _check_leaf_set(tree, reference, path)
 
 
 def _padded(bits: np.ndarray, size: int) -> np.ndarray:
@@ -152,6 +176,10 @@ class TreeSample:
 
     def __iter__(self) -> Iterator[Tree]:
         return itertools.chain.from_iterable(self.runs)
+
+    def batches(self, batch_size: int = 8192) -> Iterator[TreeBatch]:
+        """The kept trees of every run, in file order, as :class:`TreeBatch` arrays."""
+        return itertools.chain.from_iterable(run.batches(batch_size) for run in self.runs)
 
 
 def _as_paths(paths: PathLike | Iterable[PathLike]) -> list[Path]:

@@ -152,10 +152,12 @@ def _matrix_message(pm, src, nb, dst, multiply):
 
 @njit(**_HOT)
 def _postorder_block(lo, hi, scaled, store_up, child_offsets, child_nodes, tip_row, tip_codes,
-                     pmats, tables, post, up, log_scale):
-    """Partials ``post[u, k, i, p - lo]`` of every internal node u for patterns ``lo:hi``.
+                     pmats, tables, post, up, log_scale, slot):
+    """Partials ``post[slot[u], k, i, p - lo]`` of every internal node u for patterns ``lo:hi``.
 
-    With ``store_up`` the message of every child c is also kept in ``up[c]``.
+    ``slot`` reuses a partial buffer once its node has been consumed by its parent, so the
+    live partials of a block stay in cache. With ``store_up`` the message of every child c is
+    also kept in ``up[c]``.
     """
     n_nodes = tip_row.shape[0]
     n_categories = pmats.shape[1]
@@ -173,14 +175,14 @@ def _postorder_block(lo, hi, scaled, store_up, child_offsets, child_nodes, tip_r
             row = tip_row[c]
             multiply = ci != first
             for k in range(n_categories):
-                dst = up[c, k] if store_up else post[u, k]
+                dst = up[c, k] if store_up else post[slot[u], k]
                 into = False if store_up else multiply
                 if row >= 0:
                     _leaf_message(tables[c, k], tip_codes[row], lo, nb, dst, into)
                 else:
-                    _matrix_message(pmats[c, k], post[c, k], nb, dst, into)
+                    _matrix_message(pmats[c, k], post[slot[c], k], nb, dst, into)
                 if store_up:
-                    target = post[u, k]
+                    target = post[slot[u], k]
                     for i in range(4):
                         if multiply:
                             for p in range(nb):
@@ -189,7 +191,7 @@ def _postorder_block(lo, hi, scaled, store_up, child_offsets, child_nodes, tip_r
                             for p in range(nb):
                                 target[i, p] = dst[i, p]
         if scaled:
-            _rescale(post[u], nb, log_scale)
+            _rescale(post[slot[u]], nb, log_scale)
 
 
 @njit(**_HOT)
@@ -211,13 +213,13 @@ def _rescale(partial, nb, log_scale):
 
 
 @njit(**_HOT)
-def _root_block(lo, hi, scaled, post, freqs, cat_weights, invariant, weights, log_scale, tree_fraction, tree):
+def _root_block(lo, hi, scaled, root_partial, freqs, cat_weights, invariant, weights, log_scale, tree_fraction,
+                tree):
     """Weighted log-likelihood of patterns ``lo:hi``; NaN when unscaled and a site is below threshold.
 
     ``tree_fraction[p]`` receives the share of the site likelihood carried by the tree
     (1 without +I), which the gradient needs; ``tree`` is scratch (block,).
     """
-    root = post.shape[0] - 1
     n_categories = cat_weights.shape[0]
     nb = hi - lo
     for p in range(nb):
@@ -227,7 +229,7 @@ def _root_block(lo, hi, scaled, post, freqs, cat_weights, invariant, weights, lo
         f1 = cat_weights[k] * freqs[1]
         f2 = cat_weights[k] * freqs[2]
         f3 = cat_weights[k] * freqs[3]
-        r = post[root, k]
+        r = root_partial[k]
         for p in range(nb):
             tree[p] += f0 * r[0, p] + f1 * r[1, p] + f2 * r[2, p] + f3 * r[3, p]
     total = 0.0
@@ -258,19 +260,23 @@ def _root_block(lo, hi, scaled, post, freqs, cat_weights, invariant, weights, lo
 
 @njit(cache=True, nogil=True)
 def _block_log_likelihood(lo, hi, store_up, child_offsets, child_nodes, tip_row, tip_codes, weights, invariant,
-                          freqs, cat_weights, pmats, tables, post, up, site):
+                          freqs, cat_weights, pmats, tables, post, up, site, slot):
     """Prune patterns ``lo:hi`` unscaled, again with scaling only if a site underflows.
 
     ``site`` (>= 3, block) scratch: rows log scalers, tree fractions, root sums.
     """
+    root = slot[tip_row.shape[0] - 1]
     _postorder_block(lo, hi, False, store_up, child_offsets, child_nodes, tip_row, tip_codes, pmats, tables,
-                     post, up, site[0])
-    value = _root_block(lo, hi, False, post, freqs, cat_weights, invariant, weights, site[0], site[1], site[2])
-    if math.isnan(value):
-        _postorder_block(lo, hi, True, store_up, child_offsets, child_nodes, tip_row, tip_codes, pmats, tables,
-                         post, up, site[0])
-        value = _root_block(lo, hi, True, post, freqs, cat_weights, invariant, weights, site[0], site[1], site[2])
-    return value
+                     post, up, site[0], slot)
+    value = _root_block(lo, hi, False, post[root], freqs, cat_weights, invariant, weights, site[0], site[1],
+                        site[2])
+    if not math.isnan(value):
+        return value, False
+    _postorder_block(lo, hi, True, store_up, child_offsets, child_nodes, tip_row, tip_codes, pmats, tables,
+                     post, up, site[0], slot)
+    value = _root_block(lo, hi, True, post[root], freqs, cat_weights, invariant, weights, site[0], site[1],
+                        site[2])
+    return value, True
 
 
 @njit(**_HOT)
@@ -312,20 +318,44 @@ def _transposed_message(pm, q, nb, dst):
         dst[3, p] = p03 * q0 + p13 * q1 + p23 * q2 + p33 * q3
 
 
+@njit(cache=True, nogil=True, fastmath=True)
+def _weighted_sum(a, b, nb):
+    """``sum_p a[p] b[p]`` (reassociated, vectorised)."""
+    total = 0.0
+    for p in range(nb):
+        total += a[p] * b[p]
+    return total
+
+
+@njit(**_HOT)
+def _site_ratios(lo, nb, weights, fraction, den, ratio, weighted):
+    """``ratio = fraction / den`` (0 where den = 0) and ``weighted = weights * ratio``."""
+    for p in range(nb):
+        r = fraction[p] / den[p] if den[p] > 0.0 else 0.0
+        ratio[p] = r
+        weighted[p] = weights[lo + p] * r
+
+
 @njit(cache=True, nogil=True)
-def _preorder_block(lo, hi, with_hessian, child_offsets, child_nodes, tip_row, tip_codes, weights, freqs,
-                    rates, cat_weights, rate_matrix, rate_matrix2, pmats, tables, tables_d1, tables_d2, up, pre,
+def _preorder_block(lo, hi, scaled, with_hessian, child_offsets, child_nodes, tip_row, tip_codes, weights, freqs,
+                    rates, cat_weights, rate_matrix, rate_matrix2, pmats, tables_d1, tables_d2, up, pre,
                     site, qt, numer, gradient, hessian, category_gradient):
     """Pre-order pass over patterns ``lo:hi``: accumulate d log L / dt (and d^2) for every branch.
 
     Scratch: ``qt`` (K, 4, block) = pre-order partial above the branch; ``numer`` (K, block);
-    ``site`` rows 1 (tree fractions, from the post-order pass), 2-5 (den, d1, d2, work).
+    ``site`` rows: 1 tree fractions and 2 tree likelihoods (from the root), 3 d1, 4 d2,
+    5 ratio = fraction / den, 6 weights * ratio, 7 work, 8 den. Unscaled blocks use the root's
+    tree likelihood as the denominator of every branch; scaled blocks recompute it per branch
+    (``qt^T m``, in the scale of the rescaled partials).
     """
     n_nodes = tip_row.shape[0]
     root = n_nodes - 1
     n_categories = rates.shape[0]
     nb = hi - lo
-    fraction, den, d1, d2, work = site[1], site[2], site[3], site[4], site[5]
+    fraction, tree, d1, d2, ratio, weighted, work, den = site[1], site[2], site[3], site[4], site[5], site[6], \
+        site[7], site[8]
+    if not scaled:
+        _site_ratios(lo, nb, weights, fraction, tree, ratio, weighted)
     for u in range(root, -1, -1):
         first = child_offsets[u]
         last = child_offsets[u + 1]
@@ -335,9 +365,9 @@ def _preorder_block(lo, hi, with_hessian, child_offsets, child_nodes, tip_row, t
             c = child_nodes[ci]
             row = tip_row[c]
             for p in range(nb):
-                den[p] = 0.0
                 d1[p] = 0.0
                 d2[p] = 0.0
+                den[p] = 0.0
             for k in range(n_categories):
                 q = qt[k]
                 for i in range(4):
@@ -354,69 +384,45 @@ def _preorder_block(lo, hi, with_hessian, child_offsets, child_nodes, tip_row, t
                                 q[i, p] *= s[p]
                 m = up[c, k]
                 wk = cat_weights[k]
-                for p in range(nb):
-                    den[p] += wk * (q[0, p] * m[0, p] + q[1, p] * m[1, p] + q[2, p] * m[2, p] + q[3, p] * m[3, p])
+                if scaled:
+                    for p in range(nb):
+                        den[p] += wk * (q[0, p] * m[0, p] + q[1, p] * m[1, p] + q[2, p] * m[2, p]
+                                        + q[3, p] * m[3, p])
+                z = numer[k]
                 if row >= 0:
-                    _leaf_form(q, tables_d1[c, k], tip_codes[row], lo, nb, numer[k])
+                    _leaf_form(q, tables_d1[c, k], tip_codes[row], lo, nb, z)
                     if with_hessian:
                         _leaf_form(q, tables_d2[c, k], tip_codes[row], lo, nb, work)
                 else:
-                    _quadratic_form(q, rate_matrix, m, nb, numer[k])
+                    _quadratic_form(q, rate_matrix, m, nb, z)
                     if with_hessian:
                         _quadratic_form(q, rate_matrix2, m, nb, work)
                     _transposed_message(pmats[c, k], q, nb, pre[c, k])
                 wr = wk * rates[k]
                 for p in range(nb):
-                    numer[k, p] *= wk
-                    d1[p] += rates[k] * numer[k, p]
+                    z[p] *= wk
+                    d1[p] += rates[k] * z[p]
                 if with_hessian:
                     wrr = wr * rates[k]
                     for p in range(nb):
                         d2[p] += wrr * work[p]
-            if row < 0:
-                _rescale_if_small(pre[c], nb)
-            g_branch = 0.0
-            h_branch = 0.0
-            for p in range(nb):
-                if den[p] > 0.0:
-                    scale = weights[lo + p] * fraction[p] / den[p]
-                    work[p] = scale
-                    g = d1[p] * fraction[p] / den[p]
-                    g_branch += weights[lo + p] * g
-                    if with_hessian:
-                        h_branch += weights[lo + p] * (d2[p] * fraction[p] / den[p] - g * g)
-                else:
-                    work[p] = 0.0
+            if scaled:
+                _site_ratios(lo, nb, weights, fraction, den, ratio, weighted)
+                if row < 0:
+                    _rescale(pre[c], nb, site[0][:0])
+            gradient[c] += _weighted_sum(weighted, d1, nb)
             for k in range(n_categories):
-                acc = 0.0
-                for p in range(nb):
-                    acc += work[p] * numer[k, p]
-                category_gradient[c, k] += acc
-            gradient[c] += g_branch
+                category_gradient[c, k] += _weighted_sum(weighted, numer[k], nb)
             if with_hessian:
-                hessian[c] += h_branch
-
-
-@njit(**_HOT)
-def _rescale_if_small(partial, nb):
-    """Rescale pre-order partials whose largest entry fell below 1e-150 (ratios are scale-free)."""
-    n_categories = partial.shape[0]
-    for p in range(nb):
-        largest = 0.0
-        for k in range(n_categories):
-            for i in range(4):
-                largest = max(largest, partial[k, i, p])
-        if 0.0 < largest < 1e-150:
-            factor = 1.0 / largest
-            for k in range(n_categories):
-                for i in range(4):
-                    partial[k, i, p] *= factor
+                for p in range(nb):
+                    work[p] = d2[p] - ratio[p] * d1[p] * d1[p]
+                hessian[c] += _weighted_sum(weighted, work, nb)
 
 
 # ----------------------------------------------------------------------------- plan API
 # plan = (child_offsets, child_nodes, tip_row, tip_codes, weights, invariant, freqs, rates,
 #         cat_weights, values, vectors, inverse, rate_matrix, rate_matrix2,
-#         pmats, tables, tables_d1, tables_d2, post, up, pre, site, qt, numer)
+#         pmats, tables, tables_d1, tables_d2, post, up, pre, site, qt, numer, slot)
 # (phylo_vi.likelihood.plan.build_plan); work arrays carry a leading "buffer" axis: one per
 # thread. ``matrices`` selects the buffer holding P and the leaf tables, ``work`` the partials.
 
@@ -433,7 +439,7 @@ def _prepare(plan, branch_lengths, matrices, derivatives):
 def _evaluate(plan, matrices, work, lo_block, hi_block):
     """Sum of the block log-likelihoods of blocks ``lo_block:hi_block``."""
     (child_offsets, child_nodes, tip_row, tip_codes, weights, invariant, freqs, rates, cat_weights, values,
-     vectors, inverse, rate_matrix, rate_matrix2, pmats, tables, tables_d1, tables_d2, post, up, pre, site, qt, numer) = plan
+     vectors, inverse, rate_matrix, rate_matrix2, pmats, tables, tables_d1, tables_d2, post, up, pre, site, qt, numer, slot) = plan
     n_patterns = weights.shape[0]
     block = post.shape[4]
     total = 0.0
@@ -442,7 +448,7 @@ def _evaluate(plan, matrices, work, lo_block, hi_block):
         hi = min(n_patterns, lo + block)
         total += _block_log_likelihood(lo, hi, False, child_offsets, child_nodes, tip_row, tip_codes, weights,
                                        invariant, freqs, cat_weights, pmats[matrices], tables[matrices],
-                                       post[work], up[work], site[work])
+                                       post[work], up[work], site[work], slot)[0]
     return total
 
 
@@ -450,20 +456,21 @@ def _evaluate(plan, matrices, work, lo_block, hi_block):
 def _differentiate(plan, matrices, work, lo_block, hi_block, with_hessian, gradient, hessian, category_gradient):
     """Post- and pre-order passes over blocks ``lo_block:hi_block``, accumulating derivatives."""
     (child_offsets, child_nodes, tip_row, tip_codes, weights, invariant, freqs, rates, cat_weights, values,
-     vectors, inverse, rate_matrix, rate_matrix2, pmats, tables, tables_d1, tables_d2, post, up, pre, site, qt, numer) = plan
+     vectors, inverse, rate_matrix, rate_matrix2, pmats, tables, tables_d1, tables_d2, post, up, pre, site, qt, numer, slot) = plan
     n_patterns = weights.shape[0]
     block = post.shape[4]
     total = 0.0
     for b in range(lo_block, hi_block):
         lo = b * block
         hi = min(n_patterns, lo + block)
-        total += _block_log_likelihood(lo, hi, True, child_offsets, child_nodes, tip_row, tip_codes, weights,
-                                       invariant, freqs, cat_weights, pmats[matrices], tables[matrices],
-                                       post[work], up[work], site[work])
-        _preorder_block(lo, hi, with_hessian, child_offsets, child_nodes, tip_row, tip_codes, weights, freqs,
-                        rates, cat_weights, rate_matrix, rate_matrix2, pmats[matrices], tables[matrices],
-                        tables_d1[matrices], tables_d2[matrices], up[work], pre[work], site[work], qt[work],
-                        numer[work], gradient, hessian, category_gradient)
+        value, scaled = _block_log_likelihood(lo, hi, True, child_offsets, child_nodes, tip_row, tip_codes,
+                                              weights, invariant, freqs, cat_weights, pmats[matrices],
+                                              tables[matrices], post[work], up[work], site[work], slot)
+        total += value
+        _preorder_block(lo, hi, scaled, with_hessian, child_offsets, child_nodes, tip_row, tip_codes, weights, freqs,
+                        rates, cat_weights, rate_matrix, rate_matrix2, pmats[matrices], tables_d1[matrices],
+                        tables_d2[matrices], up[work], pre[work], site[work], qt[work], numer[work], gradient,
+                        hessian, category_gradient)
     return total
 
 
@@ -561,10 +568,63 @@ def plan_log_likelihood_batch_threads(plan, branch_lengths, out):
 
 
 @njit(cache=True, nogil=True)
-def topologies_log_likelihood(plan, child_offsets, child_nodes, tip_rows, branch_lengths, out):
+def topologies_log_likelihood(plan, child_offsets, child_nodes, tip_rows, slots, branch_lengths, out):
     """``out[j]`` = log L of topology j: rows j of ``child_offsets`` (J, N + 1), ``child_nodes``
-    (J, N - 1), ``tip_rows`` (J, N) and ``branch_lengths`` (J, N - 1) replace plan entries 0-2.
+    (J, N - 1), ``tip_rows`` (J, N), ``slots`` (J, N) and ``branch_lengths`` (J, N - 1) replace the
+    plan's topology entries (0-2 and 24); the plan's ``post`` buffer must hold every tree's slots.
     """
     for j in range(out.shape[0]):
-        tree_plan = (child_offsets[j], child_nodes[j], tip_rows[j]) + plan[3:]
+        tree_plan = (child_offsets[j], child_nodes[j], tip_rows[j]) + plan[3:24] + (slots[j],)
         out[j] = plan_log_likelihood(tree_plan, branch_lengths[j])
+
+
+# ------------------------------------------------------------------ entry points from Python
+# The arrays of the plan as separate arguments: Numba's dispatcher types top-level arrays in C,
+# but a tuple element by element in Python, which would cost more than a small evaluation.
+# Branch lengths are checked here (NaN is returned for a negative or non-finite length).
+
+
+@njit(cache=True, nogil=True)
+def valid_lengths(t):
+    """True when every entry of ``t`` (any shape, flattened) is finite and non-negative."""
+    for x in t.ravel():
+        if not (0.0 <= x < np.inf):
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def call_log_likelihood(t, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18,
+                        a19, a20, a21, a22, a23, a24):
+    """:func:`plan_log_likelihood` with the plan unpacked."""
+    if not valid_lengths(t):
+        return np.nan
+    plan = (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21,
+            a22, a23, a24)
+    return plan_log_likelihood(plan, t)
+
+
+@njit(cache=True, nogil=True)
+def call_gradient(t, gradient, hessian, category_gradient, with_hessian, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9,
+                  a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24):
+    """:func:`plan_gradient` with the plan unpacked."""
+    if not valid_lengths(t):
+        return np.nan
+    plan = (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21,
+            a22, a23, a24)
+    return plan_gradient(plan, t, gradient, hessian, category_gradient, with_hessian)
+
+
+@njit(cache=True, nogil=True)
+def call_batch(t, out, gradients, with_gradient, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14,
+               a15, a16, a17, a18, a19, a20, a21, a22, a23, a24):
+    """:func:`plan_log_likelihood_batch` (or :func:`plan_gradient_batch`) with the plan unpacked."""
+    if not valid_lengths(t):
+        return False
+    plan = (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21,
+            a22, a23, a24)
+    if with_gradient:
+        plan_gradient_batch(plan, t, out, gradients)
+    else:
+        plan_log_likelihood_batch(plan, t, out)
+    return True

@@ -21,12 +21,13 @@ kernels compile once for every model and tree)::
     15 tables         f8 (W, N, K, 16, 4) work: leaf message tables from P
     16 tables_d1      f8 (W, N, K, 16, 4) work: from Q P
     17 tables_d2      f8 (W, N, K, 16, 4) work: from Q^2 P
-    18 post           f8 (W, N, K, 4, block) work: post-order partials of one block
+    18 post           f8 (W, M, K, 4, block) work: post-order partials of one block, M slots
     19 up             f8 (W, N, K, 4, block) work: messages P p_c of one block
     20 pre            f8 (W, N, K, 4, block) work: pre-order partials of one block
-    21 site           f8 (W, 6, block)      work: log scalers, tree fractions, gradient sums
+    21 site           f8 (W, 9, block)      work: log scalers, tree fractions, gradient sums
     22 qt             f8 (W, K, 4, block)   work: pre-order partial above the current branch
     23 numer          f8 (W, K, block)      work: per-category gradient numerators
+    24 slot           int32 (N,)            buffer slot of each internal node's partial in ``post``
 
 Partials are stored states-by-patterns ((K, 4, block) per node) so that the pattern loops
 are contiguous and vectorise.
@@ -56,6 +57,29 @@ def invariant_site_likelihoods(codes: np.ndarray, model: SubstitutionModel) -> n
     return model.invariant_proportion * (allowed @ model.frequencies)
 
 
+def partial_slots(tree: Tree) -> np.ndarray:
+    """Slot of every internal node's post-order partial, reusing a slot once the parent is done.
+
+    A node takes a free slot before its children's slots are released, so it never writes
+    into a buffer it reads. The number of slots is the largest number of partials alive at
+    once (about the tree's height for balanced trees), which keeps a block in cache.
+    """
+    slot = np.full(tree.n_nodes, -1, dtype=np.int32)
+    free: list[int] = []
+    n_slots = 0
+    for node in range(tree.n_nodes):
+        children = tree.children(node)
+        if len(children) == 0:
+            continue
+        if free:
+            slot[node] = free.pop()
+        else:
+            slot[node] = n_slots
+            n_slots += 1
+        free.extend(int(slot[c]) for c in children if slot[c] >= 0)
+    return slot
+
+
 def model_arrays(model: SubstitutionModel, codes: np.ndarray) -> tuple:
     """Plan entries 5-13 for ``model`` (frequencies must be resolved)."""
     eig = model.eigen()
@@ -81,11 +105,13 @@ def build_plan(tree: Tree, codes: np.ndarray, weights: np.ndarray, model: Substi
     block = int(max(1, min(block, n_patterns)))
     n_categories = model.n_categories
     w = int(n_buffers)
+    slot = partial_slots(tree)
+    n_slots = int(slot.max()) + 1
     work = (np.zeros((w, n_nodes, n_categories, 4, 4)), np.zeros((w, n_nodes, n_categories, 16, 4)),
             np.zeros((w, n_nodes, n_categories, 16, 4)), np.zeros((w, n_nodes, n_categories, 16, 4)),
-            np.zeros((w, n_nodes, n_categories, 4, block)), np.zeros((w, n_nodes, n_categories, 4, block)),
-            np.zeros((w, n_nodes, n_categories, 4, block)), np.zeros((w, 6, block)),
-            np.zeros((w, n_categories, 4, block)), np.zeros((w, n_categories, block)))
+            np.zeros((w, n_slots, n_categories, 4, block)), np.zeros((w, n_nodes, n_categories, 4, block)),
+            np.zeros((w, n_nodes, n_categories, 4, block)), np.zeros((w, 9, block)),
+            np.zeros((w, n_categories, 4, block)), np.zeros((w, n_categories, block)), slot)
     topology = (np.ascontiguousarray(tree.child_offsets, dtype=np.int32),
                 np.ascontiguousarray(tree.child_nodes, dtype=np.int32), tip_row, codes, weights)
     return topology + model_arrays(model, codes) + work

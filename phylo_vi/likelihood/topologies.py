@@ -9,7 +9,7 @@ from phylo_vi.alignment import SitePatterns
 from phylo_vi.errors import EmptyInputError, PhyloVIError
 from phylo_vi.likelihood import kernels
 from phylo_vi.likelihood.models import SubstitutionModel
-from phylo_vi.likelihood.plan import DEFAULT_BLOCK, build_plan
+from phylo_vi.likelihood.plan import DEFAULT_BLOCK, build_plan, partial_slots
 from phylo_vi.likelihood.tree_likelihood import resolve_model
 from phylo_vi.trees.tree import Tree
 
@@ -39,10 +39,13 @@ def log_likelihood_trees(patterns: SitePatterns, trees: Sequence[Tree], model: S
         if not np.all(np.isfinite(lengths)) or np.any(lengths < 0):
             raise PhyloVIError("every tree needs finite, non-negative branch lengths")
         plan = build_plan(group[0], patterns.codes, patterns.weights, model, block=block)
+        slots = np.stack([partial_slots(tree) for tree in group])
+        post = plan[18]
+        plan = plan[:18] + (np.zeros((1, int(slots.max()) + 1) + post.shape[2:]),) + plan[19:]
         values = np.empty(len(group))
         kernels.topologies_log_likelihood(
             plan, np.stack([tree.child_offsets for tree in group]).astype(np.int32),
             np.stack([tree.child_nodes for tree in group]).astype(np.int32),
-            np.stack([tree.taxon for tree in group]).astype(np.int32), lengths, values)
+            np.stack([tree.taxon for tree in group]).astype(np.int32), slots, lengths, values)
         out[members] = values
     return out

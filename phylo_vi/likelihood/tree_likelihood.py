@@ -60,6 +60,7 @@ class TreeLikelihood:
         self.threads = int(threads)
         self.plan = build_plan(tree, self.patterns.codes, self.patterns.weights, self.model,
                                n_buffers=self.threads, block=block)
+        self._default_lengths = np.ascontiguousarray(tree.branch_length[:-1])
 
     @property
     def n_branches(self) -> int:
@@ -67,22 +68,23 @@ class TreeLikelihood:
 
     # ------------------------------------------------------------------------- validation
     def _lengths(self, branch_lengths) -> np.ndarray:
+        """Branch lengths as float64 (B,); their values are checked inside the kernels."""
         if branch_lengths is None:
-            branch_lengths = self.tree.branch_length[:-1]
+            branch_lengths = self._default_lengths
         t = np.ascontiguousarray(branch_lengths, dtype=np.float64)
         if t.shape != (self.n_branches,):
             raise PhyloVIError(f"expected {self.n_branches} branch lengths, got shape {t.shape}")
-        if not np.all(np.isfinite(t)) or np.any(t < 0):
-            raise PhyloVIError("branch lengths must be finite and non-negative (is one missing in the tree file?)")
         return t
 
     def _batch(self, branch_lengths) -> np.ndarray:
         t = np.ascontiguousarray(branch_lengths, dtype=np.float64)
         if t.ndim != 2 or t.shape[1] != self.n_branches:
             raise PhyloVIError(f"expected branch lengths of shape (S, {self.n_branches}), got {t.shape}")
-        if not np.all(np.isfinite(t)) or np.any(t < 0):
-            raise PhyloVIError("branch lengths must be finite and non-negative")
         return t
+
+    @staticmethod
+    def _invalid_lengths() -> PhyloVIError:
+        return PhyloVIError("branch lengths must be finite and non-negative (is one missing in the tree file?)")
 
     def _set_threads(self) -> None:
         numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
@@ -92,9 +94,14 @@ class TreeLikelihood:
         """log L (natural log, constants included) at ``branch_lengths`` (B,), default the tree's."""
         t = self._lengths(branch_lengths)
         if self.threads > 1:
+            if not kernels.valid_lengths(t):
+                raise self._invalid_lengths()
             self._set_threads()
             return float(kernels.plan_log_likelihood_threads(self.plan, t))
-        return float(kernels.plan_log_likelihood(self.plan, t))
+        value = kernels.call_log_likelihood(t, *self.plan)
+        if value != value:
+            raise self._invalid_lengths()
+        return value
 
     def _derivatives(self, branch_lengths, with_hessian: bool):
         t = self._lengths(branch_lengths)
@@ -102,10 +109,14 @@ class TreeLikelihood:
         hessian = np.zeros(self.n_branches)
         category = np.zeros((self.n_branches, self.model.n_categories))
         if self.threads > 1:
+            if not kernels.valid_lengths(t):
+                raise self._invalid_lengths()
             self._set_threads()
             value = kernels.plan_gradient_threads(self.plan, t, gradient, hessian, category, with_hessian)
         else:
-            value = kernels.plan_gradient(self.plan, t, gradient, hessian, category, with_hessian)
+            value = kernels.call_gradient(t, gradient, hessian, category, with_hessian, *self.plan)
+            if value != value:
+                raise self._invalid_lengths()
         return float(value), gradient, hessian, category, t
 
     def gradient(self, branch_lengths=None) -> tuple[float, np.ndarray]:
@@ -135,16 +146,34 @@ class TreeLikelihood:
         d_rates = gamma_category_rates_derivative(model.gamma_shape, model.n_categories, median=model.gamma_median)
         return float(t @ category @ (d_rates / (1.0 - model.invariant_proportion)))
 
+    def exchangeability_gradient(self, branch_lengths=None) -> np.ndarray:
+        """``d log L / d r`` for the five free exchangeabilities AC, AG, AT, CG, CT (GT = 1 fixed).
+
+        Exact derivative by reverse-mode autograd through the torch twin, whose transition
+        matrices are ``matrix_exp(r_k t Q(r, pi))`` with the normalisation of Q included.
+        """
+        import torch
+
+        from phylo_vi.likelihood.torch_backend import TorchTreeLikelihood
+
+        t = self._lengths(branch_lengths)
+        twin = TorchTreeLikelihood(self.patterns, self.tree, self.model)
+        rates = torch.tensor(self.model.exchangeabilities, dtype=torch.float64, requires_grad=True)
+        twin.log_likelihood(torch.as_tensor(t), exchangeabilities=rates).backward()
+        return rates.grad[:5].numpy().copy()
+
     # ------------------------------------------------------------------------------ batch
     def log_likelihood_batch(self, branch_lengths) -> np.ndarray:
         """log L for every row of ``branch_lengths`` (S, B) in one kernel call, shape (S,)."""
         t = self._batch(branch_lengths)
         out = np.empty(len(t))
         if self.threads > 1:
+            if not kernels.valid_lengths(t):
+                raise self._invalid_lengths()
             self._set_threads()
             kernels.plan_log_likelihood_batch_threads(self.plan, t, out)
-        else:
-            kernels.plan_log_likelihood_batch(self.plan, t, out)
+        elif not kernels.call_batch(t, out, t, False, *self.plan):
+            raise self._invalid_lengths()
         return out
 
     def gradient_batch(self, branch_lengths) -> tuple[np.ndarray, np.ndarray]:
@@ -152,7 +181,8 @@ class TreeLikelihood:
         t = self._batch(branch_lengths)
         out = np.empty(len(t))
         gradients = np.empty_like(t)
-        kernels.plan_gradient_batch(self.plan, t, out, gradients)
+        if not kernels.call_batch(t, out, gradients, True, *self.plan):
+            raise self._invalid_lengths()
         return out, gradients
 
     # ----------------------------------------------------------------------------- labels

@@ -37,6 +37,8 @@ def _potential(plan, y, beta, prior_rate, prior_weight, ref_shape, ref_rate, ref
     """Log target in y = log b and its gradient (written to ``grad_y``); returns (log target, ℓ)."""
     n = y.shape[0]
     for i in range(n):
+        if not -300.0 < y[i] < 20.0:  # diverging trajectory: outside any plausible branch length
+            return -np.inf, -np.inf
         branch[i] = math.exp(y[i])
     ll = plan_gradient(plan, branch, grad_b, hessian, category, False)
     total = beta * ll

@@ -38,10 +38,10 @@ METHODS: dict[str, type[MarginalEstimator]] = {cls.name: cls for cls in (
     HarmonicMean, StabilizedHarmonicMean, BridgeSampling, ConditionalPredictiveOrdinate, PosteriorPredictive,
     SteppingStone, PathSampling, ModifiedPathSampling, GeneralizedSteppingStone, NestedSampling)}
 
-_FAST_CHAIN = {"n_iter": 2000, "thin": 2, "burnin": 100, "sampler": "hmc", "n_leapfrog": 8}
-_FAST_LADDER = {"n_steps": 50, "alpha": 0.3, "n_iter": 300, "thin": 1, "burnin": 100, "sampler": "hmc",
-                "n_leapfrog": 8}
-_FAST_VB = {"max_iter": 20_000, "check_every": 100, "elbo_draws": 50}
+_FAST_CHAIN = {"n_iter": 600, "thin": 1, "burnin": 100, "sampler": "hmc", "n_leapfrog": 5}
+_FAST_LADDER = {"n_steps": 16, "alpha": 0.3, "n_iter": 100, "thin": 1, "burnin": 20, "sampler": "hmc",
+                "n_leapfrog": 5}
+_FAST_VB = {"max_iter": 5000, "check_every": 100, "elbo_draws": 50}
 
 #: hyperparameters of the ``fast`` preset (the others keep the paper's values)
 FAST: dict[str, dict[str, Any]] = {
@@ -53,7 +53,7 @@ FAST: dict[str, dict[str, Any]] = {
     "hm": dict(_FAST_CHAIN), "shm": dict(_FAST_CHAIN), "bs": dict(_FAST_CHAIN), "cpo": dict(_FAST_CHAIN),
     "ppd": dict(_FAST_CHAIN),
     "ss": dict(_FAST_LADDER), "ps": dict(_FAST_LADDER), "mps": dict(_FAST_LADDER), "gss": dict(_FAST_LADDER),
-    "ns": {"n_live": 20, "n_mcmc": 200},
+    "ns": {"n_live": 10, "n_mcmc": 50},
 }
 PRESETS = ("paper", "fast")
 

@@ -134,8 +134,12 @@ class FixedTopologyProblem:
 
 @njit(cache=True, nogil=True)
 def _pattern_log_likelihoods(plan, branch_lengths, out):
-    """Per-pattern log-likelihoods from a one-pattern-per-block plan with unit weights."""
+    """Per-pattern log-likelihoods from a one-pattern-per-block plan with unit weights.
+
+    Uses the engine's block-level kernels (``_prepare``: transition matrices into buffer 0;
+    ``_evaluate``: log-likelihood of a range of blocks), so no pruning code is duplicated here.
+    """
     for s in range(branch_lengths.shape[0]):
         _prepare(plan, branch_lengths[s], 0, False)
         for p in range(out.shape[1]):
-            out[s, p] = _evaluate(plan, branch_lengths[s], 0, p, p + 1, False)
+            out[s, p] = _evaluate(plan, 0, 0, p, p + 1)

@@ -67,3 +67,26 @@ def read_topologies(path: str | Path, taxa: TaxonNamespace | None = None) -> lis
         if tree.name is None:
             tree.name = f"tree{index}"
     return [tree if not tree.rooted else tree.unroot() for tree in trees]
+
+
+def top_topologies(trees: list[Tree], k: int | None) -> list[Tree]:
+    """The ``k`` trees of highest ``weight`` (file order among equal weights); all when k is None."""
+    if k is None or k >= len(trees):
+        return list(trees)
+    order = sorted(range(len(trees)), key=lambda i: -trees[i].weight)
+    return [trees[i] for i in sorted(order[:k])]
+
+
+def reference_posterior(trees: list[Tree], reference_trees: list[Tree]) -> "np.ndarray":
+    """Weight (SRF / posterior probability) of each of ``trees`` in ``reference_trees``, matched by
+    unrooted topology; 0 for a topology the reference does not list."""
+    import numpy as np
+
+    weights: dict[bytes, float] = {}
+    for tree in reference_trees:
+        key = tree.unroot().topology_key() if tree.rooted else tree.topology_key()
+        weights[key] = weights.get(key, 0.0) + float(tree.weight)
+    values = np.array([weights.get(tree.topology_key(), 0.0) for tree in trees])
+    if not values.sum() > 0:
+        raise TreeFormatError("none of the evaluated topologies appears in the reference file")
+    return values

@@ -45,8 +45,13 @@ class TreeDistribution(ABC):
         """Log probability of each tree's topology (``(n_trees,)`` float64, −inf outside the support)."""
 
     @abstractmethod
+    def sample_arrays(self, n: int, random_state=None) -> TreeArrays:
+        """Draw ``n`` topologies as :class:`TreeArrays` (no Python object per tree)."""
+
     def sample(self, n: int, random_state=None) -> list[Tree]:
         """Draw ``n`` topologies (trees without branch lengths)."""
+        arrays = self.sample_arrays(n, random_state)
+        return [arrays.tree(i) for i in range(len(arrays))]
 
     @abstractmethod
     def _params_dict(self) -> dict:
@@ -87,7 +92,7 @@ class TreeDistribution(ABC):
         """
         if not 0 < level <= 1:
             raise PhyloVIError(f"level must lie in (0, 1], got {level}")
-        candidates = self._distinct(self.sample(n_samples, random_state))
+        candidates = self._distinct(self.sample_arrays(n_samples, random_state))
         log_q = self.log_prob(candidates)
         order = np.argsort(-log_q, kind="stable")
         cumulative = np.cumsum(np.exp(log_q[order]))
@@ -100,7 +105,7 @@ class TreeDistribution(ABC):
         Candidates are :meth:`_mode_candidates` plus the distinct topologies of
         ``n_candidates`` draws; exact for models whose mode is computed directly.
         """
-        draws = self.sample(n_candidates, random_state) if n_candidates > 0 else []
+        draws = self._distinct(self.sample_arrays(n_candidates, random_state)) if n_candidates > 0 else []
         candidates = self._distinct(self._mode_candidates() + draws)
         log_q = self.log_prob(candidates)
         best = int(np.argmax(log_q))
@@ -109,7 +114,9 @@ class TreeDistribution(ABC):
     def _mode_candidates(self) -> list[Tree]:
         return []
 
-    def _distinct(self, trees: list[Tree]) -> list[Tree]:
+    def _distinct(self, trees: list[Tree] | TreeArrays) -> list[Tree]:
+        if isinstance(trees, TreeArrays):
+            trees = [trees.tree(i) for i in range(len(trees))]
         if self.rooted:
             seen: dict[bytes, Tree] = {}
             for tree in trees:
@@ -163,7 +170,7 @@ class SubsplitModel(TreeDistribution):
             return np.zeros(0)
         return log_sum_exp_rows(self.rooting_log_probs(trees))
 
-    def sample(self, n: int, random_state=None) -> list[Tree]:
+    def sample_arrays(self, n: int, random_state=None) -> TreeArrays:
         """Draw ``n`` topologies: root split, then child subsplits top-down (ancestral sampling)."""
         from phylo_vi.sbn.sampling import sample_topologies
 

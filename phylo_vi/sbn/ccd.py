@@ -21,8 +21,8 @@ from numba import njit
 from phylo_vi.errors import PhyloVIError
 from phylo_vi.sbn.base import TreeDistribution
 from phylo_vi.sbn.bitkeys import keys_to_rows, lookup, row_keys
-from phylo_vi.sbn.edges import EdgeTables, unrooted_edge_tables
-from phylo_vi.sbn.sampling import tree_from_preorder
+from phylo_vi.sbn.edges import EdgeTables, TreeArrays, unrooted_edge_tables
+from phylo_vi.sbn.sampling import arrays_from_preorder
 from phylo_vi.sbn.support import _factor_keys_kernel
 from phylo_vi.trees import bitset
 from phylo_vi.trees.tree import Tree
@@ -87,7 +87,7 @@ class ConditionalCladeDistribution(TreeDistribution):
                                  - np.log(self.split_weights_[np.maximum(denominator, 0)]), -np.inf)
         return np.where(factor, log_ratio, 0.0).sum(axis=1)
 
-    def sample(self, n: int, random_state=None) -> list[Tree]:
+    def sample_arrays(self, n: int, random_state=None) -> TreeArrays:
         """Draw ``n`` topologies: from the clade of all taxa but the first, split clades top-down."""
         self._check_fitted()
         if n < 0:
@@ -107,7 +107,7 @@ class ConditionalCladeDistribution(TreeDistribution):
                                                       ^ bitset.bitset_from_indices([0], n_taxa)[None, :]))[0])
         uniforms = check_random_state(random_state).random((n, n_taxa - 2))
         parent, taxon = _ccd_sample_kernel(uniforms, start, offsets, self.subsplit_weights_, half, other, clade_taxon)
-        return [tree_from_preorder(parent[i], taxon[i], self.taxa_, False) for i in range(n)]
+        return arrays_from_preorder(parent, taxon, self.taxa_, False)
 
     def _params_dict(self) -> dict:
         return {}

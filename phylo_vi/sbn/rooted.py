@@ -15,6 +15,7 @@ from numba import njit
 from phylo_vi.errors import EmptyInputError, PhyloVIError, TaxonMismatchError
 from phylo_vi.sbn.base import SubsplitModel
 from phylo_vi.sbn.bitkeys import lookup, row_keys
+from phylo_vi.sbn.edges import TreeArrays
 from phylo_vi.sbn.support import NO_FACTOR, SubsplitSupport, _ids_kernel, _pcsp_keys_kernel
 from phylo_vi.trees import bitset
 from phylo_vi.trees.tree import Tree
@@ -81,28 +82,30 @@ class RootedSubsplitBayesianNetwork(SubsplitModel):
         pass
 
     @staticmethod
-    def _tables(trees: Sequence[Tree], taxa=None):
-        trees = list(trees)
-        if not trees:
+    def _tables(trees: Sequence[Tree] | TreeArrays, taxa=None):
+        if len(trees) == 0:
             raise EmptyInputError("no trees given")
-        taxa = trees[0].taxa if taxa is None else taxa
+        arrays = trees if isinstance(trees, TreeArrays) else TreeArrays.from_trees(trees)
+        taxa = arrays.taxa if taxa is None else taxa
+        if tuple(arrays.taxa) != tuple(taxa):
+            raise TaxonMismatchError("trees use a taxon namespace different from the model's")
         n_taxa = len(taxa)
         n_nodes = 2 * n_taxa - 1
-        for tree in trees:
-            if tuple(tree.taxa) != tuple(taxa):
-                raise TaxonMismatchError("trees do not share one taxon namespace")
-            if len(tree.parent) != n_nodes or tree.n_children[tree.root] != 2 or tree.n_leaves != n_taxa:
-                raise PhyloVIError(f"tree {tree.name!r} is not a binary rooted tree on all {n_taxa} taxa")
-        parent = np.stack([tree.parent for tree in trees])
-        taxon = np.stack([tree.taxon for tree in trees])
+        parent, taxon = arrays.parent, arrays.taxon
+        n_trees = len(parent)
+        offsets = (np.arange(n_trees) * parent.shape[1])[:, None]
+        degree = np.bincount((parent[:, :-1] + offsets).ravel(), minlength=parent.size).reshape(parent.shape)
+        if (parent.shape[1] != n_nodes or np.any((taxon >= 0).sum(axis=1) != n_taxa)
+                or np.any((taxon < 0) & (degree != 2))):
+            raise PhyloVIError(f"rooted SBNs need binary rooted trees on all {n_taxa} taxa ({n_nodes} nodes)")
         clades, children, sister = _rooted_kernel(parent, taxon, bitset.n_words(n_taxa))
-        return taxa, trees, clades, children, sister
+        return taxa, arrays, clades, children, sister
 
-    def fit(self, trees: Sequence[Tree], sample_weight: Sequence[float] | None = None) -> "RootedSubsplitBayesianNetwork":
+    def fit(self, trees: Sequence[Tree] | TreeArrays, sample_weight: Sequence[float] | None = None) -> "RootedSubsplitBayesianNetwork":
         """Fit to rooted trees; ``sample_weight`` defaults to each tree's ``weight``."""
-        taxa, trees, clades, children, sister = self._tables(trees)
-        weights = np.array([t.weight for t in trees] if sample_weight is None else sample_weight, dtype=np.float64)
-        if weights.shape != (len(trees),) or np.any(~np.isfinite(weights)) or np.any(weights < 0) or weights.sum() <= 0:
+        taxa, arrays, clades, children, sister = self._tables(trees)
+        weights = np.array(arrays.weights if sample_weight is None else sample_weight, dtype=np.float64)
+        if weights.shape != (len(arrays),) or np.any(~np.isfinite(weights)) or np.any(weights < 0) or weights.sum() <= 0:
             raise PhyloVIError("sample weights must be one finite, non-negative number per tree, not all zero")
         weights = weights / weights.sum()
         clade_keys, inverse = np.unique(row_keys(clades.reshape(-1, clades.shape[-1])), return_inverse=True)
@@ -126,12 +129,12 @@ class RootedSubsplitBayesianNetwork(SubsplitModel):
         self.taxa_ = taxa
         return self
 
-    def log_prob(self, trees: Sequence[Tree]) -> np.ndarray:
+    def log_prob(self, trees: Sequence[Tree] | TreeArrays) -> np.ndarray:
         """log P(T) of each rooted tree (−inf when a root split or PCSP is outside the support)."""
         self._check_fitted()
-        if not list(trees):
+        if len(trees) == 0:
             return np.zeros(0)
-        _, trees, clades, children, sister = self._tables(trees, self.taxa_)
+        _, _, clades, children, sister = self._tables(trees, self.taxa_)
         support = self.support_
         clade_ids = lookup(support.clade_keys, row_keys(clades.reshape(-1, clades.shape[-1]))).reshape(clades.shape[:2])
         root_key, parent_key, child_half = _rooted_factor_keys(clade_ids, children, sister, support.n_clades)

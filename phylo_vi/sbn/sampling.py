@@ -14,6 +14,7 @@ from numba import njit
 
 from phylo_vi.errors import PhyloVIError
 from phylo_vi.sbn.bitkeys import lookup, row_keys
+from phylo_vi.sbn.edges import TreeArrays
 from phylo_vi.trees import bitset
 from phylo_vi.trees.tree import Tree
 from phylo_vi.util.random import check_random_state
@@ -95,16 +96,22 @@ def _sample_kernel(uniforms, root_prob, root_a, root_b, parent_keys, offsets, pc
     return parent_out, taxon_out, True
 
 
+def arrays_from_preorder(parent: np.ndarray, taxon: np.ndarray, taxa, rooted: bool) -> TreeArrays:
+    """TreeArrays from pre-order rows (parent before children): reversed, they are post-orders."""
+    n_nodes = parent.shape[1]
+    flipped = parent[:, ::-1]
+    post_parent = np.where(flipped >= 0, n_nodes - 1 - flipped, -1).astype(np.int32)
+    return TreeArrays(np.ascontiguousarray(post_parent), np.ascontiguousarray(taxon[:, ::-1]), np.ones(len(parent)),
+                      taxa, rooted=rooted)
+
+
 def tree_from_preorder(parent: np.ndarray, taxon: np.ndarray, taxa, rooted: bool) -> Tree:
-    """Tree from pre-order arrays (parent before children): reversed, they are a post-order."""
-    n_nodes = len(parent)
-    flipped = parent[::-1]
-    post_parent = np.where(flipped >= 0, n_nodes - 1 - flipped, -1)
-    return Tree(post_parent, np.full(n_nodes, np.nan), taxon[::-1], taxa, rooted=rooted)
+    """One tree from pre-order arrays (see :func:`arrays_from_preorder`)."""
+    return arrays_from_preorder(parent[None, :], taxon[None, :], taxa, rooted).tree(0)
 
 
-def sample_topologies(model, n: int, random_state=None) -> list[Tree]:
-    """``n`` topologies drawn from a fitted SBN (rooted or unrooted, as the model)."""
+def sample_topologies(model, n: int, random_state=None) -> TreeArrays:
+    """``n`` topologies drawn from a fitted SBN (rooted or unrooted, as the model), as arrays."""
     if n < 0:
         raise PhyloVIError(f"number of samples must be >= 0, got {n}")
     rng = check_random_state(random_state)
@@ -118,7 +125,7 @@ def sample_topologies(model, n: int, random_state=None) -> list[Tree]:
     if not ok:
         raise PhyloVIError("the SBN reached a parent subsplit without a conditional distribution; "
                            "its parameters are inconsistent")
-    return [tree_from_preorder(parent[i], taxon[i], model.taxa_, model.rooted) for i in range(n)]
+    return arrays_from_preorder(parent, taxon, model.taxa_, model.rooted)
 
 
 def viterbi_tree(model) -> Tree:

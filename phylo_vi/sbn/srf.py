@@ -12,7 +12,7 @@ import numpy as np
 from phylo_vi.errors import PhyloVIError
 from phylo_vi.io.newick import parse_newick
 from phylo_vi.sbn.base import TreeDistribution
-from phylo_vi.sbn.edges import split_set_keys, unrooted_edge_tables
+from phylo_vi.sbn.edges import TreeArrays, split_set_keys, unrooted_edge_tables
 from phylo_vi.trees.taxa import TaxonNamespace
 from phylo_vi.trees.tree import Tree
 from phylo_vi.util.random import check_random_state
@@ -58,13 +58,14 @@ class SampleRelativeFrequency(TreeDistribution):
             log_p = np.log(self.probabilities_)
         return np.where(positions >= 0, log_p[np.maximum(positions, 0)], -np.inf)
 
-    def sample(self, n: int, random_state=None) -> list[Tree]:
+    def sample_arrays(self, n: int, random_state=None) -> TreeArrays:
         """Draw ``n`` topologies from the sample frequencies."""
         self._check_fitted()
         if n < 0:
             raise PhyloVIError(f"number of samples must be >= 0, got {n}")
         picks = check_random_state(random_state).choice(len(self.trees_), size=n, p=self.probabilities_)
-        return [self.trees_[i] for i in picks]
+        stored = TreeArrays.from_trees(self.trees_)
+        return TreeArrays(stored.parent[picks], stored.taxon[picks], np.ones(n), self.taxa_)
 
     def credible_set(self, level: float = 0.95, **_) -> tuple[list[Tree], np.ndarray, float]:
         """Exact credible set: the most frequent topologies until their mass reaches ``level``."""

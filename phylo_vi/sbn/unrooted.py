@@ -6,8 +6,8 @@ rootings, q(Tᵘ) = Σ_e P(Tᵘ rooted on e) (eq. 5); the root position is laten
 
 - SA (§4.1): every rooting of every training tree counts 1/(2n − 3).
 - EM (§4.2, Theorem 1): E-step π_T(e) = P(T rooted on e)/q(T); M-step root-split and PCSP
-  probabilities proportional to the expected counts m̄. Started from SA; the score
-  Σ_T w_T log q(T) never decreases.
+  probabilities proportional to the expected counts m̄. Started from the SA estimate (also for
+  EM-α); the score Σ_T w_T log q(T) never decreases.
 - EM-α (§4.2, "regularization"): Dirichlet prior on each CPD centred on the SA estimate, in the
   form of the authors' code (``zcrabbit/sbn:models.py``, reproduces their published table):
   P(r) = (m̄(r) + α m̃(r)) / (1 + α) and
@@ -101,7 +101,7 @@ class SubsplitBayesianNetwork(SubsplitModel):
         self.parent_prior_ = np.bincount(pcsp_parent, weights=pcsp_sa, minlength=n_parents)
         self.n_children_ = np.bincount(pcsp_parent, minlength=n_parents)
         alpha = self.alpha if self.method == "em" else 0.0
-        self.log_root_, self.log_cpd_ = self._map_parameters(root_sa, pcsp_sa, alpha)
+        self.log_root_, self.log_cpd_ = self._map_parameters(root_sa, pcsp_sa, 0.0)
         self.scores_ = []
         if self.method == "em":
             self._run_em(indexed, tables.weights, alpha)

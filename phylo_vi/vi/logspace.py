@@ -59,3 +59,15 @@ def sample_gumbel(shape: torch.Size | tuple[int, ...], *, like: Tensor,
     uniform = torch.rand(shape, generator=generator, device=like.device, dtype=like.dtype)
     uniform = uniform.clamp(min=finfo.tiny, max=1.0 - finfo.eps)
     return -torch.log(-torch.log(uniform))
+
+
+def sample_normal(shape: torch.Size | tuple[int, ...], *, like: Tensor,
+                  generator: torch.Generator | None = None) -> Tensor:
+    """Standard normal noise of ``shape`` on the device and dtype of ``like``.
+
+    Drawn on the generator's device (when one is given) and moved to ``like``'s device, so a CPU
+    generator keeps runs reproducible on any device.
+    """
+    if generator is None:
+        return torch.randn(shape, device=like.device, dtype=like.dtype)
+    return torch.randn(shape, generator=generator, device=generator.device, dtype=like.dtype).to(like.device)

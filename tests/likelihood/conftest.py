@@ -32,12 +32,6 @@ def reference_cases(reference_dir):
         return list(csv.DictReader(handle, delimiter="\t"))
 
 
-def read_tree(path):
-    from phylo_vi.io.newick import read_newick
-
-    return next(read_newick(path))
-
-
 def _load_reference_module():
     """``likelihood_reference.py`` beside this file (tests run with ``--import-mode=importlib``)."""
     import importlib.util

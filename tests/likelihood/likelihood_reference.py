@@ -42,6 +42,7 @@ def log_likelihood(codes, weights, tree, q, frequencies, rates=(1.0,), category_
     cw = np.full(len(rates), 1.0 / len(rates)) if category_weights is None else np.asarray(category_weights)
     t = tree.branch_length[:-1] if branch_lengths is None else branch_lengths
     tips = tip_partials(np.asarray(codes))
+    pmats = linalg.expm(q[None, None] * (np.asarray(t)[:, None] * rates[None, :])[..., None, None])  # (B, K, 4, 4)
     n_patterns = tips.shape[1]
     partial = {}
     log_scale = {}
@@ -54,8 +55,7 @@ def log_likelihood(codes, weights, tree, q, frequencies, rates=(1.0,), category_
         value = np.ones((len(rates), n_patterns, 4))
         scale = np.zeros(n_patterns)
         for c in children:
-            pm = np.stack([linalg.expm(q * r * t[c]) for r in rates])
-            value = value * np.einsum("kij,kpj->kpi", pm, partial.pop(c))
+            value = value * np.einsum("kij,kpj->kpi", pmats[c], partial.pop(c))
             scale += log_scale.pop(c)
         if scaled:
             largest = value.max(axis=(0, 2))

@@ -1,0 +1,154 @@
+"""Noise elimination on the PhISCS-simulated matrices: phylo_vi versus HUNTRESS and ScisTree2.
+
+For every noisy matrix of ``../shared/data/genotype/phiscs_sim/noisy`` (100 x 100; fp in
+{1e-4, 3e-4}, fn in {0.05, 0.1, 0.2}; trees simNo 1-3) this runs, in one process and on the same
+inputs:
+
+- ``input``: the noisy matrix itself (do nothing);
+- ``network``: phylo_vi's pointer network alone (shipped weights, beam search), before repair;
+- ``repair``: phylo_vi's exact conflict-free repair alone (no network);
+- ``phylo_vi``: the full denoiser (network, then repair);
+- ``HUNTRESS``: ``scphylo.tl.huntress(df, alpha=fp, beta=fn, n_threads=1)`` (scphylo-tools);
+- ``ScisTree2``: ``ScisTree2(threads=1).infer`` with P(genotype 0) = fp where 1 was observed,
+  1 - fn where 0 was observed.
+
+Per noise setting it reports the means over trees of entry error, ancestor–descendant and
+different-lineage accuracy (HUNTRESS definitions), the number of conflict-free outputs and the
+median wall time, with time also as a ratio to ScisTree2 (the anchor) measured in the same run.
+It then trains the two fully connected classifiers on simulated 10 x 10 sets and reports their
+held-out accuracy next to the exact checks.
+
+Usage: ``python benchmarks/genotype.py [--data DIR] [--trees 1,2,3] [--no-huntress] [--json]``
+(peers come from the ``benchmarks`` extra: ``pip install phylo_vi[benchmarks]``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from phylo_vi.genotype import denoise, evaluate, load_network, read_genotype
+from phylo_vi.genotype.conflicts import is_conflict_free
+from phylo_vi.genotype.denoise import network_flips
+from phylo_vi.genotype.repair import repair
+
+NAME = re.compile(r"simNo_(\d+)-.*-fp_([0-9.]+)-fn_([0-9.]+)-")
+
+
+def run_huntress(values, fp, fn):
+    import pandas as pd
+    import scphylo as scp
+
+    df = pd.DataFrame(values, index=[f"cell{i}" for i in range(len(values))],
+                      columns=[f"mut{j}" for j in range(values.shape[1])])
+    return scp.tl.huntress(df, alpha=fp, beta=fn, n_threads=1).values.astype(np.int8)
+
+
+def run_scistree2(values, fp, fn):
+    from scistree2 import ScisTree2
+    from scistree2.probability import from_probs
+
+    prob0 = np.where(values == 1, fp, np.where(values == 0, 1 - fn, 0.5)).T  # sites x cells
+    _, genotypes, _ = ScisTree2(threads=1, verbose=False).infer(from_probs(prob0))
+    return np.asarray(genotypes).T.astype(np.int8)
+
+
+def classifier_rows(seed: int) -> list[dict]:
+    from phylo_vi.genotype.classifiers import (MatrixClassifier, branching_dataset, compare_with_exact,
+                                               noise_dataset)
+
+    rows = []
+    x, y = noise_dataset(1000, 10, 10, fp=1e-3, fn=0.1, model="clonal", random_state=seed)
+    xt, yt = noise_dataset(400, 10, 10, fp=1e-3, fn=0.1, model="clonal", random_state=seed + 1)
+    clf = MatrixClassifier(task="noise", n_epochs=40, random_state=seed).fit(x, y)
+    rows.append({"set": "noise, clonal 10x10, fp 1e-3 fn 0.1", **compare_with_exact(clf, xt, yt).as_dict()})
+    for fp, fn in ((0.0, 0.0), (1e-3, 0.1)):
+        x, y, _ = branching_dataset(1000, 10, 10, n_clones=4, fp=fp, fn=fn, random_state=seed + 2)
+        xt, yt, _ = branching_dataset(400, 10, 10, n_clones=4, fp=fp, fn=fn, random_state=seed + 3)
+        clf = MatrixClassifier(task="branching", n_epochs=40, random_state=seed).fit(x, y)
+        rows.append({"set": f"branching, clonal 10x10, fp {fp} fn {fn}",
+                     **compare_with_exact(clf, xt, yt, fp=max(fp, 1e-3), fn=max(fn, 0.1)).as_dict()})
+    return rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path,
+                        default=Path(__file__).resolve().parents[1].parent / "shared/data/genotype/phiscs_sim")
+    parser.add_argument("--trees", default="1,2,3")
+    parser.add_argument("--no-huntress", action="store_true", help="Skip HUNTRESS (about 45 s per matrix).")
+    parser.add_argument("--no-classifiers", action="store_true")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    trees = {int(t) for t in args.trees.split(",")}
+    network = load_network()
+    methods = {
+        "input": lambda v, fp, fn: np.where(v == 3, 0, v).astype(np.int8),
+        "network": lambda v, fp, fn: network_flips(network, v, fp, fn, seed=args.seed),
+        "repair": lambda v, fp, fn: repair(v, fp, fn).matrix,
+        "phylo_vi": lambda v, fp, fn: denoise(v, fp, fn, network=network, seed=args.seed).matrix,
+        "ScisTree2": run_scistree2,
+    }
+    if not args.no_huntress:
+        import scphylo  # noqa: F401  (imported once, outside the timings)
+        methods["HUNTRESS"] = run_huntress
+    repair(np.zeros((4, 3), np.int8), 0.01, 0.1)  # compile the Numba kernels outside the timings
+    records = defaultdict(lambda: defaultdict(list))
+    for path in sorted((args.data / "noisy").glob("*.SC")):
+        sim, fp, fn = NAME.search(path.name).groups()
+        if int(sim) not in trees:
+            continue
+        fp, fn = float(fp), float(fn)
+        truth = read_genotype(next((args.data / "ground").glob(f"simNo_{sim}-*.SC"))).values
+        observed = read_genotype(path).values
+        for name, method in methods.items():
+            start = time.perf_counter()
+            predicted = method(observed, fp, fn)
+            seconds = time.perf_counter() - start
+            score = evaluate(truth, predicted)
+            rec = records[(fp, fn)][name]
+            rec.append({"tree": int(sim), "seconds": seconds, **score.as_dict()})
+            print(f"simNo_{sim} fp={fp} fn={fn} {name}: error {score.entry_error:.4f} "
+                  f"cf {score.conflict_free} {seconds:.2f}s", file=sys.stderr, flush=True)
+    table = []
+    for (fp, fn), by_method in sorted(records.items()):
+        anchor = float(np.median([r["seconds"] for r in by_method["ScisTree2"]]))
+        for name, recs in by_method.items():
+            seconds = float(np.median([r["seconds"] for r in recs]))
+            table.append({
+                "fp": fp, "fn": fn, "method": name, "n": len(recs),
+                "entry_error": float(np.mean([r["entry_error"] for r in recs])),
+                "ancestor_descendant": float(np.nanmean([r["ancestor_descendant"] for r in recs])),
+                "different_lineage": float(np.nanmean([r["different_lineage"] for r in recs])),
+                "conflict_free": int(sum(r["conflict_free"] for r in recs)),
+                "seconds": seconds, "time_vs_scistree2": seconds / anchor})
+    classifiers = [] if args.no_classifiers else classifier_rows(args.seed)
+    if args.json:
+        json.dump({"benchmark": "genotype", "anchor": "ScisTree2", "rows": table, "classifiers": classifiers},
+                  sys.stdout, indent=2)
+        print()
+        return 0
+    print("| fp | fn | method | entry error | AD acc | DL acc | conflict-free | median s | x ScisTree2 |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in table:
+        print(f"| {r['fp']:g} | {r['fn']:g} | {r['method']} | {r['entry_error']:.4f} | {r['ancestor_descendant']:.4f} "
+              f"| {r['different_lineage']:.4f} | {r['conflict_free']}/{r['n']} | {r['seconds']:.3f} "
+              f"| {r['time_vs_scistree2']:.1f} |")
+    if classifiers:
+        print("\n| classifier set | n test | classifier acc | exact acc | exact method |")
+        print("|---|---|---|---|---|")
+        for c in classifiers:
+            print(f"| {c['set']} | {c['n_test']} | {c['classifier_accuracy']:.3f} | {c['exact_accuracy']:.3f} "
+                  f"| {c['exact_method']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

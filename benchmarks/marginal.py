@@ -1,0 +1,197 @@
+"""Marginal likelihood of DS1 topologies: the 19 estimators against MrBayes 3.2.7a stepping-stone.
+
+Part 1 (top DS1 topology of ``../shared/data/marginal/JC_no_gamma_credible_set_ds1``): MrBayes
+``ss`` (Debian ``mrbayes`` 3.2.7a, the block of ``specs/marginal_likelihood.md`` section 7.2: JC69,
+Exp(10) branch lengths, fixed topology, BEAGLE double precision, 2 runs, 50 steps, alpha 0.3) runs
+first, then every phylo_vi method on the same topology in the same process. Reported per method:
+log Z, its standard error, the difference from the MrBayes mean (the anchor), wall time and the
+time ratio phylo_vi / MrBayes.
+
+Settings: ``--chain-scale 1`` is the paper's (1,000,000 MH iterations per chain, logged every
+1000, 901 samples; NS 1000 MCMC steps per replacement). ``--chain-scale s < 1`` multiplies the
+chain length, the logging interval and NS's steps by ``s`` (same 901 samples); MrBayes runs
+``--mrbayes-ngen`` generations per run (spec: 10,200,000). Non-MCMC methods always use the paper's
+settings.
+
+Part 2: the 42 DS1 topologies with ``--grid-methods`` (default gss,glis,vbis,bs,gl) on a dask
+LocalCluster of ``--workers`` (default 2) processes, ``--grid-preset`` (default fast), and KL(P‖Q)
+and split RMSD of the implied topology posterior against the SRF column.
+
+Usage: ``python benchmarks/marginal.py [--chain-scale S] [--mrbayes-ngen N] [--methods LIST]
+[--grid-top K] [--no-mrbayes] [--no-grid] [--json]``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from phylo_vi.alignment import read_alignment
+from phylo_vi.marginal import FixedTopologyProblem, make_estimator, parse_methods
+from phylo_vi.marginal.grid import run_grid
+from phylo_vi.marginal.metrics import kl_divergence, split_membership, split_rmsd
+from phylo_vi.marginal.topologies import read_topologies, top_topologies
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "marginal"
+CHAIN_METHODS = ("hm", "shm", "bs", "cpo", "ppd", "ss", "ps", "mps", "gss")
+MRBAYES_BLOCK = """#NEXUS
+begin mrbayes;
+  set autoclose=yes nowarn=yes seed={seed} swapseed={seed}
+      usebeagle=yes beagledevice=cpu beagleprecision=double;
+  execute {data};
+end;
+begin trees;
+  tree t0 = {newick}
+end;
+begin mrbayes;
+  lset nst=1 rates=equal;
+  prset statefreqpr=fixed(equal) brlenspr=unconstrained:exponential(10.0) topologypr=fixed(t0);
+  mcmcp ngen={ngen} samplefreq=100 printfreq=100000 diagnfreq=1000000
+        nruns=2 nchains=1 filename=ds1_t0;
+  ss alpha=0.3 nsteps=50 burninss=-1;
+end;
+"""
+
+
+def run_mrbayes(data: Path, newick: str, ngen: int, seed: int) -> dict:
+    """MrBayes ``ss`` on one fixed topology: per-run and mean log Z, wall time."""
+    with tempfile.TemporaryDirectory() as work:
+        shutil.copy(data / "DS1.nex", Path(work) / "DS1.nex")
+        (Path(work) / "run.nex").write_text(MRBAYES_BLOCK.format(seed=seed, data="DS1.nex", newick=newick,
+                                                                  ngen=ngen))
+        start = time.perf_counter()
+        completed = subprocess.run(["mb", "run.nex"], cwd=work, capture_output=True, text=True, check=True)
+        seconds = time.perf_counter() - start
+    lines = completed.stdout.splitlines()
+    start_line = next(i for i, line in enumerate(lines) if "Marginal likelihood (ln)" in line)
+    runs, mean = [], float("nan")
+    for line in lines[start_line + 1:]:
+        fields = line.split()
+        if len(fields) == 2 and fields[0].isdigit():
+            runs.append(float(fields[1]))
+        elif line.strip().startswith("Mean:"):
+            mean = float(fields[1])
+            break
+    return {"runs": runs, "mean": mean, "seconds": seconds, "ngen": ngen}
+
+
+def scaled_settings(name: str, scale: float) -> dict:
+    """Paper settings with chain lengths and logging interval multiplied by ``scale``."""
+    if name in CHAIN_METHODS and scale != 1.0:
+        thin = max(1, int(round(1000 * scale)))
+        return {"n_iter": 1000 * thin, "thin": thin}
+    if name == "ns" and scale != 1.0:
+        return {"n_mcmc": max(1, int(round(1000 * scale)))}
+    return {}
+
+
+def part_one(args, patterns, tree, newick) -> dict:
+    mrbayes = None if args.no_mrbayes else run_mrbayes(args.data, newick, args.mrbayes_ngen, args.seed)
+    if mrbayes is not None:
+        print(f"MrBayes ss: runs {mrbayes['runs']}, mean {mrbayes['mean']:.3f}, {mrbayes['seconds']:.1f} s",
+              file=sys.stderr, flush=True)
+    rows = []
+    for name in parse_methods(args.methods):
+        problem = FixedTopologyProblem(patterns, tree)
+        estimator = make_estimator(name, random_state=args.seed, **scaled_settings(name, args.chain_scale))
+        estimator.fit(problem)
+        row = {"method": name, "label": estimator.label, "log_marginal": estimator.log_marginal_,
+               "standard_error": estimator.standard_error_, "seconds": estimator.wall_time_,
+               "evaluations": estimator.n_likelihood_evaluations_, "settings": estimator.get_params()}
+        if mrbayes is not None:
+            row["difference_from_mrbayes"] = estimator.log_marginal_ - mrbayes["mean"]
+            row["time_ratio_to_mrbayes"] = estimator.wall_time_ / mrbayes["seconds"]
+        rows.append(row)
+        print(f"{estimator.label}: {estimator.log_marginal_:.3f} ({estimator.wall_time_:.1f} s)", file=sys.stderr,
+              flush=True)
+    return {"mrbayes": mrbayes, "methods": rows}
+
+
+def part_two(args, patterns, trees) -> dict:
+    from dask.distributed import Client, LocalCluster
+
+    reference = np.array([tree.weight for tree in trees])
+    methods = parse_methods(args.grid_methods)
+    start = time.perf_counter()
+    with LocalCluster(n_workers=args.workers, threads_per_worker=1, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        results = run_grid(patterns, trees, methods, seed=args.seed, preset=args.grid_preset, client=client)
+    seconds = time.perf_counter() - start
+    _, membership = split_membership(trees)
+    rows = []
+    for method in methods:
+        log_z = np.array([r.log_marginal for r in results if r.method == method])
+        cell_seconds = [r.seconds for r in results if r.method == method]
+        rows.append({"method": method, "kl": kl_divergence(reference, log_z),
+                     "split_rmsd": split_rmsd(reference, log_z, membership),
+                     "mean_seconds_per_tree": float(np.mean(cell_seconds))})
+    return {"n_trees": len(trees), "workers": args.workers, "preset": args.grid_preset, "wall_seconds": seconds,
+            "methods": rows}
+
+
+def markdown(report: dict) -> str:
+    lines = []
+    one = report.get("part_one")
+    if one is not None:
+        mb = one["mrbayes"]
+        if mb is not None:
+            lines.append(f"MrBayes 3.2.7a ss (anchor): runs {', '.join(f'{x:.3f}' for x in mb['runs'])}; "
+                         f"mean {mb['mean']:.3f}; {mb['seconds']:.1f} s; ngen {mb['ngen']} per run\n")
+        lines.append("| method | log Z | s.e. | Δ vs MrBayes | seconds | time / MrBayes | evaluations |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|")
+        for row in one["methods"]:
+            lines.append(f"| {row['label']} | {row['log_marginal']:.3f} | {row['standard_error']:.3f} | "
+                         f"{row.get('difference_from_mrbayes', float('nan')):+.3f} | {row['seconds']:.1f} | "
+                         f"{row.get('time_ratio_to_mrbayes', float('nan')):.4f} | {row['evaluations']} |")
+    two = report.get("part_two")
+    if two is not None:
+        lines.append(f"\nDS1, {two['n_trees']} topologies, preset {two['preset']}, {two['workers']} workers, "
+                     f"{two['wall_seconds']:.0f} s wall\n")
+        lines.append("| method | KL(SRF ‖ implied) | split RMSD | mean s per tree |")
+        lines.append("|---|---:|---:|---:|")
+        for row in two["methods"]:
+            lines.append(f"| {row['method'].upper()} | {row['kl']:.4f} | {row['split_rmsd']:.4f} | "
+                         f"{row['mean_seconds_per_tree']:.1f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--methods", default="all")
+    parser.add_argument("--chain-scale", type=float, default=1.0)
+    parser.add_argument("--mrbayes-ngen", type=int, default=10_200_000)
+    parser.add_argument("--no-mrbayes", action="store_true")
+    parser.add_argument("--no-grid", action="store_true")
+    parser.add_argument("--no-single", action="store_true")
+    parser.add_argument("--grid-methods", default="gss,glis,vbis,bs,gl")
+    parser.add_argument("--grid-preset", default="fast", choices=["fast", "paper"])
+    parser.add_argument("--grid-top", type=int, default=None)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    aln = read_alignment(args.data / "DS1.nex")
+    patterns = aln.site_patterns()
+    credible = args.data / "JC_no_gamma_credible_set_ds1"
+    trees = read_topologies(credible, aln.taxa)
+    newick = credible.read_text().splitlines()[0].split("\t")[1].strip()
+    report = {"chain_scale": args.chain_scale, "seed": args.seed}
+    if not args.no_single:
+        report["part_one"] = part_one(args, patterns, trees[0], newick)
+    if not args.no_grid:
+        report["part_two"] = part_two(args, patterns, top_topologies(trees, args.grid_top))
+    print(json.dumps(report, indent=2, default=float) if args.json else markdown(report))
+
+
+if __name__ == "__main__":
+    main()

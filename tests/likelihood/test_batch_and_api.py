@@ -1,0 +1,82 @@
+"""Batched evaluation, the Numba-callable plan API, validation errors and threads."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numba import njit
+
+from phylo_vi.errors import PhyloVIError, TaxonMismatchError
+from phylo_vi.io.newick import read_newick
+from phylo_vi.likelihood import TreeLikelihood, parse_model, with_model
+from phylo_vi.likelihood.kernels import plan_gradient, plan_log_likelihood
+
+GTR_G4 = "GTR{0.7322,1.113,0.6498,1.878,3.333}+F{0.2340,0.2568,0.2799,0.2293}+G4{0.1124}"
+
+
+@pytest.fixture(scope="module")
+def engine(reference_dir, ds1_patterns):
+    return TreeLikelihood(ds1_patterns, next(read_newick(reference_dir / "DS1_treeA_mapJC.nwk")), GTR_G4)
+
+
+def test_batch_equals_single_evaluations(engine):
+    # reference: one call per vector (the batch kernel must be the same computation)
+    samples = np.random.default_rng(5).uniform(0.0, 0.5, (7, engine.n_branches))
+    expected = [engine.log_likelihood(row) for row in samples]
+    np.testing.assert_allclose(engine.log_likelihood_batch(samples), expected, rtol=1e-14)
+
+
+@njit(cache=True)
+def _random_walk(plan, start, steps):
+    """A toy Numba loop that never returns to Python (as an MCMC sampler would)."""
+    t = start.copy()
+    gradient = np.empty(t.shape[0])
+    hessian = np.empty(t.shape[0])
+    category = np.empty((t.shape[0], plan[7].shape[0]))
+    total = 0.0
+    for s in range(steps.shape[0]):
+        t = np.abs(t + steps[s])
+        total += plan_log_likelihood(plan, t)
+        total -= plan_gradient(plan, t, gradient, hessian, category, False)
+    return total, t
+
+
+def test_plan_kernels_callable_from_numba(engine):
+    # reference: the TreeLikelihood methods at the final point of the same walk
+    steps = np.random.default_rng(9).normal(0.0, 0.01, (5, engine.n_branches))
+    difference, final = _random_walk(engine.plan, engine.tree.branch_length[:-1].copy(), steps)
+    assert difference == pytest.approx(0.0, abs=1e-9)
+    assert plan_log_likelihood(engine.plan, final) == pytest.approx(engine.log_likelihood(final), rel=1e-15)
+
+
+def test_with_model_swaps_parameters(engine, reference_dir, ds1_patterns):
+    # reference: IQ-TREE 2.0.7 value of case A-GTR+G4a0.5 (reference_loglik.tsv)
+    model = parse_model("GTR{0.7322,1.113,0.6498,1.878,3.333}+F{0.2340,0.2568,0.2799,0.2293}+G4{0.5}")
+    plan = with_model(engine.plan, model)
+    assert plan_log_likelihood(plan, engine.tree.branch_length[:-1].copy()) == pytest.approx(-6557.09302577, rel=1e-10)
+    with pytest.raises(PhyloVIError):
+        with_model(engine.plan, parse_model("JC"))
+
+
+def test_invalid_inputs_raise(engine, ds1_patterns, reference_dir):
+    with pytest.raises(PhyloVIError):
+        engine.log_likelihood(np.ones(3))
+    with pytest.raises(PhyloVIError):
+        engine.log_likelihood(-np.ones(engine.n_branches))
+    with pytest.raises(PhyloVIError):
+        engine.log_likelihood_batch(np.ones(engine.n_branches))
+    with pytest.raises(PhyloVIError):
+        TreeLikelihood(ds1_patterns, engine.tree, "JC").gamma_shape_derivative()
+    tree = next(read_newick(reference_dir / "sim100x10000.true.nwk"))
+    with pytest.raises(TaxonMismatchError):
+        TreeLikelihood(ds1_patterns, tree, "JC")
+
+
+@pytest.mark.slow
+def test_threads_give_the_same_values(engine, ds1_patterns):
+    # reference: the single-thread kernels (threads only split pattern blocks / samples)
+    threaded = TreeLikelihood(ds1_patterns, engine.tree, GTR_G4, threads=2, block=64)
+    samples = np.random.default_rng(1).uniform(0.0, 0.3, (5, engine.n_branches))
+    assert threaded.log_likelihood() == pytest.approx(engine.log_likelihood(), rel=1e-13)
+    np.testing.assert_allclose(threaded.gradient()[1], engine.gradient()[1], rtol=1e-11, atol=1e-9)
+    np.testing.assert_allclose(threaded.log_likelihood_batch(samples), engine.log_likelihood_batch(samples),
+                               rtol=1e-13)
