@@ -32,6 +32,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from phylo_vi.genotype import denoise, evaluate, load_network, read_genotype
 from phylo_vi.genotype.conflicts import is_conflict_free
@@ -85,15 +86,18 @@ def main(argv=None) -> int:
     parser.add_argument("--no-huntress", action="store_true", help="Skip HUNTRESS (about 45 s per matrix).")
     parser.add_argument("--no-classifiers", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--candidates", type=int, default=4, help="Beams decoded by the pointer network.")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     trees = {int(t) for t in args.trees.split(",")}
+    torch.set_num_threads(1)  # every method on one thread, like the peers (threads=1)
     network = load_network()
     methods = {
         "input": lambda v, fp, fn: np.where(v == 3, 0, v).astype(np.int8),
-        "network": lambda v, fp, fn: network_flips(network, v, fp, fn, seed=args.seed),
+        "network": lambda v, fp, fn: network_flips(network, v, fp, fn, n_candidates=args.candidates, seed=args.seed),
         "repair": lambda v, fp, fn: repair(v, fp, fn).matrix,
-        "phylo_vi": lambda v, fp, fn: denoise(v, fp, fn, network=network, seed=args.seed).matrix,
+        "phylo_vi": lambda v, fp, fn: denoise(v, fp, fn, network=network, n_candidates=args.candidates,
+                                              seed=args.seed).matrix,
         "ScisTree2": run_scistree2,
     }
     if not args.no_huntress:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from phylo_vi.cli.common import emit_json, json_option, quiet_option, resolve_seed, seed_option, write_json
+from phylo_vi.cli.common import (emit_json, json_option, quiet_option, resolve_seed, seed_option, threads_option,
+                                 write_json)
 
 FORMAT_CHOICE = click.Choice(["auto", "sc", "scite", "sphyr", "csv"])
 format_option = click.option("--format", "fmt", type=FORMAT_CHOICE, default="auto", show_default=True,
@@ -69,11 +70,15 @@ def check(matrix: Path, fmt: str, as_json: bool) -> None:
               help="Pointer-network weights (default: the shipped ones).")
 @click.option("--clone-penalty", type=float, default=None, help="Log-likelihood cost per clone (default 15).")
 @seed_option
+@threads_option
 @json_option
 def denoise(matrix: Path, fp: float, fn: float, fmt: str, out: Path | None, decoding: str, candidates: int,
             no_network: bool, weights: Path | None, clone_penalty: float | None, seed: int | None,
-            as_json: bool) -> None:
+            threads: int, as_json: bool) -> None:
     """Remove FP/FN noise from MATRIX; the output is always conflict-free."""
+    import torch
+
+    torch.set_num_threads(threads)
     from phylo_vi.genotype import denoise as run
     from phylo_vi.genotype.denoise import load_network
     from phylo_vi.genotype.formats import read_genotype, write_sc
@@ -173,11 +178,15 @@ def evaluate(truth: Path, pred: Path, fmt: str, as_json: bool) -> None:
 @click.option("--n-train", type=click.IntRange(min=10), default=1000, show_default=True, help="Classifiers.")
 @click.option("--size", type=click.IntRange(min=3), default=10, show_default=True, help="Classifier matrix size.")
 @seed_option
+@threads_option
 @quiet_option
 @json_option
 def train(task: str, out: Path, supervised_steps: int, policy_steps: int, n_train: int, size: int,
-          seed: int | None, quiet: bool, as_json: bool) -> None:
+          seed: int | None, threads: int, quiet: bool, as_json: bool) -> None:
     """Retrain the pointer network (weights) or a classifier (reported next to the exact check)."""
+    import torch
+
+    torch.set_num_threads(threads)
     seed = resolve_seed(seed)
     if task == "pointer":
         from tqdm import tqdm

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from phylo_vi.cli.common import emit_json, json_option, quiet_option, resolve_seed, seed_option, write_json
+from phylo_vi.cli.common import emit_json, json_option, quiet_option, resolve_seed, seed_option
 
 METHOD_CHOICES = ["srf", "ccd", "sa", "em", "em-alpha", "rooted"]
 TABLE_CHOICES = ["srf", "ccd", "sa", "em", "em-alpha"]

@@ -89,8 +89,11 @@ def flip_reward(observed: np.ndarray, flip_masks: Tensor, fp: float, fn: float,
     missing = obs == MISSING
     filled = torch.where(missing, torch.zeros_like(obs), obs).double()
     corrected = (filled + flip_masks.view(b, -1, n, m).double()) % 2
-    log0 = torch.where(obs == 1, np.log(fp), np.log1p(-fp)).double()
-    log1 = torch.where(obs == 1, np.log1p(-fn), np.log(fn)).double()
+    def constant(value: float) -> Tensor:
+        return torch.tensor(value, dtype=torch.float64, device=obs.device)
+
+    log0 = torch.where(obs == 1, constant(np.log(fp)), constant(np.log1p(-fp)))
+    log1 = torch.where(obs == 1, constant(np.log1p(-fn)), constant(np.log(fn)))
     log_lik = torch.where(missing, 0.0, torch.where(corrected == 1, log1, log0)).sum(dim=(-1, -2))
     ones = corrected
     zeros = 1.0 - corrected

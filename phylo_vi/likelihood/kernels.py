@@ -8,16 +8,17 @@ is the branch above post-order node ``i``:
 - :func:`plan_log_likelihood` (plan, t) -> float
 - :func:`plan_gradient` (plan, t, gradient, hessian, category_gradient, with_hessian) -> float
 - :func:`plan_log_likelihood_batch` (plan, t (S, n_nodes - 1), out (S,)) -> None
+- :func:`plan_pattern_log_likelihoods` (plan, t, out (P,)) -> float (per-pattern log L in out)
 
 Shapes: nodes N (post-order, root last), patterns P, categories K, states 4; a block holds
-``block`` patterns. Partials are laid out ``(N, block, K, 4)``: a block of patterns runs through
-the whole tree while its partials stay in cache.
+``block`` patterns. Partials are laid out states-by-patterns, ``(K, 4, block)`` per node, so
+the pattern loops are contiguous and vectorise (AVX2 FMA); a block of patterns runs through
+the whole tree while its partials, in a few reused slots, stay in cache.
 
 **Pruning** (Felsenstein 1981, J. Mol. Evol. 17:368): the message a child c sends up its branch
 is ``m_c = P(r_k t_c) p_c``; the partial of node u is the product of its children's messages;
-``L_p = sum_k w_k sum_i pi_i p_root[k, i] + p_inv * [pattern constant]``. A leaf's message is
-looked up in a table ``T[code, i] = sum_{j in code} P[i, j]`` (16 IUPAC bitmask codes; missing
-data = code 15 = all states), so leaves cost four loads instead of a matrix product.
+``L_p = sum_k w_k sum_i pi_i p_root[k, i] + p_inv * [pattern constant]``. Leaves start from
+their tip partials (1 for every state the IUPAC code allows; missing data = all ones).
 
 **Scaling.** A block is first pruned without any rescaling. Every node's partial is bounded
 below by the site likelihood (``L_p <= max_i p_v[i]`` for every node v, since transition rows
@@ -29,8 +30,9 @@ partial by its maximum and accumulating the logarithms: scaling costs nothing un
 the messages ``m_c``; one pre-order pass computes ``qt_c = q_u * prod_{s != c} m_s`` (the
 pre-order partial above branch c, ``q_root = pi``) and ``q_c = P_c^T qt_c``. Then for every branch
 ``dL_k/d tau = qt_c^T Q m_c`` and ``d^2 L_k/d tau^2 = qt_c^T Q^2 m_c`` (``dP/dtau = Q P``), with
-``tau = r_k t``. Dividing by ``qt_c^T m_c`` (= the tree part of ``L_p`` in the same scale) makes
-the ratio independent of any rescaling, so the pre-order partials need no scale bookkeeping.
+``tau = r_k t``. In a rescaled block, dividing by ``qt_c^T m_c`` (= the tree part of ``L_p`` in
+the same scale) makes the ratio independent of the rescaling, so the pre-order partials need no
+scale bookkeeping; in an unscaled block the root's value is that denominator.
 """
 from __future__ import annotations
 
@@ -62,97 +64,62 @@ def transition_matrices(branch_lengths, values, vectors, inverse, rates, pmats):
                     pmats[b, k, i, j] = a0 * inverse[0, j] + a1 * inverse[1, j] + a2 * inverse[2, j] + a3 * inverse[3, j]
 
 
-@njit(cache=True, nogil=True)
-def _code_table(matrix, table):
-    """``table[code, i] = sum_{j in code} matrix[i, j]`` for the 16 nucleotide bitmask codes."""
-    for i in range(4):
-        table[0, i] = 0.0
-    for code in range(1, 16):
-        low = code & -code
-        rest = code ^ low
-        j = 0 if low == 1 else (1 if low == 2 else (2 if low == 4 else 3))
-        for i in range(4):
-            table[code, i] = table[rest, i] + matrix[i, j]
-
-
-@njit(cache=True, nogil=True)
-def leaf_tables(pmats, tip_row, rate_matrix, tables, tables_d1, tables_d2, derivatives):
-    """Leaf message tables from P (and from ``Q P``, ``Q^2 P`` when ``derivatives``)."""
-    n_categories = pmats.shape[1]
-    qp = np.empty((4, 4))
-    q2p = np.empty((4, 4))
-    for node in range(tip_row.shape[0]):
-        if tip_row[node] < 0:
-            continue
-        for k in range(n_categories):
-            _code_table(pmats[node, k], tables[node, k])
-            if derivatives:
-                for i in range(4):
-                    for j in range(4):
-                        s = 0.0
-                        for l in range(4):
-                            s += rate_matrix[i, l] * pmats[node, k, l, j]
-                        qp[i, j] = s
-                for i in range(4):
-                    for j in range(4):
-                        s = 0.0
-                        for l in range(4):
-                            s += rate_matrix[i, l] * qp[l, j]
-                        q2p[i, j] = s
-                _code_table(qp, tables_d1[node, k])
-                _code_table(q2p, tables_d2[node, k])
-
-
 _HOT = dict(cache=True, nogil=True, fastmath={"contract"})
 
 
+# The helpers below index whole arrays (no views): a view costs a reference-count update,
+# which would be paid for every node, category and block.
+
+
 @njit(**_HOT)
-def _leaf_message(table, codes, lo, nb, dst, multiply):
-    """``dst[i, p] (=|*=) table[codes[lo + p], i]`` for one category (leaf lookup)."""
+def _tip_message(pmats, c, k, tips, row, lo, nb, dst, d, multiply):
+    """``dst[d, k, :, p] (=|*=) pmats[c, k] @ tips[row, :, lo + p]`` (a leaf's message)."""
+    p00, p01, p02, p03 = pmats[c, k, 0, 0], pmats[c, k, 0, 1], pmats[c, k, 0, 2], pmats[c, k, 0, 3]
+    p10, p11, p12, p13 = pmats[c, k, 1, 0], pmats[c, k, 1, 1], pmats[c, k, 1, 2], pmats[c, k, 1, 3]
+    p20, p21, p22, p23 = pmats[c, k, 2, 0], pmats[c, k, 2, 1], pmats[c, k, 2, 2], pmats[c, k, 2, 3]
+    p30, p31, p32, p33 = pmats[c, k, 3, 0], pmats[c, k, 3, 1], pmats[c, k, 3, 2], pmats[c, k, 3, 3]
     if multiply:
         for p in range(nb):
-            code = codes[lo + p]
-            dst[0, p] *= table[code, 0]
-            dst[1, p] *= table[code, 1]
-            dst[2, p] *= table[code, 2]
-            dst[3, p] *= table[code, 3]
+            x0, x1, x2, x3 = tips[row, 0, lo + p], tips[row, 1, lo + p], tips[row, 2, lo + p], tips[row, 3, lo + p]
+            dst[d, k, 0, p] *= p00 * x0 + p01 * x1 + p02 * x2 + p03 * x3
+            dst[d, k, 1, p] *= p10 * x0 + p11 * x1 + p12 * x2 + p13 * x3
+            dst[d, k, 2, p] *= p20 * x0 + p21 * x1 + p22 * x2 + p23 * x3
+            dst[d, k, 3, p] *= p30 * x0 + p31 * x1 + p32 * x2 + p33 * x3
     else:
         for p in range(nb):
-            code = codes[lo + p]
-            dst[0, p] = table[code, 0]
-            dst[1, p] = table[code, 1]
-            dst[2, p] = table[code, 2]
-            dst[3, p] = table[code, 3]
+            x0, x1, x2, x3 = tips[row, 0, lo + p], tips[row, 1, lo + p], tips[row, 2, lo + p], tips[row, 3, lo + p]
+            dst[d, k, 0, p] = p00 * x0 + p01 * x1 + p02 * x2 + p03 * x3
+            dst[d, k, 1, p] = p10 * x0 + p11 * x1 + p12 * x2 + p13 * x3
+            dst[d, k, 2, p] = p20 * x0 + p21 * x1 + p22 * x2 + p23 * x3
+            dst[d, k, 3, p] = p30 * x0 + p31 * x1 + p32 * x2 + p33 * x3
 
 
 @njit(**_HOT)
-def _matrix_message(pm, src, nb, dst, multiply):
-    """``dst[:, p] (=|*=) pm @ src[:, p]`` for one category, patterns vectorised."""
-    p00, p01, p02, p03 = pm[0, 0], pm[0, 1], pm[0, 2], pm[0, 3]
-    p10, p11, p12, p13 = pm[1, 0], pm[1, 1], pm[1, 2], pm[1, 3]
-    p20, p21, p22, p23 = pm[2, 0], pm[2, 1], pm[2, 2], pm[2, 3]
-    p30, p31, p32, p33 = pm[3, 0], pm[3, 1], pm[3, 2], pm[3, 3]
-    s0, s1, s2, s3 = src[0], src[1], src[2], src[3]
-    d0, d1, d2, d3 = dst[0], dst[1], dst[2], dst[3]
+def _matrix_message(pmats, c, k, src, s, nb, dst, d, multiply):
+    """``dst[d, k, :, p] (=|*=) pmats[c, k] @ src[s, k, :, p]``, patterns vectorised."""
+    p00, p01, p02, p03 = pmats[c, k, 0, 0], pmats[c, k, 0, 1], pmats[c, k, 0, 2], pmats[c, k, 0, 3]
+    p10, p11, p12, p13 = pmats[c, k, 1, 0], pmats[c, k, 1, 1], pmats[c, k, 1, 2], pmats[c, k, 1, 3]
+    p20, p21, p22, p23 = pmats[c, k, 2, 0], pmats[c, k, 2, 1], pmats[c, k, 2, 2], pmats[c, k, 2, 3]
+    p30, p31, p32, p33 = pmats[c, k, 3, 0], pmats[c, k, 3, 1], pmats[c, k, 3, 2], pmats[c, k, 3, 3]
     if multiply:
         for p in range(nb):
-            x0, x1, x2, x3 = s0[p], s1[p], s2[p], s3[p]
-            d0[p] *= p00 * x0 + p01 * x1 + p02 * x2 + p03 * x3
-            d1[p] *= p10 * x0 + p11 * x1 + p12 * x2 + p13 * x3
-            d2[p] *= p20 * x0 + p21 * x1 + p22 * x2 + p23 * x3
-            d3[p] *= p30 * x0 + p31 * x1 + p32 * x2 + p33 * x3
+            x0, x1, x2, x3 = src[s, k, 0, p], src[s, k, 1, p], src[s, k, 2, p], src[s, k, 3, p]
+            dst[d, k, 0, p] *= p00 * x0 + p01 * x1 + p02 * x2 + p03 * x3
+            dst[d, k, 1, p] *= p10 * x0 + p11 * x1 + p12 * x2 + p13 * x3
+            dst[d, k, 2, p] *= p20 * x0 + p21 * x1 + p22 * x2 + p23 * x3
+            dst[d, k, 3, p] *= p30 * x0 + p31 * x1 + p32 * x2 + p33 * x3
     else:
         for p in range(nb):
-            x0, x1, x2, x3 = s0[p], s1[p], s2[p], s3[p]
-            d0[p] = p00 * x0 + p01 * x1 + p02 * x2 + p03 * x3
-            d1[p] = p10 * x0 + p11 * x1 + p12 * x2 + p13 * x3
-            d2[p] = p20 * x0 + p21 * x1 + p22 * x2 + p23 * x3
-            d3[p] = p30 * x0 + p31 * x1 + p32 * x2 + p33 * x3
+            x0, x1, x2, x3 = src[s, k, 0, p], src[s, k, 1, p], src[s, k, 2, p], src[s, k, 3, p]
+            dst[d, k, 0, p] = p00 * x0 + p01 * x1 + p02 * x2 + p03 * x3
+            dst[d, k, 1, p] = p10 * x0 + p11 * x1 + p12 * x2 + p13 * x3
+            dst[d, k, 2, p] = p20 * x0 + p21 * x1 + p22 * x2 + p23 * x3
+            dst[d, k, 3, p] = p30 * x0 + p31 * x1 + p32 * x2 + p33 * x3
 
 
 @njit(**_HOT)
-def _postorder_block(lo, hi, scaled, store_up, child_offsets, child_nodes, tip_row, tip_codes,
-                     pmats, tables, post, up, log_scale, slot):
+def _postorder_block(lo, hi, scaled, store_up, child_offsets, child_nodes, tip_row, tips, pmats, post, up,
+                     log_scale, slot):
     """Partials ``post[slot[u], k, i, p - lo]`` of every internal node u for patterns ``lo:hi``.
 
     ``slot`` reuses a partial buffer once its node has been consumed by its parent, so the
@@ -170,28 +137,30 @@ def _postorder_block(lo, hi, scaled, store_up, child_offsets, child_nodes, tip_r
         last = child_offsets[u + 1]
         if first == last:
             continue
+        target = slot[u]
         for ci in range(first, last):
             c = child_nodes[ci]
             row = tip_row[c]
             multiply = ci != first
             for k in range(n_categories):
-                dst = up[c, k] if store_up else post[slot[u], k]
-                into = False if store_up else multiply
-                if row >= 0:
-                    _leaf_message(tables[c, k], tip_codes[row], lo, nb, dst, into)
-                else:
-                    _matrix_message(pmats[c, k], post[slot[c], k], nb, dst, into)
                 if store_up:
-                    target = post[slot[u], k]
+                    if row >= 0:
+                        _tip_message(pmats, c, k, tips, row, lo, nb, up, c, False)
+                    else:
+                        _matrix_message(pmats, c, k, post, slot[c], nb, up, c, False)
                     for i in range(4):
                         if multiply:
                             for p in range(nb):
-                                target[i, p] *= dst[i, p]
+                                post[target, k, i, p] *= up[c, k, i, p]
                         else:
                             for p in range(nb):
-                                target[i, p] = dst[i, p]
+                                post[target, k, i, p] = up[c, k, i, p]
+                elif row >= 0:
+                    _tip_message(pmats, c, k, tips, row, lo, nb, post, target, multiply)
+                else:
+                    _matrix_message(pmats, c, k, post, slot[c], nb, post, target, multiply)
         if scaled:
-            _rescale(post[slot[u]], nb, log_scale)
+            _rescale(post[target], nb, log_scale)
 
 
 @njit(**_HOT)
@@ -214,11 +183,12 @@ def _rescale(partial, nb, log_scale):
 
 @njit(**_HOT)
 def _root_block(lo, hi, scaled, root_partial, freqs, cat_weights, invariant, weights, log_scale, tree_fraction,
-                tree):
+                tree, pattern_out):
     """Weighted log-likelihood of patterns ``lo:hi``; NaN when unscaled and a site is below threshold.
 
     ``tree_fraction[p]`` receives the share of the site likelihood carried by the tree
-    (1 without +I), which the gradient needs; ``tree`` is scratch (block,).
+    (1 without +I), which the gradient needs; ``tree`` is scratch (block,); the unweighted log
+    L of pattern ``lo + p`` goes to ``pattern_out[lo + p]`` unless ``pattern_out`` is empty.
     """
     n_categories = cat_weights.shape[0]
     nb = hi - lo
@@ -254,76 +224,70 @@ def _root_block(lo, hi, scaled, root_partial, freqs, cat_weights, invariant, wei
                 return np.nan
             log_site = math.log(site)
             tree_fraction[p] = tree[p] / site
+        if pattern_out.shape[0] > 0:
+            pattern_out[lo + p] = log_site
         total += weights[lo + p] * log_site
     return total
 
 
 @njit(cache=True, nogil=True)
-def _block_log_likelihood(lo, hi, store_up, child_offsets, child_nodes, tip_row, tip_codes, weights, invariant,
-                          freqs, cat_weights, pmats, tables, post, up, site, slot):
+def _block_log_likelihood(lo, hi, store_up, child_offsets, child_nodes, tip_row, tips, weights, invariant,
+                          freqs, cat_weights, pmats, post, up, site, slot, pattern_out):
     """Prune patterns ``lo:hi`` unscaled, again with scaling only if a site underflows.
 
-    ``site`` (>= 3, block) scratch: rows log scalers, tree fractions, root sums.
+    ``site`` (>= 3, block) scratch: rows log scalers, tree fractions, root sums. Returns
+    ``(weighted log L of the block, whether it was rescaled)``.
     """
     root = slot[tip_row.shape[0] - 1]
-    _postorder_block(lo, hi, False, store_up, child_offsets, child_nodes, tip_row, tip_codes, pmats, tables,
-                     post, up, site[0], slot)
+    _postorder_block(lo, hi, False, store_up, child_offsets, child_nodes, tip_row, tips, pmats, post, up, site[0],
+                     slot)
     value = _root_block(lo, hi, False, post[root], freqs, cat_weights, invariant, weights, site[0], site[1],
-                        site[2])
+                        site[2], pattern_out)
     if not math.isnan(value):
         return value, False
-    _postorder_block(lo, hi, True, store_up, child_offsets, child_nodes, tip_row, tip_codes, pmats, tables,
-                     post, up, site[0], slot)
+    _postorder_block(lo, hi, True, store_up, child_offsets, child_nodes, tip_row, tips, pmats, post, up, site[0],
+                     slot)
     value = _root_block(lo, hi, True, post[root], freqs, cat_weights, invariant, weights, site[0], site[1],
-                        site[2])
+                        site[2], pattern_out)
     return value, True
 
 
 @njit(**_HOT)
-def _quadratic_form(q, matrix, m, nb, out):
-    """``out[p] = q[:, p] @ matrix @ m[:, p]`` (4 states, patterns vectorised)."""
+def _quadratic_form(qt, k, matrix, up, c, nb, out, o):
+    """``out[o, p] = qt[k, :, p] @ matrix @ up[c, k, :, p]`` (4 states, patterns vectorised)."""
     a00, a01, a02, a03 = matrix[0, 0], matrix[0, 1], matrix[0, 2], matrix[0, 3]
     a10, a11, a12, a13 = matrix[1, 0], matrix[1, 1], matrix[1, 2], matrix[1, 3]
     a20, a21, a22, a23 = matrix[2, 0], matrix[2, 1], matrix[2, 2], matrix[2, 3]
     a30, a31, a32, a33 = matrix[3, 0], matrix[3, 1], matrix[3, 2], matrix[3, 3]
     for p in range(nb):
-        m0, m1, m2, m3 = m[0, p], m[1, p], m[2, p], m[3, p]
-        out[p] = (q[0, p] * (a00 * m0 + a01 * m1 + a02 * m2 + a03 * m3)
-                  + q[1, p] * (a10 * m0 + a11 * m1 + a12 * m2 + a13 * m3)
-                  + q[2, p] * (a20 * m0 + a21 * m1 + a22 * m2 + a23 * m3)
-                  + q[3, p] * (a30 * m0 + a31 * m1 + a32 * m2 + a33 * m3))
+        m0, m1, m2, m3 = up[c, k, 0, p], up[c, k, 1, p], up[c, k, 2, p], up[c, k, 3, p]
+        out[o, p] = (qt[k, 0, p] * (a00 * m0 + a01 * m1 + a02 * m2 + a03 * m3)
+                     + qt[k, 1, p] * (a10 * m0 + a11 * m1 + a12 * m2 + a13 * m3)
+                     + qt[k, 2, p] * (a20 * m0 + a21 * m1 + a22 * m2 + a23 * m3)
+                     + qt[k, 3, p] * (a30 * m0 + a31 * m1 + a32 * m2 + a33 * m3))
 
 
 @njit(**_HOT)
-def _leaf_form(q, table, codes, lo, nb, out):
-    """``out[p] = q[:, p] @ table[codes[lo + p]]``."""
+def _transposed_message(pmats, c, k, qt, nb, pre):
+    """``pre[c, k, :, p] = pmats[c, k]^T @ qt[k, :, p]``: the pre-order partial below a branch."""
+    p00, p01, p02, p03 = pmats[c, k, 0, 0], pmats[c, k, 0, 1], pmats[c, k, 0, 2], pmats[c, k, 0, 3]
+    p10, p11, p12, p13 = pmats[c, k, 1, 0], pmats[c, k, 1, 1], pmats[c, k, 1, 2], pmats[c, k, 1, 3]
+    p20, p21, p22, p23 = pmats[c, k, 2, 0], pmats[c, k, 2, 1], pmats[c, k, 2, 2], pmats[c, k, 2, 3]
+    p30, p31, p32, p33 = pmats[c, k, 3, 0], pmats[c, k, 3, 1], pmats[c, k, 3, 2], pmats[c, k, 3, 3]
     for p in range(nb):
-        code = codes[lo + p]
-        out[p] = q[0, p] * table[code, 0] + q[1, p] * table[code, 1] + q[2, p] * table[code, 2] \
-            + q[3, p] * table[code, 3]
-
-
-@njit(**_HOT)
-def _transposed_message(pm, q, nb, dst):
-    """``dst[:, p] = pm^T @ q[:, p]``: the pre-order partial below a branch."""
-    p00, p01, p02, p03 = pm[0, 0], pm[0, 1], pm[0, 2], pm[0, 3]
-    p10, p11, p12, p13 = pm[1, 0], pm[1, 1], pm[1, 2], pm[1, 3]
-    p20, p21, p22, p23 = pm[2, 0], pm[2, 1], pm[2, 2], pm[2, 3]
-    p30, p31, p32, p33 = pm[3, 0], pm[3, 1], pm[3, 2], pm[3, 3]
-    for p in range(nb):
-        q0, q1, q2, q3 = q[0, p], q[1, p], q[2, p], q[3, p]
-        dst[0, p] = p00 * q0 + p10 * q1 + p20 * q2 + p30 * q3
-        dst[1, p] = p01 * q0 + p11 * q1 + p21 * q2 + p31 * q3
-        dst[2, p] = p02 * q0 + p12 * q1 + p22 * q2 + p32 * q3
-        dst[3, p] = p03 * q0 + p13 * q1 + p23 * q2 + p33 * q3
+        q0, q1, q2, q3 = qt[k, 0, p], qt[k, 1, p], qt[k, 2, p], qt[k, 3, p]
+        pre[c, k, 0, p] = p00 * q0 + p10 * q1 + p20 * q2 + p30 * q3
+        pre[c, k, 1, p] = p01 * q0 + p11 * q1 + p21 * q2 + p31 * q3
+        pre[c, k, 2, p] = p02 * q0 + p12 * q1 + p22 * q2 + p32 * q3
+        pre[c, k, 3, p] = p03 * q0 + p13 * q1 + p23 * q2 + p33 * q3
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def _weighted_sum(a, b, nb):
-    """``sum_p a[p] b[p]`` (reassociated, vectorised)."""
+def _weighted_sum(a, b, row, nb):
+    """``sum_p a[p] b[row, p]`` (reassociated, vectorised)."""
     total = 0.0
     for p in range(nb):
-        total += a[p] * b[p]
+        total += a[p] * b[row, p]
     return total
 
 
@@ -337,9 +301,9 @@ def _site_ratios(lo, nb, weights, fraction, den, ratio, weighted):
 
 
 @njit(cache=True, nogil=True)
-def _preorder_block(lo, hi, scaled, with_hessian, child_offsets, child_nodes, tip_row, tip_codes, weights, freqs,
-                    rates, cat_weights, rate_matrix, rate_matrix2, pmats, tables_d1, tables_d2, up, pre,
-                    site, qt, numer, gradient, hessian, category_gradient):
+def _preorder_block(lo, hi, scaled, with_hessian, child_offsets, child_nodes, tip_row, weights, freqs, rates,
+                    cat_weights, rate_matrix, rate_matrix2, pmats, up, pre, site, qt, numer, gradient, hessian,
+                    category_gradient):
     """Pre-order pass over patterns ``lo:hi``: accumulate d log L / dt (and d^2) for every branch.
 
     Scratch: ``qt`` (K, 4, block) = pre-order partial above the branch; ``numer`` (K, block);
@@ -352,8 +316,7 @@ def _preorder_block(lo, hi, scaled, with_hessian, child_offsets, child_nodes, ti
     root = n_nodes - 1
     n_categories = rates.shape[0]
     nb = hi - lo
-    fraction, tree, d1, d2, ratio, weighted, work, den = site[1], site[2], site[3], site[4], site[5], site[6], \
-        site[7], site[8]
+    fraction, tree, d1, d2, ratio, weighted, den = site[1], site[2], site[3], site[4], site[5], site[6], site[8]
     if not scaled:
         _site_ratios(lo, nb, weights, fraction, tree, ratio, weighted)
     for u in range(root, -1, -1):
@@ -369,115 +332,113 @@ def _preorder_block(lo, hi, scaled, with_hessian, child_offsets, child_nodes, ti
                 d2[p] = 0.0
                 den[p] = 0.0
             for k in range(n_categories):
-                q = qt[k]
                 for i in range(4):
                     if u == root:
                         for p in range(nb):
-                            q[i, p] = freqs[i]
+                            qt[k, i, p] = freqs[i]
                     else:
                         for p in range(nb):
-                            q[i, p] = pre[u, k, i, p]
+                            qt[k, i, p] = pre[u, k, i, p]
                     for si in range(first, last):
                         if si != ci:
-                            s = up[child_nodes[si], k, i]
+                            sibling = child_nodes[si]
                             for p in range(nb):
-                                q[i, p] *= s[p]
-                m = up[c, k]
+                                qt[k, i, p] *= up[sibling, k, i, p]
                 wk = cat_weights[k]
                 if scaled:
                     for p in range(nb):
-                        den[p] += wk * (q[0, p] * m[0, p] + q[1, p] * m[1, p] + q[2, p] * m[2, p]
-                                        + q[3, p] * m[3, p])
-                z = numer[k]
-                if row >= 0:
-                    _leaf_form(q, tables_d1[c, k], tip_codes[row], lo, nb, z)
-                    if with_hessian:
-                        _leaf_form(q, tables_d2[c, k], tip_codes[row], lo, nb, work)
-                else:
-                    _quadratic_form(q, rate_matrix, m, nb, z)
-                    if with_hessian:
-                        _quadratic_form(q, rate_matrix2, m, nb, work)
-                    _transposed_message(pmats[c, k], q, nb, pre[c, k])
-                wr = wk * rates[k]
-                for p in range(nb):
-                    z[p] *= wk
-                    d1[p] += rates[k] * z[p]
+                        den[p] += wk * (qt[k, 0, p] * up[c, k, 0, p] + qt[k, 1, p] * up[c, k, 1, p]
+                                        + qt[k, 2, p] * up[c, k, 2, p] + qt[k, 3, p] * up[c, k, 3, p])
+                _quadratic_form(qt, k, rate_matrix, up, c, nb, numer, k)
                 if with_hessian:
-                    wrr = wr * rates[k]
+                    _quadratic_form(qt, k, rate_matrix2, up, c, nb, site, 7)
+                if row < 0:
+                    _transposed_message(pmats, c, k, qt, nb, pre)
+                rk = rates[k]
+                for p in range(nb):
+                    numer[k, p] *= wk
+                    d1[p] += rk * numer[k, p]
+                if with_hessian:
+                    wrr = wk * rk * rk
                     for p in range(nb):
-                        d2[p] += wrr * work[p]
+                        d2[p] += wrr * site[7, p]
             if scaled:
                 _site_ratios(lo, nb, weights, fraction, den, ratio, weighted)
                 if row < 0:
                     _rescale(pre[c], nb, site[0][:0])
-            gradient[c] += _weighted_sum(weighted, d1, nb)
+            gradient[c] += _weighted_sum(weighted, site, 3, nb)
             for k in range(n_categories):
-                category_gradient[c, k] += _weighted_sum(weighted, numer[k], nb)
+                category_gradient[c, k] += _weighted_sum(weighted, numer, k, nb)
             if with_hessian:
                 for p in range(nb):
-                    work[p] = d2[p] - ratio[p] * d1[p] * d1[p]
-                hessian[c] += _weighted_sum(weighted, work, nb)
+                    site[7, p] = d2[p] - ratio[p] * d1[p] * d1[p]
+                hessian[c] += _weighted_sum(weighted, site, 7, nb)
 
 
 # ----------------------------------------------------------------------------- plan API
 # plan = (child_offsets, child_nodes, tip_row, tip_codes, weights, invariant, freqs, rates,
-#         cat_weights, values, vectors, inverse, rate_matrix, rate_matrix2,
-#         pmats, tables, tables_d1, tables_d2, post, up, pre, site, qt, numer, slot)
+#         cat_weights, values, vectors, inverse, rate_matrix, rate_matrix2, tips,
+#         pmats, post, up, pre, site, qt, numer, slot)
 # (phylo_vi.likelihood.plan.build_plan); work arrays carry a leading "buffer" axis: one per
-# thread. ``matrices`` selects the buffer holding P and the leaf tables, ``work`` the partials.
+# thread. ``matrices`` selects the buffer holding the transition matrices, ``work`` the partials.
 
 
 @njit(cache=True, nogil=True)
 def _prepare(plan, branch_lengths, matrices, derivatives):
-    """Transition matrices and leaf tables of ``branch_lengths`` into buffer ``matrices``."""
-    transition_matrices(branch_lengths, plan[9], plan[10], plan[11], plan[7], plan[14][matrices])
-    leaf_tables(plan[14][matrices], plan[2], plan[12], plan[15][matrices], plan[16][matrices],
-                plan[17][matrices], derivatives)
+    """Transition matrices of ``branch_lengths`` into buffer ``matrices`` (``derivatives`` is
+    accepted for callers written against the first version of this API and changes nothing:
+    derivatives are formed from the rate matrix in the pre-order pass)."""
+    transition_matrices(branch_lengths, plan[9], plan[10], plan[11], plan[7], plan[15][matrices])
 
 
 @njit(cache=True, nogil=True)
-def _evaluate(plan, matrices, work, lo_block, hi_block):
+def _blocks(plan, matrices, work, lo_block, hi_block, pattern_out):
     """Sum of the block log-likelihoods of blocks ``lo_block:hi_block``."""
     (child_offsets, child_nodes, tip_row, tip_codes, weights, invariant, freqs, rates, cat_weights, values,
-     vectors, inverse, rate_matrix, rate_matrix2, pmats, tables, tables_d1, tables_d2, post, up, pre, site, qt, numer, slot) = plan
+     vectors, inverse, rate_matrix, rate_matrix2, tips, pmats, post, up, pre, site, qt, numer, slot) = plan
     n_patterns = weights.shape[0]
     block = post.shape[4]
     total = 0.0
     for b in range(lo_block, hi_block):
         lo = b * block
         hi = min(n_patterns, lo + block)
-        total += _block_log_likelihood(lo, hi, False, child_offsets, child_nodes, tip_row, tip_codes, weights,
-                                       invariant, freqs, cat_weights, pmats[matrices], tables[matrices],
-                                       post[work], up[work], site[work], slot)[0]
+        total += _block_log_likelihood(lo, hi, False, child_offsets, child_nodes, tip_row, tips, weights,
+                                       invariant, freqs, cat_weights, pmats[matrices], post[work], up[work],
+                                       site[work], slot, pattern_out)[0]
     return total
+
+
+@njit(cache=True, nogil=True)
+def _evaluate(plan, matrices, work, lo_block, hi_block):
+    """Sum of the block log-likelihoods of blocks ``lo_block:hi_block`` (after :func:`_prepare`)."""
+    return _blocks(plan, matrices, work, lo_block, hi_block, plan[4][:0])
 
 
 @njit(cache=True, nogil=True)
 def _differentiate(plan, matrices, work, lo_block, hi_block, with_hessian, gradient, hessian, category_gradient):
     """Post- and pre-order passes over blocks ``lo_block:hi_block``, accumulating derivatives."""
     (child_offsets, child_nodes, tip_row, tip_codes, weights, invariant, freqs, rates, cat_weights, values,
-     vectors, inverse, rate_matrix, rate_matrix2, pmats, tables, tables_d1, tables_d2, post, up, pre, site, qt, numer, slot) = plan
+     vectors, inverse, rate_matrix, rate_matrix2, tips, pmats, post, up, pre, site, qt, numer, slot) = plan
     n_patterns = weights.shape[0]
     block = post.shape[4]
     total = 0.0
     for b in range(lo_block, hi_block):
         lo = b * block
         hi = min(n_patterns, lo + block)
-        value, scaled = _block_log_likelihood(lo, hi, True, child_offsets, child_nodes, tip_row, tip_codes,
-                                              weights, invariant, freqs, cat_weights, pmats[matrices],
-                                              tables[matrices], post[work], up[work], site[work], slot)
+        value, scaled = _block_log_likelihood(lo, hi, True, child_offsets, child_nodes, tip_row, tips, weights,
+                                              invariant, freqs, cat_weights, pmats[matrices], post[work], up[work],
+                                              site[work], slot, weights[:0])
         total += value
-        _preorder_block(lo, hi, scaled, with_hessian, child_offsets, child_nodes, tip_row, tip_codes, weights, freqs,
-                        rates, cat_weights, rate_matrix, rate_matrix2, pmats[matrices], tables_d1[matrices],
-                        tables_d2[matrices], up[work], pre[work], site[work], qt[work], numer[work], gradient,
-                        hessian, category_gradient)
+        _preorder_block(lo, hi, scaled, with_hessian, child_offsets, child_nodes, tip_row, weights, freqs, rates,
+                        cat_weights, rate_matrix, rate_matrix2, pmats[matrices], up[work], pre[work], site[work],
+                        qt[work], numer[work], gradient, hessian, category_gradient)
     return total
 
 
 @njit(cache=True, nogil=True)
 def n_blocks(plan):
     """Number of pattern blocks of a plan."""
-    block = plan[18].shape[4]
+    block = plan[16].shape[4]
     return (plan[4].shape[0] + block - 1) // block
 
 
@@ -495,11 +456,18 @@ def plan_gradient(plan, branch_lengths, gradient, hessian, category_gradient, wi
     ``category_gradient`` (n_nodes - 1, K) with d log L / d(r_k t), so that
     ``gradient = category_gradient @ rates`` and d log L / d r_k = ``t @ category_gradient[:, k]``.
     """
-    _prepare(plan, branch_lengths, 0, True)
+    _prepare(plan, branch_lengths, 0, False)
     gradient[:] = 0.0
     hessian[:] = 0.0
     category_gradient[:, :] = 0.0
     return _differentiate(plan, 0, 0, 0, n_blocks(plan), with_hessian, gradient, hessian, category_gradient)
+
+
+@njit(cache=True, nogil=True)
+def plan_pattern_log_likelihoods(plan, branch_lengths, out):
+    """``out[p]`` = log L of pattern p alone (unweighted; +I included); returns the weighted sum."""
+    _prepare(plan, branch_lengths, 0, False)
+    return _blocks(plan, 0, 0, 0, n_blocks(plan), out)
 
 
 @njit(cache=True, nogil=True)
@@ -527,7 +495,7 @@ def plan_gradient_batch(plan, branch_lengths, out, gradients):
 def plan_log_likelihood_threads(plan, branch_lengths):
     """:func:`plan_log_likelihood` with pattern blocks spread over the plan's buffers (threads)."""
     _prepare(plan, branch_lengths, 0, False)
-    n_work = plan[18].shape[0]
+    n_work = plan[16].shape[0]
     total = n_blocks(plan)
     parts = np.zeros(n_work)
     for w in prange(n_work):
@@ -538,8 +506,8 @@ def plan_log_likelihood_threads(plan, branch_lengths):
 @njit(cache=True, nogil=True, parallel=True)
 def plan_gradient_threads(plan, branch_lengths, gradient, hessian, category_gradient, with_hessian):
     """:func:`plan_gradient` with pattern blocks spread over the plan's buffers (threads)."""
-    _prepare(plan, branch_lengths, 0, True)
-    n_work = plan[18].shape[0]
+    _prepare(plan, branch_lengths, 0, False)
+    n_work = plan[16].shape[0]
     total = n_blocks(plan)
     n_branches = branch_lengths.shape[0]
     grads = np.zeros((n_work, n_branches))
@@ -558,7 +526,7 @@ def plan_gradient_threads(plan, branch_lengths, gradient, hessian, category_grad
 @njit(cache=True, nogil=True, parallel=True)
 def plan_log_likelihood_batch_threads(plan, branch_lengths, out):
     """:func:`plan_log_likelihood_batch` with samples spread over the plan's buffers (threads)."""
-    n_work = plan[18].shape[0]
+    n_work = plan[16].shape[0]
     n_samples = branch_lengths.shape[0]
     blocks = n_blocks(plan)
     for w in prange(n_work):
@@ -566,16 +534,6 @@ def plan_log_likelihood_batch_threads(plan, branch_lengths, out):
             _prepare(plan, branch_lengths[s], w, False)
             out[s] = _evaluate(plan, w, w, 0, blocks)
 
-
-@njit(cache=True, nogil=True)
-def topologies_log_likelihood(plan, child_offsets, child_nodes, tip_rows, slots, branch_lengths, out):
-    """``out[j]`` = log L of topology j: rows j of ``child_offsets`` (J, N + 1), ``child_nodes``
-    (J, N - 1), ``tip_rows`` (J, N), ``slots`` (J, N) and ``branch_lengths`` (J, N - 1) replace the
-    plan's topology entries (0-2 and 24); the plan's ``post`` buffer must hold every tree's slots.
-    """
-    for j in range(out.shape[0]):
-        tree_plan = (child_offsets[j], child_nodes[j], tip_rows[j]) + plan[3:24] + (slots[j],)
-        out[j] = plan_log_likelihood(tree_plan, branch_lengths[j])
 
 
 # ------------------------------------------------------------------ entry points from Python
@@ -593,38 +551,33 @@ def valid_lengths(t):
     return True
 
 
-@njit(cache=True, nogil=True)
-def call_log_likelihood(t, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18,
-                        a19, a20, a21, a22, a23, a24):
-    """:func:`plan_log_likelihood` with the plan unpacked."""
-    if not valid_lengths(t):
-        return np.nan
-    plan = (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21,
-            a22, a23, a24)
-    return plan_log_likelihood(plan, t)
+#: modes of :func:`evaluate`
+LOG_LIKELIHOOD, GRADIENT, BATCH, BATCH_GRADIENT, TOPOLOGIES = 0, 1, 2, 3, 4
 
 
 @njit(cache=True, nogil=True)
-def call_gradient(t, gradient, hessian, category_gradient, with_hessian, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9,
-                  a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24):
-    """:func:`plan_gradient` with the plan unpacked."""
-    if not valid_lengths(t):
-        return np.nan
-    plan = (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21,
-            a22, a23, a24)
-    return plan_gradient(plan, t, gradient, hessian, category_gradient, with_hessian)
+def evaluate(mode, t, out, gradients, hessian, category_gradient, with_hessian, topologies, slots,
+             a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21,
+             a22):
+    """Every Python-side evaluation in one compiled function (one compilation, one dispatch).
 
-
-@njit(cache=True, nogil=True)
-def call_batch(t, out, gradients, with_gradient, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14,
-               a15, a16, a17, a18, a19, a20, a21, a22, a23, a24):
-    """:func:`plan_log_likelihood_batch` (or :func:`plan_gradient_batch`) with the plan unpacked."""
+    ``t`` (S, B); ``out`` (S,); ``gradients`` (S, B); ``hessian`` (B,) and ``category_gradient``
+    (B, K) of the last row (``hessian`` only when ``with_hessian``); ``topologies`` (3, S, N + 1) int32 rows: child offsets, child nodes,
+    leaf rows (padded) and ``slots`` (S, N) for mode TOPOLOGIES. Returns False (and computes
+    nothing) when a branch length is negative or not finite.
+    """
     if not valid_lengths(t):
         return False
     plan = (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21,
-            a22, a23, a24)
-    if with_gradient:
-        plan_gradient_batch(plan, t, out, gradients)
-    else:
-        plan_log_likelihood_batch(plan, t, out)
+            a22)
+    n_nodes = a2.shape[0]
+    for s in range(t.shape[0]):
+        if mode == LOG_LIKELIHOOD or mode == BATCH:
+            out[s] = plan_log_likelihood(plan, t[s])
+        elif mode == TOPOLOGIES:
+            tree_plan = (topologies[0, s], topologies[1, s, :n_nodes - 1], topologies[2, s, :n_nodes]) \
+                + plan[3:22] + (slots[s],)
+            out[s] = plan_log_likelihood(tree_plan, t[s])
+        else:
+            out[s] = plan_gradient(plan, t[s], gradients[s], hessian, category_gradient, with_hessian)
     return True

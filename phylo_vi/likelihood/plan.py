@@ -17,23 +17,21 @@ kernels compile once for every model and tree)::
     11 inverse        f8 (4, 4)         U^-1
     12 rate_matrix    f8 (4, 4)         Q (normalised)
     13 rate_matrix2   f8 (4, 4)         Q @ Q
-    14 pmats          f8 (W, N, K, 4, 4)  work: transition matrices
-    15 tables         f8 (W, N, K, 16, 4) work: leaf message tables from P
-    16 tables_d1      f8 (W, N, K, 16, 4) work: from Q P
-    17 tables_d2      f8 (W, N, K, 16, 4) work: from Q^2 P
-    18 post           f8 (W, M, K, 4, block) work: post-order partials of one block, M slots
-    19 up             f8 (W, N, K, 4, block) work: messages P p_c of one block
-    20 pre            f8 (W, N, K, 4, block) work: pre-order partials of one block
-    21 site           f8 (W, 9, block)      work: log scalers, tree fractions, gradient sums
-    22 qt             f8 (W, K, 4, block)   work: pre-order partial above the current branch
-    23 numer          f8 (W, K, block)      work: per-category gradient numerators
-    24 slot           int32 (N,)            buffer slot of each internal node's partial in ``post``
+    14 tips           f8 (T, 4, P)        tip partials: 1.0 where the code allows the state
+    15 pmats          f8 (W, N, K, 4, 4)  work: transition matrices
+    16 post           f8 (W, M, K, 4, block) work: post-order partials of one block, M slots
+    17 up             f8 (W, N, K, 4, block) work: messages P p_c of one block
+    18 pre            f8 (W, N, K, 4, block) work: pre-order partials of one block
+    19 site           f8 (W, 9, block)      work: log scalers, tree fractions, gradient sums
+    20 qt             f8 (W, K, 4, block)   work: pre-order partial above the current branch
+    21 numer          f8 (W, K, block)      work: per-category gradient numerators
+    22 slot           int32 (N,)            buffer slot of each internal node's partial in ``post``
 
 Partials are stored states-by-patterns ((K, 4, block) per node) so that the pattern loops
 are contiguous and vectorise.
 
 N nodes, T rows of codes, P patterns, K categories, W work buffers (one per thread). A plan
-belongs to one tree topology; the model arrays (6-13) can be swapped with :func:`with_model`.
+belongs to one tree topology; the model arrays (5-13) can be swapped with :func:`with_model`.
 """
 from __future__ import annotations
 
@@ -107,8 +105,9 @@ def build_plan(tree: Tree, codes: np.ndarray, weights: np.ndarray, model: Substi
     w = int(n_buffers)
     slot = partial_slots(tree)
     n_slots = int(slot.max()) + 1
-    work = (np.zeros((w, n_nodes, n_categories, 4, 4)), np.zeros((w, n_nodes, n_categories, 16, 4)),
-            np.zeros((w, n_nodes, n_categories, 16, 4)), np.zeros((w, n_nodes, n_categories, 16, 4)),
+    tips = np.ascontiguousarray(((codes[:, None, :] >> np.arange(4, dtype=np.uint8)[None, :, None]) & 1)
+                                .astype(np.float64))
+    work = (tips, np.zeros((w, n_nodes, n_categories, 4, 4)),
             np.zeros((w, n_slots, n_categories, 4, block)), np.zeros((w, n_nodes, n_categories, 4, block)),
             np.zeros((w, n_nodes, n_categories, 4, block)), np.zeros((w, 9, block)),
             np.zeros((w, n_categories, 4, block)), np.zeros((w, n_categories, block)), slot)

@@ -19,8 +19,8 @@ def log_likelihood_trees(patterns: SitePatterns, trees: Sequence[Tree], model: S
     """log L of every tree (its own topology and branch lengths), shape (n_trees,).
 
     The trees must share one taxon namespace (as trees read from one file do). Trees with the
-    same number of nodes go through :func:`kernels.topologies_log_likelihood` together, with
-    no Python work per tree beyond stacking its arrays.
+    same number of nodes go through one :func:`kernels.evaluate` call (mode ``TOPOLOGIES``),
+    with no Python work per tree beyond stacking its arrays.
     """
     trees = list(trees)
     if not trees:
@@ -32,20 +32,23 @@ def log_likelihood_trees(patterns: SitePatterns, trees: Sequence[Tree], model: S
     model = resolve_model(model, patterns)
     out = np.empty(len(trees))
     sizes = np.array([tree.n_nodes for tree in trees])
-    for n_nodes in np.unique(sizes):
+    for n_nodes in np.unique(sizes).tolist():
         members = np.flatnonzero(sizes == n_nodes)
         group = [trees[i] for i in members]
-        lengths = np.stack([tree.branch_length[:-1] for tree in group])
-        if not np.all(np.isfinite(lengths)) or np.any(lengths < 0):
-            raise PhyloVIError("every tree needs finite, non-negative branch lengths")
+        lengths = np.ascontiguousarray(np.stack([tree.branch_length[:-1] for tree in group]))
         plan = build_plan(group[0], patterns.codes, patterns.weights, model, block=block)
         slots = np.stack([partial_slots(tree) for tree in group])
-        post = plan[18]
-        plan = plan[:18] + (np.zeros((1, int(slots.max()) + 1) + post.shape[2:]),) + plan[19:]
+        post = plan[16]
+        plan = plan[:16] + (np.zeros((1, int(slots.max()) + 1) + post.shape[2:]),) + plan[17:]
         values = np.empty(len(group))
-        kernels.topologies_log_likelihood(
-            plan, np.stack([tree.child_offsets for tree in group]).astype(np.int32),
-            np.stack([tree.child_nodes for tree in group]).astype(np.int32),
-            np.stack([tree.taxon for tree in group]).astype(np.int32), slots, lengths, values)
+        topologies = np.zeros((3, len(group), n_nodes + 1), dtype=np.int32)
+        for row, tree in enumerate(group):
+            topologies[0, row] = tree.child_offsets
+            topologies[1, row, :n_nodes - 1] = tree.child_nodes
+            topologies[2, row, :n_nodes] = tree.taxon
+        unused = np.empty((1, n_nodes - 1))
+        if not kernels.evaluate(kernels.TOPOLOGIES, lengths, values, unused, unused[0],
+                                np.empty((n_nodes - 1, model.n_categories)), False, topologies, slots, *plan):
+            raise PhyloVIError("every tree needs finite, non-negative branch lengths")
         out[members] = values
     return out

@@ -21,6 +21,10 @@ from phylo_vi.trees.bitset import bitset_indices
 from phylo_vi.trees.tree import Tree
 
 
+_NO_TOPOLOGIES = np.zeros((3, 0, 0), dtype=np.int32)
+_NO_SLOTS = np.zeros((0, 0), dtype=np.int32)
+
+
 def resolve_model(model: SubstitutionModel | str, patterns: SitePatterns) -> SubstitutionModel:
     """``model`` parsed when a string, with empirical (+F) frequencies computed from ``patterns``."""
     if isinstance(model, str):
@@ -61,6 +65,9 @@ class TreeLikelihood:
         self.plan = build_plan(tree, self.patterns.codes, self.patterns.weights, self.model,
                                n_buffers=self.threads, block=block)
         self._default_lengths = np.ascontiguousarray(tree.branch_length[:-1])
+        self._unused_rows = np.empty((1, self.n_branches))
+        self._unused_branches = np.empty(self.n_branches)
+        self._unused_categories = np.empty((self.n_branches, self.model.n_categories))
 
     @property
     def n_branches(self) -> int:
@@ -90,6 +97,12 @@ class TreeLikelihood:
         numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
 
     # ----------------------------------------------------------------------------- values
+    def _run(self, mode: int, t: np.ndarray, out: np.ndarray, gradients: np.ndarray, hessian: np.ndarray,
+             category: np.ndarray, with_hessian: bool) -> None:
+        if not kernels.evaluate(mode, t, out, gradients, hessian, category, with_hessian, _NO_TOPOLOGIES,
+                                _NO_SLOTS, *self.plan):
+            raise self._invalid_lengths()
+
     def log_likelihood(self, branch_lengths=None) -> float:
         """log L (natural log, constants included) at ``branch_lengths`` (B,), default the tree's."""
         t = self._lengths(branch_lengths)
@@ -98,10 +111,10 @@ class TreeLikelihood:
                 raise self._invalid_lengths()
             self._set_threads()
             return float(kernels.plan_log_likelihood_threads(self.plan, t))
-        value = kernels.call_log_likelihood(t, *self.plan)
-        if value != value:
-            raise self._invalid_lengths()
-        return value
+        out = np.empty(1)
+        self._run(kernels.LOG_LIKELIHOOD, t[None], out, self._unused_rows, self._unused_branches,
+                  self._unused_categories, False)
+        return float(out[0])
 
     def _derivatives(self, branch_lengths, with_hessian: bool):
         t = self._lengths(branch_lengths)
@@ -114,9 +127,9 @@ class TreeLikelihood:
             self._set_threads()
             value = kernels.plan_gradient_threads(self.plan, t, gradient, hessian, category, with_hessian)
         else:
-            value = kernels.call_gradient(t, gradient, hessian, category, with_hessian, *self.plan)
-            if value != value:
-                raise self._invalid_lengths()
+            out = np.empty(1)
+            self._run(kernels.GRADIENT, t[None], out, gradient[None], hessian, category, with_hessian)
+            value = out[0]
         return float(value), gradient, hessian, category, t
 
     def gradient(self, branch_lengths=None) -> tuple[float, np.ndarray]:
@@ -172,17 +185,18 @@ class TreeLikelihood:
                 raise self._invalid_lengths()
             self._set_threads()
             kernels.plan_log_likelihood_batch_threads(self.plan, t, out)
-        elif not kernels.call_batch(t, out, t, False, *self.plan):
-            raise self._invalid_lengths()
+        else:
+            self._run(kernels.BATCH, t, out, self._unused_rows, self._unused_branches, self._unused_categories,
+                      False)
         return out
 
     def gradient_batch(self, branch_lengths) -> tuple[np.ndarray, np.ndarray]:
-        """``(log L (S,), gradients (S, B))`` for every row of ``branch_lengths`` (S, B)."""
+        """``(log L (S,), gradients (S, B))`` for every row of ``branch_lengths`` (S, B), one kernel call."""
         t = self._batch(branch_lengths)
         out = np.empty(len(t))
         gradients = np.empty_like(t)
-        if not kernels.call_batch(t, out, gradients, True, *self.plan):
-            raise self._invalid_lengths()
+        self._run(kernels.BATCH_GRADIENT, t, out, gradients, np.empty(self.n_branches),
+                  np.empty((self.n_branches, self.model.n_categories)), False)
         return out, gradients
 
     # ----------------------------------------------------------------------------- labels

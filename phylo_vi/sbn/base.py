@@ -15,10 +15,9 @@ from typing import Sequence
 import numpy as np
 
 from phylo_vi.errors import PhyloVIError, TaxonMismatchError
-from phylo_vi.sbn.edges import TreeArrays, unrooted_edge_tables
+from phylo_vi.sbn.edges import EdgeTables, TreeArrays, unrooted_edge_tables
 from phylo_vi.sbn.kernels import pad_log_table, padded_indices, rooting_log_probs_kernel
 from phylo_vi.sbn.support import index_trees
-from phylo_vi.trees.taxa import TaxonNamespace
 from phylo_vi.trees.tree import Tree
 
 
@@ -37,7 +36,8 @@ class TreeDistribution(ABC):
     rooted: bool = False
 
     @abstractmethod
-    def fit(self, trees: Sequence[Tree], sample_weight: Sequence[float] | None = None) -> "TreeDistribution":
+    def fit(self, trees: Sequence[Tree] | TreeArrays, sample_weight: Sequence[float] | None = None
+            ) -> "TreeDistribution":
         """Fit to a tree sample; ``sample_weight`` defaults to each tree's ``weight`` attribute."""
 
     @abstractmethod
@@ -69,14 +69,15 @@ class TreeDistribution(ABC):
         if not hasattr(self, "taxa_"):
             raise PhyloVIError(f"this {type(self).__name__} is not fitted yet; call fit() first")
 
-    def _check_taxa(self, trees: Sequence[Tree] | TreeArrays) -> list[Tree] | TreeArrays:
-        """The trees (as a list, or the arrays unchanged) after checking they use the model's taxa."""
-        namespaces = [trees.taxa] if isinstance(trees, TreeArrays) else [tree.taxa for tree in trees]
+    def _check_taxa(self, trees):
+        """The trees (as a list; arrays and tables unchanged) after checking they use the model's taxa."""
+        batch = isinstance(trees, (TreeArrays, EdgeTables))
+        namespaces = [trees.taxa] if batch else [tree.taxa for tree in trees]
         for taxa in {id(taxa): taxa for taxa in namespaces}.values():
             if tuple(taxa) != tuple(self.taxa_):
                 raise TaxonMismatchError("trees use a taxon namespace different from the model's; "
                                          "read all files with one TaxonNamespace")
-        return trees if isinstance(trees, TreeArrays) else list(trees)
+        return trees if batch else list(trees)
 
     def prob(self, trees: Sequence[Tree]) -> np.ndarray:
         """Probability of each tree's topology."""
@@ -103,7 +104,9 @@ class TreeDistribution(ABC):
         """Highest-probability topology among the model's candidates, with its log probability.
 
         Candidates are :meth:`_mode_candidates` plus the distinct topologies of
-        ``n_candidates`` draws; exact for models whose mode is computed directly.
+        ``n_candidates`` draws. Exact for SRF (its most frequent tree) and for the rooted SBN
+        (whose Viterbi tree is a candidate); for the unrooted SBN, whose q sums over rootings,
+        the unrooted Viterbi tree and the draws are a search, not a guaranteed maximum.
         """
         draws = self._distinct(self.sample_arrays(n_candidates, random_state)) if n_candidates > 0 else []
         candidates = self._distinct(self._mode_candidates() + draws)
@@ -115,15 +118,15 @@ class TreeDistribution(ABC):
         return []
 
     def _distinct(self, trees: list[Tree] | TreeArrays) -> list[Tree]:
+        """One tree per distinct topology, in order of first occurrence."""
+        if not self.rooted:
+            return unrooted_edge_tables(trees, np.ones(len(trees)), normalize=False).trees
         if isinstance(trees, TreeArrays):
             trees = [trees.tree(i) for i in range(len(trees))]
-        if self.rooted:
-            seen: dict[bytes, Tree] = {}
-            for tree in trees:
-                seen.setdefault(tree.topology_key(), tree)
-            return list(seen.values())
-        tables = unrooted_edge_tables(trees, np.ones(len(trees)), normalize=False)
-        return tables.trees
+        seen: dict[bytes, Tree] = {}
+        for tree in trees:
+            seen.setdefault(tree.topology_key(), tree)
+        return list(seen.values())
 
     # --------------------------------------------------------------------------- persistence
     def to_dict(self) -> dict:
@@ -146,7 +149,6 @@ class TreeDistribution(ABC):
 class SubsplitModel(TreeDistribution):
     """Shared machinery of the SBNs: support indexing, sampling and the Viterbi mode."""
 
-    support_ = None
     log_root_: np.ndarray
     log_cpd_: np.ndarray
 
@@ -182,7 +184,3 @@ class SubsplitModel(TreeDistribution):
 
         return [viterbi_tree(self)]
 
-
-def check_taxa_namespace(taxa: TaxonNamespace | Sequence[str]) -> TaxonNamespace:
-    """A :class:`TaxonNamespace` from a namespace or a list of names."""
-    return taxa if isinstance(taxa, TaxonNamespace) else TaxonNamespace(taxa)

@@ -48,7 +48,8 @@ class ConditionalCladeDistribution(TreeDistribution):
     def __init__(self) -> None:
         pass
 
-    def fit(self, trees: Sequence[Tree], sample_weight: Sequence[float] | None = None) -> "ConditionalCladeDistribution":
+    def fit(self, trees: Sequence[Tree] | TreeArrays, sample_weight: Sequence[float] | None = None
+            ) -> "ConditionalCladeDistribution":
         """Fit to unrooted trees; ``sample_weight`` defaults to each tree's ``weight``."""
         tables = unrooted_edge_tables(trees, sample_weight)
         flat = row_keys(tables.clades.reshape(-1, tables.clades.shape[-1]))
@@ -68,7 +69,7 @@ class ConditionalCladeDistribution(TreeDistribution):
         self.taxa_ = tables.taxa
         return self
 
-    def log_prob(self, trees: Sequence[Tree]) -> np.ndarray:
+    def log_prob(self, trees: Sequence[Tree] | TreeArrays) -> np.ndarray:
         """log q(Tᵘ): sum of log conditional clade probabilities (−inf for unseen subsplits)."""
         self._check_fitted()
         trees = self._check_taxa(trees)

@@ -100,6 +100,9 @@ class EdgeTables:
     def n_trees(self) -> int:
         return len(self.weights)
 
+    def __len__(self) -> int:
+        return len(self.weights)
+
     @property
     def n_edges(self) -> int:
         return self.clades.shape[1] // 2
@@ -179,28 +182,54 @@ def _split_key_matrix(clades: np.ndarray, n_edges: int) -> np.ndarray:
     return np.sort(keys, axis=1)
 
 
-def topology_ids(clades: np.ndarray, n_edges: int) -> np.ndarray:
-    """Distinct-topology index of every tree (numbered in order of first occurrence)."""
-    keys = _split_key_matrix(clades, n_edges)
-    if keys.dtype.names is not None:
-        keys = np.unique(keys.ravel(), return_inverse=True)[1].reshape(keys.shape)
-    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+def _mix64(values: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser (Steele et al. 2014): a bijective scramble of uint64 words."""
+    with np.errstate(over="ignore"):
+        values = (values ^ (values >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        values = (values ^ (values >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return values ^ (values >> np.uint64(31))
+
+
+def _first_occurrence_ranks(first: np.ndarray, inverse: np.ndarray) -> np.ndarray:
     order = np.argsort(first, kind="stable")
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
     return rank[inverse.ravel()]
 
 
-def unrooted_edge_tables(trees: Sequence[Tree] | TreeArrays, sample_weight: Sequence[float] | None = None,
-                         *, normalize: bool = True, deduplicate: bool = True) -> EdgeTables:
+def topology_ids(clades: np.ndarray, n_edges: int) -> np.ndarray:
+    """Distinct-topology index of every tree (numbered in order of first occurrence).
+
+    Trees are grouped by a 64-bit hash of their split set, then every tree is compared with its
+    group's first tree, so the grouping is exact (a collision falls back to sorting rows).
+    """
+    keys = _split_key_matrix(clades, n_edges)
+    if keys.dtype.names is not None:
+        keys = np.unique(keys.ravel(), return_inverse=True)[1].reshape(keys.shape).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        hashes = _mix64(keys).sum(axis=1, dtype=np.uint64)
+    _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+    if not np.array_equal(keys, keys[first[inverse.ravel()]]):
+        _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    return _first_occurrence_ranks(first, inverse)
+
+
+def unrooted_edge_tables(trees: Sequence[Tree] | TreeArrays | EdgeTables,
+                         sample_weight: Sequence[float] | None = None, *, normalize: bool = True,
+                         deduplicate: bool = True) -> EdgeTables:
     """Directed-edge tables of the distinct topologies of ``trees`` with their summed weights.
 
-    ``trees`` is a sequence of :class:`Tree` or a :class:`TreeArrays`. ``sample_weight``
+    ``trees`` is a sequence of :class:`Tree`, a :class:`TreeArrays`, or tables built before
+    (returned with their weights renormalised, so one sample's tables serve several models). ``sample_weight``
     defaults to each tree's ``weight`` (MrBayes ``[&W]``, else 1). With ``deduplicate``
     repeated topologies are merged (``inverse`` maps every input tree to its row), so integer
     weights and repeated trees give identical tables. With ``normalize`` the weights are divided
     by their total (the empirical distribution).
     """
+    if isinstance(trees, EdgeTables):
+        weights = trees.weights if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        weights = weights / weights.sum() if normalize else weights
+        return EdgeTables(trees.clades, trees.children, weights, trees.arrays, trees.inverse)
     if isinstance(trees, TreeArrays):
         arrays = trees
         if sample_weight is not None:

@@ -20,7 +20,7 @@ import numpy as np
 
 from phylo_vi.errors import EmptyInputError, PhyloVIError
 from phylo_vi.sbn.base import TreeDistribution
-from phylo_vi.sbn.edges import TreeArrays, unrooted_edge_tables
+from phylo_vi.sbn.edges import EdgeTables, TreeArrays, unrooted_edge_tables
 from phylo_vi.trees.tree import Tree
 
 EPSILON = float(np.finfo(np.float64).eps)
@@ -35,20 +35,20 @@ class KLResult:
     covered_mass: float
 
 
-def kl_divergence(model: TreeDistribution, trees: Sequence[Tree] | TreeArrays,
+def kl_divergence(model: TreeDistribution, trees: Sequence[Tree] | TreeArrays | EdgeTables,
                   weights: Sequence[float] | None = None) -> KLResult:
     """KL(p ‖ q) of a fitted model q to the reference distribution p on ``trees``.
 
     ``weights`` (default: each tree's ``weight``) are the reference probabilities, used as given
     (repeated topologies are merged by summing them); see the module docstring for the formula.
     """
-    if len(trees) == 0:
+    if len(trees) == 0 if not isinstance(trees, EdgeTables) else trees.n_trees == 0:
         raise EmptyInputError("no reference trees given")
     tables = unrooted_edge_tables(trees, weights, normalize=False)
     p = tables.weights
     if np.any(p < 0):
         raise PhyloVIError("reference probabilities must be non-negative")
-    log_q = model.log_prob(tables.arrays)
+    log_q = model.log_prob(tables)
     positive = p > 0
     entropy_term = float(np.sum(p[positive] * np.log(p[positive])))
     cross_term = float(np.sum(p * np.maximum(log_q, np.log(EPSILON))))

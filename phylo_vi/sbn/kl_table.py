@@ -63,11 +63,13 @@ def kl_table(truth: TreeArrays, truth_probabilities: np.ndarray, train: Sequence
              progress: Callable[[], None] | None = None) -> KLTable:
     """Fit every method to every training sample and score it against the truth distribution."""
     rows = []
+    reference = unrooted_edge_tables(truth, truth_probabilities, normalize=False)
     for sample, name in zip(train, names):
-        row = KLRow(name=name, n_topologies=unrooted_edge_tables(sample).n_trees)
+        tables = unrooted_edge_tables(sample)
+        row = KLRow(name=name, n_topologies=tables.n_trees)
         for method in methods:
-            model = make_estimator(method, alpha=alpha).fit(sample)
-            result = kl_divergence(model, truth, truth_probabilities)
+            model = make_estimator(method, alpha=alpha).fit(tables)
+            result = kl_divergence(model, reference)
             row.kl[method], row.covered_mass[method] = result.kl, result.covered_mass
             if hasattr(model, "n_iter_") and model.n_iter_:
                 row.n_iter[method] = model.n_iter_

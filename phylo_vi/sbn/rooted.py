@@ -101,7 +101,8 @@ class RootedSubsplitBayesianNetwork(SubsplitModel):
         clades, children, sister = _rooted_kernel(parent, taxon, bitset.n_words(n_taxa))
         return taxa, arrays, clades, children, sister
 
-    def fit(self, trees: Sequence[Tree] | TreeArrays, sample_weight: Sequence[float] | None = None) -> "RootedSubsplitBayesianNetwork":
+    def fit(self, trees: Sequence[Tree] | TreeArrays, sample_weight: Sequence[float] | None = None
+            ) -> "RootedSubsplitBayesianNetwork":
         """Fit to rooted trees; ``sample_weight`` defaults to each tree's ``weight``."""
         taxa, arrays, clades, children, sister = self._tables(trees)
         weights = np.array(arrays.weights if sample_weight is None else sample_weight, dtype=np.float64)

@@ -13,7 +13,6 @@ from phylo_vi.errors import PhyloVIError
 from phylo_vi.io.newick import parse_newick
 from phylo_vi.sbn.base import TreeDistribution
 from phylo_vi.sbn.edges import TreeArrays, split_set_keys, unrooted_edge_tables
-from phylo_vi.trees.taxa import TaxonNamespace
 from phylo_vi.trees.tree import Tree
 from phylo_vi.util.random import check_random_state
 
@@ -21,31 +20,40 @@ from phylo_vi.util.random import check_random_state
 class SampleRelativeFrequency(TreeDistribution):
     """Empirical distribution of unrooted topologies.
 
-    Fitted attributes: ``trees_`` (distinct topologies, most frequent first), ``probabilities_``.
+    Fitted attributes: ``topologies_`` (distinct topologies as :class:`TreeArrays`, most frequent
+    first; ``trees_`` gives them as trees), ``probabilities_``.
     """
 
     def __init__(self) -> None:
         pass
 
-    def fit(self, trees: Sequence[Tree], sample_weight: Sequence[float] | None = None) -> "SampleRelativeFrequency":
+    def fit(self, trees: Sequence[Tree] | TreeArrays, sample_weight: Sequence[float] | None = None
+            ) -> "SampleRelativeFrequency":
         """Fit to unrooted trees; ``sample_weight`` defaults to each tree's ``weight``."""
         tables = unrooted_edge_tables(trees, sample_weight)
         order = np.argsort(-tables.weights, kind="stable")
         order = order[tables.weights[order] > 0]
         self.taxa_ = tables.taxa
-        self.trees_ = [tables.arrays.tree(i) for i in order]
+        self.topologies_ = TreeArrays(tables.arrays.parent[order], tables.arrays.taxon[order], tables.weights[order],
+                                      tables.taxa)
         self.probabilities_ = tables.weights[order]
-        self._index = None
+        keys = split_set_keys(tables)
+        self._index = {keys[i]: rank for rank, i in enumerate(order)}
         return self
+
+    @property
+    def trees_(self) -> list[Tree]:
+        """The distinct sampled topologies, most frequent first."""
+        return [self.topologies_.tree(i) for i in range(len(self.topologies_))]
 
     def _lookup(self) -> dict[bytes, int]:
         if getattr(self, "_index", None) is None:
-            keys = split_set_keys(unrooted_edge_tables(self.trees_, np.ones(len(self.trees_)), normalize=False,
-                                                       deduplicate=False))
+            keys = split_set_keys(unrooted_edge_tables(self.topologies_, np.ones(len(self.topologies_)),
+                                                       normalize=False, deduplicate=False))
             self._index = {key: i for i, key in enumerate(keys)}
         return self._index
 
-    def log_prob(self, trees: Sequence[Tree]) -> np.ndarray:
+    def log_prob(self, trees: Sequence[Tree] | TreeArrays) -> np.ndarray:
         """log of the sample frequency of each topology (−inf when it was not sampled)."""
         self._check_fitted()
         trees = self._check_taxa(trees)
@@ -63,9 +71,8 @@ class SampleRelativeFrequency(TreeDistribution):
         self._check_fitted()
         if n < 0:
             raise PhyloVIError(f"number of samples must be >= 0, got {n}")
-        picks = check_random_state(random_state).choice(len(self.trees_), size=n, p=self.probabilities_)
-        stored = TreeArrays.from_trees(self.trees_)
-        return TreeArrays(stored.parent[picks], stored.taxon[picks], np.ones(n), self.taxa_)
+        picks = check_random_state(random_state).choice(len(self.probabilities_), size=n, p=self.probabilities_)
+        return TreeArrays(self.topologies_.parent[picks], self.topologies_.taxon[picks], np.ones(n), self.taxa_)
 
     def credible_set(self, level: float = 0.95, **_) -> tuple[list[Tree], np.ndarray, float]:
         """Exact credible set: the most frequent topologies until their mass reaches ``level``."""
@@ -73,15 +80,13 @@ class SampleRelativeFrequency(TreeDistribution):
             raise PhyloVIError(f"level must lie in (0, 1], got {level}")
         cumulative = np.cumsum(self.probabilities_)
         size = int(min(np.searchsorted(cumulative, level - 1e-12) + 1, len(cumulative)))
-        return self.trees_[:size], np.log(self.probabilities_[:size]), float(cumulative[size - 1])
-
-    def _mode_candidates(self) -> list[Tree]:
-        return self.trees_[:1]
+        return [self.topologies_.tree(i) for i in range(size)], np.log(self.probabilities_[:size]), \
+            float(cumulative[size - 1])
 
     def most_probable_tree(self, **_) -> tuple[Tree, float]:
         """The most frequent topology (exact)."""
         self._check_fitted()
-        return self.trees_[0], float(np.log(self.probabilities_[0]))
+        return self.topologies_.tree(0), float(np.log(self.probabilities_[0]))
 
     def _params_dict(self) -> dict:
         return {}
@@ -91,6 +96,7 @@ class SampleRelativeFrequency(TreeDistribution):
                 "probabilities": self.probabilities_.tolist()}
 
     def _load_state(self, state: dict) -> None:
-        self.trees_ = [parse_newick(text, self.taxa_, add_taxa=False) for text in state["trees"]]
         self.probabilities_ = np.array(state["probabilities"], dtype=np.float64)
+        trees = [parse_newick(text, self.taxa_, add_taxa=False) for text in state["trees"]]
+        self.topologies_ = TreeArrays.from_trees(trees, self.probabilities_, n_nodes=2 * len(self.taxa_) - 2)
         self._index = None

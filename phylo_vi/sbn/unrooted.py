@@ -28,7 +28,7 @@ import numpy as np
 
 from phylo_vi.errors import PhyloVIError
 from phylo_vi.sbn.base import SubsplitModel
-from phylo_vi.sbn.edges import unrooted_edge_tables
+from phylo_vi.sbn.edges import TreeArrays, unrooted_edge_tables
 from phylo_vi.sbn.kernels import expected_counts_kernel, pad_log_table, padded_indices
 from phylo_vi.sbn.support import IndexedTrees, SubsplitSupport, build_support
 from phylo_vi.trees.tree import Tree
@@ -84,7 +84,8 @@ class SubsplitBayesianNetwork(SubsplitModel):
         if self.max_iter < 1 or self.min_iter < 0 or self.tol < 0:
             raise PhyloVIError("max_iter must be >= 1, min_iter >= 0 and tol >= 0")
 
-    def fit(self, trees: Sequence[Tree], sample_weight: Sequence[float] | None = None) -> "SubsplitBayesianNetwork":
+    def fit(self, trees: Sequence[Tree] | TreeArrays, sample_weight: Sequence[float] | None = None
+            ) -> "SubsplitBayesianNetwork":
         """Fit to unrooted trees; ``sample_weight`` defaults to each tree's ``weight``."""
         self._check_params()
         tables = unrooted_edge_tables(trees, sample_weight)

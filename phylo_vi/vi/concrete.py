@@ -55,7 +55,7 @@ def straight_through(log_y: Tensor) -> Tensor:
     """One-hot of ``argmax log_y`` forward, gradient of ``exp(log_y)`` backward."""
     soft = log_y.exp()
     hard = torch.zeros_like(soft).scatter_(-1, log_y.argmax(dim=-1, keepdim=True), 1.0)
-    return hard + soft - soft.detach()
+    return hard + (soft - soft.detach())   # exactly one-hot forward in any precision
 
 
 def gumbel_softmax(logits: Tensor, temperature: float | Tensor, *, hard: bool = False,

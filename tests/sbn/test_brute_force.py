@@ -47,7 +47,11 @@ def test_rooted_sbn_sums_to_one_over_all_rooted_trees():
     rng = np.random.default_rng(3)
     picks = rng.choice(len(trees), size=80, replace=False)
     model = RootedSubsplitBayesianNetwork().fit([trees[i] for i in picks], rng.integers(1, 5, size=80))
-    assert np.exp(model.log_prob(trees)).sum() == pytest.approx(1.0, abs=1e-10)
+    log_probs = model.log_prob(trees)
+    assert np.exp(log_probs).sum() == pytest.approx(1.0, abs=1e-10)
+    # the Viterbi tree is the exact mode: brute-force maximum over all 10,395 rooted trees
+    _, mode = model.most_probable_tree(n_candidates=0)
+    assert mode == pytest.approx(log_probs.max(), abs=1e-12)
 
 
 def test_srf_is_minus_infinity_outside_its_sample_while_the_sbn_generalises():

@@ -1,76 +1,48 @@
-"""Fixtures of the tree-reader tests: DendroPy as the independent oracle (splits, clades, lengths)."""
+"""Fixtures of the tree tests: random trees and DendroPy split sets (the independent oracle)."""
 from __future__ import annotations
 
-import math
-from types import SimpleNamespace
-
+import numpy as np
 import pytest
 
-from phylo_vi.trees.bitset import bitset_indices
-def _length(value) -> float | None:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+from phylo_vi.io.newick import parse_newick
+from phylo_vi.trees import TaxonNamespace
 
 
-def dendropy_trees(path, schema: str, rooted: bool):
-    import dendropy
-
-    return dendropy.TreeList.get(path=str(path), schema=schema, preserve_underscores=True,
-                                 rooting="force-rooted" if rooted else "force-unrooted",
-                                 store_tree_weights=True)
-
-
-def dendropy_edges(tree, rooted: bool) -> dict:
-    """``{clade or split: branch length}`` of a DendroPy tree; a split is a frozenset of two clades."""
-    everything = frozenset(leaf.taxon.label for leaf in tree.leaf_node_iter())
-    edges = {}
-    for node in tree.postorder_node_iter():
-        if node is tree.seed_node:
-            continue
-        clade = frozenset(leaf.taxon.label for leaf in node.leaf_iter())
-        key = clade if rooted else frozenset([clade, everything - clade])
-        edges[key] = _length(node.edge_length)
-    return edges
+def random_newick(n_taxa: int, rng: np.random.Generator, *, prefix: str = "t", max_children: int = 2,
+                  root_children: int = 3) -> str:
+    """Random tree by random joining (children 2..max_children), lengths uniform(0.01, 1)."""
+    nodes = [f"{prefix}{i}:{rng.uniform(0.01, 1.0)!r}" for i in rng.permutation(n_taxa)]
+    while len(nodes) > root_children:
+        k = int(rng.integers(2, min(max_children, len(nodes) - root_children + 1) + 1))
+        picked = [nodes.pop(int(rng.integers(len(nodes)))) for _ in range(k)]
+        nodes.append("(" + ",".join(picked) + f"):{rng.uniform(0.01, 1.0)!r}")
+    return "(" + ",".join(nodes) + ");"
 
 
-def phylo_vi_edges(tree, rooted: bool) -> dict:
-    """The same mapping for a phylo_vi :class:`Tree`."""
-    everything = frozenset(tree.taxa[i] for i in bitset_indices(tree.leaf_set))
-    edges = {}
-    for node in range(tree.n_nodes - 1):
-        clade = frozenset(tree.taxa[i] for i in bitset_indices(tree.clades[node]))
-        key = clade if rooted else frozenset([clade, everything - clade])
-        edges[key] = _length(float(tree.branch_length[node]))
-    return edges
-
-
-def nontrivial_dendropy_splits(tree) -> set:
-    everything = frozenset(leaf.taxon.label for leaf in tree.leaf_node_iter())
-    splits = set()
-    for node in tree.postorder_node_iter():
-        clade = frozenset(leaf.taxon.label for leaf in node.leaf_iter())
-        if 2 <= len(clade) <= len(everything) - 2:
-            splits.add(frozenset([clade, everything - clade]))
-    return splits
-
-
-def nontrivial_phylo_vi_splits(tree) -> set:
-    everything = frozenset(tree.taxa[i] for i in bitset_indices(tree.leaf_set))
-    return {frozenset([side, everything - side])
-            for side in (frozenset(tree.taxa[i] for i in bitset_indices(row)) for row in tree.splits())}
-
-
-def assert_same_edges(ours: dict, theirs: dict, tolerance: float = 1e-12) -> None:
-    assert ours.keys() == theirs.keys()
-    for key, length in theirs.items():
-        if length is None:
-            assert ours[key] is None
-        else:
-            assert ours[key] is not None and abs(ours[key] - length) <= tolerance * max(1.0, abs(length))
+@pytest.fixture
+def make_tree():
+    def make(n_taxa: int, seed: int, **options):
+        rng = np.random.default_rng(seed)
+        return parse_newick(random_newick(n_taxa, rng, **options), TaxonNamespace())
+    return make
 
 
 @pytest.fixture(scope="session")
-def oracle() -> SimpleNamespace:
-    """DendroPy reading helpers and the matching views of phylo_vi trees."""
-    return SimpleNamespace(trees=dendropy_trees, dendropy_edges=dendropy_edges, phylo_vi_edges=phylo_vi_edges,
-                           dendropy_splits=nontrivial_dendropy_splits, phylo_vi_splits=nontrivial_phylo_vi_splits,
-                           assert_same_edges=assert_same_edges)
+def dendropy_split_sets():
+    """Per tree of a file, DendroPy's set of nontrivial splits as frozensets of taxon labels."""
+    def read(path, schema: str = "nexus"):
+        import dendropy
+
+        trees = dendropy.TreeList.get(path=str(path), schema=schema, preserve_underscores=True,
+                                      rooting="force-unrooted")
+        result = []
+        for tree in trees:
+            everything = frozenset(leaf.taxon.label for leaf in tree.leaf_node_iter())
+            splits = set()
+            for node in tree.postorder_node_iter():
+                clade = frozenset(leaf.taxon.label for leaf in node.leaf_iter())
+                if 2 <= len(clade) <= len(everything) - 2:
+                    splits.add(frozenset([clade, everything - clade]))
+            result.append(frozenset(splits))
+        return result
+    return read

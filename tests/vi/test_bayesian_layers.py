@@ -26,7 +26,7 @@ def _exact_neg_kl(log_alpha: float) -> float:
 def test_sparse_vd_kl_approximation_matches_quadrature(device, dtype):
     # spec §1.3 [V]: after aligning the constant at log alpha = 10, max |exact - approx| on
     # [-10, 10] is 0.0094, reached near log alpha = -3.5
-    grid = np.linspace(-10, 10, 81)
+    grid = np.linspace(-10, 10, 41)
     exact = np.array([_exact_neg_kl(a) for a in grid])
     approx = sparse_vd_neg_kl(torch.tensor(grid, device=device, dtype=dtype)).double().cpu().numpy()
     deviation = np.abs(exact - (exact[-1] - approx[-1]) - approx)
@@ -46,12 +46,12 @@ def test_sparse_vd_clipping_pruning_and_local_moments(device, dtype):
     assert pruned[0, 2].item() == 0.0 and pruned[1, 1].item() == 0.0 and pruned[0, 0].item() == 1.0
     assert layer.sparsity() == pytest.approx(2 / 6)
     layer.train()
-    x = torch.tensor([[1.0, -2.0, 0.5]], device=device, dtype=dtype).expand(40_000, 3)
+    x = torch.tensor([[1.0, -2.0, 0.5]], device=device, dtype=dtype).expand(20_000, 3)
     out = layer(x).detach().double()
     alpha = log_alpha.exp().detach().double()
     theta = layer.theta.detach().double()
     expected_var = (x[0].double() ** 2 * alpha * theta ** 2).sum(-1) + 1e-8
-    torch.testing.assert_close(out.mean(0), x[0].double() @ theta.T, atol=5 * (expected_var.sqrt().max() / 200).item(), rtol=0)
+    torch.testing.assert_close(out.mean(0), x[0].double() @ theta.T, atol=5 * (expected_var.sqrt().max() / 140).item(), rtol=0)
     torch.testing.assert_close(out.var(0), expected_var, rtol=0.05, atol=1e-6)
     assert layer.kl().item() == pytest.approx(-sparse_vd_neg_kl(log_alpha).sum().item())
 
@@ -62,7 +62,7 @@ def test_local_reparameterization_moments_and_lower_gradient_variance(device, dt
     inputs = torch.randn(16, 4, generator=generator, dtype=dtype).to(device)
     mean = inputs @ layer.weight_mean.detach().T
     var = inputs ** 2 @ (layer.weight_std().detach() ** 2).T
-    draws = torch.stack([layer(inputs).detach() for _ in range(4000)])
+    draws = layer(inputs.repeat(4000, 1)).detach().view(4000, 16, 3)   # fresh noise per row
     torch.testing.assert_close(draws.mean(0), mean, atol=0.06, rtol=0)
     torch.testing.assert_close(draws.var(0), var, rtol=0.1, atol=1e-3)
     # gradient of a minibatch loss w.r.t. the weight means: local noise vs one shared weight sample
@@ -77,8 +77,8 @@ def test_local_reparameterization_moments_and_lower_gradient_variance(device, dt
         (inputs @ w.T + layer.bias).pow(2).mean().backward()
         return layer.weight_mean.grad.clone()
 
-    local = torch.stack([grad_local() for _ in range(400)])
-    shared = torch.stack([grad_shared() for _ in range(400)])
+    local = torch.stack([grad_local() for _ in range(200)])
+    shared = torch.stack([grad_shared() for _ in range(200)])
     torch.testing.assert_close(local.mean(0), shared.mean(0), atol=0.1, rtol=0)   # same expectation
     assert local.var(0).sum().item() < shared.var(0).sum().item()
     # analytic KL against torch.distributions.kl_divergence
@@ -94,7 +94,7 @@ def test_bayes_by_backprop_monte_carlo_kl_and_mixture_prior(device, dtype):
     layer = BayesByBackpropLinear(3, 2, prior=prior, initial_rho=-1.0, generator=generator, dtype=dtype, device=device)
     x = torch.ones(1, 3, device=device, dtype=dtype)
     kls = []
-    for _ in range(3000):
+    for _ in range(1500):
         layer(x)
         kls.append((layer.log_q_ - layer.log_prior_).item())
     std = torch.nn.functional.softplus(layer.rho).detach()

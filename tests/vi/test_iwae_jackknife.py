@@ -70,8 +70,9 @@ def test_dreg_unbiased_for_iwae_gradient_and_zero_variance_at_posterior(device, 
     log_sigma = torch.tensor(0.5 * math.log(0.5), device=device, dtype=dtype, requires_grad=True)
     log_w = _gaussian_guide_log_weights(mu, log_sigma, eps[:, :100], True)
     per_rep = torch.autograd.grad(dreg_surrogate(log_w).sum(), (mu, log_sigma))
-    assert all(abs(g.item()) < 1e-9 for g in per_rep)
-    assert log_w.detach().std().item() < 1e-6
+    tol = 1e-9 if dtype == torch.float64 else 1e-4
+    assert all(abs(g.item()) < tol for g in per_rep)
+    assert log_w.detach().std().item() < tol
 
 
 # reference: spec §1.5/§1.6, log w ~ N(-s^2/2, s^2) so log Z = 0; MC values with s.e. ~1e-3

@@ -1,0 +1,64 @@
+"""``phylo-vi genotype`` through :func:`phylo_vi.cli.main.main`."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from phylo_vi.cli.main import main
+from phylo_vi.genotype import is_conflict_free, read_genotype
+
+NOISY = "phiscs_sim/noisy/simNo_1-s_10-m_100-h_1-minVAF_0.03-ISAV_0-n_100-fp_0.0001-fn_0.05-na_0-d_0-l_1000000.SC"
+
+
+def run(capsys, *args):
+    with pytest.raises(SystemExit) as info:
+        main(list(args))
+    captured = capsys.readouterr()
+    return info.value.code, captured.out, captured.err
+
+
+def run_ok(capsys, *args):
+    main(list(args))
+    return capsys.readouterr().out
+
+
+def test_check_reports_the_documented_conflict_count(shared_data, capsys):
+    out = run_ok(capsys, "genotype", "check", str(shared_data / "genotype" / NOISY), "--json")
+    document = json.loads(out)
+    assert document["n_conflicting_pairs"] == 661  # README of ../shared/data/genotype, simNo_1 fn 0.05
+    assert len(document["conflicting_pairs"]) == 661 and document["linear"] is None
+
+
+def test_simulate_denoise_evaluate_round_trip(tmp_path, capsys):
+    prefix = tmp_path / "sim"
+    run_ok(capsys, "genotype", "simulate", "--cells", "30", "--mutations", "20", "--clones", "5",
+           "--fp", "0.001", "--fn", "0.15", "--missing", "0.05", "--seed", "4", "-o", str(prefix))
+    out_path = tmp_path / "denoised.CFMatrix"
+    document = json.loads(run_ok(capsys, "genotype", "denoise", f"{prefix}.SC", "--fp", "0.001", "--fn", "0.15",
+                                 "-o", str(out_path), "--seed", "1", "--candidates", "2", "--json"))
+    assert document["conflict_free"] and is_conflict_free(read_genotype(out_path).values)
+    scores = json.loads(run_ok(capsys, "genotype", "evaluate", "--truth", f"{prefix}.ground.CFMatrix",
+                               "--pred", str(out_path), "--json"))
+    truth = read_genotype(f"{prefix}.ground.CFMatrix").values
+    noisy = read_genotype(f"{prefix}.SC").values
+    assert scores["conflict_free"]
+    assert scores["entry_error"] == pytest.approx(np.mean(read_genotype(out_path).values != truth))
+    assert scores["entry_error"] < np.mean(np.where(noisy == 3, 0, noisy) != truth)
+
+
+def test_same_seed_same_simulation(tmp_path, capsys):
+    for name in ("a", "b"):
+        run_ok(capsys, "genotype", "simulate", "--cells", "10", "--mutations", "8", "--clones", "3",
+               "--seed", "9", "-o", str(tmp_path / name))
+    assert (tmp_path / "a.SC").read_text() == (tmp_path / "b.SC").read_text()
+
+
+def test_bad_input_exits_2_with_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.SC"
+    bad.write_text("cellIDxmutID\tm0\nc0\t5\n")
+    code, _, err = run(capsys, "genotype", "check", str(bad))
+    assert code == 2 and "line 2" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run(capsys, "genotype", "denoise", str(bad), "--fp", "2", "--fn", "0.1")
+    assert code == 2
