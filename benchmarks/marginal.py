@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -67,9 +67,9 @@ def run_mrbayes(data: Path, newick: str, ngen: int, seed: int) -> dict:
         shutil.copy(data / "DS1.nex", Path(work) / "DS1.nex")
         (Path(work) / "run.nex").write_text(MRBAYES_BLOCK.format(seed=seed, data="DS1.nex", newick=newick,
                                                                   ngen=ngen))
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), _children_cpu()
         completed = subprocess.run(["mb", "run.nex"], cwd=work, capture_output=True, text=True, check=True)
-        seconds = time.perf_counter() - start
+        seconds, cpu_seconds = time.perf_counter() - start, _children_cpu() - cpu_start
     lines = completed.stdout.splitlines()
     start_line = next(i for i, line in enumerate(lines) if "Marginal likelihood (ln)" in line)
     runs, mean = [], float("nan")
@@ -80,7 +80,12 @@ def run_mrbayes(data: Path, newick: str, ngen: int, seed: int) -> dict:
         elif line.strip().startswith("Mean:"):
             mean = float(fields[1])
             break
-    return {"runs": runs, "mean": mean, "seconds": seconds, "ngen": ngen}
+    return {"runs": runs, "mean": mean, "seconds": seconds, "cpu_seconds": cpu_seconds, "ngen": ngen}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def scaled_settings(name: str, scale: float) -> dict:
@@ -102,13 +107,17 @@ def part_one(args, patterns, tree, newick) -> dict:
     for name in parse_methods(args.methods):
         problem = FixedTopologyProblem(patterns, tree)
         estimator = make_estimator(name, random_state=args.seed, **scaled_settings(name, args.chain_scale))
+        cpu_start = time.process_time()
         estimator.fit(problem)
+        cpu_seconds = time.process_time() - cpu_start
         row = {"method": name, "label": estimator.label, "log_marginal": estimator.log_marginal_,
                "standard_error": estimator.standard_error_, "seconds": estimator.wall_time_,
-               "evaluations": estimator.n_likelihood_evaluations_, "settings": estimator.get_params()}
+               "cpu_seconds": cpu_seconds, "evaluations": estimator.n_likelihood_evaluations_,
+               "settings": estimator.get_params()}
         if mrbayes is not None:
             row["difference_from_mrbayes"] = estimator.log_marginal_ - mrbayes["mean"]
             row["time_ratio_to_mrbayes"] = estimator.wall_time_ / mrbayes["seconds"]
+            row["cpu_ratio_to_mrbayes"] = cpu_seconds / mrbayes["cpu_seconds"]
         rows.append(row)
         print(f"{estimator.label}: {estimator.log_marginal_:.3f} ({estimator.wall_time_:.1f} s)", file=sys.stderr,
               flush=True)
@@ -121,7 +130,7 @@ def part_two(args, patterns, trees) -> dict:
     reference = np.array([tree.weight for tree in trees])
     methods = parse_methods(args.grid_methods)
     start = time.perf_counter()
-    with LocalCluster(n_workers=args.workers, threads_per_worker=1, dashboard_address=None) as cluster, \
+    with LocalCluster(n_workers=args.workers, threads_per_worker=1, dashboard_address=":0") as cluster, \
             Client(cluster) as client:
         results = run_grid(patterns, trees, methods, seed=args.seed, preset=args.grid_preset, client=client)
     seconds = time.perf_counter() - start
@@ -144,13 +153,16 @@ def markdown(report: dict) -> str:
         mb = one["mrbayes"]
         if mb is not None:
             lines.append(f"MrBayes 3.2.7a ss (anchor): runs {', '.join(f'{x:.3f}' for x in mb['runs'])}; "
-                         f"mean {mb['mean']:.3f}; {mb['seconds']:.1f} s; ngen {mb['ngen']} per run\n")
-        lines.append("| method | log Z | s.e. | Δ vs MrBayes | seconds | time / MrBayes | evaluations |")
-        lines.append("|---|---:|---:|---:|---:|---:|---:|")
+                         f"mean {mb['mean']:.3f}; {mb['seconds']:.1f} s wall, {mb['cpu_seconds']:.1f} s CPU; "
+                         f"ngen {mb['ngen']} per run\n")
+        lines.append("| method | log Z | s.e. | Δ vs MrBayes | wall s | wall / MrBayes | CPU s | CPU / MrBayes "
+                     "| evaluations |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for row in one["methods"]:
             lines.append(f"| {row['label']} | {row['log_marginal']:.3f} | {row['standard_error']:.3f} | "
                          f"{row.get('difference_from_mrbayes', float('nan')):+.3f} | {row['seconds']:.1f} | "
-                         f"{row.get('time_ratio_to_mrbayes', float('nan')):.4f} | {row['evaluations']} |")
+                         f"{row.get('time_ratio_to_mrbayes', float('nan')):.4f} | {row['cpu_seconds']:.1f} | "
+                         f"{row.get('cpu_ratio_to_mrbayes', float('nan')):.4f} | {row['evaluations']} |")
     two = report.get("part_two")
     if two is not None:
         lines.append(f"\nDS1, {two['n_trees']} topologies, preset {two['preset']}, {two['workers']} workers, "

@@ -80,6 +80,7 @@ def denoise(matrix: Path, fp: float, fn: float, fmt: str, out: Path | None, deco
 
     torch.set_num_threads(threads)
     from phylo_vi.genotype import denoise as run
+    from phylo_vi.genotype import is_conflict_free
     from phylo_vi.genotype.denoise import load_network
     from phylo_vi.genotype.formats import read_genotype, write_sc
     from phylo_vi.genotype.repair import DEFAULT_CLONE_PENALTY
@@ -98,7 +99,7 @@ def denoise(matrix: Path, fp: float, fn: float, fmt: str, out: Path | None, deco
         "n_flips_total": int((result.matrix != (data.values % 3)).sum()),
         "network_flips": result.n_network_flips, "network_conflicting_pairs": result.network_conflicts,
         "repair_changes": result.n_repair_changes, "n_clones": result.n_clones,
-        "log_likelihood": result.log_likelihood, "conflict_free": True,
+        "log_likelihood": result.log_likelihood, "conflict_free": is_conflict_free(result.matrix),
         "seconds": seconds, "seconds_network": result.seconds_network, "seconds_repair": result.seconds_repair,
     }
     if as_json:
@@ -175,13 +176,14 @@ def evaluate(truth: Path, pred: Path, fmt: str, as_json: bool) -> None:
               help="Pointer: weights file (.pt). Classifiers: JSON report of the comparison with the exact check.")
 @click.option("--supervised-steps", type=click.IntRange(min=0), default=300, show_default=True)
 @click.option("--policy-steps", type=click.IntRange(min=0), default=60, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=2), default=16, show_default=True, help="Pointer network.")
 @click.option("--n-train", type=click.IntRange(min=10), default=1000, show_default=True, help="Classifiers.")
 @click.option("--size", type=click.IntRange(min=3), default=10, show_default=True, help="Classifier matrix size.")
 @seed_option
 @threads_option
 @quiet_option
 @json_option
-def train(task: str, out: Path, supervised_steps: int, policy_steps: int, n_train: int, size: int,
+def train(task: str, out: Path, supervised_steps: int, policy_steps: int, batch_size: int, n_train: int, size: int,
           seed: int | None, threads: int, quiet: bool, as_json: bool) -> None:
     """Retrain the pointer network (weights) or a classifier (reported next to the exact check)."""
     import torch
@@ -195,7 +197,8 @@ def train(task: str, out: Path, supervised_steps: int, policy_steps: int, n_trai
         from phylo_vi.genotype.training import train_pointer_network
 
         bar = tqdm(total=supervised_steps + policy_steps, disable=quiet or not sys.stderr.isatty(), file=sys.stderr)
-        net, history = train_pointer_network(n_supervised=supervised_steps, n_policy=policy_steps, seed=seed,
+        net, history = train_pointer_network(n_supervised=supervised_steps, n_policy=policy_steps,
+                                             batch_size=batch_size, seed=seed,
                                              progress=lambda phase, step, value: bar.update(1))
         bar.close()
         save_network(net, out)

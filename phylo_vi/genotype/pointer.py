@@ -140,7 +140,10 @@ class PointerDecoder:
         net = self.network
         scale = math.sqrt(self.keys.shape[-1])
         query = net.query(state.hidden)
-        scores = torch.einsum("rlh,rh->rl", self.keys[state.problem], query) / scale
+        if self.keys.shape[0] == 1:  # one matrix (inference): no per-row copy of the keys
+            scores = query @ self.keys[0].T / scale
+        else:
+            scores = torch.einsum("rlh,rh->rl", self.keys[state.problem], query) / scale
         stop = (query @ net.stop_key) / scale
         logits = CLIP * torch.tanh(torch.cat([scores, stop.unsqueeze(-1)], dim=-1))
         logits = torch.cat([logits[:, :-1], logits[:, -1:] + net.stop_bias], dim=-1) / self.temperature

@@ -12,11 +12,16 @@ by clustering genotypers such as BnpC, Borgsmüller et al. 2020, Bioinformatics 
 
 1. cells are clustered (average linkage on the initial matrix — the network's output when the
    repair follows the pointer network, else the observation) and every mutation is placed on
-   its best clade (ScisTree's exact genotype-calling step);
-2. the distinct rows become groups; alternately (a) a tree over the groups is improved by SPR
-   hill climbing with exact placement, (b) every cell moves to the group genotype that fits it
-   best, and (c) a group is dissolved when moving its cells elsewhere costs less than
-   ``lambda`` (cheapest first), until nothing changes.
+   its best clade (ScisTree's exact genotype-calling step), after one sweep of SPR moves over the
+   tree of single cells;
+2. the distinct rows become groups; then, until nothing changes, (a) a tree over the groups is
+   improved by SPR hill climbing with exact placement (incremental move scores, see
+   :mod:`._tree_search`), (b) the genotypes of all its nodes become candidates, (c) candidates
+   are dropped, cheapest first, while moving their cells to the next-best candidate costs less
+   than ``lambda``, and every cell takes its best remaining candidate.
+
+Rows are always genotypes of nodes of one tree, hence conflict-free; the search is a local
+optimum of the penalised likelihood, not a certified global one.
 """
 from __future__ import annotations
 
@@ -54,12 +59,12 @@ def _linkage_tree(profiles: np.ndarray) -> np.ndarray:
     return parent
 
 
-def _tree_genotypes(profiles: np.ndarray, gain: np.ndarray, max_sweeps: int, leaves_only: bool = False) -> np.ndarray:
+def _tree_genotypes(profiles: np.ndarray, gain: np.ndarray, max_sweeps: int) -> np.ndarray:
     """Node genotypes (2k - 1, m), leaves first, of the SPR-improved tree over ``k`` groups."""
     k = gain.shape[0]
     parent = _linkage_tree(profiles)
     if k > 2 and max_sweeps > 0:
-        parent, _ = _spr_hill_climb(parent, gain, max_sweeps, k if leaves_only else 2 * k - 1)
+        parent, _ = _spr_hill_climb(parent, gain, max_sweeps, 2 * k - 1)
     best_node, _ = _placement(parent, gain)
     return _leaf_genotypes(parent, best_node, k)
 
@@ -70,9 +75,11 @@ def _group_gain(labels: np.ndarray, cell_gain: np.ndarray, k: int) -> np.ndarray
     return gain
 
 
-def _dissolve(fit: np.ndarray, labels: np.ndarray, penalty: float) -> np.ndarray:
-    """Greedily drop groups whose cells lose less than ``penalty`` log-likelihood by moving."""
-    active = np.unique(labels)
+def _dissolve(fit: np.ndarray, penalty: float) -> np.ndarray:
+    """Columns of ``fit`` (cells x candidate genotypes) kept after greedily dropping, cheapest
+    first, every genotype whose cells lose less than ``penalty`` log-likelihood by moving to
+    their next-best kept genotype."""
+    active = np.arange(fit.shape[1])
     while len(active) > 1:
         sub = fit[:, active]
         best = np.argmax(sub, axis=1)
@@ -91,7 +98,7 @@ def _dissolve(fit: np.ndarray, labels: np.ndarray, penalty: float) -> np.ndarray
 
 def repair(observed: np.ndarray, fp: float, fn: float, *, initial: np.ndarray | None = None,
            clone_penalty: float = DEFAULT_CLONE_PENALTY, max_rounds: int = 20,
-           max_sweeps: int = 3, initial_sweeps: int = 1, leaves_only: bool = False) -> RepairResult:
+           max_sweeps: int = 3, initial_sweeps: int = 1) -> RepairResult:
     """Conflict-free matrix maximising the penalised FP/FN log-likelihood of ``observed``.
 
     Parameters
@@ -101,6 +108,9 @@ def repair(observed: np.ndarray, fp: float, fn: float, *, initial: np.ndarray | 
     initial : (n, m) 0/1 matrix used only to cluster the cells at the start (e.g. the pointer
         network's output); defaults to ``observed`` with missing entries read as 0.
     clone_penalty : log-likelihood cost of one more distinct row (0 = pure maximum likelihood).
+    max_rounds : rounds of (group tree, reassignment, dissolution) at most.
+    max_sweeps, initial_sweeps : SPR sweeps over the group tree per round and over the first
+        tree of single cells.
     """
     observed = check_matrix(observed)
     if clone_penalty < 0:
@@ -110,23 +120,23 @@ def repair(observed: np.ndarray, fp: float, fn: float, *, initial: np.ndarray | 
     start = np.where(observed == MISSING, 0, observed) if initial is None else check_matrix(initial, allow_missing=False)
     if start.shape != observed.shape:
         raise PhyloVIError(f"initial matrix {start.shape} and observation {observed.shape} differ in shape")
-    # 1. cell tree + exact placement, then its distinct rows are the first groups
-    rows = _tree_genotypes(start, cell_gain, initial_sweeps, leaves_only)[: observed.shape[0]]
+    # 1. cell tree + exact placement; its distinct rows are the first groups
+    rows = _tree_genotypes(start, cell_gain, initial_sweeps)[: observed.shape[0]]
     genotypes, labels = np.unique(rows, axis=0, return_inverse=True)
     rounds = 0
     for rounds in range(1, max_rounds + 1):
+        # 2a. tree over the groups; candidates are all its node genotypes and the normal (all-0) row
         gain = _group_gain(labels, cell_gain, len(genotypes))
-        genotypes = np.unique(np.vstack([_tree_genotypes(genotypes, gain, max_sweeps),
-                                         np.zeros((1, observed.shape[1]), np.int8)]), axis=0)
-        fit = cell_gain @ genotypes.T.astype(np.float64)
-        active = _dissolve(fit, np.argmax(fit, axis=1), clone_penalty)
-        new_labels = np.argmax(fit[:, active], axis=1)
-        kept, new_labels = np.unique(new_labels, return_inverse=True)
-        new_genotypes = genotypes[active[kept]]
-        converged = (len(new_genotypes) == len(genotypes[np.unique(labels)]) if rounds > 1 else False) and \
-            np.array_equal(new_genotypes[new_labels], rows)
-        genotypes, labels = new_genotypes, new_labels
-        rows = genotypes[labels]
+        candidates = np.unique(np.vstack([_tree_genotypes(genotypes, gain, max_sweeps),
+                                          np.zeros((1, observed.shape[1]), np.int8)]), axis=0)
+        # 2b-c. cells to their best candidate, after dissolving groups cheaper than the penalty
+        fit = cell_gain @ candidates.T.astype(np.float64)
+        active = _dissolve(fit, clone_penalty)
+        used, labels = np.unique(np.argmax(fit[:, active], axis=1), return_inverse=True)
+        genotypes = candidates[active[used]]
+        new_rows = genotypes[labels]
+        converged = np.array_equal(new_rows, rows)
+        rows = new_rows
         if converged:
             break
     matrix = rows.astype(np.int8)

@@ -150,7 +150,7 @@ def train_pointer_network(*, n_supervised: int = 300, n_policy: int = 60, batch_
         optimiser.step()
         history.supervised_loss.append(float(loss.detach()))
         if progress is not None:
-            progress("supervised", step, float(loss))
+            progress("supervised", step, float(loss.detach()))
     for group in optimiser.param_groups:
         group["lr"] = learning_rate / 4
     for step in range(n_policy):

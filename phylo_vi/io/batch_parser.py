@@ -28,7 +28,7 @@ import numpy as np
 from numba import njit
 
 MODE_NEXUS, MODE_NEWICK = 0, 1
-NEED_MORE, FULL, FALLBACK, STOP = 0, 1, 2, 3
+NEED_MORE, FULL, FALLBACK, STOP, HARD_FULL = 0, 1, 2, 3, 4
 
 # indices into the ``state`` array shared by the caller and the kernel
 S_POS, S_TREES, S_NODES, S_KEYS, S_HARD, S_INDEX, S_LINE, S_LINE_START, S_LINE_END, S_STAMP = range(10)
@@ -380,8 +380,9 @@ def parse_lines(buf, n, mode, default_rooted, rooted_override, n_burnin, thin,
                 hard_node, hard_span, max_nodes, state, scratch, seen, tmp):
     """Parse the complete lines of ``buf[state[S_POS]:n]`` (see the module docstring).
 
-    Returns NEED_MORE (all lines consumed), FULL (an output is full; the line is not
-    consumed), FALLBACK or STOP (the line ``buf[state[S_LINE_START]:state[S_LINE_END]]`` is
+    Returns NEED_MORE (all lines consumed), FULL (a batch output is full) or HARD_FULL (the
+    list of numbers left to the caller is full; in both cases the line is not consumed),
+    FALLBACK or STOP (the line ``buf[state[S_LINE_START]:state[S_LINE_END]]`` is
     left to the caller; ``state[S_POS]`` is at its start).
     """
     cap_trees = len(tree_rooted)
@@ -436,15 +437,15 @@ def parse_lines(buf, n, mode, default_rooted, rooted_override, n_burnin, thin,
         t = state[S_TREES]
         base = state[S_NODES]
         k0 = state[S_KEYS]
-        if (t >= cap_trees or base + max_nodes > cap_nodes or k0 + (max_nodes + 1) * n_words > cap_keys
-                or state[S_HARD] + max_nodes > cap_hard):
+        if t >= cap_trees or base + max_nodes > cap_nodes or k0 + (max_nodes + 1) * n_words > cap_keys:
             state[S_INDEX] -= 1
             state[S_POS] = line_start
             return FULL
+        if state[S_HARD] + max_nodes > cap_hard:
+            state[S_INDEX] -= 1
+            state[S_POS] = line_start
+            return HARD_FULL
         state[S_POS] = line_start
-        for q in range(i, end):
-            if buf[q] == 39:
-                return FALLBACK
         rooting = -1
         weight = 1.0
         weight_set = False
@@ -453,6 +454,8 @@ def parse_lines(buf, n, mode, default_rooted, rooted_override, n_burnin, thin,
                 i += 1
             name_begin = i
             while i < end and not (_space(buf[i]) or buf[i] == 91 or buf[i] == 61):
+                if buf[i] == 39:
+                    return FALLBACK
                 i += 1
             name_span[t, 0] = name_begin
             name_span[t, 1] = i

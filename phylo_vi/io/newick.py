@@ -16,7 +16,10 @@ Quirks tolerated:
 
 - ``[&...]`` annotations before the colon (BEAST 2: ``1[&rate=0.9]:0.1``) or after it (BEAST 1:
   ``1:[&rate=1.0]48.05``), and braces inside them (``{0.1,0.2}``); kept with ``keep_annotations``.
-- Missing branch lengths (NaN), internal-node labels such as support values (ignored).
+- Missing branch lengths (NaN), internal-node labels such as support values (ignored), a
+  length on the root (``…):0.0;``, kept on the root node).
+- A leading ``[&R]`` / ``[&U]`` comment says whether the tree is rooted (:func:`read_newick`);
+  without one a tree is unrooted unless the caller says otherwise.
 - Underscores are kept as they are (no ``_`` → space conversion); quotes are stripped.
 - A leaf label can be a TRANSLATE token or, when the translate table does not hold it, the
   taxon name itself (translate present but unused).

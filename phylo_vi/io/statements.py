@@ -2,15 +2,18 @@
 
 A ``;`` ends a statement only outside ``'quoted'`` text and ``[comments]``; comments and
 quotes may span lines. Lines are read one at a time, so memory does not grow with the file.
-The common case, a whole statement on one line with no quote or open comment (every MrBayes
-and BEAST tree line), takes a fast path that does not scan characters in Python.
+The common case, a whole statement on one line with no quote and only closed comments (every
+MrBayes and BEAST tree line), takes a fast path that does not scan characters in Python.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Iterable, Iterator, NamedTuple
 
 from phylo_vi.errors import TreeFormatError
+
+_CLOSED_COMMENTS = re.compile(r"[^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*")
 
 
 class Statement(NamedTuple):
@@ -46,7 +49,7 @@ def _split(lines: Iterable[str], path, first_line: int) -> Iterator[Statement]:
         if start is None and not in_quote and not in_comment:
             stripped = text.rstrip()
             if (stripped.endswith(";") and stripped.count(";") == 1 and "'" not in stripped
-                    and ("[" not in stripped or _comments_closed(stripped))):
+                    and _comments_closed(stripped)):
                 yield Statement(stripped[:-1], number)
                 continue
         begin = 0
@@ -77,15 +80,8 @@ def _split(lines: Iterable[str], path, first_line: int) -> Iterator[Statement]:
 
 
 def _comments_closed(text: str) -> bool:
-    depth = 0
-    for char in text:
-        if char == "[":
-            depth += 1
-        elif char == "]":
-            depth -= 1
-            if depth < 0:
-                return False
-    return depth == 0
+    """Whether every ``[`` of ``text`` is closed by a ``]`` on it (comments do not nest)."""
+    return _CLOSED_COMMENTS.fullmatch(text) is not None
 
 
 def _strip_comments(text: str) -> str:

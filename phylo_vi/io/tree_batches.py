@@ -32,6 +32,7 @@ from phylo_vi.trees.taxa import TaxonNamespace
 from phylo_vi.trees.tree import Tree
 
 CHUNK_BYTES = 1 << 22
+_HARD_CAPACITY = 1 << 14
 _MAX_HEADER_BYTES = 1 << 24
 
 
@@ -113,8 +114,8 @@ class _Buffers:
         self.clades = np.empty((cap_nodes, n_words), dtype=np.uint64)
         self.key_start = np.zeros(batch_size + 1, dtype=np.int64)
         self.keys = np.empty(batch_size * nodes_per_tree * n_words + (max_nodes + 1) * n_words, dtype=np.uint64)
-        self.hard_node = np.empty(cap_nodes, dtype=np.int64)
-        self.hard_span = np.empty((cap_nodes, 2), dtype=np.int64)
+        self.hard_node = np.empty(_HARD_CAPACITY + max_nodes, dtype=np.int64)
+        self.hard_span = np.empty((_HARD_CAPACITY + max_nodes, 2), dtype=np.int64)
         self.names: list[str | None] = []
 
     def fits(self, n_trees: int, n_nodes: int, n_keys: int) -> bool:
@@ -176,7 +177,6 @@ class _BatchReader:
         self.reader = NexusTreeReader(path, taxa, default_rooted=self.default_rooted, rooted=rooted) if self.nexus \
             else None
         self.state = np.zeros(kernel.N_STATE, dtype=np.int64)
-        self.n_trees = 0
         self._n_taxa = -1
         self._tables()
 
@@ -274,6 +274,8 @@ class _BatchReader:
                     status = self._call(buffer, cut, data)
                     if status == kernel.NEED_MORE:
                         break
+                    if status == kernel.HARD_FULL:
+                        continue
                     if status == kernel.FULL:
                         yield from self._flush()
                         continue
@@ -372,7 +374,6 @@ class _BatchReader:
         self._finish(n_trees)
 
     def _finish(self, n_trees: int) -> None:
-        self.n_trees = n_trees
         if self.reader is not None:
             self.reader.finish(n_trees)
         if n_trees == 0:
@@ -381,7 +382,7 @@ class _BatchReader:
 
 def iter_tree_batches(path: str | Path, *, format: str = "auto", taxa: TaxonNamespace | None = None,
                       rooted: bool | None = None, n_burnin: int = 0, thin: int = 1,
-                      batch_size: int = 8192) -> Iterator[TreeBatch]:
+                      batch_size: int = 4096) -> Iterator[TreeBatch]:
     """Stream the trees of one file as :class:`TreeBatch` objects (see the module docstring).
 
     ``n_burnin`` trees are skipped at the start (without being parsed) and every ``thin``-th

@@ -89,10 +89,7 @@ class TreeRun:
 
     def _read(self, keep: Callable[[int], bool] | None) -> Iterator[Tree]:
         reader = _reader(self.format)
-        options = {"rooted": self.rooted, "keep_annotations": self.keep_annotations, "keep": keep}
-        if self.format == "nexus":
-            options["default_rooted"] = False
-        return reader(self.path, self.taxa, **options)
+        return reader(self.path, self.taxa, rooted=self.rooted, keep_annotations=self.keep_annotations, keep=keep)
 
     def __iter__(self) -> Iterator[Tree]:
         if self.keep_annotations:
@@ -103,7 +100,7 @@ class TreeRun:
         for batch in self.batches():
             yield from batch
 
-    def batches(self, batch_size: int = 8192) -> Iterator[TreeBatch]:
+    def batches(self, batch_size: int = 4096) -> Iterator[TreeBatch]:
         """The kept trees as :class:`~phylo_vi.io.tree_batches.TreeBatch` arrays (fast path, no annotations)."""
         for batch in iter_tree_batches(self.path, format=self.format, taxa=self.taxa, rooted=self.rooted,
                                        n_burnin=self.n_burnin, thin=self.thin, batch_size=batch_size):
@@ -118,9 +115,7 @@ def _check_batch_leaf_sets(batch: TreeBatch, reference: np.ndarray | None, path:
     if roots.shape[1] == len(reference) and np.all(roots == reference):
         return
     for i in range(len(batch)):
-        tree = batch.tree(i)
-        tree.name = tree.name if tree.name is not None else f"at line {batch.lines[i]}"
-        _check_leaf_set(tree, reference, path)
+        _check_leaf_set(batch.tree(i), reference, path, int(batch.lines[i]))
 
 
 def _padded(bits: np.ndarray, size: int) -> np.ndarray:
@@ -129,7 +124,7 @@ def _padded(bits: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-def _check_leaf_set(tree: Tree, reference: np.ndarray | None, path: Path) -> None:
+def _check_leaf_set(tree: Tree, reference: np.ndarray | None, path: Path, line: int | None = None) -> None:
     """TaxonMismatchError when ``tree`` does not hold exactly the taxa of ``reference``."""
     if reference is None:
         return
@@ -143,8 +138,10 @@ def _check_leaf_set(tree: Tree, reference: np.ndarray | None, path: Path) -> Non
         return
     extra = sorted(tree.taxa[i] for i in have_set - want_set)
     missing = sorted(tree.taxa[i] for i in want_set - have_set)
-    raise TaxonMismatchError(f"{path}: tree {tree.name or ''} has taxa that differ from the first tree of the "
-                             f"sample (extra: {extra}; missing: {missing})")
+    where = f"{path}, line {line}" if line else str(path)
+    name = f"tree {tree.name}" if tree.name else "a tree"
+    raise TaxonMismatchError(f"{where}: {name} has taxa that differ from the first tree of the sample "
+                             f"(extra: {extra}; missing: {missing})")
 
 
 @dataclass
@@ -177,7 +174,7 @@ class TreeSample:
     def __iter__(self) -> Iterator[Tree]:
         return itertools.chain.from_iterable(self.runs)
 
-    def batches(self, batch_size: int = 8192) -> Iterator[TreeBatch]:
+    def batches(self, batch_size: int = 4096) -> Iterator[TreeBatch]:
         """The kept trees of every run, in file order, as :class:`TreeBatch` arrays."""
         return itertools.chain.from_iterable(run.batches(batch_size) for run in self.runs)
 

@@ -1,9 +1,9 @@
 """Concrete / Gumbel-softmax relaxation in log space, with straight-through.
 
 A Concrete sample is ``y = softmax((log pi + G) / tau)`` with iid Gumbel ``G`` (Maddison et al.
-2017, eq. 10; Jang et al. 2017, eq. 1). At low temperature ``y`` underflows to exact zeros and
+2017, §3; Jang et al. 2017, §2). At low temperature ``y`` underflows to exact zeros and
 its density on the simplex becomes non-finite, so everything here works with ``x = log y``,
-the *ExpConcrete* variable (Maddison et al. 2017, appendix C.3), whose log-density is
+the *ExpConcrete* variable (Maddison et al. 2017, appendix C), whose log-density is
 
     log p(x) = log (n-1)! + (n-1) log tau + sum_k (log pi_k - tau x_k)
                - n logsumexp_k(log pi_k - tau x_k).
@@ -12,7 +12,7 @@ the *ExpConcrete* variable (Maddison et al. 2017, appendix C.3), whose log-densi
 property the tests check. Straight-through (Bengio et al. 2013; Jang et al. 2017, §2.2) returns
 the one-hot ``argmax`` in the forward pass and the relaxed sample's gradient in the backward
 pass; it is biased. Mixing relaxed samples with a discrete KL changes the objective: use the
-ExpConcrete prior density consistently (Maddison et al. 2017, §C.3).
+ExpConcrete prior density consistently (Maddison et al. 2017, appendix C).
 
 References
 ----------
@@ -42,7 +42,7 @@ def sample_log_concrete(logits: Tensor, temperature: float | Tensor, sample_shap
 
 
 def log_concrete_log_prob(log_y: Tensor, logits: Tensor, temperature: float | Tensor) -> Tensor:
-    """Log-density of the ExpConcrete variable ``log_y`` (Maddison et al. 2017, eq. 26)."""
+    """Log-density of the ExpConcrete variable ``log_y`` (Maddison et al. 2017, appendix C)."""
     n = logits.shape[-1]
     tau = torch.as_tensor(temperature, dtype=log_y.dtype, device=log_y.device)
     log_pi = torch.log_softmax(logits, dim=-1)

@@ -1,7 +1,7 @@
 """Reparameterised evidence lower bound (SGVB), with an analytic-KL option.
 
 ``ELBO = E_q[log p(x | z)] - KL(q(z | x) || p(z))`` with ``z = mu + sigma * eps``,
-``eps ~ N(0, I)`` (Kingma & Welling 2014, eq. 3 (SGVB A) and eq. 7 (SGVB B)). Estimator A uses
+``eps ~ N(0, I)`` (Kingma & Welling 2014, eq. 6 (SGVB estimator A) and eq. 7 (estimator B)). Estimator A uses
 ``log p(x, z) - log q(z)`` per sample; estimator B replaces the Monte-Carlo KL by its closed form,
 e.g. for a diagonal Gaussian against N(0, I),
 ``KL = -1/2 sum (1 + log sigma^2 - mu^2 - sigma^2)`` (Kingma & Welling 2014, appendix B).

@@ -2,10 +2,10 @@
 
 Perturbing log-probabilities with iid standard Gumbel noise and taking the ``k`` largest keys
 draws ``k`` categories *without replacement*; the ordered draw has the Plackett-Luce probability
-``prod_i p(b_i) / (1 - sum_{j<i} p(b_j))`` (Vieira 2014; Kool et al. 2019, eq. 2).
+``prod_i p(b_i) / (1 - sum_{j<i} p(b_j))`` (Vieira 2014; Kool et al. 2019, §2).
 :func:`shift_gumbel_maximum` turns iid Gumbels into Gumbels conditioned on having a given
-maximum, the operation at the heart of stochastic beam search (Kool et al. 2019, eq. 8 and its
-numerically stable form in appendix B.3).
+maximum, the operation at the heart of stochastic beam search (Kool et al. 2019, §3, and the
+numerically stable form of its appendix / reference code).
 
 References
 ----------
@@ -53,8 +53,9 @@ def shift_gumbel_maximum(keys: Tensor, target: Tensor) -> Tensor:
 
     ``g~ = -log(exp(-T) - exp(-Z) + exp(-g))`` with ``Z = max g``, computed in the stable form
     ``u = T - g + log1p(-exp(g - Z))``, ``g~ = T - relu(u) - log1p(exp(-|u|))`` (Kool et al.
-    2019, appendix B.3). Entries equal to ``-inf`` stay ``-inf``; rows whose ``target`` is
-    ``-inf`` become all ``-inf``.
+    2019, appendix; wouterkool/estimating-gradients-without-replacement ``gumbel.py``).
+    Entries equal to ``-inf`` stay ``-inf``; rows whose ``target`` is ``-inf`` become all
+    ``-inf``.
     """
     neg_inf = torch.full_like(keys, -math.inf)
     maximum = keys.max(dim=-1, keepdim=True).values

@@ -4,11 +4,11 @@
 ``L_1 <= L_K <= L_{K+1} <= log p(x)`` (Burda et al. 2016, Theorem 1). Autograd of
 ``logsumexp(log w) - log K`` gives the correct reparameterised gradient
 ``sum_k w~_k grad log w_k`` with the normalised weights ``w~ = softmax(log w)`` treated as
-constants (Burda et al. 2016, eq. 14); writing ``sum softmax(log w) * log w`` without a stop-gradient
+constants (Burda et al. 2016, §3); writing ``sum softmax(log w) * log w`` without a stop-gradient
 on the softmax adds a spurious term (spec §1.5).
 
 As ``K`` grows the signal-to-noise ratio of the inference-network gradient decays like
-``K^{-1/2}`` (Rainforth et al. 2018). DReG (Tucker et al. 2019, eq. 7) removes the score term:
+``K^{-1/2}`` (Rainforth et al. 2018). DReG (Tucker et al. 2019, §3) removes the score term:
 
     grad_phi L_K = E[ sum_k w~_k^2 (d log w_k / d z_k) (d z_k / d phi) ],
 
@@ -49,7 +49,7 @@ def dreg_surrogate(log_weights_stopped: Tensor, dim: int = 0) -> Tensor:
     Returns
     -------
     Tensor with ``dim`` reduced, whose value is the IWAE bound and whose gradient w.r.t. the
-    guide parameters is ``sum_k w~_k^2 grad log w_k`` (Tucker et al. 2019, eq. 7). For the
+    guide parameters is ``sum_k w~_k^2 grad log w_k`` (Tucker et al. 2019, §3). For the
     model parameters use :func:`iwae_bound` (its gradient ``sum_k w~_k grad_theta log w_k``).
     """
     with torch.no_grad():

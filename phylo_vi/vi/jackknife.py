@@ -1,7 +1,7 @@
 """Jackknife variational inference (JVI): bias-reduced estimates of log p(x).
 
 The IWAE estimator ``L^_K = log (1/K) sum w_k`` has bias ``-(e^{s^2} - 1)/(2K) + O(K^-2)`` for
-log-normal weights. The order-``m`` jackknife (Nowozin 2018, eq. 11 and §3; Sharot 1976)
+log-normal weights. The order-``m`` jackknife (Nowozin 2018, the JVI estimator and its higher-order form; Sharot 1976)
 combines the estimates on all subsets of size ``K - j``, ``j = 0..m``,
 
     L^J_m = sum_{j=0}^{m} c(K, m, j) * mean_{|T| = K - j} L^_T,

@@ -4,7 +4,7 @@ log-mean-exp and Gumbel noise drawn from an explicit ``torch.Generator``.
 References
 ----------
 1. Mächler, M. (2012). Accurately computing log(1 - exp(-|a|)). Rmpfr vignette.
-2. Mnih, A. & Rezende, D. J. (2016). Variational inference for Monte Carlo objectives. ICML, eq. 9.
+2. Mnih, A. & Rezende, D. J. (2016). Variational inference for Monte Carlo objectives. ICML.
 """
 from __future__ import annotations
 

@@ -4,8 +4,8 @@ For ``z ~ q_theta`` and a cost ``f(z, theta)``::
 
     grad E_q[f] = E_q[(f(z) - b) grad log q(z) + grad f(z)]
 
-for any baseline ``b`` independent of ``z`` (Williams 1992, eq. 11; Mohamed et al. 2020, §4 and
-§7.4). Two baselines are provided: an exponential moving average of past costs
+for any baseline ``b`` independent of ``z`` (Williams 1992; Mohamed et al. 2020, §4). Two
+baselines are provided: an exponential moving average of past costs
 (:class:`MovingAverageBaseline`, Mnih & Gregor 2014, §3.3) and the leave-one-out mean of the
 other ``K - 1`` samples (:func:`leave_one_out_baseline`, Kool et al. 2019b "Buy 4 REINFORCE
 samples"), which keeps the estimator unbiased because sample ``k``'s baseline does not depend

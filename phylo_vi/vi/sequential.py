@@ -32,7 +32,7 @@ Public functions (stable names and signatures)::
     sequence_log_prob(model, batch_size, choices, *, max_steps=None) -> Tensor
         # teacher-forced log q of given choices (batch, n, T) (-1 padded) -> (batch, n)
 
-Stochastic beam search (Kool, van Hoof & Welling 2019, Algorithm 2): every beam carries its
+Stochastic beam search (Kool, van Hoof & Welling 2019, §3): every beam carries its
 sequence log-probability ``phi`` and a perturbed key ``G`` (the root has ``phi = G = 0``). Each
 child draws ``G_child ~ Gumbel(phi_child)``; the children of one parent are then conditioned on
 their maximum equalling the parent's key (:func:`shift_gumbel_maximum`), and the ``k`` largest
@@ -148,7 +148,7 @@ def sample_sequences(model: SequentialModel, batch_size: int, n_samples: int = 1
 def stochastic_beam_search(model: SequentialModel, batch_size: int, k: int, *,
                            generator: torch.Generator | None = None,
                            max_steps: int | None = None) -> SequenceSample:
-    """Draw ``k`` distinct sequences per problem without replacement (Kool et al. 2019, Alg. 2).
+    """Draw ``k`` distinct sequences per problem without replacement (Kool et al. 2019, §3).
 
     Returns a :class:`SequenceSample` whose ``keys`` decrease along the beam axis; where a
     problem has fewer than ``k`` sequences in its support the surplus beams have

@@ -3,15 +3,15 @@
 Let ``C`` be the ``n_summed`` categories of largest ``q`` and ``u ~ q(. | z not in C)``. For any
 unbiased single-sample gradient estimator ``g`` (here REINFORCE, optionally with a baseline),
 
-    g^ = sum_{z in C} q(z) g(z) + (1 - q(C)) g(u)                   (Liu et al. 2019, eq. 4)
+    g^ = sum_{z in C} q(z) g(z) + (1 - q(C)) g(u)                   (Liu et al. 2019, §3)
 
 is unbiased, and its variance is at most ``(1 - q(C))^2`` times that of ``g`` (their
-Proposition 1), so it pays off exactly when ``q`` is concentrated. The weights ``q(z)`` and
+§3), so it pays off exactly when ``q`` is concentrated. The weights ``q(z)`` and
 ``1 - q(C)`` are constants (detached), and the choice of ``C`` is deterministic and not
 differentiated (reference: Runjing-Liu120/RaoBlackwellizedSGD, rao_blackwellization_lib.py).
 
 Choosing how many categories to sum: for a fixed number of summed categories the variance bound
-is smallest for the top-``k`` categories (Liu et al. 2019, §3.1), and since the bound falls like
+is smallest for the top-``k`` categories (Liu et al. 2019, §3), and since the bound falls like
 ``(1 - q(C_k))^2`` while the cost grows linearly in ``k``, :func:`optimal_n_summed` returns the
 smallest ``k`` (within a budget) whose unsummed mass is below a tolerance: beyond it, each added
 evaluation reduces the variance bound by less than the tolerance squared.
@@ -82,7 +82,7 @@ def sum_and_sample_surrogate(log_q: Tensor, cost: Callable[[Tensor], Tensor], n_
 
 def sum_and_sample_terms(log_q: Tensor, cost: Callable[[Tensor], Tensor], summed: Tensor, sampled: Tensor, *,
                          baseline: Tensor | float | None = None) -> Tensor:
-    """The estimator of eq. 4 for given summed categories (..., k) and sampled category (...).
+    """The estimator above for given summed categories (..., k) and sampled category (...).
 
     ``sampled`` must lie outside ``summed`` and be drawn from ``q`` renormalised there (as
     :func:`sum_and_sample_surrogate` does); exposed so the estimator can be enumerated exactly.

@@ -2,22 +2,24 @@
 
 Let ``S`` be ``k`` elements drawn without replacement from ``p`` (Gumbel-top-k over a flat
 categorical, or stochastic beam search over a :class:`~phylo_vi.vi.sequential.SequentialModel`).
-With the leave-one-out ratio ``R(S, s) = P^{D\\s}(S\\s) / P(S)`` (eq. 6), the *unordered set
-estimator*
+With the leave-one-out ratio ``R(S, s) = P^{D\\s}(S\\s) / P(S)`` (Kool et al. 2020, §3), the
+*unordered set estimator*
 
-    e^US(S) = sum_{s in S} p(s) R(S, s) f(s)                                   (eq. 7)
+    e^US(S) = sum_{s in S} p(s) R(S, s) f(s)
 
 is unbiased for ``E_p[f]`` and depends on the set only, not on the order of the draw. Its
-gradient estimator with built-in baseline (Theorem 4, eq. 16) is
+gradient estimator with built-in baseline (Kool et al. 2020, §4) is
 
     sum_{s in S} p(s) R(S, s) grad log p(s) [f(s) - b(S, s)],
     b(S, s) = p(s) f(s) + sum_{s' in S\\s} p(s') R^{D\\s}(S, s') f(s'),
     R^{D\\s}(S, s') = P^{D\\{s,s'}}(S\\{s,s'}) / P^{D\\s}(S\\s),
 
-where ``b(S, s)`` is itself the unordered-set estimate of ``E_p[f]`` from the other ``k - 1``
-elements (so for ``k = 1`` there is no baseline and the estimator is plain REINFORCE).
+where ``b(S, s)`` is ``p(s) f(s)`` plus the unordered-set estimate, from the other ``k - 1``
+elements, of the rest of ``E_p[f]``; its expectation given ``s in S`` is ``E_p[f]`` for every
+``s``, which keeps the estimator unbiased. For ``k = 1`` there are no other elements, the
+baseline would be biased and is dropped: the estimator is plain REINFORCE.
 
-The set probabilities come from the integral representation (Kool et al. 2020, appendix D)
+The set probabilities come from the integral representation (Kool et al. 2020, appendix)
 
     P(S) = int_0^1 prod_{s in S} (1 - u^{a_s}) du,  a_s = p(s) / (1 - sum_{t in S} p(t)),
 
@@ -128,14 +130,14 @@ def _ratios(lp: Tensor, valid: Tensor, n_points: int) -> tuple[Tensor, Tensor]:
 
 def unordered_set_surrogate(log_p: Tensor, f: Tensor, valid: Tensor | None = None, *,
                             baseline: bool = True, n_points: int = 256) -> Tensor:
-    """Surrogate loss for the unordered-set estimator with built-in baseline (eq. 16).
+    """Surrogate loss for the unordered-set estimator with built-in baseline (Kool et al. 2020, §4).
 
     Parameters
     ----------
     log_p : (..., k) log-probabilities of the sampled set's elements, differentiable.
     f : (..., k) their costs (their own gradient is kept).
     valid : (..., k) bool mask of real elements (``None``: all real).
-    baseline : use the built-in baseline (False gives the plain estimator, eq. 7 gradient).
+    baseline : use the built-in baseline (False gives the plain unordered-set estimator's gradient).
 
     Returns
     -------

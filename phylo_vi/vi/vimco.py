@@ -1,7 +1,7 @@
 """VIMCO: multi-sample score-function gradients with leave-one-out control variates.
 
 For ``K >= 2`` samples with log-weights ``log w_j = log p(x, z_j) - log q(z_j)`` and bound
-``L^ = log (1/K) sum_j w_j``, VIMCO (Mnih & Rezende 2016, eq. 9-10) estimates
+``L^ = log (1/K) sum_j w_j``, VIMCO (Mnih & Rezende 2016, §3) estimates
 
     grad L_K = E[ sum_j sg(L^ - L^_{-j}) grad log q(z_j) + sum_j w~_j grad log w_j ],
 

@@ -62,3 +62,15 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys):
     assert code == 2 and "line 2" in err and len(err.strip().splitlines()) == 1
     code, _, err = run(capsys, "genotype", "denoise", str(bad), "--fp", "2", "--fn", "0.1")
     assert code == 2
+
+
+def test_train_writes_weights_that_denoise_loads(tmp_path, capsys):
+    weights = tmp_path / "pointer.pt"
+    document = json.loads(run_ok(capsys, "genotype", "train", "--supervised-steps", "1", "--policy-steps", "1",
+                                 "--batch-size", "2", "--seed", "0", "-o", str(weights), "--quiet", "--json"))
+    assert weights.exists() and np.isfinite(document["final_supervised_loss"])
+    matrix = tmp_path / "m.SC"
+    matrix.write_text("cellIDxmutID\tm0\tm1\tm2\nc0\t1\t1\t0\nc1\t1\t0\t3\nc2\t0\t1\t1\n")
+    out = json.loads(run_ok(capsys, "genotype", "denoise", str(matrix), "--fp", "0.01", "--fn", "0.2",
+                            "--weights", str(weights), "--seed", "0", "--json"))
+    assert out["conflict_free"]

@@ -79,8 +79,12 @@ def test_beam_search_returns_distinct_flip_sets():
 
 def test_training_is_deterministic_under_a_seed():
     kwargs = dict(n_supervised=2, n_policy=2, batch_size=2, n_samples=2, shapes=((5, 5),), seed=3)
-    a, history = train_pointer_network(network=PointerNetwork(hidden=8, n_heads=2, n_layers=1), **kwargs)
-    b, _ = train_pointer_network(network=PointerNetwork(hidden=8, n_heads=2, n_layers=1), **kwargs)
+    def tiny():
+        torch.manual_seed(5)  # same initial weights for both runs
+        return PointerNetwork(hidden=8, n_heads=2, n_layers=1)
+
+    a, history = train_pointer_network(network=tiny(), **kwargs)
+    b, _ = train_pointer_network(network=tiny(), **kwargs)
     for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
         torch.testing.assert_close(x, y, msg=name)
     assert len(history.supervised_loss) == 2 and np.isfinite(history.policy_reward).all()

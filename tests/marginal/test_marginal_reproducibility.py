@@ -41,7 +41,7 @@ def test_grid_identical_in_process_and_on_dask(quartet):
     serial = run_grid(quartet.patterns, trees, methods, n_replicates=2, seed=9, preset="fast")
     values = {}
     for workers in (1, 2):
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster, \
                 Client(cluster) as client:
             values[workers] = run_grid(quartet.patterns, trees, methods, n_replicates=2, seed=9, preset="fast",
                                        client=client)

@@ -21,9 +21,9 @@ def random_newick(n_taxa: int, rng: np.random.Generator, *, prefix: str = "t", m
 
 @pytest.fixture
 def make_tree():
-    def make(n_taxa: int, seed: int, **options):
+    def make(n_taxa: int, seed: int, taxa: TaxonNamespace | None = None, **options):
         rng = np.random.default_rng(seed)
-        return parse_newick(random_newick(n_taxa, rng, **options), TaxonNamespace())
+        return parse_newick(random_newick(n_taxa, rng, **options), TaxonNamespace() if taxa is None else taxa)
     return make
 
 

@@ -13,8 +13,6 @@ from phylo_vi.trees import TaxonNamespace, Tree
 from phylo_vi.trees import bitset
 from phylo_vi.trees.bitset import bitset_indices
 
-from .conftest import random_newick
-
 
 def split_lengths(tree: Tree) -> dict:
     """{split (side without the first taxon, as a frozenset): total branch length}, trivial splits included."""
@@ -137,12 +135,12 @@ def test_ds1_topology_keys_group_trees_as_dendropy_does(shared_data, dendropy_sp
     assert len(set(keys)) == len(set(theirs))
 
 
-def test_topology_keys_group_trees_as_dendropy_does(tmp_path, dendropy_split_sets):
+def test_topology_keys_group_trees_as_dendropy_does(tmp_path, make_tree, dendropy_split_sets):
     # reference: DendroPy split sets of 60 random 7-taxon trees, drawn from a pool of 6
     # topologies and randomly rerooted: equal keys exactly when DendroPy's split sets are equal
     rng = np.random.default_rng(2)
     taxa = TaxonNamespace()
-    pool = [parse_newick(random_newick(7, np.random.default_rng(seed)), taxa) for seed in range(6)]
+    pool = [make_tree(7, seed, taxa) for seed in range(6)]
     trees = []
     for _ in range(60):
         tree = pool[int(rng.integers(len(pool)))]

@@ -13,11 +13,12 @@ THETA = (1.0, 0.0, -1.0, 0.5)
 TARGET = (0.2, 0.4, 0.6, 0.8)   # p~ = 2 * (.1, .2, .3, .4), so log Z = log 2
 
 
-def _enumerate(k: int, device, dtype, control_variate: bool = True):
+def _enumerate(k: int, device, dtype, control_variate: bool = True, log_target=None):
     """Exact L_K, exact grad L_K (autograd of the enumerated bound) and the estimator's exact
     mean and total variance over all 4^K tuples."""
     tuples = torch.tensor(list(itertools.product(range(4), repeat=k)), device=device)   # (4^K, K)
-    log_target = torch.tensor(TARGET, device=device, dtype=dtype).log()
+    if log_target is None:
+        log_target = torch.tensor(TARGET, device=device, dtype=dtype).log()
     theta = torch.tensor(THETA, device=device, dtype=dtype, requires_grad=True)
     log_q = torch.log_softmax(theta, 0)[tuples]                                        # (4^K, K)
     log_w = log_target[tuples] - log_q
@@ -67,3 +68,16 @@ def test_learning_signal_matches_direct_formula(device, dtype):
         assert signal[j, 0].item() == pytest.approx(direct, rel=1e-6, abs=1e-12 if dtype == torch.float64 else 1e-6)
     with pytest.raises(ValueError):
         vimco_learning_signal(log_w[:1])
+
+
+def test_discrete_iwae_gradient_where_pyro_renyi_gives_zero(device, dtype):
+    # spec §2.2: z ~ Cat(.1,.2,.3,.4), x | z ~ N(z, 1), x = 2.5, guide logits (1, 0, -1, 0.5), K = 4.
+    # Exact gradient of the IWAE *loss* -L_4 by enumeration: (0.443, 0.012, -0.187, -0.267);
+    # Pyro's RenyiELBO(alpha=0) returns (0, 0, 0, 0). VIMCO's exact mean must equal it.
+    z = torch.arange(4, device=device, dtype=dtype)
+    log_target = torch.tensor([0.1, 0.2, 0.3, 0.4], device=device, dtype=dtype).log() \
+        - 0.5 * math.log(2 * math.pi) - 0.5 * (2.5 - z) ** 2
+    _, exact_grad, mean, _ = _enumerate(4, device, dtype, log_target=log_target)
+    expected = torch.tensor([0.443, 0.012, -0.187, -0.267], dtype=torch.float64)
+    torch.testing.assert_close(-exact_grad.cpu().double(), expected, atol=6e-4, rtol=0)
+    torch.testing.assert_close(-mean.cpu().double(), expected, atol=6e-4, rtol=0)

@@ -2,7 +2,7 @@
 
 With ``q(W_ij) = N(mu_ij, sigma_ij^2)`` the pre-activations of an input row ``a`` are Gaussian,
 ``b_j ~ N(sum_i a_i mu_ij, sum_i a_i^2 sigma_ij^2)``, so they are sampled directly with fresh
-noise for every example (Kingma, Salimans & Welling 2015, eq. 6): the minibatch gradient
+noise for every example (Kingma, Salimans & Welling 2015, §2.3): the minibatch gradient
 variance then falls like 1/M with no covariance between examples, unlike one weight sample
 shared by the batch. The KL to the prior ``N(0, prior_std^2)`` is analytic and counted once per
 weight, while the noise is per example. ``sigma = softplus(rho)``; start ``rho`` very negative.

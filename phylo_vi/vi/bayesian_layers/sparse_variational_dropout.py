@@ -5,9 +5,9 @@
 (bayesgroup/variational-dropout-sparsifies-dnn, ``nets/layers.py``):
 
 * additive parameterisation: learn ``log sigma^2`` directly (not ``log alpha``), which removes
-  the large-variance gradients of multiplicative noise (§4.1);
+  the large-variance gradients of multiplicative noise (§4);
 * ``log alpha`` is clipped to ``[-8, 8]``;
-* the KL term uses the approximation (eq. 14)
+* the KL term uses the approximation (§4.2)
   ``-KL ~ k1 sigmoid(k2 + k3 log alpha) - 0.5 log(1 + 1/alpha) - k1`` with
   ``k1 = 0.63576, k2 = 1.87320, k3 = 1.48695`` (accurate to about 0.01 in log alpha in [-10, 10]);
 * training uses the local reparameterisation ``sigma_b = sqrt(x^2 (alpha theta^2) + 1e-8)``;
@@ -34,7 +34,7 @@ LOG_ALPHA_CLIP = 8.0
 
 
 def sparse_vd_neg_kl(log_alpha: Tensor) -> Tensor:
-    """Approximate ``-KL(q || log-uniform prior)`` per weight, up to a constant (eq. 14)."""
+    """Approximate ``-KL(q || log-uniform prior)`` per weight, up to a constant (Molchanov et al. 2017, §4.2)."""
     return K1 * torch.sigmoid(K2 + K3 * log_alpha) - 0.5 * torch.nn.functional.softplus(-log_alpha) - K1
 
 

@@ -1,4 +1,4 @@
-"""RealNVP affine coupling layer (Dinh, Sohl-Dickstein & Bengio 2017, eq. 4-6).
+"""RealNVP affine coupling layer (Dinh, Sohl-Dickstein & Bengio 2017, §3).
 
 With a binary mask ``m``, ``y = m * z + (1 - m) * (z * exp(s(m * z)) + t(m * z))``; the
 Jacobian is triangular, so ``log |det J| = sum (1 - m) * s(m * z)``, and the inverse is
