@@ -35,7 +35,6 @@ import numpy as np
 import torch
 
 from phylo_vi.genotype import denoise, evaluate, load_network, read_genotype
-from phylo_vi.genotype.conflicts import is_conflict_free
 from phylo_vi.genotype.denoise import network_flips
 from phylo_vi.genotype.repair import repair
 

@@ -39,6 +39,7 @@ from phylo_vi.marginal import FixedTopologyProblem, make_estimator, parse_method
 from phylo_vi.marginal.grid import run_grid
 from phylo_vi.marginal.metrics import kl_divergence, split_membership, split_rmsd
 from phylo_vi.marginal.topologies import read_topologies, top_topologies
+from phylo_vi.trees import TaxonNamespace
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "marginal"
 CHAIN_METHODS = ("hm", "shm", "bs", "cpo", "ppd", "ss", "ps", "mps", "gss")
@@ -195,7 +196,7 @@ def main() -> None:
     aln = read_alignment(args.data / "DS1.nex")
     patterns = aln.site_patterns()
     credible = args.data / "JC_no_gamma_credible_set_ds1"
-    trees = read_topologies(credible, aln.taxa)
+    trees = read_topologies(credible, TaxonNamespace(aln.taxa.names))
     newick = credible.read_text().splitlines()[0].split("\t")[1].strip()
     report = {"chain_scale": args.chain_scale, "seed": args.seed}
     if not args.no_single:

@@ -10,7 +10,7 @@ keys and branch lengths (:func:`phylo_vi.io.tree_batches.iter_tree_batches`). Th
 libraries are timed on a prefix of the file (``--prefix`` trees, default 5,000) and say so in
 the table. Figures are medians of ``--repeats`` runs (default 3); the anchor is Bio.Phylo.
 Wall-clock and CPU (process) time are both reported: on a shared machine the CPU figure is the
-steadier one. Peak memory of phylo_vi (``ru_maxrss``) is measured in a fresh process after
+steadier one. Peak memory of phylo_vi (``VmHWM``) is measured in a fresh process after
 100 trees (imports and the Numba cache loaded), then after 10k and after all trees.
 
 Usage: ``python benchmarks/parse_trees.py [--n-trees 100000] [--json]``.
@@ -119,14 +119,21 @@ def time_parser(function, path: Path, repeats: int) -> tuple[float, float, int]:
     return statistics.median(walls), statistics.median(cpus), n
 
 
+_PEAK_RSS = ("import sys; from benchmarks.parse_trees import run_phylo_vi; from pathlib import Path\n"
+             "def peak():\n"
+             "    # VmHWM belongs to this process's own address space; ru_maxrss would carry the\n"
+             "    # parent's peak over fork and exec\n"
+             "    for line in open('/proc/self/status'):\n"
+             "        if line.startswith('VmHWM:'):\n"
+             "            return int(line.split()[1]) / 1024\n"
+             "run_phylo_vi(Path(sys.argv[1])); print(peak()); run_phylo_vi(Path(sys.argv[2])); print(peak())\n")
+
+
 def peak_memory_mb(warm_up: Path, path: Path) -> tuple[float, float]:
     """Peak RSS (MB) of a fresh process after reading ``warm_up`` (imports, Numba cache), then ``path``."""
-    code = ("import resource, sys; from benchmarks.parse_trees import run_phylo_vi; from pathlib import Path; "
-            "peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024; "
-            "run_phylo_vi(Path(sys.argv[1])); print(peak()); run_phylo_vi(Path(sys.argv[2])); print(peak())")
     root = Path(__file__).resolve().parents[1]
-    result = subprocess.run([sys.executable, "-c", code, str(warm_up), str(path)], capture_output=True, text=True,
-                            check=True, cwd=root)
+    result = subprocess.run([sys.executable, "-c", _PEAK_RSS, str(warm_up), str(path)], capture_output=True,
+                            text=True, check=True, cwd=root)
     before, after = result.stdout.strip().splitlines()[-2:]
     return float(before), float(after)
 

@@ -15,9 +15,10 @@ Sections (medians of ``--repeats`` runs; wall-clock ``time.perf_counter``):
    flat posterior, so that the sample holds tens of thousands of distinct topologies; JC69,
    one chain, 600,000 generations sampled every 5, seed 1; ``--make-mrbayes DIR`` writes and
    runs it with Debian's ``mb``, ``--mrbayes-trees FILE`` reuses one). After a 15 % burn-in
-   (102,001 trees kept) prefixes of growing size are fitted; EM CPU time per iteration divided
-   by (distinct trees × taxa) is constant when the cost is linear; the DS1 replicates
-   (27 taxa) give a second taxon count.
+   (102,001 trees kept) prefixes of growing size are fitted; the CPU time of one EM iteration
+   (fits of 25 and 5 iterations, difference / 20, minimum over repeats) divided by (distinct
+   trees × taxa) is constant when the cost is linear; the DS1 replicates (27 taxa) give a
+   second taxon count.
 
 Usage: ``python benchmarks/sbn.py [--shared ../shared] [--repeats 3]
 [--make-mrbayes DIR | --mrbayes-trees FILE] [--json]``.
@@ -161,27 +162,32 @@ def make_mrbayes(folder: Path, shared: Path) -> Path:
     return folder / "DS4.nex.t"
 
 
-def bench_large(path: Path, ds1_rows: list[dict], repeats: int) -> dict:
+def iteration_cpu(tables, repeats: int) -> float:
+    """CPU seconds of one EM iteration: fits of 25 and 5 iterations, difference / 20 (minima over repeats)."""
+    cpu = {}
+    for n_iter in (5, 25):
+        estimator = SubsplitBayesianNetwork(method="em", max_iter=n_iter, min_iter=0, tol=0.0)
+        cpu[n_iter] = min(timed(lambda: estimator.fit(tables), 1)[1] for _ in range(repeats))
+    return (cpu[25] - cpu[5]) / 20
+
+
+def bench_large(path: Path, shared: Path, repeats: int) -> dict:
     parse, _, arrays = timed(lambda: read_tree_arrays([path], burnin=0.15, taxa=TaxonNamespace()), 1)
-    n_taxa = len(arrays.taxa)
+    samples = [(f"MrBayes DS4/150 sites, first {fraction:g}", arrays.subset(np.arange(int(len(arrays) * fraction))))
+               for fraction in (0.125, 0.25, 0.5, 1.0)]
+    samples += [(f"DS1 short run rep {rep}", read_tree_arrays([shared / "data" / "DS1" / "short_run" / f"rep_{rep}" /
+                                                               "DS1.trprobs"])) for rep in (7, 5)]
     points = []
-    for fraction in (0.125, 0.25, 0.5, 1.0):
-        count = int(len(arrays) * fraction)
-        part = type(arrays)(arrays.parent[:count], arrays.taxon[:count], arrays.weights[:count], arrays.taxa)
-        tables = unrooted_edge_tables(part)
-        estimator = SubsplitBayesianNetwork(method="em", max_iter=10, min_iter=0, tol=0.0)
-        _, fit, model = timed(lambda: estimator.fit(tables), repeats)
-        _, setup, _ = timed(lambda: SubsplitBayesianNetwork(method="sa").fit(tables), repeats)
-        per_iteration = (fit - setup) / model.n_iter_
-        points.append({"trees": count, "distinct_trees": tables.n_trees, "taxa": n_taxa,
-                       "em_iteration_s": per_iteration,
-                       "ns_per_tree_taxon": 1e9 * per_iteration / (tables.n_trees * n_taxa)})
+    for name, sample in samples:
+        tables = unrooted_edge_tables(sample)
+        per_iteration = iteration_cpu(tables, repeats)
+        points.append({"sample": name, "trees": len(sample), "distinct_trees": tables.n_trees,
+                       "taxa": tables.n_taxa, "em_iteration_s": per_iteration,
+                       "ns_per_tree_taxon": 1e9 * per_iteration / (tables.n_trees * tables.n_taxa)})
     full, full_cpu, model = timed(lambda: make_estimator("em").fit(arrays), 1)
-    ds1 = [{"taxa": 27, "distinct_trees": r["distinct_trees"],
-            "ns_per_tree_taxon": 1e9 * r["fit_cpu_s"] / r["em_iterations"] / (r["distinct_trees"] * 27)} for r in ds1_rows]
     return {"file": str(path), "trees_kept": len(arrays), "parse_s": parse, "scaling": points,
-            "full_fit_s": full, "full_fit_cpu_s": full_cpu, "full_em_iterations": model.n_iter_, "full_distinct_trees": model.n_trees_,
-            "ds1_ns_per_tree_taxon_median": statistics.median(r["ns_per_tree_taxon"] for r in ds1)}
+            "full_fit_s": full, "full_fit_cpu_s": full_cpu, "full_em_iterations": model.n_iter_,
+            "full_distinct_trees": model.n_trees_}
 
 
 def markdown(document: dict) -> str:
@@ -199,14 +205,14 @@ def markdown(document: dict) -> str:
             f"{k['total_s']:.2f} / {k['total_cpu_s']:.2f} | {k['max_abs_diff']:.2e} |"]
     if document.get("large"):
         g = document["large"]
-        out += ["", f"## Large sample: {g['trees_kept']} MrBayes trees ({g['scaling'][0]['taxa']} taxa); parse "
-                f"{g['parse_s']:.1f} s; full SBN-EM fit {g['full_fit_s']:.1f} s wall, {g['full_fit_cpu_s']:.1f} s CPU "
-                f"({g['full_em_iterations']} iterations, {g['full_distinct_trees']} distinct trees)", "",
-                "| trees | distinct trees | EM iteration CPU (s) | ns per distinct tree × taxon |", "|---|---|---|---|"]
+        out += ["", f"## Large sample: {g['trees_kept']} MrBayes trees; parse {g['parse_s']:.1f} s; full SBN-EM fit "
+                f"{g['full_fit_s']:.1f} s wall, {g['full_fit_cpu_s']:.1f} s CPU ({g['full_em_iterations']} iterations, "
+                f"{g['full_distinct_trees']} distinct trees)", "",
+                "| sample | trees | distinct trees | taxa | EM iteration CPU (s) | ns per distinct tree × taxon |",
+                "|---|---|---|---|---|---|"]
         for p in g["scaling"]:
-            out.append(f"| {p['trees']} | {p['distinct_trees']} | {p['em_iteration_s']:.4f} | "
-                       f"{p['ns_per_tree_taxon']:.1f} |")
-        out.append(f"| DS1 (27 taxa), median of reps, whole fit | | | {g['ds1_ns_per_tree_taxon_median']:.1f} |")
+            out.append(f"| {p['sample']} | {p['trees']} | {p['distinct_trees']} | {p['taxa']} | "
+                       f"{p['em_iteration_s']:.4f} | {p['ns_per_tree_taxon']:.1f} |")
     return "\n".join(out)
 
 
@@ -222,7 +228,7 @@ def main() -> None:
     document = {"replicates": bench_replicates(args.shared, args.repeats)}
     document["kl_table"] = bench_kl_table(args.shared, args.repeats)
     large = args.mrbayes_trees or (make_mrbayes(args.make_mrbayes, args.shared) if args.make_mrbayes else None)
-    document["large"] = bench_large(large, document["replicates"], args.repeats) if large else None
+    document["large"] = bench_large(large, args.shared, args.repeats) if large else None
     if args.json:
         json.dump(document, sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -125,13 +125,13 @@ def denoise(matrix: Path, fp: float, fn: float, fmt: str, out: Path | None, deco
 def simulate(model: str, cells: int, mutations: int, clones: int, linear: bool, fp: float, fn: float,
              missing: float, out_prefix: Path, seed: int | None, as_json: bool) -> None:
     """Simulate a noise-free tumour matrix and its noisy observation."""
+    import numpy as np
+
     from phylo_vi.genotype.formats import write_sc
     from phylo_vi.genotype.matrix import GenotypeMatrix
     from phylo_vi.genotype.simulate import add_noise, simulate_clonal, simulate_coalescent
 
     seed = resolve_seed(seed)
-    import numpy as np
-
     rng = np.random.default_rng(seed)
     truth = (simulate_clonal(cells, mutations, clones, linear=linear, random_state=rng) if model == "clonal"
              else simulate_coalescent(cells, mutations, random_state=rng))
@@ -142,7 +142,10 @@ def simulate(model: str, cells: int, mutations: int, clones: int, linear: bool, 
     write_sc(GenotypeMatrix(truth), truth_path)
     document = {"seed": seed, "model": model, "noisy": str(noisy_path), "truth": str(truth_path),
                 "entry_noise": float(np.mean(np.where(observed == 3, truth, observed) != truth))}
-    emit_json(document) if as_json else click.echo(f"wrote {noisy_path} and {truth_path} (seed {seed})")
+    if as_json:
+        emit_json(document)
+    else:
+        click.echo(f"wrote {noisy_path} and {truth_path} (seed {seed})")
 
 
 @genotype.command()
@@ -219,4 +222,7 @@ def train(task: str, out: Path, supervised_steps: int, policy_steps: int, batch_
         classifier = MatrixClassifier(task=task, random_state=seed).fit(x, y)
         document = {"seed": seed, **compare_with_exact(classifier, xt, yt).as_dict()}
         write_json(out, document)
-    emit_json(document) if as_json else click.echo(" ".join(f"{k}={v}" for k, v in document.items()))
+    if as_json:
+        emit_json(document)
+    else:
+        click.echo(" ".join(f"{k}={v}" for k, v in document.items()))

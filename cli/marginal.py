@@ -47,15 +47,17 @@ def marginal(alignment: Path, trees: Path, methods: str, top: int | None, replic
     from phylo_vi.marginal.methods import parse_methods
     from phylo_vi.marginal.report import summarize, write_html_report, write_results_tsv
     from phylo_vi.marginal.topologies import read_topologies, reference_posterior, top_topologies
+    from phylo_vi.trees import TaxonNamespace
 
     seed = resolve_seed(seed)
     names = parse_methods(methods)
     aln = read_alignment(alignment)
     patterns = aln.site_patterns()
-    topologies = top_topologies(read_topologies(trees, aln.taxa), top)
+    taxa = TaxonNamespace(aln.taxa.names)  # trees may add taxa; the alignment's namespace stays intact
+    topologies = top_topologies(read_topologies(trees, taxa), top)
     reference = None
     if reference_file is not None:
-        reference = reference_posterior(topologies, read_topologies(reference_file, aln.taxa))
+        reference = reference_posterior(topologies, read_topologies(reference_file, taxa))
     prefix = out_prefix if out_prefix is not None else trees.with_name(trees.name + ".marginal")
     n_cells = len(grid_cells(len(topologies), names, replicates, seed))
 

@@ -9,7 +9,9 @@ depends on ``batch_size`` and not on the number of trees.
 The NEXUS header (TAXA, TRANSLATE, ...) and every line the kernel hands back (quoted labels,
 statements spanning lines, ``end;``, errors) go through the reference readers of
 :mod:`.nexus` and :mod:`.newick`, so the result is identical to theirs, errors included.
-RevBayes traces are read by :mod:`.revbayes` and packed into batches.
+RevBayes traces are read by :mod:`.revbayes` and packed into batches. A tree that adds a taxon
+to the namespace (Newick files name their taxa in the trees) closes the current batch first, so
+all trees of a batch share one bitset width.
 """
 from __future__ import annotations
 
@@ -308,13 +310,15 @@ class _BatchReader:
             out.parent, out.length, out.taxon, out.clades, out.key_start, out.keys,
             out.hard_node, out.hard_span, self.max_nodes, state, self.scratch, self.seen, self.tmp)
         n_hard = int(state[kernel.S_HARD])
+        # flat lists of ints: a list per span would make the garbage collector run over and over
         if n_hard:
-            spans = out.hard_span[:n_hard].tolist()
-            out.length[out.hard_node[:n_hard]] = [float(data[a:b]) for a, b in spans]
+            flat = out.hard_span[:n_hard].ravel().tolist()
+            out.length[out.hard_node[:n_hard]] = [float(data[flat[k]:flat[k + 1]]) for k in range(0, len(flat), 2)]
         last_tree = int(state[kernel.S_TREES])
         if self.nexus:
-            spans = out.name_span[first_tree:last_tree].tolist()
-            out.names.extend(data[a:b].decode("utf-8", errors="replace") for a, b in spans)
+            flat = out.name_span[first_tree:last_tree].ravel().tolist()
+            out.names.extend([data[flat[k]:flat[k + 1]].decode("utf-8", errors="replace")
+                              for k in range(0, len(flat), 2)])
         else:
             out.names.extend([None] * (last_tree - first_tree))
         return status

@@ -18,6 +18,8 @@ above post-order node ``i`` (nodes ``0 .. n_nodes - 2``), the convention of
     lik.hessian_diagonal(t=None)          -> d^2 log L / dt^2 (B,)
     lik.derivatives(t=None)               -> (log L, gradient, Hessian diagonal)
     lik.gamma_shape_derivative(t=None)    -> d log L / d alpha (+G models)
+    lik.exchangeability_gradient(t=None)  -> d log L / d(AC, AG, AT, CG, CT), GT = 1
+    lik.pattern_log_likelihoods(t=None)   -> log L of each site pattern (P,)
     lik.log_likelihood_batch(T (S, B))    -> (S,)
     lik.gradient_batch(T (S, B))          -> ((S,), (S, B))
     lik.clade_labels()                    -> tip names below each branch, "a|b|c"
@@ -36,23 +38,33 @@ by two threads at once)::
         log_l = plan_gradient(plan, t, gradient, hessian, category_gradient, False)
         # gradient (B,), hessian (B,) (filled when the last argument is True),
         # category_gradient (B, K) = d log L / d(r_k t); preallocate them once with np.empty.
-    # also: plan_log_likelihood_batch(plan, T (S, B), out (S,)), plan_gradient_batch(plan, T, out, grads)
+    # also: plan_log_likelihood_batch(plan, T (S, B), out (S,)), plan_gradient_batch(plan, T, out, grads),
+    # plan_pattern_log_likelihoods(plan, t, out (P,)) -> weighted total, out = log L of each pattern
     # another model, same topology and buffers: plan = with_model(plan, new_model)
+    # threads: TreeLikelihood(..., threads=N) builds N work buffers; plan_log_likelihood_threads,
+    # plan_gradient_threads and plan_log_likelihood_batch_threads spread blocks / samples over them.
+    # Numba caches do not notice edits to this package: after upgrading phylo_vi, clear the
+    # __pycache__ of modules whose cached kernels call these functions.
 
 Torch twin (:mod:`~phylo_vi.likelihood.torch_backend`): ``TorchTreeLikelihood(patterns, tree,
-model)`` with ``log_likelihood(t)`` for ``t`` of shape (B,) or (S, B), differentiable (autograd)
-in the branch lengths and, optionally, in the exchangeabilities and frequencies; any device,
-float64 by default.
+model, device=..., dtype=torch.float64)`` with ``log_likelihood(t, exchangeabilities=None,
+frequencies=None)`` for ``t`` of shape (B,) or (S, B), differentiable (autograd) in the branch
+lengths and, when passed as tensors, in the exchangeabilities and frequencies.
+``TreeLikelihood.exchangeability_gradient()`` uses it for d log L / d(GTR rates).
+
+References: Felsenstein (1981) J. Mol. Evol. 17:368 (pruning); Yang (1994) J. Mol. Evol. 39:306
+(discrete gamma); Ji et al. (2020) Mol. Biol. Evol. 37:3047 (linear-time gradient).
 """
 from phylo_vi.likelihood.frequencies import empirical_frequencies
 from phylo_vi.likelihood.gamma import gamma_category_rates, gamma_category_rates_derivative
 from phylo_vi.likelihood.model_string import parse_model
 from phylo_vi.likelihood.models import F81, GTR, HKY85, JC69, K80, TN93, SubstitutionModel
 from phylo_vi.likelihood.plan import build_plan, with_model
+from phylo_vi.likelihood.topologies import log_likelihood_trees
 from phylo_vi.likelihood.tree_likelihood import TreeLikelihood, resolve_model
 
 __all__ = [
     "SubstitutionModel", "JC69", "K80", "F81", "HKY85", "TN93", "GTR", "parse_model", "empirical_frequencies",
     "gamma_category_rates", "gamma_category_rates_derivative", "TreeLikelihood", "resolve_model", "build_plan",
-    "with_model",
+    "with_model", "log_likelihood_trees",
 ]

@@ -259,32 +259,17 @@ def _block_log_likelihood(lo, hi, store_up, child_offsets, child_nodes, tip_row,
 
 @njit(**_HOT)
 def _quadratic_form(qt, k, matrix, up, c, nb, out, o):
-    """``out[o, p] = qt[k, :, p] @ matrix @ up[c, k, :, p]`` (4 states, patterns vectorised)."""
+    """``out[o, p] = qt[0, k, :, p] @ matrix @ up[c, k, :, p]`` (4 states, patterns vectorised)."""
     a00, a01, a02, a03 = matrix[0, 0], matrix[0, 1], matrix[0, 2], matrix[0, 3]
     a10, a11, a12, a13 = matrix[1, 0], matrix[1, 1], matrix[1, 2], matrix[1, 3]
     a20, a21, a22, a23 = matrix[2, 0], matrix[2, 1], matrix[2, 2], matrix[2, 3]
     a30, a31, a32, a33 = matrix[3, 0], matrix[3, 1], matrix[3, 2], matrix[3, 3]
     for p in range(nb):
         m0, m1, m2, m3 = up[c, k, 0, p], up[c, k, 1, p], up[c, k, 2, p], up[c, k, 3, p]
-        out[o, p] = (qt[k, 0, p] * (a00 * m0 + a01 * m1 + a02 * m2 + a03 * m3)
-                     + qt[k, 1, p] * (a10 * m0 + a11 * m1 + a12 * m2 + a13 * m3)
-                     + qt[k, 2, p] * (a20 * m0 + a21 * m1 + a22 * m2 + a23 * m3)
-                     + qt[k, 3, p] * (a30 * m0 + a31 * m1 + a32 * m2 + a33 * m3))
-
-
-@njit(**_HOT)
-def _transposed_message(pmats, c, k, qt, nb, pre):
-    """``pre[c, k, :, p] = pmats[c, k]^T @ qt[k, :, p]``: the pre-order partial below a branch."""
-    p00, p01, p02, p03 = pmats[c, k, 0, 0], pmats[c, k, 0, 1], pmats[c, k, 0, 2], pmats[c, k, 0, 3]
-    p10, p11, p12, p13 = pmats[c, k, 1, 0], pmats[c, k, 1, 1], pmats[c, k, 1, 2], pmats[c, k, 1, 3]
-    p20, p21, p22, p23 = pmats[c, k, 2, 0], pmats[c, k, 2, 1], pmats[c, k, 2, 2], pmats[c, k, 2, 3]
-    p30, p31, p32, p33 = pmats[c, k, 3, 0], pmats[c, k, 3, 1], pmats[c, k, 3, 2], pmats[c, k, 3, 3]
-    for p in range(nb):
-        q0, q1, q2, q3 = qt[k, 0, p], qt[k, 1, p], qt[k, 2, p], qt[k, 3, p]
-        pre[c, k, 0, p] = p00 * q0 + p10 * q1 + p20 * q2 + p30 * q3
-        pre[c, k, 1, p] = p01 * q0 + p11 * q1 + p21 * q2 + p31 * q3
-        pre[c, k, 2, p] = p02 * q0 + p12 * q1 + p22 * q2 + p32 * q3
-        pre[c, k, 3, p] = p03 * q0 + p13 * q1 + p23 * q2 + p33 * q3
+        out[o, p] = (qt[0, k, 0, p] * (a00 * m0 + a01 * m1 + a02 * m2 + a03 * m3)
+                     + qt[0, k, 1, p] * (a10 * m0 + a11 * m1 + a12 * m2 + a13 * m3)
+                     + qt[0, k, 2, p] * (a20 * m0 + a21 * m1 + a22 * m2 + a23 * m3)
+                     + qt[0, k, 3, p] * (a30 * m0 + a31 * m1 + a32 * m2 + a33 * m3))
 
 
 @njit(cache=True, nogil=True, fastmath=True)
@@ -305,17 +290,58 @@ def _site_ratios(lo, nb, weights, fraction, den, ratio, weighted):
         weighted[p] = weights[lo + p] * r
 
 
+@njit(**_HOT)
+def _above(base, b, sibling, s, k, nb, qt):
+    """``qt[0, k] = base[b, k] * sibling[s, k]``: the pre-order partial above a branch."""
+    for i in range(4):
+        for p in range(nb):
+            qt[0, k, i, p] = base[b, k, i, p] * sibling[s, k, i, p]
+
+
+@njit(**_HOT)
+def _numerator(qt, k, matrix, up, c, nb, numer, d1, wk, rk):
+    """``numer[k] = w_k qt^T Q m_c`` and ``d1 += r_k numer[k]`` (patterns vectorised)."""
+    a00, a01, a02, a03 = matrix[0, 0], matrix[0, 1], matrix[0, 2], matrix[0, 3]
+    a10, a11, a12, a13 = matrix[1, 0], matrix[1, 1], matrix[1, 2], matrix[1, 3]
+    a20, a21, a22, a23 = matrix[2, 0], matrix[2, 1], matrix[2, 2], matrix[2, 3]
+    a30, a31, a32, a33 = matrix[3, 0], matrix[3, 1], matrix[3, 2], matrix[3, 3]
+    wr = wk * rk
+    for p in range(nb):
+        m0, m1, m2, m3 = up[c, k, 0, p], up[c, k, 1, p], up[c, k, 2, p], up[c, k, 3, p]
+        z = (qt[0, k, 0, p] * (a00 * m0 + a01 * m1 + a02 * m2 + a03 * m3)
+             + qt[0, k, 1, p] * (a10 * m0 + a11 * m1 + a12 * m2 + a13 * m3)
+             + qt[0, k, 2, p] * (a20 * m0 + a21 * m1 + a22 * m2 + a23 * m3)
+             + qt[0, k, 3, p] * (a30 * m0 + a31 * m1 + a32 * m2 + a33 * m3))
+        numer[k, p] = wk * z
+        d1[p] += wr * z
+
+
+@njit(**_HOT)
+def _transposed_message(pmats, c, k, qt, nb, pre):
+    """``pre[c, k, :, p] = pmats[c, k]^T @ qt[0, k, :, p]``: the pre-order partial below a branch."""
+    p00, p01, p02, p03 = pmats[c, k, 0, 0], pmats[c, k, 0, 1], pmats[c, k, 0, 2], pmats[c, k, 0, 3]
+    p10, p11, p12, p13 = pmats[c, k, 1, 0], pmats[c, k, 1, 1], pmats[c, k, 1, 2], pmats[c, k, 1, 3]
+    p20, p21, p22, p23 = pmats[c, k, 2, 0], pmats[c, k, 2, 1], pmats[c, k, 2, 2], pmats[c, k, 2, 3]
+    p30, p31, p32, p33 = pmats[c, k, 3, 0], pmats[c, k, 3, 1], pmats[c, k, 3, 2], pmats[c, k, 3, 3]
+    for p in range(nb):
+        q0, q1, q2, q3 = qt[0, k, 0, p], qt[0, k, 1, p], qt[0, k, 2, p], qt[0, k, 3, p]
+        pre[c, k, 0, p] = p00 * q0 + p10 * q1 + p20 * q2 + p30 * q3
+        pre[c, k, 1, p] = p01 * q0 + p11 * q1 + p21 * q2 + p31 * q3
+        pre[c, k, 2, p] = p02 * q0 + p12 * q1 + p22 * q2 + p32 * q3
+        pre[c, k, 3, p] = p03 * q0 + p13 * q1 + p23 * q2 + p33 * q3
+
+
 @njit(cache=True, nogil=True)
 def _preorder_block(lo, hi, scaled, with_hessian, child_offsets, child_nodes, tip_row, weights, freqs, rates,
                     cat_weights, rate_matrix, rate_matrix2, pmats, up, pre, site, qt, numer, gradient, hessian,
                     category_gradient):
     """Pre-order pass over patterns ``lo:hi``: accumulate d log L / dt (and d^2) for every branch.
 
-    Scratch: ``qt`` (K, 4, block) = pre-order partial above the branch; ``numer`` (K, block);
+    Scratch: ``qt`` (1, K, 4, block) = pre-order partial above the branch; ``numer`` (K, block);
     ``site`` rows: 1 tree fractions and 2 tree likelihoods (from the root), 3 d1, 4 d2,
     5 ratio = fraction / den, 6 weights * ratio, 7 work, 8 den. Unscaled blocks use the root's
     tree likelihood as the denominator of every branch; scaled blocks recompute it per branch
-    (``qt^T m``, in the scale of the rescaled partials).
+    (``qt^T m``, in the scale of the rescaled partials). ``pre[root]`` holds ``pi``.
     """
     n_nodes = tip_row.shape[0]
     root = n_nodes - 1
@@ -324,52 +350,55 @@ def _preorder_block(lo, hi, scaled, with_hessian, child_offsets, child_nodes, ti
     fraction, tree, d1, d2, ratio, weighted, den = site[1], site[2], site[3], site[4], site[5], site[6], site[8]
     if not scaled:
         _site_ratios(lo, nb, weights, fraction, tree, ratio, weighted)
+    for k in range(n_categories):
+        for i in range(4):
+            for p in range(nb):
+                pre[root, k, i, p] = freqs[i]
     for u in range(root, -1, -1):
         first = child_offsets[u]
         last = child_offsets[u + 1]
         if first == last:
             continue
+        binary = last - first == 2
         for ci in range(first, last):
             c = child_nodes[ci]
-            row = tip_row[c]
+            internal = tip_row[c] < 0
             for p in range(nb):
                 d1[p] = 0.0
-                d2[p] = 0.0
-                den[p] = 0.0
             for k in range(n_categories):
-                for i in range(4):
-                    if u == root:
+                if binary:
+                    sibling = child_nodes[first] if ci == first + 1 else child_nodes[first + 1]
+                    _above(pre, u, up, sibling, k, nb, qt)
+                else:
+                    for i in range(4):
                         for p in range(nb):
-                            qt[k, i, p] = freqs[i]
-                    else:
-                        for p in range(nb):
-                            qt[k, i, p] = pre[u, k, i, p]
-                    for si in range(first, last):
-                        if si != ci:
-                            sibling = child_nodes[si]
-                            for p in range(nb):
-                                qt[k, i, p] *= up[sibling, k, i, p]
-                wk = cat_weights[k]
-                if scaled:
-                    for p in range(nb):
-                        den[p] += wk * (qt[k, 0, p] * up[c, k, 0, p] + qt[k, 1, p] * up[c, k, 1, p]
-                                        + qt[k, 2, p] * up[c, k, 2, p] + qt[k, 3, p] * up[c, k, 3, p])
-                _quadratic_form(qt, k, rate_matrix, up, c, nb, numer, k)
-                if with_hessian:
-                    _quadratic_form(qt, k, rate_matrix2, up, c, nb, site, 7)
-                if row < 0:
+                            qt[0, k, i, p] = pre[u, k, i, p]
+                        for si in range(first, last):
+                            if si != ci:
+                                sibling = child_nodes[si]
+                                for p in range(nb):
+                                    qt[0, k, i, p] *= up[sibling, k, i, p]
+                _numerator(qt, k, rate_matrix, up, c, nb, numer, d1, cat_weights[k], rates[k])
+                if internal:
                     _transposed_message(pmats, c, k, qt, nb, pre)
-                rk = rates[k]
+            if with_hessian:
                 for p in range(nb):
-                    numer[k, p] *= wk
-                    d1[p] += rk * numer[k, p]
-                if with_hessian:
-                    wrr = wk * rk * rk
+                    d2[p] = 0.0
+                for k in range(n_categories):
+                    _quadratic_form(qt, k, rate_matrix2, up, c, nb, site, 7)
+                    wrr = cat_weights[k] * rates[k] * rates[k]
                     for p in range(nb):
                         d2[p] += wrr * site[7, p]
             if scaled:
+                for p in range(nb):
+                    den[p] = 0.0
+                for k in range(n_categories):
+                    wk = cat_weights[k]
+                    for p in range(nb):
+                        den[p] += wk * (qt[0, k, 0, p] * up[c, k, 0, p] + qt[0, k, 1, p] * up[c, k, 1, p]
+                                        + qt[0, k, 2, p] * up[c, k, 2, p] + qt[0, k, 3, p] * up[c, k, 3, p])
                 _site_ratios(lo, nb, weights, fraction, den, ratio, weighted)
-                if row < 0:
+                if internal:
                     _rescale(pre[c], nb, site[0][:0])
             gradient[c] += _weighted_sum(weighted, site, 3, nb)
             for k in range(n_categories):
@@ -557,7 +586,7 @@ def valid_lengths(t):
 
 
 #: modes of :func:`evaluate`
-LOG_LIKELIHOOD, GRADIENT, BATCH, BATCH_GRADIENT, TOPOLOGIES = 0, 1, 2, 3, 4
+LOG_LIKELIHOOD, GRADIENT, BATCH, BATCH_GRADIENT, TOPOLOGIES, PATTERNS = 0, 1, 2, 3, 4, 5
 
 
 @njit(cache=True, nogil=True)
@@ -568,8 +597,9 @@ def evaluate(mode, t, out, gradients, hessian, category_gradient, with_hessian, 
 
     ``t`` (S, B); ``out`` (S,); ``gradients`` (S, B); ``hessian`` (B,) and ``category_gradient``
     (B, K) of the last row (``hessian`` only when ``with_hessian``); ``topologies`` (3, S, N + 1) int32 rows: child offsets, child nodes,
-    leaf rows (padded) and ``slots`` (S, N) for mode TOPOLOGIES. Returns False (and computes
-    nothing) when a branch length is negative or not finite.
+    leaf rows (padded) and ``slots`` (S, N) for mode TOPOLOGIES. Mode PATTERNS writes the log L of
+    every pattern into ``gradients[s]`` (then shaped (S, P)). Returns False (and computes nothing)
+    when a branch length is negative or not finite.
     """
     if not valid_lengths(t):
         return False
@@ -583,6 +613,8 @@ def evaluate(mode, t, out, gradients, hessian, category_gradient, with_hessian, 
             tree_plan = (topologies[0, s], topologies[1, s, :n_nodes - 1], topologies[2, s, :n_nodes]) \
                 + plan[3:22] + (slots[s],)
             out[s] = plan_log_likelihood(tree_plan, t[s])
+        elif mode == PATTERNS:
+            out[s] = plan_pattern_log_likelihoods(plan, t[s], gradients[s])
         else:
             out[s] = plan_gradient(plan, t[s], gradients[s], hessian, category_gradient, with_hessian)
     return True

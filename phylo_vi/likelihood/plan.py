@@ -23,7 +23,7 @@ kernels compile once for every model and tree)::
     17 up             f8 (W, N, K, 4, block) work: messages P p_c of one block
     18 pre            f8 (W, N, K, 4, block) work: pre-order partials of one block
     19 site           f8 (W, 9, block)      work: log scalers, tree fractions, gradient sums
-    20 qt             f8 (W, K, 4, block)   work: pre-order partial above the current branch
+    20 qt             f8 (W, 1, K, 4, block) work: pre-order partial above the current branch
     21 numer          f8 (W, K, block)      work: per-category gradient numerators
     22 slot           int32 (N,)            buffer slot of each internal node's partial in ``post``
 
@@ -111,7 +111,7 @@ def build_plan(tree: Tree, codes: np.ndarray, weights: np.ndarray, model: Substi
     work = (tips, np.zeros((w, n_nodes, n_categories, 4, 4)),
             np.zeros((w, n_slots, n_categories, 4, block)), np.zeros((w, n_nodes, n_categories, 4, block)),
             np.zeros((w, n_nodes, n_categories, 4, block)), np.zeros((w, 9, block)),
-            np.zeros((w, n_categories, 4, block)), np.zeros((w, n_categories, block)), slot)
+            np.zeros((w, 1, n_categories, 4, block)), np.zeros((w, n_categories, block)), slot)
     topology = (np.ascontiguousarray(tree.child_offsets, dtype=np.int32),
                 np.ascontiguousarray(tree.child_nodes, dtype=np.int32), tip_row, codes, weights)
     return topology + model_arrays(model, codes) + work

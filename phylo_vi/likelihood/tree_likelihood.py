@@ -190,6 +190,14 @@ class TreeLikelihood:
                       False)
         return out
 
+    def pattern_log_likelihoods(self, branch_lengths=None) -> np.ndarray:
+        """log L of every site pattern alone (unweighted), shape (P,); ``weights @ result`` = log L."""
+        t = self._lengths(branch_lengths)
+        patterns = np.empty((1, self.patterns.n_patterns))
+        self._run(kernels.PATTERNS, t[None], np.empty(1), patterns, self._unused_branches,
+                  self._unused_categories, False)
+        return patterns[0]
+
     def gradient_batch(self, branch_lengths) -> tuple[np.ndarray, np.ndarray]:
         """``(log L (S,), gradients (S, B))`` for every row of ``branch_lengths`` (S, B), one kernel call."""
         t = self._batch(branch_lengths)

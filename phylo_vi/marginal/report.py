@@ -141,6 +141,9 @@ def _plot_time_error(report: HtmlReport, summary: dict) -> None:
                 axis.scatter(times[method], error)
                 axis.annotate(label_of[method], (times[method], error), fontsize=8, xytext=(3, 3),
                               textcoords="offset points")
+        if title == "split RMSD":  # reference lines of the paper's figures
+            for level in (0.01, 0.05):
+                axis.axhline(level, color="grey", lw=0.8, ls="--")
         axis.set_xscale("log")
         axis.set_yscale("log")
         axis.set_xlabel("mean wall time per tree (s)")

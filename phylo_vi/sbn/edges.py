@@ -46,6 +46,10 @@ class TreeArrays:
     def __len__(self) -> int:
         return len(self.weights)
 
+    def subset(self, rows) -> "TreeArrays":
+        """The trees at ``rows`` (indices or a boolean mask)."""
+        return TreeArrays(self.parent[rows], self.taxon[rows], self.weights[rows], self.taxa, rooted=self.rooted)
+
     def tree(self, i: int) -> Tree:
         """Tree ``i`` (a topology: branch lengths are NaN)."""
         return Tree(self.parent[i], np.full(self.parent.shape[1], np.nan), self.taxon[i], self.taxa,
@@ -93,7 +97,8 @@ class EdgeTables:
 
     def select(self, keep: np.ndarray) -> "EdgeTables":
         """The rows where ``keep`` is true."""
-        arrays = TreeArrays(self.arrays.parent[keep], self.arrays.taxon[keep], self.weights[keep], self.taxa)
+        arrays = self.arrays.subset(keep)
+        arrays.weights = self.weights[keep]
         return EdgeTables(self.clades[keep], self.children[keep], self.weights[keep], arrays, self.inverse)
 
     @property

@@ -74,39 +74,48 @@ def expected_counts_kernel(root_split, pcsp_root, pcsp_sib, children, log_root, 
                            root_counts, pcsp_counts):
     """E-step: add expected root-split and PCSP counts to the (padded) count arrays.
 
-    The posterior of the rooting on edge e of tree T is π_T(e) = P(T, root on e) / q(T).
-    Returns the score Σ_T w_T log q(T).
+    The posterior of the rooting on edge e of tree T is π_T(e) = P(T, root on e) / q(T); root
+    splits and the PCSPs of the root's two children get w_T π_T(e), the PCSPs below directed
+    edge d get w_T W[rev d]. Returns the score Σ_T w_T log q(T).
     """
     n_trees, n_edges = root_split.shape
-    below = np.empty(2 * n_edges)
-    mass = np.empty(2 * n_edges)
-    lr = np.empty(n_edges)
+    n_directed = 2 * n_edges
+    order = np.empty(n_directed, dtype=np.int64)
+    for step in range(n_directed):
+        order[step] = _pass_order(step, n_edges)
+    below = np.empty(n_directed)
+    mass = np.empty(n_directed)
     posterior = np.empty(n_edges)
     score = 0.0
     for t in range(n_trees):
-        w = weights[t]
-        _tree_rooting_log_probs(t, root_split, pcsp_root, pcsp_sib, children, log_root, log_cpd, below, lr)
-        peak = lr.max()
+        kids, sib, rooted, split = children[t], pcsp_sib[t], pcsp_root[t], root_split[t]
+        for d in order:
+            c0 = kids[d, 0]
+            below[d] = 0.0 if c0 < 0 else (log_cpd[sib[d, 0]] + log_cpd[sib[d, 1]] + below[c0] + below[kids[d, 1]])
+        peak = -np.inf
+        for e in range(n_edges):
+            posterior[e] = (log_root[split[e]] + log_cpd[rooted[e]] + below[e]
+                            + log_cpd[rooted[n_edges + e]] + below[n_edges + e])
+            peak = max(peak, posterior[e])
         total = 0.0
         for e in range(n_edges):
-            posterior[e] = np.exp(lr[e] - peak)
+            posterior[e] = np.exp(posterior[e] - peak)
             total += posterior[e]
+        w = weights[t]
         score += w * (peak + np.log(total))
         for e in range(n_edges):
             posterior[e] /= total
-            root_counts[root_split[t, e]] += w * posterior[e]
-        for step in range(2 * n_edges):
-            d = _pass_order(step, n_edges)
-            edge = d if d < n_edges else d - n_edges
-            c0 = children[t, d, 0]
-            if c0 >= 0:
-                mass[d] = posterior[edge] + mass[c0] + mass[children[t, d, 1]]
-            else:
-                mass[d] = posterior[edge]
-        for d in range(2 * n_edges):
-            edge = d if d < n_edges else d - n_edges
-            reverse = d + n_edges if d < n_edges else d - n_edges
-            pcsp_counts[pcsp_root[t, d]] += w * posterior[edge]
-            pcsp_counts[pcsp_sib[t, d, 0]] += w * mass[reverse]
-            pcsp_counts[pcsp_sib[t, d, 1]] += w * mass[reverse]
+            share = w * posterior[e]
+            root_counts[split[e]] += share
+            pcsp_counts[rooted[e]] += share
+            pcsp_counts[rooted[n_edges + e]] += share
+        for d in order:
+            c0 = kids[d, 0]
+            own = posterior[d] if d < n_edges else posterior[d - n_edges]
+            mass[d] = own if c0 < 0 else own + mass[c0] + mass[kids[d, 1]]
+        for d in range(n_directed):
+            if kids[d, 0] >= 0:
+                share = w * (mass[d + n_edges] if d < n_edges else mass[d - n_edges])
+                pcsp_counts[sib[d, 0]] += share
+                pcsp_counts[sib[d, 1]] += share
     return score

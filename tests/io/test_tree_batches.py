@@ -7,12 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from phylo_vi.errors import TreeFormatError
 from phylo_vi.io.batch_parser import parse_decimal
 from phylo_vi.io.beast import read_beast_trees
 from phylo_vi.io.detect import detect_format
-from phylo_vi.io.newick import read_newick
+from phylo_vi.io.newick import parse_newick, read_newick
 from phylo_vi.io.nexus import read_nexus_trees
 from phylo_vi.io.revbayes import read_revbayes_trees
 from phylo_vi.io.tree_batches import iter_tree_batches
@@ -142,3 +144,27 @@ def test_number_conversion_is_exactly_pythons_float():
     assert all(parse_decimal(("%.6f" % v).encode()) is not None for v in values[:6000])
     assert parse_decimal(b"-0.0") == 0.0 and str(parse_decimal(b"-0.0")) == "-0.0"
     assert parse_decimal(b"1e") is None and parse_decimal(b"abc") is None
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=6), st.sampled_from(["%r", "%.15e", "%.6f"]))
+def test_file_round_trip_through_the_fast_path(tmp_path, seeds, number_format):
+    # reference: the trees written (repr lengths are exact; %.15e and %.6f are compared with
+    # float() of the written text): reading the file back gives the same keys and lengths
+    taxa = TaxonNamespace()
+    written = []
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        n_taxa = int(rng.integers(3, 30))
+        nodes = [f"t{i}:{number_format % rng.exponential(0.1)}" for i in rng.permutation(n_taxa)]
+        while len(nodes) > 3:
+            picked = [nodes.pop(int(rng.integers(len(nodes)))) for _ in range(2)]
+            nodes.append(f"({','.join(picked)}):{number_format % rng.exponential(0.1)}")
+        written.append(parse_newick("(" + ",".join(nodes) + ");", taxa))
+    path = tmp_path / f"round_trip_{len(list(tmp_path.iterdir()))}.nwk"
+    path.write_text("".join(tree.to_newick() + "\n" for tree in written))
+    read = [tree for batch in iter_tree_batches(path, taxa=taxa) for tree in batch]
+    assert len(read) == len(written)
+    for tree, original in zip(read, written):
+        assert tree.topology_key() == original.topology_key()
+        np.testing.assert_allclose(tree.branch_length, original.branch_length, rtol=1e-12, atol=0, equal_nan=True)

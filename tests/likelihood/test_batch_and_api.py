@@ -8,7 +8,7 @@ from numba import njit
 from phylo_vi.errors import PhyloVIError, TaxonMismatchError
 from phylo_vi.io.newick import read_newick
 from phylo_vi.likelihood import TreeLikelihood, parse_model, with_model
-from phylo_vi.likelihood.kernels import plan_gradient, plan_log_likelihood
+from phylo_vi.likelihood.kernels import plan_log_likelihood
 
 GTR_G4 = "GTR{0.7322,1.113,0.6498,1.878,3.333}+F{0.2340,0.2568,0.2799,0.2293}+G4{0.1124}"
 
@@ -29,23 +29,25 @@ def test_batch_equals_single_evaluations(engine):
 def _random_walk(plan, start, steps):
     """A toy Numba loop that never returns to Python (as an MCMC sampler would)."""
     t = start.copy()
-    gradient = np.empty(t.shape[0])
-    hessian = np.empty(t.shape[0])
-    category = np.empty((t.shape[0], plan[7].shape[0]))
     total = 0.0
     value = 0.0
     for s in range(steps.shape[0]):
         t = np.abs(t + steps[s])
         value = plan_log_likelihood(plan, t)
-        total += value - plan_gradient(plan, t, gradient, hessian, category, False)
+        total += value
     return total, t, value
 
 
 def test_plan_kernels_callable_from_numba(engine):
-    # reference: the TreeLikelihood methods at the final point of the same walk
+    # reference: the TreeLikelihood method at every point of the same walk (plan_gradient is
+    # called from Numba by kernels.evaluate, which every gradient test goes through)
     steps = np.random.default_rng(9).normal(0.0, 0.01, (5, engine.n_branches))
-    difference, final, value = _random_walk(engine.plan, engine.tree.branch_length[:-1].copy(), steps)
-    assert difference == pytest.approx(0.0, abs=1e-9)
+    total, final, value = _random_walk(engine.plan, engine.tree.branch_length[:-1].copy(), steps)
+    points = [engine.tree.branch_length[:-1]]
+    for step in steps:
+        points.append(np.abs(points[-1] + step))
+    points = np.array(points[1:])
+    assert total == pytest.approx(engine.log_likelihood_batch(points).sum(), rel=1e-14)
     assert value == pytest.approx(engine.log_likelihood(final), rel=1e-15)
 
 
@@ -83,3 +85,17 @@ def test_threads_give_the_same_values(engine, ds1_patterns):
     np.testing.assert_allclose(threaded.gradient()[1], engine.gradient()[1], rtol=1e-11, atol=1e-9)
     np.testing.assert_allclose(threaded.log_likelihood_batch(samples), engine.log_likelihood_batch(samples),
                                rtol=1e-13)
+
+
+def test_pattern_log_likelihoods_match_numpy_reference(engine, numpy_reference):
+    # reference: per-pattern values of the independent NumPy pruning (likelihood_reference.py)
+    from phylo_vi.likelihood import gamma_category_rates
+
+    model = engine.model
+    expected = numpy_reference.log_likelihood(
+        engine.patterns.codes, engine.patterns.weights, engine.tree,
+        numpy_reference.rate_matrix(model.exchangeabilities, model.frequencies), model.frequencies,
+        rates=gamma_category_rates(model.gamma_shape, 4), per_pattern=True)
+    values = engine.pattern_log_likelihoods()
+    np.testing.assert_allclose(values, expected, rtol=1e-11)
+    assert engine.patterns.weights @ values == pytest.approx(engine.log_likelihood(), rel=1e-13)

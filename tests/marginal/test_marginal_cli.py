@@ -43,9 +43,10 @@ def test_cli_equals_api(files, tmp_path, capsys):
     assert len(rows) == 2 * 3 * 3
     from phylo_vi.alignment import read_alignment
     from phylo_vi.marginal.topologies import read_topologies
+    from phylo_vi.trees import TaxonNamespace
 
     aln = read_alignment(fasta)
-    topologies = read_topologies(trees, aln.taxa)
+    topologies = read_topologies(trees, TaxonNamespace(aln.taxa.names))
     for row in rows[:6] + rows[-3:]:
         tree, method, replicate = int(row["tree"]), row["method"], int(row["replicate"])
         estimator = make_estimator(method, preset="fast", random_state=cell_seed(5, tree, method, replicate))

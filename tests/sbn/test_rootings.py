@@ -86,3 +86,31 @@ def test_one_em_step_equals_explicit_expectation_maximisation(sample):
     for key, value in expected_cpd.items():
         assert cpd[key] == pytest.approx(value, abs=1e-12)
     assert one_step.n_iter_ == 1
+
+
+def _random_nested(n_taxa: int, rng) -> tuple:
+    """Random unrooted binary topology: random cherry joins down to three subtrees."""
+    pool: list = list(range(n_taxa))
+    while len(pool) > 3:
+        i, j = sorted(rng.choice(len(pool), size=2, replace=False))
+        pool.append((pool.pop(j), pool.pop(i)))
+    return tuple(pool)
+
+
+def test_more_than_64_taxa_use_multiword_bitsets():
+    from phylo_vi.trees.taxa import TaxonNamespace
+
+    from .enumeration import tree_from_nested
+
+    rng = np.random.default_rng(70)
+    taxa = TaxonNamespace(f"t{i}" for i in range(70))
+    base = _random_nested(70, rng)
+    trees = [tree_from_nested(base, taxa, rooted=False)]
+    trees += [tree_from_nested(_random_nested(70, rng), taxa, rooted=False) for _ in range(3)]
+    model = SubsplitBayesianNetwork(method="em", max_iter=5).fit(trees, [4, 1, 1, 1])
+    assert model.support_.n_words == 2
+    root, cpd = reference.model_tables(model)
+    expected = [reference.rooted_log_prob(r, root, cpd) for r in reference.rootings(trees[0])]
+    assert np.allclose(model.rooting_log_probs(trees[:1])[0], expected, atol=1e-12)
+    draws = model.sample(20, random_state=0)
+    assert np.all(np.isfinite(model.log_prob(draws)))
