@@ -176,7 +176,8 @@ def main(argv: list[str] | None = None) -> dict:
     else:
         print(f"MrBayes-style .t: {args.n_trees} trees, {args.n_taxa} taxa, {file_mb:.1f} MB; "
               f"median of {args.repeats} runs")
-        print("| parser | trees timed | wall s | trees/s (wall) | × Bio.Phylo | CPU s | trees/CPU-s | × Bio.Phylo (CPU) |")
+        print("| parser | trees timed | wall s | trees/s (wall) | × Bio.Phylo | CPU s | trees/CPU-s "
+              "| × Bio.Phylo (CPU) |")
         print("|---|---|---|---|---|---|---|---|")
         for row in rows:
             print(f"| {row['parser']} | {row['trees']:,} | {row['seconds']:.3f} | {row['trees_per_second']:,.0f} "

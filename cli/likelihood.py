@@ -41,7 +41,8 @@ def likelihood(alignment: Path, tree_file: Path, model_string: str, gradient: bo
             entry["log_likelihood"] = engine.log_likelihood()
         results.append(entry)
     document: dict[str, Any] = {
-        "alignment": str(alignment), "tree_file": str(tree_file), "model": resolved.to_iqtree(),
+        "alignment": str(alignment), "tree_file": str(tree_file), "model_name": resolved.name,
+        "model": resolved.to_iqtree(),
         "n_sites": patterns.n_sites, "n_patterns": patterns.n_patterns, "n_trees": len(results),
     }
     if len(results) == 1:

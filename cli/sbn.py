@@ -27,6 +27,7 @@ class FilesOption(click.Option):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("multiple", True)
+        kwargs.setdefault("metavar", "FILE...")
         super().__init__(*args, **kwargs)
 
     def add_to_parser(self, parser, ctx) -> None:
@@ -125,9 +126,9 @@ def sample(model, n_trees, seed, out) -> None:
 
 @sbn.command()
 @click.option("--truth", "truth", cls=FilesOption, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Golden-run .trprobs files (pooled as round(w·750001) counts).")
+              help="Golden-run .trprobs files, one or more (pooled as round(w·750001) counts).")
 @click.option("--train", "train", cls=FilesOption, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Training samples, one table row each.")
+              help="Training samples, one or more; one table row each.")
 @click.option("--methods", default=",".join(TABLE_CHOICES), show_default=True,
               help="Comma-separated columns among srf, ccd, sa, em, em-alpha.")
 @alpha_option

@@ -27,6 +27,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from phylo_vi.trees.bitset import topology_key_kernel
+
 MODE_NEXUS, MODE_NEWICK = 0, 1
 NEED_MORE, FULL, FALLBACK, STOP, HARD_FULL = 0, 1, 2, 3, 4
 
@@ -247,97 +249,6 @@ def _divide_exactly(mantissa, power: float) -> float:
             return -1.0
         value = np.nextafter(value, np.inf if residual > 0.0 else -np.inf)
     return -1.0
-
-
-@njit(cache=True, nogil=True)
-def _topology_key(clades, counts, base, n_nodes, n_words, rooted, keys, k0, tmp) -> int:
-    """Write leaf set and sorted distinct splits (or clades) at ``keys[k0:]``; return words written.
-
-    ``counts[v]`` is the number of leaves below local node ``v``; the layout and order are
-    those of :meth:`phylo_vi.trees.Tree.topology_key`.
-    """
-    root = base + n_nodes - 1
-    n_leaves = counts[n_nodes - 1]
-    for w in range(n_words):
-        keys[k0 + w] = clades[root, w]
-    first_word, first_bit = 0, 0
-    for w in range(n_words):
-        if clades[root, w] != 0:
-            x = clades[root, w]
-            bit = 0
-            while not (x >> np.uint64(bit)) & np.uint64(1):
-                bit += 1
-            first_word, first_bit = w, bit
-            break
-    start = k0 + n_words
-    n_sets = 0
-    last = n_nodes if rooted else n_nodes - 1
-    for v in range(last):
-        node = base + v
-        size = counts[v]
-        if rooted:
-            if size < 2 or size >= n_leaves:
-                continue
-            row = start + n_sets * n_words
-            for w in range(n_words):
-                keys[row + w] = clades[node, w]
-        else:
-            flip = ((clades[node, first_word] >> np.uint64(first_bit)) & np.uint64(1)) != 0
-            if flip:
-                size = n_leaves - size
-            if size < 2 or size > n_leaves - 2:
-                continue
-            row = start + n_sets * n_words
-            if flip:
-                for w in range(n_words):
-                    keys[row + w] = clades[node, w] ^ clades[root, w]
-            else:
-                for w in range(n_words):
-                    keys[row + w] = clades[node, w]
-        n_sets += 1
-    if n_words == 1:
-        keys[start:start + n_sets].sort()
-        kept = 0
-        for s in range(n_sets):
-            if kept == 0 or keys[start + s] != keys[start + kept - 1]:
-                keys[start + kept] = keys[start + s]
-                kept += 1
-        return n_words + kept
-    for s in range(1, n_sets):
-        for w in range(n_words):
-            tmp[w] = keys[start + s * n_words + w]
-        t = s - 1
-        while t >= 0:
-            row = start + t * n_words
-            less = False
-            for w in range(n_words - 1, -1, -1):
-                if tmp[w] != keys[row + w]:
-                    less = tmp[w] < keys[row + w]
-                    break
-            if not less:
-                break
-            for w in range(n_words):
-                keys[row + n_words + w] = keys[row + w]
-            t -= 1
-        for w in range(n_words):
-            keys[start + (t + 1) * n_words + w] = tmp[w]
-    kept = 0
-    for s in range(n_sets):
-        row = start + s * n_words
-        if kept > 0:
-            same = True
-            prev = start + (kept - 1) * n_words
-            for w in range(n_words):
-                if keys[row + w] != keys[prev + w]:
-                    same = False
-                    break
-            if same:
-                continue
-        dest = start + kept * n_words
-        for w in range(n_words):
-            keys[dest + w] = keys[row + w]
-        kept += 1
-    return n_words + kept * n_words
 
 
 @njit(cache=True, nogil=True)
@@ -645,7 +556,7 @@ def parse_lines(buf, n, mode, default_rooted, rooted_override, n_burnin, thin,
             is_rooted = rooting == 1
         else:
             is_rooted = default_rooted == 1
-        written = _topology_key(clades, counts, base, n_nodes, n_words, is_rooted, keys, k0, tmp)
+        written = topology_key_kernel(clades, counts, base, n_nodes, n_words, is_rooted, keys, k0, tmp)
         tree_rooted[t] = is_rooted
         tree_weight[t] = weight
         tree_line[t] = state[S_LINE] + 1

@@ -91,8 +91,11 @@ class TreeBatch:
     def tree(self, i: int) -> Tree:
         """Tree ``i`` as a :class:`Tree` (its arrays are copies)."""
         a, b = int(self.node_offsets[i]), int(self.node_offsets[i + 1])
-        return Tree(self.parent[a:b].copy(), self.branch_length[a:b].copy(), self.taxon[a:b].copy(), self.taxa,
+        tree = Tree(self.parent[a:b].copy(), self.branch_length[a:b].copy(), self.taxon[a:b].copy(), self.taxa,
                     rooted=bool(self.rooted[i]), name=self.names[i], weight=float(self.weight[i]))
+        if words_for(len(self.taxa)) == self.n_words:
+            tree.__dict__["clades"] = self.clades[a:b].copy()  # the cached property, already computed here
+        return tree
 
     def __iter__(self) -> Iterator[Tree]:
         return (self.tree(i) for i in range(len(self)))
@@ -303,8 +306,9 @@ class _BatchReader:
         state[kernel.S_HARD] = 0
         slots, entry_bytes, entry_offsets, entry_taxon = self.table
         override = -1 if self.rooted is None else int(self.rooted)
+        mode = kernel.MODE_NEXUS if self.nexus else kernel.MODE_NEWICK
         status = kernel.parse_lines(
-            buffer, n, 1 if not self.nexus else 0, int(self.default_rooted), override, self.n_burnin, self.thin,
+            buffer, n, mode, int(self.default_rooted), override, self.n_burnin, self.thin,
             slots, entry_bytes, entry_offsets, entry_taxon, len(self.taxa), self.n_words,
             out.node_start, out.rooted, out.weight, out.line, out.index, out.name_span,
             out.parent, out.length, out.taxon, out.clades, out.key_start, out.keys,

@@ -44,7 +44,8 @@ class TreeLikelihood:
     patterns : site patterns of the alignment (rows are matched to the tree's taxa by name).
     tree : the topology; its branch lengths are the default evaluation point.
     model : a :class:`SubstitutionModel` or an IQ-TREE model string (``"GTR{...}+F+G4{0.5}"``).
-    threads : Numba threads over pattern blocks (and over samples in the batch methods).
+    threads : Numba threads over pattern blocks (log-likelihood, gradient) and over samples
+        (``log_likelihood_batch``); 1 runs the single-thread kernels.
     block : patterns per cache block.
 
     Attributes

@@ -98,3 +98,119 @@ def clade_bitsets_kernel(parent: np.ndarray, taxon: np.ndarray, n_words_: int) -
             for w in range(n_words_):
                 clades[p, w] |= clades[node, w]
     return clades
+
+
+@njit(cache=True, nogil=True)
+def leaf_counts_kernel(parent: np.ndarray, taxon: np.ndarray) -> np.ndarray:
+    """Number of leaves below every node of a post-order tree."""
+    counts = np.zeros(parent.shape[0], dtype=np.int32)
+    for node in range(parent.shape[0]):
+        if taxon[node] >= 0:
+            counts[node] += 1
+        if parent[node] >= 0:
+            counts[parent[node]] += counts[node]
+    return counts
+
+
+@njit(cache=True, nogil=True)
+def topology_key_kernel(clades, counts, base, n_nodes, n_words, rooted, keys, k0, tmp) -> int:
+    """Topology key of the tree in rows ``base .. base + n_nodes - 1`` of ``clades``.
+
+    Writes the leaf set, then the distinct nontrivial splits (side without the tree's first
+    taxon; rooted: the distinct nontrivial clades) sorted most significant word first, at
+    ``keys[k0:]`` and returns the number of words written. ``counts[v]`` is the number of
+    leaves below local node ``v``; ``tmp`` is scratch of at least ``max(n_nodes, n_words)``.
+    """
+    root = base + n_nodes - 1
+    n_leaves = counts[n_nodes - 1]
+    for w in range(n_words):
+        keys[k0 + w] = clades[root, w]
+    first_word, first_bit = 0, 0
+    for w in range(n_words):
+        if clades[root, w] != 0:
+            x = clades[root, w]
+            bit = 0
+            while not (x >> np.uint64(bit)) & np.uint64(1):
+                bit += 1
+            first_word, first_bit = w, bit
+            break
+    start = k0 + n_words
+    n_sets = 0
+    last = n_nodes if rooted else n_nodes - 1
+    for v in range(last):
+        node = base + v
+        size = counts[v]
+        if rooted:
+            if size < 2 or size >= n_leaves:
+                continue
+            row = start + n_sets * n_words
+            for w in range(n_words):
+                keys[row + w] = clades[node, w]
+        else:
+            flip = ((clades[node, first_word] >> np.uint64(first_bit)) & np.uint64(1)) != 0
+            if flip:
+                size = n_leaves - size
+            if size < 2 or size > n_leaves - 2:
+                continue
+            row = start + n_sets * n_words
+            if flip:
+                for w in range(n_words):
+                    keys[row + w] = clades[node, w] ^ clades[root, w]
+            else:
+                for w in range(n_words):
+                    keys[row + w] = clades[node, w]
+        n_sets += 1
+    if n_words == 1:
+        keys[start:start + n_sets].sort()
+        kept = 0
+        for s in range(n_sets):
+            if kept == 0 or keys[start + s] != keys[start + kept - 1]:
+                keys[start + kept] = keys[start + s]
+                kept += 1
+        return n_words + kept
+    for s in range(1, n_sets):
+        for w in range(n_words):
+            tmp[w] = keys[start + s * n_words + w]
+        t = s - 1
+        while t >= 0:
+            row = start + t * n_words
+            less = False
+            for w in range(n_words - 1, -1, -1):
+                if tmp[w] != keys[row + w]:
+                    less = tmp[w] < keys[row + w]
+                    break
+            if not less:
+                break
+            for w in range(n_words):
+                keys[row + n_words + w] = keys[row + w]
+            t -= 1
+        for w in range(n_words):
+            keys[start + (t + 1) * n_words + w] = tmp[w]
+    kept = 0
+    for s in range(n_sets):
+        row = start + s * n_words
+        if kept > 0:
+            same = True
+            prev = start + (kept - 1) * n_words
+            for w in range(n_words):
+                if keys[row + w] != keys[prev + w]:
+                    same = False
+                    break
+            if same:
+                continue
+        dest = start + kept * n_words
+        for w in range(n_words):
+            keys[dest + w] = keys[row + w]
+        kept += 1
+    return n_words + kept * n_words
+
+
+def topology_key_words(clades: np.ndarray, parent: np.ndarray, taxon: np.ndarray, rooted: bool) -> np.ndarray:
+    """Leaf set followed by the sorted distinct nontrivial splits (or clades when rooted), as words."""
+    n_nodes, n_words_ = clades.shape
+    keys = np.empty((n_nodes + 1) * n_words_, dtype=np.uint64)
+    tmp = np.empty(max(n_nodes, n_words_), dtype=np.uint64)
+    counts = leaf_counts_kernel(parent, taxon)
+    written = topology_key_kernel(np.ascontiguousarray(clades), counts, 0, n_nodes, n_words_, bool(rooted), keys, 0,
+                                  tmp)
+    return keys[:written]

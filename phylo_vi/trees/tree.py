@@ -147,10 +147,11 @@ class Tree:
 
         Rooted trees compare by their clades, unrooted trees by their splits (so any rooting
         of one unrooted tree gives the same key). Branch lengths and child order are ignored.
+        The bytes are the leaf set followed by :meth:`nontrivial_clades` (rooted) or
+        :meth:`splits` (unrooted), computed in one Numba pass.
         """
-        sets = self.nontrivial_clades() if self.rooted else self.splits()
-        prefix = b"R" if self.rooted else b"U"
-        return prefix + self.leaf_set.tobytes() + np.ascontiguousarray(sets).tobytes()
+        words = bitset.topology_key_words(self.clades, self.parent, self.taxon, self.rooted)
+        return (b"R" if self.rooted else b"U") + words.tobytes()
 
     # ---------------------------------------------------------------------------- rerooting
     def _undirected_edges(self) -> tuple[list[list[int]], dict[tuple[int, int], float]]:

@@ -7,6 +7,8 @@ from types import SimpleNamespace
 import pytest
 
 from phylo_vi.trees.bitset import bitset_indices
+
+
 def _length(value) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 

@@ -176,3 +176,14 @@ def test_sample_of_many_runs_keeps_file_order_and_lengths(tmp_path):
     assert names[:2] == ["gen.10", "gen.11"] and names[30:32] == ["gen.5", "gen.6"]
     lengths = sorted(tree.branch_length[tree.root - 1] for tree in sample)
     assert not any(math.isnan(length) for length in lengths)
+
+
+def test_annotations_through_read_trees_and_batches_agree():
+    with_notes = list(read_trees(DATA / "beast1.trees", burnin=0, keep_annotations=True))
+    plain = list(read_trees(DATA / "beast1.trees", burnin=0))
+    assert "[&rate=0.95,height_95%_HPD={1.5,2.5}]" in with_notes[1].annotations.values()
+    assert not plain[1].annotations
+    for noted, tree in zip(with_notes, plain):
+        np.testing.assert_array_equal(noted.parent, tree.parent)
+        np.testing.assert_array_equal(noted.branch_length, tree.branch_length)
+        assert noted.topology_key() == tree.topology_key()

@@ -122,7 +122,8 @@ def test_many_taxa_use_several_words(tmp_path):
         half = len(group) // 2
         return f"({balanced(group[:half])},{balanced(group[half:])}):0.75"
     path = tmp_path / "wide.nwk"
-    path.write_text(f"{caterpillar};\n[&R] {balanced(names[::-1])};\n({balanced(names[:100])},{balanced(names[100:])});\n")
+    halves = f"({balanced(names[:100])},{balanced(names[100:])})"
+    path.write_text(f"{caterpillar};\n[&R] {balanced(names[::-1])};\n{halves};\n")
     assert assert_identical_to_reference(path) == 3
     batch = next(iter_tree_batches(path))
     assert batch.n_words == 4

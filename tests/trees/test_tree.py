@@ -152,3 +152,15 @@ def test_topology_keys_group_trees_as_dendropy_does(tmp_path, make_tree, dendrop
     for a, b in itertools.combinations(range(len(trees)), 2):
         assert (keys[a] == keys[b]) == (theirs[a] == theirs[b])
     assert len(set(keys)) == len(set(theirs)) > 1
+
+
+@pytest.mark.parametrize("n_taxa, rooted", [(9, False), (9, True), (150, False), (150, True), (3, False), (1, True)])
+def test_topology_key_is_leaf_set_then_sorted_splits_or_clades(make_tree, n_taxa, rooted):
+    # reference: the NumPy definitions (Tree.splits / Tree.nontrivial_clades: np.unique and
+    # np.lexsort) against the one-pass Numba key
+    tree = make_tree(n_taxa, 4, max_children=3, root_children=min(3, n_taxa)) if n_taxa > 1 else \
+        parse_newick("A;", TaxonNamespace())
+    tree.rooted = rooted
+    sets = tree.nontrivial_clades() if rooted else tree.splits()
+    expected = (b"R" if rooted else b"U") + tree.leaf_set.tobytes() + np.ascontiguousarray(sets).tobytes()
+    assert tree.topology_key() == expected
