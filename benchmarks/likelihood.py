@@ -68,7 +68,10 @@ class BeagleEngine:
     """One BEAGLE instance for one binary tree with a trifurcating root (node numbering of ``Tree``)."""
 
     def __init__(self, patterns, tree, model):
-        self.lib = lib = ctypes.CDLL("libhmsbeagle.so.1")
+        try:
+            self.lib = lib = ctypes.CDLL("libhmsbeagle.so.1")
+        except OSError as exc:
+            raise SystemExit(f"BEAGLE not found ({exc}); install it with: apt-get install -y libhmsbeagle-dev")
         lib.beagleCalculateEdgeLogLikelihoods.argtypes = [ctypes.c_int] + [ctypes.c_void_p] * 8 + [
             ctypes.c_int, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double),
             ctypes.POINTER(ctypes.c_double)]

@@ -119,3 +119,35 @@ def expected_counts_kernel(root_split, pcsp_root, pcsp_sib, children, log_root, 
                 pcsp_counts[sib[d, 0]] += share
                 pcsp_counts[sib[d, 1]] += share
     return score
+
+
+@njit(cache=True, nogil=True)
+def map_parameters_kernel(root_counts, pcsp_counts, pcsp_parent, parent_prior, n_children, root_prior, alpha,
+                          log_root, log_cpd):
+    """M-step into ``log_root`` / ``log_cpd``: P(r) = (m̄(r) + α m̃(r)) / (1 + α) and
+    P(s | p) = (m̄(p→s) + α m̃(p)/|C(p)|) / (m̄(p) + α m̃(p)) (−inf where a denominator is 0).
+
+    PCSPs of one parent are contiguous (``pcsp_parent`` is sorted).
+    """
+    for r in range(root_counts.size):
+        value = (root_counts[r] + alpha * root_prior[r]) / (1.0 + alpha)
+        log_root[r] = np.log(value) if value > 0.0 else -np.inf
+    start = 0
+    n_pcsp = pcsp_counts.size
+    while start < n_pcsp:
+        parent = pcsp_parent[start]
+        stop = start
+        total = 0.0
+        while stop < n_pcsp and pcsp_parent[stop] == parent:
+            total += pcsp_counts[stop]
+            stop += 1
+        prior = alpha * parent_prior[parent]
+        pseudo = prior / max(n_children[parent], 1)
+        denominator = total + prior
+        for s in range(start, stop):
+            numerator = pcsp_counts[s] + pseudo
+            if denominator > 0.0 and numerator > 0.0:
+                log_cpd[s] = np.log(numerator) - np.log(denominator)
+            else:
+                log_cpd[s] = -np.inf
+        start = stop

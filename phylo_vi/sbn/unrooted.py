@@ -29,16 +29,11 @@ import numpy as np
 from phylo_vi.errors import PhyloVIError
 from phylo_vi.sbn.base import SubsplitModel
 from phylo_vi.sbn.edges import TreeArrays, unrooted_edge_tables
-from phylo_vi.sbn.kernels import expected_counts_kernel, pad_log_table, padded_indices
+from phylo_vi.sbn.kernels import expected_counts_kernel, map_parameters_kernel, pad_log_table, padded_indices
 from phylo_vi.sbn.support import IndexedTrees, SubsplitSupport, build_support
 from phylo_vi.trees.tree import Tree
 
 METHODS = ("sa", "em")
-
-
-def _safe_log(values: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore"):
-        return np.log(values)
 
 
 def _tree_once_counts(indexed: IndexedTrees, weights: np.ndarray, n_root: int, n_pcsp: int):
@@ -101,6 +96,7 @@ class SubsplitBayesianNetwork(SubsplitModel):
         self.root_prior_ = root_sa
         self.parent_prior_ = np.bincount(pcsp_parent, weights=pcsp_sa, minlength=n_parents)
         self.n_children_ = np.bincount(pcsp_parent, minlength=n_parents)
+        self._pcsp_parent = pcsp_parent
         alpha = self.alpha if self.method == "em" else 0.0
         self.log_root_, self.log_cpd_ = self._map_parameters(root_sa, pcsp_sa, 0.0)
         self.scores_ = []
@@ -111,22 +107,16 @@ class SubsplitBayesianNetwork(SubsplitModel):
 
     def _map_parameters(self, root_counts: np.ndarray, pcsp_counts: np.ndarray, alpha: float):
         """M-step: (regularised) normalisation of expected counts into log probabilities."""
-        pcsp_parent = self.support_.pcsp_parent
-        parent_total = np.bincount(pcsp_parent, weights=pcsp_counts, minlength=len(self.parent_prior_))
-        prior = alpha * self.parent_prior_
-        numerator = pcsp_counts + (prior / np.maximum(self.n_children_, 1))[pcsp_parent]
-        denominator = (parent_total + prior)[pcsp_parent]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_cpd = np.where(denominator > 0, _safe_log(numerator) - _safe_log(denominator), -np.inf)
-        log_root = _safe_log((root_counts + alpha * self.root_prior_) / (1.0 + alpha))
+        log_root, log_cpd = np.empty(len(root_counts)), np.empty(len(pcsp_counts))
+        map_parameters_kernel(root_counts, pcsp_counts, self._pcsp_parent, self.parent_prior_, self.n_children_,
+                              self.root_prior_, float(alpha), log_root, log_cpd)
         return log_root, log_cpd
 
     def _log_prior(self, alpha: float) -> float:
         """Log Dirichlet prior of the current parameters (zero without regularisation)."""
         if alpha == 0.0:
             return 0.0
-        pcsp_parent = self.support_.pcsp_parent
-        pseudo = (alpha * self.parent_prior_ / np.maximum(self.n_children_, 1))[pcsp_parent]
+        pseudo = (alpha * self.parent_prior_ / np.maximum(self.n_children_, 1))[self._pcsp_parent]
         return float(alpha * np.sum(self.root_prior_ * self.log_root_) + np.sum(pseudo * self.log_cpd_))
 
     def _run_em(self, indexed: IndexedTrees, weights: np.ndarray, alpha: float) -> None:
@@ -163,6 +153,7 @@ class SubsplitBayesianNetwork(SubsplitModel):
         self.root_prior_ = np.array(state["root_prior"], dtype=np.float64)
         self.parent_prior_ = np.array(state["parent_prior"], dtype=np.float64)
         self.n_children_ = np.array(state["n_children"], dtype=np.int64)
+        self._pcsp_parent = self.support_.pcsp_parent
         self.scores_ = list(state["scores"])
         self.n_iter_ = int(state["n_iter"])
         self.n_trees_ = int(state["n_trees"])

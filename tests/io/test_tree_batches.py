@@ -169,3 +169,13 @@ def test_file_round_trip_through_the_fast_path(tmp_path, seeds, number_format):
     for tree, original in zip(read, written):
         assert tree.topology_key() == original.topology_key()
         np.testing.assert_allclose(tree.branch_length, original.branch_length, rtol=1e-12, atol=0, equal_nan=True)
+
+
+def test_windows_line_ends_byte_order_mark_and_tabs(tmp_path):
+    # the same trees whatever the line ends: CRLF, a UTF-8 byte-order mark, tab indentation
+    text = (DATA / "mrbayes_run.t").read_text().replace("   tree", "\ttree")
+    path = tmp_path / "windows.t"
+    path.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
+    assert assert_identical_to_reference(path) == 4
+    unix = [tree.topology_key() for batch in iter_tree_batches(DATA / "mrbayes_run.t") for tree in batch]
+    assert [key for batch in iter_tree_batches(path) for key in batch.topology_keys()] == unix

@@ -103,3 +103,28 @@ def test_batched_gradients_equal_single_calls(reference_dir, ds1_patterns):
         value, gradient = likelihood.gradient(samples[s])
         assert values[s] == pytest.approx(value, rel=1e-14)
         np.testing.assert_allclose(gradients[s], gradient, rtol=1e-12, atol=1e-12)
+
+
+def test_gradient_on_rooted_and_multifurcating_trees(reference_dir, ds1_patterns):
+    # reference: central finite differences (h = 1e-5); a bifurcating root and a polytomy
+    # (a zero-length internal branch collapsed by hand) exercise the non-binary pre-order path
+    from phylo_vi.io.newick import parse_newick
+
+    tree = read_tree(reference_dir / "DS1_treeB_mlGTRG4.nwk")
+    rooted = tree.reroot(10, 0.4)
+    grouped = ("Alligator_mississippiensis", "Ambystoma_mexicanum", "Siren_intermedia", "Amphiuma_tridactylum",
+               "Bufo_valliceps")
+    rest = [name for name in ds1_patterns.taxa.names if name not in grouped]
+    text = ("((Alligator_mississippiensis:0.1,Ambystoma_mexicanum:0.05,Siren_intermedia:0.2,"
+            "(Amphiuma_tridactylum:0.1,Bufo_valliceps:0.1):0.02):0.03,"
+            + ",".join(f"{name}:0.07" for name in rest) + ");")
+    polytomy = parse_newick(text, tree.taxa)
+    for shape in (rooted, polytomy):
+        likelihood = TreeLikelihood(ds1_patterns, shape, "HKY{2.0}+F+G4{0.5}")
+        t = np.random.default_rng(1).uniform(0.01, 0.2, likelihood.n_branches)  # away from the 0 boundary
+        _, gradient = likelihood.gradient(t)
+        for branch in range(0, likelihood.n_branches, 7):
+            e = np.zeros_like(t)
+            e[branch] = 1.0
+            fd = _central(lambda x: likelihood.log_likelihood(x), t, e, 1e-5)
+            assert gradient[branch] == pytest.approx(fd, rel=1e-6, abs=1e-5)

@@ -36,7 +36,7 @@ def _read_tsv(path):
 def test_cli_equals_api(files, tmp_path, capsys):
     fasta, trees = files
     prefix = tmp_path / "out"
-    main(["marginal", str(fasta), str(trees), "--methods", "glis,ss,ml", "--preset", "fast", "--seed", "5",
+    main(["marginal", str(fasta), str(trees), "--methods", "glis,nmc,ml", "--preset", "paper", "--seed", "5",
           "--replicates", "2", "--reference-srf", str(trees), "-o", str(prefix), "--quiet", "--json"])
     summary = json.loads(capsys.readouterr().out)
     rows = _read_tsv(f"{prefix}.tsv")
@@ -49,7 +49,7 @@ def test_cli_equals_api(files, tmp_path, capsys):
     topologies = read_topologies(trees, TaxonNamespace(aln.taxa.names))
     for row in rows[:6] + rows[-3:]:
         tree, method, replicate = int(row["tree"]), row["method"], int(row["replicate"])
-        estimator = make_estimator(method, preset="fast", random_state=cell_seed(5, tree, method, replicate))
+        estimator = make_estimator(method, preset="paper", random_state=cell_seed(5, tree, method, replicate))
         estimator.fit(FixedTopologyProblem(aln.site_patterns(), topologies[tree]))
         assert float(row["log_marginal"]) == estimator.log_marginal_
         assert int(row["evaluations"]) == estimator.n_likelihood_evaluations_
@@ -63,6 +63,7 @@ def test_cli_equals_api(files, tmp_path, capsys):
     assert html.count("<img") >= 4 and "data:image/png;base64," in html
 
 
+@pytest.mark.slow
 def test_all_nineteen_methods_run_through_the_cli(files, tmp_path):
     fasta, trees = files
     main(["marginal", str(fasta), str(trees), "--top", "1", "--methods", "all", "--preset", "fast", "--seed", "1",

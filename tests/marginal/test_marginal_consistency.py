@@ -2,7 +2,9 @@
 
 Exact log Z: Gauss–Legendre quadrature of the brute-force JC69 likelihood (marginal_reference.py),
 quadrature error < 1e-4 (test_marginal_reference.py). Moderate settings: chains of 50,000 MH
-iterations (901 samples), 30-step ladders of 5,000 iterations per step, 10,000 IS draws.
+iterations (901 samples), 30-step ladders of 5,000 iterations per step, 10,000 IS draws. The
+triplet runs in the default suite; the quartet and the HMC-sampler variants are marked slow
+(``pytest -m slow``) to keep Numba compilation and run time of the default suite small.
 """
 from __future__ import annotations
 
@@ -44,12 +46,14 @@ def test_consistent_estimator_triplet(method, triplet):
     _check_within_four_standard_errors(ESTIMATORS[method](7), triplet)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", sorted(ESTIMATORS))
 def test_consistent_estimator_quartet(method, quartet):
     _check_within_four_standard_errors(ESTIMATORS[method](8), quartet)
 
 
 @pytest.mark.parametrize("method", [SteppingStone, GeneralizedSteppingStone, BridgeSampling])
+@pytest.mark.slow
 def test_gradient_based_sampler_is_consistent(method, quartet):
     # the HMC sampler (engine gradients) in place of the paper's MH kernel
     settings = dict(n_iter=600, thin=2, burnin=100, sampler="hmc", n_leapfrog=5, random_state=3)
