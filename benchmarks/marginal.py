@@ -17,8 +17,14 @@ Part 2: the 42 DS1 topologies with ``--grid-methods`` (default gss,glis,vbis,bs,
 LocalCluster of ``--workers`` (default 2) processes, ``--grid-preset`` (default fast), and KL(P‖Q)
 and split RMSD of the implied topology posterior against the SRF column.
 
-Usage: ``python benchmarks/marginal.py [--chain-scale S] [--mrbayes-ngen N] [--methods LIST]
-[--grid-top K] [--no-mrbayes] [--no-grid] [--json]``.
+``--hmc-iter N`` runs the MCMC-based methods with the gradient-based HMC sampler (N iterations per
+chain, a quarter of them burn-in, 5 leapfrog steps) instead; ``--anchor-json FILE`` reuses the
+MrBayes result of an earlier ``--json`` output (say so when reporting: the anchor is then not
+measured in the same run).
+
+Usage: ``python benchmarks/marginal.py [--chain-scale S] [--hmc-iter N] [--mrbayes-ngen N]
+[--methods LIST] [--grid-top K] [--no-mrbayes] [--anchor-json FILE] [--no-grid] [--no-single]
+[--json]``.
 """
 from __future__ import annotations
 
@@ -89,8 +95,11 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def scaled_settings(name: str, scale: float) -> dict:
-    """Paper settings with chain lengths and logging interval multiplied by ``scale``."""
+def scaled_settings(name: str, scale: float, hmc_iter: int | None = None) -> dict:
+    """Paper settings with chain lengths and logging interval multiplied by ``scale``; with
+    ``hmc_iter`` the MCMC-based methods use the HMC sampler for that many iterations instead."""
+    if name in CHAIN_METHODS and hmc_iter is not None:
+        return {"sampler": "hmc", "n_iter": hmc_iter, "thin": 1, "burnin": hmc_iter // 4, "n_leapfrog": 5}
     if name in CHAIN_METHODS and scale != 1.0:
         thin = max(1, int(round(1000 * scale)))
         return {"n_iter": 1000 * thin, "thin": thin}
@@ -100,14 +109,17 @@ def scaled_settings(name: str, scale: float) -> dict:
 
 
 def part_one(args, patterns, tree, newick) -> dict:
-    mrbayes = None if args.no_mrbayes else run_mrbayes(args.data, newick, args.mrbayes_ngen, args.seed)
+    if args.anchor_json is not None:  # MrBayes result of an earlier run of this script
+        mrbayes = json.loads(args.anchor_json.read_text())["part_one"]["mrbayes"]
+    else:
+        mrbayes = None if args.no_mrbayes else run_mrbayes(args.data, newick, args.mrbayes_ngen, args.seed)
     if mrbayes is not None:
         print(f"MrBayes ss: runs {mrbayes['runs']}, mean {mrbayes['mean']:.3f}, {mrbayes['seconds']:.1f} s",
               file=sys.stderr, flush=True)
     rows = []
     for name in parse_methods(args.methods):
         problem = FixedTopologyProblem(patterns, tree)
-        estimator = make_estimator(name, random_state=args.seed, **scaled_settings(name, args.chain_scale))
+        estimator = make_estimator(name, random_state=args.seed, **scaled_settings(name, args.chain_scale, args.hmc_iter))
         cpu_start = time.process_time()
         estimator.fit(problem)
         cpu_seconds = time.process_time() - cpu_start
@@ -183,6 +195,10 @@ def main() -> None:
     parser.add_argument("--chain-scale", type=float, default=1.0)
     parser.add_argument("--mrbayes-ngen", type=int, default=10_200_000)
     parser.add_argument("--no-mrbayes", action="store_true")
+    parser.add_argument("--anchor-json", type=Path, default=None,
+                        help="reuse the MrBayes result of an earlier --json output instead of running it")
+    parser.add_argument("--hmc-iter", type=int, default=None,
+                        help="MCMC-based methods use the HMC sampler with this many iterations per chain")
     parser.add_argument("--no-grid", action="store_true")
     parser.add_argument("--no-single", action="store_true")
     parser.add_argument("--grid-methods", default="gss,glis,vbis,bs,gl")
@@ -198,7 +214,8 @@ def main() -> None:
     credible = args.data / "JC_no_gamma_credible_set_ds1"
     trees = read_topologies(credible, TaxonNamespace(aln.taxa.names))
     newick = credible.read_text().splitlines()[0].split("\t")[1].strip()
-    report = {"chain_scale": args.chain_scale, "seed": args.seed}
+    report = {"chain_scale": args.chain_scale, "hmc_iter": args.hmc_iter, "seed": args.seed,
+              "anchor_reused": args.anchor_json is not None}
     if not args.no_single:
         report["part_one"] = part_one(args, patterns, trees[0], newick)
     if not args.no_grid:

@@ -572,3 +572,24 @@ def parse_lines(buf, n, mode, default_rooted, rooted_override, n_burnin, thin,
         state[S_LINE] += 1
     state[S_POS] = pos
     return NEED_MORE
+
+
+@njit(cache=True, nogil=True)
+def rekey_kernel(node_offsets, parent, taxon, clades, n_words, rooted, key_start, keys, counts, tmp):
+    """Topology keys of every tree of a batch with the rooting forced to ``rooted``."""
+    n_trees = node_offsets.shape[0] - 1
+    key_start[0] = 0
+    for t in range(n_trees):
+        base = node_offsets[t]
+        n_nodes = node_offsets[t + 1] - base
+        for v in range(n_nodes):
+            counts[v] = 0
+        for v in range(n_nodes):
+            if taxon[base + v] >= 0:
+                counts[v] += 1
+            p = parent[base + v]
+            if p >= 0:
+                counts[p] += counts[v]
+        key_start[t + 1] = key_start[t] + topology_key_kernel(clades, counts, base, n_nodes, n_words, rooted, keys,
+                                                              key_start[t], tmp)
+

@@ -81,12 +81,30 @@ class TreeBatch:
         """Global node index of each tree's root."""
         return self.node_offsets[1:] - 1
 
-    def topology_keys(self) -> list[bytes]:
-        """Canonical topology key of each tree, equal to :meth:`Tree.topology_key`."""
-        words = self.key_words.tobytes()
-        offsets = (self.key_offsets * 8).tolist()
-        prefixes = [b"R" if r else b"U" for r in self.rooted.tolist()]
+    def topology_keys(self, rooted: bool | None = None) -> list[bytes]:
+        """Canonical topology key of each tree, equal to :meth:`Tree.topology_key`.
+
+        ``rooted`` None uses each tree's own rooting; True or False computes every key as if
+        the trees were rooted (clades) or unrooted (splits: the key of ``tree.unroot()``).
+        """
+        if rooted is None:
+            key_offsets, key_words, flags = self.key_offsets, self.key_words, self.rooted.tolist()
+        else:
+            key_offsets, key_words = self._keys(bool(rooted))
+            flags = [bool(rooted)] * len(self)
+        words = key_words.tobytes()
+        offsets = (key_offsets * 8).tolist()
+        prefixes = [b"R" if r else b"U" for r in flags]
         return [prefix + words[a:b] for prefix, a, b in zip(prefixes, offsets[:-1], offsets[1:])]
+
+    def _keys(self, rooted: bool) -> tuple[np.ndarray, np.ndarray]:
+        sizes = np.diff(self.node_offsets)
+        largest = int(sizes.max()) if len(sizes) else 1
+        key_start = np.zeros(len(self) + 1, dtype=np.int64)
+        keys = np.empty(int((sizes + 1).sum()) * self.n_words, dtype=np.uint64)
+        kernel.rekey_kernel(self.node_offsets, self.parent, self.taxon, self.clades, self.n_words, rooted, key_start,
+                            keys, np.empty(largest, dtype=np.int32), np.empty(max(largest, self.n_words), np.uint64))
+        return key_start, keys[: key_start[-1]]
 
     def tree(self, i: int) -> Tree:
         """Tree ``i`` as a :class:`Tree` (its arrays are copies)."""

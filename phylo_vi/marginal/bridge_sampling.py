@@ -47,10 +47,9 @@ def optimal_bridge(l1: np.ndarray, l2: np.ndarray, initial_log_z: float, tol: fl
             break
         log_r = updated
     log_z = log_r + l_star
-    s1, s2 = n1 / (n1 + n2), n2 / (n1 + n2)
-    w1, w2 = np.exp(l1 - log_z), np.exp(l2 - log_z)
-    f1 = 1.0 / (s1 * w1 + s2)
-    f2 = w2 / (s1 * w2 + s2)
+    # f1 = 1 / (s1 w1 + s2), f2 = w2 / (s1 w2 + s2) with w = exp(l − log Ẑ), in log space
+    f1 = np.exp(-np.logaddexp(log_s1 + l1 - log_z, log_s2))
+    f2 = np.exp(l2 - log_z - np.logaddexp(log_s1 + l2 - log_z, log_s2))
     relative = np.var(f2, ddof=1) / (n2 * np.mean(f2) ** 2) + batch_means_variance(f1) / np.mean(f1) ** 2
     return log_z, math.sqrt(float(relative))
 

@@ -79,7 +79,7 @@ class RootedSubsplitBayesianNetwork(SubsplitModel):
     rooted = True
 
     def __init__(self) -> None:
-        pass
+        """No hyperparameters: the estimate is determined by the weighted sample."""
 
     @staticmethod
     def _tables(trees: Sequence[Tree] | TreeArrays, taxa=None):

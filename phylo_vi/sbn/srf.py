@@ -25,7 +25,7 @@ class SampleRelativeFrequency(TreeDistribution):
     """
 
     def __init__(self) -> None:
-        pass
+        """No hyperparameters: the estimate is determined by the weighted sample."""
 
     def fit(self, trees: Sequence[Tree] | TreeArrays, sample_weight: Sequence[float] | None = None
             ) -> "SampleRelativeFrequency":

@@ -179,3 +179,16 @@ def test_windows_line_ends_byte_order_mark_and_tabs(tmp_path):
     assert assert_identical_to_reference(path) == 4
     unix = [tree.topology_key() for batch in iter_tree_batches(DATA / "mrbayes_run.t") for tree in batch]
     assert [key for batch in iter_tree_batches(path) for key in batch.topology_keys()] == unix
+
+
+@pytest.mark.parametrize("name", ["beast2.trees", "mrbayes_run.t", "revbayes.trees"])
+def test_keys_with_forced_rooting(name):
+    # reference: Tree.topology_key of each tree rooted as asked (unrooted: the key of unroot())
+    batches = list(iter_tree_batches(DATA / name))
+    trees = [tree for batch in batches for tree in batch]
+    unrooted = [key for batch in batches for key in batch.topology_keys(rooted=False)]
+    assert unrooted == [(tree.unroot() if tree.rooted else tree).topology_key() for tree in trees]
+    rooted = [key for batch in batches for key in batch.topology_keys(rooted=True)]
+    for tree in trees:
+        tree.rooted = True
+    assert rooted == [tree.topology_key() for tree in trees]

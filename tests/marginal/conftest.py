@@ -24,8 +24,6 @@ class ExactCase:
     """A small problem, its exact log Z and the stated quadrature error."""
 
     def __init__(self, name: str):
-        from phylo_vi.marginal import FixedTopologyProblem
-
         n_taxa, branch_lengths = SETTINGS[name]
         self.name = name
         self.patterns = reference.make_patterns(reference.simulate_states(n_taxa, 40, branch_lengths, seed=11))

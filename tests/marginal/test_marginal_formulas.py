@@ -5,7 +5,6 @@ import math
 
 import numpy as np
 import pytest
-from scipy.special import logsumexp
 
 from phylo_vi.marginal.bridge_sampling import optimal_bridge
 from phylo_vi.marginal.cpo import cpo_log_marginal

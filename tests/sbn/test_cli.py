@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from importlib.resources import files
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -82,3 +83,15 @@ def test_bad_input_exits_with_status_2(capsys, tmp_path, rep1):
     broken.write_text("{not json")
     status, _, err = _run(capsys, "prob", broken, rep1)
     assert status == 2 and "invalid JSON" in err
+
+
+def test_rooted_sbn_on_a_beast_file(capsys, tmp_path):
+    beast = Path(__file__).resolve().parents[1] / "io" / "data" / "beast2.trees"  # the io tests' BEAST 2 file
+    model = tmp_path / "rooted.json"
+    status, _, _ = _run(capsys, "fit", beast, "--method", "rooted", "--burnin", 0, "-o", model)
+    assert status == 0
+    status, out, _ = _run(capsys, "prob", model, beast)
+    # by hand: the 3 trees share the root split {orangutan | gorilla, chimp, human} and split the
+    # 3-taxon clade in the 3 possible ways once each, so each has probability 1 × 1/3
+    values = [float(line.split("\t")[2]) for line in out.strip().splitlines()[1:]]
+    assert status == 0 and np.allclose(values, np.log(1 / 3), atol=1e-12)
