@@ -19,10 +19,43 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
+from numba import njit
 
 from phylo_vi.errors import PhyloVIError
 from phylo_vi.trees import bitset
 from phylo_vi.trees.taxa import TaxonNamespace
+
+
+_STRUCTURE_PROBLEMS = {
+    1: "nodes must be in post-order: every parent after its children, root last",
+    2: "a taxon appears at more than one leaf",
+    3: "leaves must carry a taxon and internal nodes must not",
+}
+
+
+@njit(cache=True, nogil=True)
+def _structure_problem(parent: np.ndarray, taxon: np.ndarray) -> int:
+    """0 when the arrays form a valid post-order tree, else a key of ``_STRUCTURE_PROBLEMS``."""
+    n_nodes = parent.shape[0]
+    if parent[n_nodes - 1] != -1:
+        return 1
+    n_children = np.zeros(n_nodes, dtype=np.int32)
+    for node in range(n_nodes - 1):
+        if parent[node] <= node or parent[node] >= n_nodes:
+            return 1
+        n_children[parent[node]] += 1
+    max_taxon = 0
+    for node in range(n_nodes):
+        max_taxon = max(max_taxon, taxon[node])
+    seen = np.zeros(max_taxon + 1, dtype=np.bool_)
+    for node in range(n_nodes):
+        if (taxon[node] >= 0) == (n_children[node] > 0):
+            return 3
+        if taxon[node] >= 0:
+            if seen[taxon[node]]:
+                return 2
+            seen[taxon[node]] = True
+    return 0
 
 
 @dataclass(eq=False)
@@ -45,14 +78,9 @@ class Tree:
         n_nodes = len(self.parent)
         if n_nodes == 0 or len(self.branch_length) != n_nodes or len(self.taxon) != n_nodes:
             raise PhyloVIError("parent, branch_length and taxon must be non-empty and of equal length")
-        nodes = np.arange(n_nodes)
-        if self.parent[-1] != -1 or np.any(self.parent[:-1] <= nodes[:-1]):
-            raise PhyloVIError("nodes must be in post-order: every parent after its children, root last")
-        leaves = self.taxon >= 0
-        if np.any(np.bincount(self.taxon[leaves], minlength=1) > 1):
-            raise PhyloVIError("a taxon appears at more than one leaf")
-        if np.any(self.n_children[leaves] > 0) or np.any(self.n_children[~leaves] == 0):
-            raise PhyloVIError("leaves must carry a taxon and internal nodes must not")
+        problem = _structure_problem(self.parent, self.taxon)
+        if problem:
+            raise PhyloVIError(_STRUCTURE_PROBLEMS[problem])
 
     # ----------------------------------------------------------------------------- structure
     @property
