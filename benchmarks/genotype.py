@@ -24,6 +24,7 @@ Usage: ``python benchmarks/genotype.py [--data DIR] [--trees 1,2,3] [--no-huntre
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import sys
@@ -47,7 +48,8 @@ def run_huntress(values, fp, fn):
 
     df = pd.DataFrame(values, index=[f"cell{i}" for i in range(len(values))],
                       columns=[f"mut{j}" for j in range(values.shape[1])])
-    return scp.tl.huntress(df, alpha=fp, beta=fn, n_threads=1).values.astype(np.int8)
+    with contextlib.redirect_stdout(sys.stderr):  # scphylo logs on stdout; keep --json output clean
+        return scp.tl.huntress(df, alpha=fp, beta=fn, n_threads=1).values.astype(np.int8)
 
 
 def run_scistree2(values, fp, fn):

@@ -79,18 +79,19 @@ def _tip_message(pmats, c, k, tips, row, lo, nb, dst, d, multiply):
     p10, p11, p12, p13 = pmats[c, k, 1, 0], pmats[c, k, 1, 1], pmats[c, k, 1, 2], pmats[c, k, 1, 3]
     p20, p21, p22, p23 = pmats[c, k, 2, 0], pmats[c, k, 2, 1], pmats[c, k, 2, 2], pmats[c, k, 2, 3]
     p30, p31, p32, p33 = pmats[c, k, 3, 0], pmats[c, k, 3, 1], pmats[c, k, 3, 2], pmats[c, k, 3, 3]
+    start = np.uintp(lo)
     if multiply:
         for p in range(nb):
-            x0, x1 = tips[row, 0, lo + p], tips[row, 1, lo + p]
-            x2, x3 = tips[row, 2, lo + p], tips[row, 3, lo + p]
+            q = start + np.uintp(p)
+            x0, x1, x2, x3 = tips[row, 0, q], tips[row, 1, q], tips[row, 2, q], tips[row, 3, q]
             dst[d, k, 0, p] *= p00 * x0 + p01 * x1 + p02 * x2 + p03 * x3
             dst[d, k, 1, p] *= p10 * x0 + p11 * x1 + p12 * x2 + p13 * x3
             dst[d, k, 2, p] *= p20 * x0 + p21 * x1 + p22 * x2 + p23 * x3
             dst[d, k, 3, p] *= p30 * x0 + p31 * x1 + p32 * x2 + p33 * x3
     else:
         for p in range(nb):
-            x0, x1 = tips[row, 0, lo + p], tips[row, 1, lo + p]
-            x2, x3 = tips[row, 2, lo + p], tips[row, 3, lo + p]
+            q = start + np.uintp(p)
+            x0, x1, x2, x3 = tips[row, 0, q], tips[row, 1, q], tips[row, 2, q], tips[row, 3, q]
             dst[d, k, 0, p] = p00 * x0 + p01 * x1 + p02 * x2 + p03 * x3
             dst[d, k, 1, p] = p10 * x0 + p11 * x1 + p12 * x2 + p13 * x3
             dst[d, k, 2, p] = p20 * x0 + p21 * x1 + p22 * x2 + p23 * x3
@@ -299,6 +300,50 @@ def _above(base, b, sibling, s, k, nb, qt):
 
 
 @njit(**_HOT)
+def _binary_branch(pre, u, up, sibling, c, k, matrix, pmats, internal, nb, qt, numer, d1, wk, rk):
+    """One pass over the patterns of branch c (binary parent u, category k): :func:`_above`,
+    :func:`_numerator` and, when c is internal, :func:`_transposed_message`, fused so that the
+    pre-order partial above the branch never leaves the registers before it is used."""
+    a00, a01, a02, a03 = matrix[0, 0], matrix[0, 1], matrix[0, 2], matrix[0, 3]
+    a10, a11, a12, a13 = matrix[1, 0], matrix[1, 1], matrix[1, 2], matrix[1, 3]
+    a20, a21, a22, a23 = matrix[2, 0], matrix[2, 1], matrix[2, 2], matrix[2, 3]
+    a30, a31, a32, a33 = matrix[3, 0], matrix[3, 1], matrix[3, 2], matrix[3, 3]
+    wr = wk * rk
+    if not internal:
+        for p in range(nb):
+            q0 = pre[u, k, 0, p] * up[sibling, k, 0, p]
+            q1 = pre[u, k, 1, p] * up[sibling, k, 1, p]
+            q2 = pre[u, k, 2, p] * up[sibling, k, 2, p]
+            q3 = pre[u, k, 3, p] * up[sibling, k, 3, p]
+            qt[0, k, 0, p], qt[0, k, 1, p], qt[0, k, 2, p], qt[0, k, 3, p] = q0, q1, q2, q3
+            m0, m1, m2, m3 = up[c, k, 0, p], up[c, k, 1, p], up[c, k, 2, p], up[c, k, 3, p]
+            z = (q0 * (a00 * m0 + a01 * m1 + a02 * m2 + a03 * m3) + q1 * (a10 * m0 + a11 * m1 + a12 * m2 + a13 * m3)
+                 + q2 * (a20 * m0 + a21 * m1 + a22 * m2 + a23 * m3) + q3 * (a30 * m0 + a31 * m1 + a32 * m2 + a33 * m3))
+            numer[k, p] = wk * z
+            d1[p] += wr * z
+        return
+    p00, p01, p02, p03 = pmats[c, k, 0, 0], pmats[c, k, 0, 1], pmats[c, k, 0, 2], pmats[c, k, 0, 3]
+    p10, p11, p12, p13 = pmats[c, k, 1, 0], pmats[c, k, 1, 1], pmats[c, k, 1, 2], pmats[c, k, 1, 3]
+    p20, p21, p22, p23 = pmats[c, k, 2, 0], pmats[c, k, 2, 1], pmats[c, k, 2, 2], pmats[c, k, 2, 3]
+    p30, p31, p32, p33 = pmats[c, k, 3, 0], pmats[c, k, 3, 1], pmats[c, k, 3, 2], pmats[c, k, 3, 3]
+    for p in range(nb):
+        q0 = pre[u, k, 0, p] * up[sibling, k, 0, p]
+        q1 = pre[u, k, 1, p] * up[sibling, k, 1, p]
+        q2 = pre[u, k, 2, p] * up[sibling, k, 2, p]
+        q3 = pre[u, k, 3, p] * up[sibling, k, 3, p]
+        qt[0, k, 0, p], qt[0, k, 1, p], qt[0, k, 2, p], qt[0, k, 3, p] = q0, q1, q2, q3
+        m0, m1, m2, m3 = up[c, k, 0, p], up[c, k, 1, p], up[c, k, 2, p], up[c, k, 3, p]
+        z = (q0 * (a00 * m0 + a01 * m1 + a02 * m2 + a03 * m3) + q1 * (a10 * m0 + a11 * m1 + a12 * m2 + a13 * m3)
+             + q2 * (a20 * m0 + a21 * m1 + a22 * m2 + a23 * m3) + q3 * (a30 * m0 + a31 * m1 + a32 * m2 + a33 * m3))
+        numer[k, p] = wk * z
+        d1[p] += wr * z
+        pre[c, k, 0, p] = p00 * q0 + p10 * q1 + p20 * q2 + p30 * q3
+        pre[c, k, 1, p] = p01 * q0 + p11 * q1 + p21 * q2 + p31 * q3
+        pre[c, k, 2, p] = p02 * q0 + p12 * q1 + p22 * q2 + p32 * q3
+        pre[c, k, 3, p] = p03 * q0 + p13 * q1 + p23 * q2 + p33 * q3
+
+
+@njit(**_HOT)
 def _numerator(qt, k, matrix, up, c, nb, numer, d1, wk, rk):
     """``numer[k] = w_k qt^T Q m_c`` and ``d1 += r_k numer[k]`` (patterns vectorised)."""
     a00, a01, a02, a03 = matrix[0, 0], matrix[0, 1], matrix[0, 2], matrix[0, 3]
@@ -368,16 +413,17 @@ def _preorder_block(lo, hi, scaled, with_hessian, child_offsets, child_nodes, ti
             for k in range(n_categories):
                 if binary:
                     sibling = child_nodes[first] if ci == first + 1 else child_nodes[first + 1]
-                    _above(pre, u, up, sibling, k, nb, qt)
-                else:
-                    for i in range(4):
-                        for p in range(nb):
-                            qt[0, k, i, p] = pre[u, k, i, p]
-                        for si in range(first, last):
-                            if si != ci:
-                                sibling = child_nodes[si]
-                                for p in range(nb):
-                                    qt[0, k, i, p] *= up[sibling, k, i, p]
+                    _binary_branch(pre, u, up, sibling, c, k, rate_matrix, pmats, internal, nb, qt, numer, d1,
+                                   cat_weights[k], rates[k])
+                    continue
+                for i in range(4):
+                    for p in range(nb):
+                        qt[0, k, i, p] = pre[u, k, i, p]
+                    for si in range(first, last):
+                        if si != ci:
+                            sibling = child_nodes[si]
+                            for p in range(nb):
+                                qt[0, k, i, p] *= up[sibling, k, i, p]
                 _numerator(qt, k, rate_matrix, up, c, nb, numer, d1, cat_weights[k], rates[k])
                 if internal:
                     _transposed_message(pmats, c, k, qt, nb, pre)
