@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from phylo_vi.cli.common import emit_json, json_option, quiet_option, resolve_seed, seed_option
+from phylo_vi.cli.common import emit_json, json_option, quiet_option, resolve_seed, seed_option, threads_option
 
 METHOD_CHOICES = ["srf", "ccd", "sa", "em", "em-alpha", "rooted"]
 TABLE_CHOICES = ["srf", "ccd", "sa", "em", "em-alpha"]
@@ -71,13 +71,14 @@ def _emit_lines(lines, out: Path | None) -> None:
               help="EM stops when the score changes by less (after 50 iterations).")
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Model file (JSON).")
+@threads_option
 @json_option
-def fit(trees, method, alpha, burnin, max_iter, tol, out, as_json) -> None:
+def fit(trees, method, alpha, burnin, max_iter, tol, out, threads, as_json) -> None:
     """Fit a topology distribution to TREES (all files pooled) and save it as JSON."""
     from phylo_vi.sbn import make_estimator, read_tree_arrays
 
     sample = read_tree_arrays(trees, rooted=method == "rooted", burnin=burnin)
-    model = make_estimator(method, alpha=alpha, max_iter=max_iter, tol=tol).fit(sample)
+    model = make_estimator(method, alpha=alpha, max_iter=max_iter, tol=tol, n_jobs=threads).fit(sample)
     model.save(out)
     summary = {"model": str(out), "method": method, "trees": len(sample), "taxa": len(sample.taxa),
                "em_iterations": getattr(model, "n_iter_", None),
@@ -135,9 +136,10 @@ def sample(model, n_trees, seed, out) -> None:
 @burnin_option
 @click.option("--truth-samples", type=click.IntRange(min=1), default=750_001, show_default=True,
               help="Samples kept per golden-run replicate (weights become round(w·N) counts).")
+@threads_option
 @json_option
 @quiet_option
-def kl(truth, train, methods, alpha, burnin, truth_samples, as_json, quiet) -> None:
+def kl(truth, train, methods, alpha, burnin, truth_samples, threads, as_json, quiet) -> None:
     """KL(truth ‖ q) for every method fitted to every --train file (the SBN paper's table)."""
     from tqdm import tqdm
 
@@ -156,7 +158,7 @@ def kl(truth, train, methods, alpha, burnin, truth_samples, as_json, quiet) -> N
     with tqdm(total=len(samples) * len(chosen), file=sys.stderr, disable=quiet or not sys.stderr.isatty(),
               leave=False, desc="fitting") as bar:
         table = kl_table(reference, probabilities, samples, [str(p) for p in train], methods=chosen, alpha=alpha,
-                         progress=lambda: bar.update(1))
+                         n_jobs=threads, progress=lambda: bar.update(1))
     document = table.to_dict()
     document["truth"] = [str(p) for p in truth]
     if as_json:

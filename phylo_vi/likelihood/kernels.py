@@ -42,6 +42,8 @@ import numpy as np
 from numba import njit, prange
 
 SCALING_THRESHOLD = 1e-280
+#: Patterns per pass of the gradient: it keeps a message and a pre-order partial of every node
+#: alive, (N, K, 4, pass) each, so its passes are shorter than a likelihood block to stay in cache.
 
 
 @njit(cache=True, nogil=True)
@@ -292,55 +294,44 @@ def _site_ratios(lo, nb, weights, fraction, den, ratio, weighted):
 
 
 @njit(**_HOT)
-def _above(base, b, sibling, s, k, nb, qt):
-    """``qt[0, k] = base[b, k] * sibling[s, k]``: the pre-order partial above a branch."""
+def _multifurcation_above(pre, u, up, child_nodes, first, last, ci, k, nb, qt):
+    """``qt[0, k] = pre[u, k] * prod_{s != c} up[s, k]``: the pre-order partial above the branch of
+    child ``child_nodes[ci]`` of a node u with more than two children."""
     for i in range(4):
         for p in range(nb):
-            qt[0, k, i, p] = base[b, k, i, p] * sibling[s, k, i, p]
+            qt[0, k, i, p] = pre[u, k, i, p]
+        for si in range(first, last):
+            if si != ci:
+                sibling = child_nodes[si]
+                for p in range(nb):
+                    qt[0, k, i, p] *= up[sibling, k, i, p]
 
 
 @njit(**_HOT)
-def _binary_branch(pre, u, up, sibling, c, k, matrix, pmats, internal, nb, qt, numer, d1, wk, rk):
-    """One pass over the patterns of branch c (binary parent u, category k): :func:`_above`,
-    :func:`_numerator` and, when c is internal, :func:`_transposed_message`, fused so that the
-    pre-order partial above the branch never leaves the registers before it is used."""
+def _binary_branch(pre, u, up, sibling, c, k, matrix, nb, qt, numer, d1, wk, rk):
+    """``qt[0, k] = pre[u, k] * up[sibling, k]`` (the pre-order partial above branch c of a binary
+    node u) and :func:`_numerator`, in one pass over the patterns (fusing
+    :func:`_transposed_message` too would exceed the runtime alias checks under which LLVM
+    vectorises the loop)."""
     a00, a01, a02, a03 = matrix[0, 0], matrix[0, 1], matrix[0, 2], matrix[0, 3]
     a10, a11, a12, a13 = matrix[1, 0], matrix[1, 1], matrix[1, 2], matrix[1, 3]
     a20, a21, a22, a23 = matrix[2, 0], matrix[2, 1], matrix[2, 2], matrix[2, 3]
     a30, a31, a32, a33 = matrix[3, 0], matrix[3, 1], matrix[3, 2], matrix[3, 3]
     wr = wk * rk
-    if not internal:
-        for p in range(nb):
-            q0 = pre[u, k, 0, p] * up[sibling, k, 0, p]
-            q1 = pre[u, k, 1, p] * up[sibling, k, 1, p]
-            q2 = pre[u, k, 2, p] * up[sibling, k, 2, p]
-            q3 = pre[u, k, 3, p] * up[sibling, k, 3, p]
-            qt[0, k, 0, p], qt[0, k, 1, p], qt[0, k, 2, p], qt[0, k, 3, p] = q0, q1, q2, q3
-            m0, m1, m2, m3 = up[c, k, 0, p], up[c, k, 1, p], up[c, k, 2, p], up[c, k, 3, p]
-            z = (q0 * (a00 * m0 + a01 * m1 + a02 * m2 + a03 * m3) + q1 * (a10 * m0 + a11 * m1 + a12 * m2 + a13 * m3)
-                 + q2 * (a20 * m0 + a21 * m1 + a22 * m2 + a23 * m3) + q3 * (a30 * m0 + a31 * m1 + a32 * m2 + a33 * m3))
-            numer[k, p] = wk * z
-            d1[p] += wr * z
-        return
-    p00, p01, p02, p03 = pmats[c, k, 0, 0], pmats[c, k, 0, 1], pmats[c, k, 0, 2], pmats[c, k, 0, 3]
-    p10, p11, p12, p13 = pmats[c, k, 1, 0], pmats[c, k, 1, 1], pmats[c, k, 1, 2], pmats[c, k, 1, 3]
-    p20, p21, p22, p23 = pmats[c, k, 2, 0], pmats[c, k, 2, 1], pmats[c, k, 2, 2], pmats[c, k, 2, 3]
-    p30, p31, p32, p33 = pmats[c, k, 3, 0], pmats[c, k, 3, 1], pmats[c, k, 3, 2], pmats[c, k, 3, 3]
     for p in range(nb):
         q0 = pre[u, k, 0, p] * up[sibling, k, 0, p]
         q1 = pre[u, k, 1, p] * up[sibling, k, 1, p]
         q2 = pre[u, k, 2, p] * up[sibling, k, 2, p]
         q3 = pre[u, k, 3, p] * up[sibling, k, 3, p]
-        qt[0, k, 0, p], qt[0, k, 1, p], qt[0, k, 2, p], qt[0, k, 3, p] = q0, q1, q2, q3
+        qt[0, k, 0, p] = q0
+        qt[0, k, 1, p] = q1
+        qt[0, k, 2, p] = q2
+        qt[0, k, 3, p] = q3
         m0, m1, m2, m3 = up[c, k, 0, p], up[c, k, 1, p], up[c, k, 2, p], up[c, k, 3, p]
         z = (q0 * (a00 * m0 + a01 * m1 + a02 * m2 + a03 * m3) + q1 * (a10 * m0 + a11 * m1 + a12 * m2 + a13 * m3)
              + q2 * (a20 * m0 + a21 * m1 + a22 * m2 + a23 * m3) + q3 * (a30 * m0 + a31 * m1 + a32 * m2 + a33 * m3))
         numer[k, p] = wk * z
         d1[p] += wr * z
-        pre[c, k, 0, p] = p00 * q0 + p10 * q1 + p20 * q2 + p30 * q3
-        pre[c, k, 1, p] = p01 * q0 + p11 * q1 + p21 * q2 + p31 * q3
-        pre[c, k, 2, p] = p02 * q0 + p12 * q1 + p22 * q2 + p32 * q3
-        pre[c, k, 3, p] = p03 * q0 + p13 * q1 + p23 * q2 + p33 * q3
 
 
 @njit(**_HOT)
@@ -413,18 +404,11 @@ def _preorder_block(lo, hi, scaled, with_hessian, child_offsets, child_nodes, ti
             for k in range(n_categories):
                 if binary:
                     sibling = child_nodes[first] if ci == first + 1 else child_nodes[first + 1]
-                    _binary_branch(pre, u, up, sibling, c, k, rate_matrix, pmats, internal, nb, qt, numer, d1,
-                                   cat_weights[k], rates[k])
-                    continue
-                for i in range(4):
-                    for p in range(nb):
-                        qt[0, k, i, p] = pre[u, k, i, p]
-                    for si in range(first, last):
-                        if si != ci:
-                            sibling = child_nodes[si]
-                            for p in range(nb):
-                                qt[0, k, i, p] *= up[sibling, k, i, p]
-                _numerator(qt, k, rate_matrix, up, c, nb, numer, d1, cat_weights[k], rates[k])
+                    _binary_branch(pre, u, up, sibling, c, k, rate_matrix, nb, qt, numer, d1, cat_weights[k],
+                                   rates[k])
+                else:
+                    _multifurcation_above(pre, u, up, child_nodes, first, last, ci, k, nb, qt)
+                    _numerator(qt, k, rate_matrix, up, c, nb, numer, d1, cat_weights[k], rates[k])
                 if internal:
                     _transposed_message(pmats, c, k, qt, nb, pre)
             if with_hessian:

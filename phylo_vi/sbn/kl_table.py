@@ -59,16 +59,19 @@ class KLTable:
 
 
 def kl_table(truth: TreeArrays, truth_probabilities: np.ndarray, train: Sequence[TreeArrays], names: Sequence[str],
-             *, methods: Sequence[str] = TABLE_METHODS, alpha: float = DEFAULT_ALPHA,
+             *, methods: Sequence[str] = TABLE_METHODS, alpha: float = DEFAULT_ALPHA, n_jobs: int = 1,
              progress: Callable[[], None] | None = None) -> KLTable:
-    """Fit every method to every training sample and score it against the truth distribution."""
+    """Fit every method to every training sample and score it against the truth distribution.
+
+    ``n_jobs`` threads run each SBN's E-step (see :class:`~phylo_vi.sbn.SubsplitBayesianNetwork`).
+    """
     rows = []
     reference = unrooted_edge_tables(truth, truth_probabilities, normalize=False)
     for sample, name in zip(train, names):
         tables = unrooted_edge_tables(sample)
         row = KLRow(name=name, n_topologies=tables.n_trees)
         for method in methods:
-            model = make_estimator(method, alpha=alpha).fit(tables)
+            model = make_estimator(method, alpha=alpha, n_jobs=n_jobs).fit(tables)
             result = kl_divergence(model, reference)
             row.kl[method], row.covered_mass[method] = result.kl, result.covered_mass
             if hasattr(model, "n_iter_") and model.n_iter_:

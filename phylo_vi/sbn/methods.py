@@ -15,8 +15,9 @@ DEFAULT_ALPHA = 1e-4
 
 
 def make_estimator(method: str, *, alpha: float = DEFAULT_ALPHA, max_iter: int = 1000, min_iter: int = 50,
-                   tol: float = 1e-5) -> TreeDistribution:
-    """Unfitted estimator for ``method`` (one of :data:`METHOD_LABELS`); ``alpha`` is used by em-alpha only."""
+                   tol: float = 1e-5, n_jobs: int = 1) -> TreeDistribution:
+    """Unfitted estimator for ``method`` (one of :data:`METHOD_LABELS`); ``alpha`` is used by em-alpha only,
+    the EM settings and ``n_jobs`` by the unrooted SBNs."""
     if method == "srf":
         return SampleRelativeFrequency()
     if method == "ccd":
@@ -26,5 +27,5 @@ def make_estimator(method: str, *, alpha: float = DEFAULT_ALPHA, max_iter: int =
     if method in ("sa", "em", "em-alpha"):
         return SubsplitBayesianNetwork(method="sa" if method == "sa" else "em",
                                        alpha=alpha if method == "em-alpha" else 0.0,
-                                       max_iter=max_iter, min_iter=min_iter, tol=tol)
+                                       max_iter=max_iter, min_iter=min_iter, tol=tol, n_jobs=n_jobs)
     raise PhyloVIError(f"unknown method {method!r}; choose one of {', '.join(METHOD_LABELS)}")
