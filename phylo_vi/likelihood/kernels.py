@@ -42,8 +42,6 @@ import numpy as np
 from numba import njit, prange
 
 SCALING_THRESHOLD = 1e-280
-#: Patterns per pass of the gradient: it keeps a message and a pre-order partial of every node
-#: alive, (N, K, 4, pass) each, so its passes are shorter than a likelihood block to stay in cache.
 
 
 @njit(cache=True, nogil=True)
@@ -76,7 +74,11 @@ _HOT = dict(cache=True, nogil=True, fastmath={"contract"})
 @njit(**_HOT)
 def _tip_message(pmats, c, k, tips, row, lo, nb, dst, d, multiply):
     """``dst[d, k, :, p] (=|*=) pmats[c, k] @ tips[row, :, lo + p]`` (one category: LLVM
-    vectorises the pattern loop of a per-category call better than a loop over categories)."""
+    vectorises the pattern loop of a per-category call better than a loop over categories).
+
+    The pattern index is unsigned: with a signed ``lo + p`` Numba emits its negative-index
+    wraparound for every element, and LLVM then loads the tips one by one instead of as
+    vectors (this alone made a likelihood evaluation about 1.5 times slower)."""
     p00, p01, p02, p03 = pmats[c, k, 0, 0], pmats[c, k, 0, 1], pmats[c, k, 0, 2], pmats[c, k, 0, 3]
     p10, p11, p12, p13 = pmats[c, k, 1, 0], pmats[c, k, 1, 1], pmats[c, k, 1, 2], pmats[c, k, 1, 3]
     p20, p21, p22, p23 = pmats[c, k, 2, 0], pmats[c, k, 2, 1], pmats[c, k, 2, 2], pmats[c, k, 2, 3]
