@@ -42,6 +42,15 @@ def emit_json(document: Any) -> None:
     sys.stdout.write("\n")
 
 
+def emit_document(document: dict[str, Any], as_json: bool) -> None:
+    """Print ``document`` as one JSON document, or as ``key: value`` lines for a person."""
+    if as_json:
+        emit_json(document)
+    else:
+        for key, value in document.items():
+            click.echo(f"{key}: {value}")
+
+
 def write_json(path: Path, document: Any) -> None:
     """Write a JSON document atomically."""
     with atomic_write(path) as handle:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from phylo_vi.cli.common import emit_json, json_option, out_option, quiet_option
+from phylo_vi.cli.common import json_option, out_option, quiet_option
 
 RUN_FILES = ("mrbayes/example.nex.run1.t", "mrbayes/example.nex.run2.t")
 
@@ -35,7 +35,7 @@ def demo(as_json: bool, out_prefix: Path | None, quiet: bool) -> None:
     The data and the script that made them are in the installed package (phylo_vi/data/,
     README.md and regenerate.py there).
     """
-    from phylo_vi.cli.trees import print_summary, summarize_sample, summary_document, write_outputs
+    from phylo_vi.cli.trees import report_summary, summarize_sample
     from phylo_vi.io.trees import read_trees
 
     with example_files() as paths:
@@ -44,12 +44,4 @@ def demo(as_json: bool, out_prefix: Path | None, quiet: bool) -> None:
                        "sites, two MrBayes runs; see phylo_vi/data/README.md)\n")
         sample = read_trees(paths, burnin=0.25)
         summary = summarize_sample(sample, quiet=quiet)
-        document = summary_document(sample, summary)
-        if out_prefix is not None:
-            document["outputs"] = [str(path) for path in write_outputs(out_prefix, summary)]
-            if not quiet:
-                click.echo("wrote " + ", ".join(document["outputs"]), err=True)
-    if as_json:
-        emit_json(document)
-    else:
-        print_summary(document)
+        report_summary(sample, summary, out_prefix=out_prefix, as_json=as_json, quiet=quiet)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from phylo_vi.cli.common import (emit_json, json_option, quiet_option, resolve_seed, seed_option, threads_option,
-                                 write_json)
+from phylo_vi.cli.common import (emit_document, emit_json, json_option, quiet_option, resolve_seed, seed_option,
+                                 threads_option, write_json)
 
 FORMAT_CHOICE = click.Choice(["auto", "sc", "scite", "sphyr", "csv"])
 format_option = click.option("--format", "fmt", type=FORMAT_CHOICE, default="auto", show_default=True,
@@ -102,11 +102,7 @@ def denoise(matrix: Path, fp: float, fn: float, fmt: str, out: Path | None, deco
         "log_likelihood": result.log_likelihood, "conflict_free": is_conflict_free(result.matrix),
         "seconds": seconds, "seconds_network": result.seconds_network, "seconds_repair": result.seconds_repair,
     }
-    if as_json:
-        emit_json(document)
-    else:
-        for key, value in document.items():
-            click.echo(f"{key}: {value}")
+    emit_document(document, as_json)
 
 
 @genotype.command()
@@ -166,11 +162,7 @@ def evaluate(truth: Path, pred: Path, fmt: str, as_json: bool) -> None:
     if (p.values == 3).any() or (t.values == 3).any():
         raise PhyloVIError("evaluate needs complete 0/1 matrices (no missing entries)")
     document = {"truth": str(truth), "pred": str(pred), **score(t.values, p.values).as_dict()}
-    if as_json:
-        emit_json(document)
-    else:
-        for key, value in document.items():
-            click.echo(f"{key}: {value}")
+    emit_document(document, as_json)
 
 
 @genotype.command()

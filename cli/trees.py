@@ -132,6 +132,20 @@ def write_outputs(prefix: Path, summary) -> list[Path]:
             write_split_table(Path(f"{prefix}.splits.tsv"), summary.split_table, names)]
 
 
+def report_summary(sample, summary, *, top: int = DEFAULT_TOP, out_prefix: Path | None, as_json: bool,
+                   quiet: bool) -> None:
+    """Write the ``-o PREFIX`` tables when asked, then print the JSON document or the readable summary."""
+    document = summary_document(sample, summary, top)
+    if out_prefix is not None:
+        document["outputs"] = [str(path) for path in write_outputs(out_prefix, summary)]
+        if not quiet:
+            click.echo("wrote " + ", ".join(document["outputs"]), err=True)
+    if as_json:
+        emit_json(document)
+    else:
+        print_summary(document)
+
+
 @trees.command("summary")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--burnin", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.25, show_default=True,
@@ -167,13 +181,4 @@ def summary_command(ctx: click.Context, files: tuple[Path, ...], burnin: float, 
         raise click.UsageError("give either --burnin or --burnin-trees, not both")
     sample = read_trees(list(files), format=tree_format, burnin=burnin, burnin_trees=burnin_trees, thin=thin)
     summary = summarize_sample(sample, quiet=quiet, min_frequency=min_frequency)
-    document = summary_document(sample, summary, top)
-    if out_prefix is not None:
-        written = write_outputs(out_prefix, summary)
-        document["outputs"] = [str(path) for path in written]
-        if not quiet:
-            click.echo("wrote " + ", ".join(document["outputs"]), err=True)
-    if as_json:
-        emit_json(document)
-    else:
-        print_summary(document)
+    report_summary(sample, summary, top=top, out_prefix=out_prefix, as_json=as_json, quiet=quiet)

@@ -44,7 +44,7 @@ from phylo_vi.trees.tree import Tree
 
 #: Patterns per block: the live partials of a block (a few slots) stay in cache, and the
 #: per-node loop overhead is spread over enough patterns (256 measured best of 32-1024).
-DEFAULT_BLOCK = 512
+DEFAULT_BLOCK = 256
 _ALLOWED_BITS = np.array([1, 2, 4, 8], dtype=np.uint8)
 
 

@@ -69,33 +69,49 @@ def rooting_log_probs_kernel(root_split, pcsp_root, pcsp_sib, children, log_root
     return out
 
 
+def packed_tables(root_split: np.ndarray, pcsp_root: np.ndarray, pcsp_sib: np.ndarray, children: np.ndarray,
+                  n_root: int, n_pcsp: int) -> tuple[np.ndarray, np.ndarray]:
+    """Support indices of :class:`~phylo_vi.sbn.support.IndexedTrees` packed for the E-step kernel.
+
+    ``edges (T, E, 3)`` int32: root split, PCSP of edge ``e``'s down side and of its up side when
+    the root is on ``e``; ``directed (T, 2E, 4)`` int32: the two children of directed edge ``d``
+    and their PCSPs. Padded indices (:func:`padded_indices`); one tree's rows are contiguous, so
+    the kernel reads each tree as one sequential block.
+    """
+    n_edges = root_split.shape[1]
+    rooted = padded_indices(pcsp_root, n_pcsp)
+    edges = np.stack([padded_indices(root_split, n_root), rooted[:, :n_edges], rooted[:, n_edges:]], axis=2)
+    directed = np.concatenate([children, padded_indices(pcsp_sib, n_pcsp)], axis=2)
+    return np.ascontiguousarray(edges, dtype=np.int32), np.ascontiguousarray(directed, dtype=np.int32)
+
+
 @njit(cache=True, nogil=True)
-def expected_counts_kernel(root_split, pcsp_root, pcsp_sib, children, log_root, log_cpd, weights,
-                           root_counts, pcsp_counts):
+def expected_counts_kernel(edges, directed, log_root, log_cpd, weights, root_counts, pcsp_counts):
     """E-step: add expected root-split and PCSP counts to the (padded) count arrays.
 
-    The posterior of the rooting on edge e of tree T is π_T(e) = P(T, root on e) / q(T); root
-    splits and the PCSPs of the root's two children get w_T π_T(e), the PCSPs below directed
-    edge d get w_T W[rev d]. Returns the score Σ_T w_T log q(T).
+    Tables from :func:`packed_tables`. The posterior of the rooting on edge e of tree T is
+    π_T(e) = P(T, root on e) / q(T); root splits and the PCSPs of the root's two children get
+    w_T π_T(e), the PCSPs below directed edge d get w_T W[rev d]. The pre-order pass over the up
+    edges scatters the counts of both directions of an edge as soon as both masses are known
+    (every PCSP occurs at most once per tree, so the order of additions within a tree does not
+    change the sums). Returns the score Σ_T w_T log q(T).
     """
-    n_trees, n_edges = root_split.shape
+    n_trees, n_edges = edges.shape[0], edges.shape[1]
     n_directed = 2 * n_edges
-    order = np.empty(n_directed, dtype=np.int64)
-    for step in range(n_directed):
-        order[step] = _pass_order(step, n_edges)
     below = np.empty(n_directed)
     mass = np.empty(n_directed)
     posterior = np.empty(n_edges)
     score = 0.0
     for t in range(n_trees):
-        kids, sib, rooted, split = children[t], pcsp_sib[t], pcsp_root[t], root_split[t]
-        for d in order:
-            c0 = kids[d, 0]
-            below[d] = 0.0 if c0 < 0 else (log_cpd[sib[d, 0]] + log_cpd[sib[d, 1]] + below[c0] + below[kids[d, 1]])
+        rows, roots = directed[t], edges[t]
+        for step in range(n_directed):
+            d = _pass_order(step, n_edges)
+            c0 = rows[d, 0]
+            below[d] = 0.0 if c0 < 0 else (log_cpd[rows[d, 2]] + log_cpd[rows[d, 3]] + below[c0] + below[rows[d, 1]])
         peak = -np.inf
         for e in range(n_edges):
-            posterior[e] = (log_root[split[e]] + log_cpd[rooted[e]] + below[e]
-                            + log_cpd[rooted[n_edges + e]] + below[n_edges + e])
+            posterior[e] = (log_root[roots[e, 0]] + log_cpd[roots[e, 1]] + below[e]
+                            + log_cpd[roots[e, 2]] + below[n_edges + e])
             peak = max(peak, posterior[e])
         total = 0.0
         for e in range(n_edges):
@@ -106,18 +122,25 @@ def expected_counts_kernel(root_split, pcsp_root, pcsp_sib, children, log_root, 
         for e in range(n_edges):
             posterior[e] /= total
             share = w * posterior[e]
-            root_counts[split[e]] += share
-            pcsp_counts[rooted[e]] += share
-            pcsp_counts[rooted[n_edges + e]] += share
-        for d in order:
-            c0 = kids[d, 0]
-            own = posterior[d] if d < n_edges else posterior[d - n_edges]
-            mass[d] = own if c0 < 0 else own + mass[c0] + mass[kids[d, 1]]
-        for d in range(n_directed):
-            if kids[d, 0] >= 0:
-                share = w * (mass[d + n_edges] if d < n_edges else mass[d - n_edges])
-                pcsp_counts[sib[d, 0]] += share
-                pcsp_counts[sib[d, 1]] += share
+            root_counts[roots[e, 0]] += share
+            pcsp_counts[roots[e, 1]] += share
+            pcsp_counts[roots[e, 2]] += share
+        for d in range(n_edges):
+            c0 = rows[d, 0]
+            mass[d] = posterior[d] if c0 < 0 else posterior[d] + mass[c0] + mass[rows[d, 1]]
+        for step in range(n_edges, n_directed):
+            up = _pass_order(step, n_edges)
+            down = up - n_edges
+            c0 = rows[up, 0]
+            mass[up] = posterior[down] if c0 < 0 else posterior[down] + mass[c0] + mass[rows[up, 1]]
+            if c0 >= 0:
+                share = w * mass[down]
+                pcsp_counts[rows[up, 2]] += share
+                pcsp_counts[rows[up, 3]] += share
+            if rows[down, 0] >= 0:
+                share = w * mass[up]
+                pcsp_counts[rows[down, 2]] += share
+                pcsp_counts[rows[down, 3]] += share
     return score
 
 

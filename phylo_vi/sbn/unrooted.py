@@ -32,7 +32,7 @@ import numpy as np
 from phylo_vi.errors import PhyloVIError
 from phylo_vi.sbn.base import SubsplitModel
 from phylo_vi.sbn.edges import TreeArrays, unrooted_edge_tables
-from phylo_vi.sbn.kernels import expected_counts_kernel, map_parameters_kernel, pad_log_table, padded_indices
+from phylo_vi.sbn.kernels import expected_counts_kernel, map_parameters_kernel, pad_log_table, packed_tables
 from phylo_vi.sbn.support import IndexedTrees, SubsplitSupport, build_support
 from phylo_vi.trees.tree import Tree
 
@@ -127,33 +127,38 @@ class SubsplitBayesianNetwork(SubsplitModel):
         return float(alpha * np.sum(self.root_prior_ * self.log_root_) + np.sum(pseudo * self.log_cpd_))
 
     def _run_em(self, indexed: IndexedTrees, weights: np.ndarray, alpha: float) -> None:
+        """EM iterations; index tables, padded log tables and count buffers are allocated once."""
         n_root, n_pcsp = len(self.log_root_), len(self.log_cpd_)
-        arrays = (padded_indices(indexed.root_split, n_root), padded_indices(indexed.pcsp_root, n_pcsp),
-                  padded_indices(indexed.pcsp_sib, n_pcsp), indexed.children)
+        edges, directed = packed_tables(indexed.root_split, indexed.pcsp_root, indexed.pcsp_sib, indexed.children,
+                                        n_root, n_pcsp)
+        log_root, log_cpd = pad_log_table(self.log_root_), pad_log_table(self.log_cpd_)
+        self.log_root_, self.log_cpd_ = log_root[:n_root], log_cpd[:n_pcsp]
         bounds = np.linspace(0, len(weights), max(1, min(self.n_jobs, len(weights))) + 1).astype(int)
-        chunks = [(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+        chunks = [(a, b, np.zeros(n_root + 2), np.zeros(n_pcsp + 2)) for a, b in zip(bounds[:-1], bounds[1:])]
 
-        def e_step(chunk, log_root, log_cpd):
-            a, b = chunk
-            root_counts, pcsp_counts = np.zeros(n_root + 2), np.zeros(n_pcsp + 2)
-            score = expected_counts_kernel(*(x[a:b] for x in arrays), log_root, log_cpd, weights[a:b],
-                                           root_counts, pcsp_counts)
-            return score, root_counts, pcsp_counts
+        def e_step(chunk):
+            a, b, root_counts, pcsp_counts = chunk
+            root_counts.fill(0.0)
+            pcsp_counts.fill(0.0)
+            return expected_counts_kernel(edges[a:b], directed[a:b], log_root, log_cpd, weights[a:b],
+                                          root_counts, pcsp_counts)
 
         with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
             for iteration in range(self.max_iter):
-                log_root, log_cpd = pad_log_table(self.log_root_), pad_log_table(self.log_cpd_)
                 if len(chunks) == 1:
-                    score, root_counts, pcsp_counts = e_step(chunks[0], log_root, log_cpd)
+                    score = e_step(chunks[0])
+                    root_counts, pcsp_counts = chunks[0][2], chunks[0][3]
                 else:
-                    parts = list(pool.map(lambda chunk: e_step(chunk, log_root, log_cpd), chunks))
-                    score = sum(part[0] for part in parts)
-                    root_counts = sum(part[1] for part in parts)
-                    pcsp_counts = sum(part[2] for part in parts)
+                    score = sum(pool.map(e_step, chunks))
+                    root_counts = sum(chunk[2] for chunk in chunks)
+                    pcsp_counts = sum(chunk[3] for chunk in chunks)
                 self.scores_.append(score + self._log_prior(alpha))
-                self.log_root_, self.log_cpd_ = self._map_parameters(root_counts[:n_root], pcsp_counts[:n_pcsp], alpha)
+                map_parameters_kernel(root_counts[:n_root], pcsp_counts[:n_pcsp], self._pcsp_parent,
+                                      self.parent_prior_, self.n_children_, self.root_prior_, float(alpha),
+                                      self.log_root_, self.log_cpd_)
                 if iteration > self.min_iter and abs(self.scores_[-1] - self.scores_[-2]) < self.tol:
                     break
+        self.log_root_, self.log_cpd_ = self.log_root_.copy(), self.log_cpd_.copy()
 
     # ------------------------------------------------------------------------- persistence
     def _params_dict(self) -> dict:
