@@ -8,6 +8,7 @@ most significant word down, so that NumPy compares records lexicographically.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 
 def row_keys(bitsets: np.ndarray) -> np.ndarray:
@@ -44,3 +45,60 @@ def pair_keys(first: np.ndarray, second: np.ndarray, n_second: int) -> np.ndarra
     first = np.asarray(first, dtype=np.int64)
     second = np.asarray(second, dtype=np.int64)
     return np.where((first < 0) | (second < 0), -1, first * np.int64(n_second) + second)
+
+
+_FIBONACCI = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(cache=True, nogil=True)
+def _slot(slots, key, bits):
+    """Slot of ``key`` in an open-addressing table of 2**bits slots (Fibonacci hashing, linear probing)."""
+    mask = (1 << bits) - 1
+    h = np.int64((np.uint64(key) * _FIBONACCI) >> np.uint64(64 - bits))
+    while slots[h] != -1 and slots[h] != key:
+        h = (h + 1) & mask
+    return h
+
+
+@njit(cache=True, nogil=True)
+def _distinct(flat):
+    """Hash table (at most half full) holding the distinct non-negative entries of ``flat``."""
+    bits = 10
+    slots = np.full(1 << bits, -1, dtype=np.int64)
+    n_distinct = 0
+    for key in flat:
+        if key < 0:
+            continue
+        h = _slot(slots, key, bits)
+        if slots[h] == key:
+            continue
+        slots[h] = key
+        n_distinct += 1
+        if 2 * n_distinct > slots.size:
+            bits += 1
+            grown = np.full(1 << bits, -1, dtype=np.int64)
+            for held in slots:
+                if held >= 0:
+                    grown[_slot(grown, held, bits)] = held
+            slots = grown
+    return slots, bits
+
+
+@njit(cache=True, nogil=True)
+def distinct_ranks(keys):
+    """Sorted distinct non-negative entries of an int64 array and the rank of every entry in them.
+
+    Negative entries (codes such as "unknown" or "no factor") pass through unchanged. Same
+    result as ``np.unique`` followed by a sorted lookup, in O(N) hash-table steps for N entries.
+    """
+    flat = keys.ravel()
+    slots, bits = _distinct(flat)
+    table = np.sort(slots[slots >= 0])
+    rank = np.empty(slots.size, dtype=np.int64)
+    for i in range(table.size):
+        rank[_slot(slots, table[i], bits)] = i
+    out = np.empty(flat.size, dtype=np.int64)
+    for i in range(flat.size):
+        key = flat[i]
+        out[i] = key if key < 0 else rank[_slot(slots, key, bits)]
+    return table, out.reshape(keys.shape)

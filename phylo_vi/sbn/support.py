@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from phylo_vi.sbn.bitkeys import keys_to_rows, lookup, row_keys
+from phylo_vi.sbn.bitkeys import distinct_ranks, keys_to_rows, lookup, row_keys
 from phylo_vi.sbn.edges import EdgeTables
 
 NO_FACTOR = -2
@@ -166,22 +166,27 @@ def _factors(tables: EdgeTables, clade_ids: np.ndarray, n_clades: int):
 
 
 def build_support(tables: EdgeTables) -> tuple[SubsplitSupport, IndexedTrees]:
-    """Support of the training trees and their indices in it."""
+    """Support of the training trees and their indices in it.
+
+    Parent subsplits are kept only where they have a child factor; the distinct keys and every
+    factor's index come from one hash pass each (:func:`distinct_ranks`).
+    """
     flat = row_keys(tables.clades.reshape(-1, tables.clades.shape[-1]))
     clade_keys, inverse = np.unique(flat, return_inverse=True)
     clade_ids = inverse.reshape(tables.clades.shape[:2])
     n_clades = len(clade_keys)
     root_key, root_parent, child_half, sib_parent, sib_child = _factors(tables, clade_ids, n_clades)
-    parent_keys = np.unique(np.concatenate([root_parent[child_half >= 0], sib_parent[sib_child >= 0]]))
-    root_pcsp = _pcsp_keys_kernel(_ids_kernel(parent_keys, root_parent), child_half, n_clades)
-    sib_pcsp = _pcsp_keys_kernel(_ids_kernel(parent_keys, sib_parent), sib_child, n_clades)
-    pcsp_keys = np.unique(np.concatenate([root_pcsp[root_pcsp >= 0], sib_pcsp[sib_pcsp >= 0]]))
-    root_splits = np.unique(root_key)
+    n_root_factors = root_parent.size
+    parent_keys, parent_ids = distinct_ranks(np.concatenate([np.where(child_half >= 0, root_parent, NO_FACTOR).ravel(),
+                                                             np.where(sib_child >= 0, sib_parent, NO_FACTOR).ravel()]))
+    root_pcsp = _pcsp_keys_kernel(parent_ids[:n_root_factors].reshape(root_parent.shape), child_half, n_clades)
+    sib_pcsp = _pcsp_keys_kernel(parent_ids[n_root_factors:].reshape(sib_parent.shape), sib_child, n_clades)
+    pcsp_keys, pcsp_ids = distinct_ranks(np.concatenate([root_pcsp.ravel(), sib_pcsp.ravel()]))
+    root_splits, root_ids = distinct_ranks(root_key)
     support = SubsplitSupport(clade_keys=clade_keys, n_words=tables.clades.shape[-1], root_splits=root_splits,
                               parent_keys=parent_keys, pcsp_keys=pcsp_keys)
-    return support, IndexedTrees(root_split=_ids_kernel(root_splits, root_key),
-                                 pcsp_root=_ids_kernel(pcsp_keys, root_pcsp),
-                                 pcsp_sib=_ids_kernel(pcsp_keys, sib_pcsp), children=tables.children)
+    return support, IndexedTrees(root_split=root_ids, pcsp_root=pcsp_ids[:n_root_factors].reshape(root_pcsp.shape),
+                                 pcsp_sib=pcsp_ids[n_root_factors:].reshape(sib_pcsp.shape), children=tables.children)
 
 
 def index_trees(tables: EdgeTables, support: SubsplitSupport) -> IndexedTrees:
