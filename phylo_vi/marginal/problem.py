@@ -20,10 +20,9 @@ import numpy as np
 from numba import njit
 
 from phylo_vi.errors import PhyloVIError
-from phylo_vi.likelihood.kernels import _evaluate, _prepare
+from phylo_vi.likelihood.kernels import plan_pattern_log_likelihoods
 from phylo_vi.likelihood.tree_likelihood import TreeLikelihood
 from phylo_vi.likelihood.models import JC69, SubstitutionModel
-from phylo_vi.likelihood.plan import build_plan
 from phylo_vi.trees import Tree
 
 
@@ -53,7 +52,6 @@ class FixedTopologyProblem:
         self.model = self.likelihood.model
         self.prior_rate = float(prior_rate)
         self.weights = np.ascontiguousarray(self.patterns.weights, dtype=np.float64)
-        self._unit_plan = None
         self.n_likelihood_evaluations = 0
 
     @property
@@ -108,11 +106,8 @@ class FixedTopologyProblem:
     def pattern_log_likelihoods(self, branch_lengths: np.ndarray) -> np.ndarray:
         """log p(y_s | b) for every row of ``branch_lengths`` (S, B) and pattern s: (S, P)."""
         branch_lengths = self._check(branch_lengths).reshape(-1, self.n_branches)
-        if self._unit_plan is None:
-            self._unit_plan = build_plan(self.tree, self.patterns.codes, np.ones_like(self.weights), self.model,
-                                         block=1)  # one pattern per block, unit weights
         out = np.empty((len(branch_lengths), len(self.weights)))
-        _pattern_log_likelihoods(self._unit_plan, branch_lengths, out)
+        _pattern_log_likelihoods(self.likelihood.plan, branch_lengths, out)
         self.count_evaluations(len(branch_lengths))
         return out
 
@@ -134,12 +129,6 @@ class FixedTopologyProblem:
 
 @njit(cache=True, nogil=True)
 def _pattern_log_likelihoods(plan, branch_lengths, out):
-    """Per-pattern log-likelihoods from a one-pattern-per-block plan with unit weights.
-
-    Uses the engine's block-level kernels (``_prepare``: transition matrices into buffer 0;
-    ``_evaluate``: log-likelihood of a range of blocks), so no pruning code is duplicated here.
-    """
+    """``out[s, p]`` = log p(y_p | branch_lengths[s]) for every sample s, through the engine's kernel."""
     for s in range(branch_lengths.shape[0]):
-        _prepare(plan, branch_lengths[s], 0, False)
-        for p in range(out.shape[1]):
-            out[s, p] = _evaluate(plan, 0, 0, p, p + 1)
+        plan_pattern_log_likelihoods(plan, branch_lengths[s], out[s])

@@ -91,10 +91,11 @@ def expected_counts_kernel(edges, directed, log_root, log_cpd, weights, root_cou
 
     Tables from :func:`packed_tables`. The posterior of the rooting on edge e of tree T is
     π_T(e) = P(T, root on e) / q(T); root splits and the PCSPs of the root's two children get
-    w_T π_T(e), the PCSPs below directed edge d get w_T W[rev d]. The pre-order pass over the up
-    edges scatters the counts of both directions of an edge as soon as both masses are known
-    (every PCSP occurs at most once per tree, so the order of additions within a tree does not
-    change the sums). Returns the score Σ_T w_T log q(T).
+    w_T π_T(e), the PCSPs below directed edge d get w_T W[rev d]. The down-edge masses W are
+    accumulated while the posteriors are normalised (down edge e is edge e, in post-order); the
+    pre-order pass over the up edges scatters the counts of both directions of an edge as soon
+    as both masses are known (every PCSP occurs at most once per tree, so the order of additions
+    within a tree does not change the sums). Returns the score Σ_T w_T log q(T).
     """
     n_trees, n_edges = edges.shape[0], edges.shape[1]
     n_directed = 2 * n_edges
@@ -125,9 +126,8 @@ def expected_counts_kernel(edges, directed, log_root, log_cpd, weights, root_cou
             root_counts[roots[e, 0]] += share
             pcsp_counts[roots[e, 1]] += share
             pcsp_counts[roots[e, 2]] += share
-        for d in range(n_edges):
-            c0 = rows[d, 0]
-            mass[d] = posterior[d] if c0 < 0 else posterior[d] + mass[c0] + mass[rows[d, 1]]
+            c0 = rows[e, 0]
+            mass[e] = posterior[e] if c0 < 0 else posterior[e] + mass[c0] + mass[rows[e, 1]]
         for step in range(n_edges, n_directed):
             up = _pass_order(step, n_edges)
             down = up - n_edges
@@ -167,10 +167,11 @@ def map_parameters_kernel(root_counts, pcsp_counts, pcsp_parent, parent_prior, n
         prior = alpha * parent_prior[parent]
         pseudo = prior / max(n_children[parent], 1)
         denominator = total + prior
+        log_denominator = np.log(denominator) if denominator > 0.0 else 0.0
         for s in range(start, stop):
             numerator = pcsp_counts[s] + pseudo
             if denominator > 0.0 and numerator > 0.0:
-                log_cpd[s] = np.log(numerator) - np.log(denominator)
+                log_cpd[s] = np.log(numerator) - log_denominator
             else:
                 log_cpd[s] = -np.inf
         start = stop

@@ -165,15 +165,23 @@ def _factors(tables: EdgeTables, clade_ids: np.ndarray, n_clades: int):
     return _factor_keys_kernel(np.ascontiguousarray(clade_ids, dtype=np.int64), tables.children, n_clades)
 
 
+def _clade_ids(tables: EdgeTables) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct clade keys and the id of every clade of ``tables`` (shape ``(T, 2E)``)."""
+    flat = row_keys(tables.clades.reshape(-1, tables.clades.shape[-1]))
+    if tables.clades.shape[-1] == 1 and tables.n_taxa < 64:  # bit 63 unused: int64 keys keep the order
+        clade_keys, ids = distinct_ranks(flat.view(np.int64))
+        return clade_keys.view(np.uint64), ids.reshape(tables.clades.shape[:2])
+    clade_keys, inverse = np.unique(flat, return_inverse=True)
+    return clade_keys, inverse.reshape(tables.clades.shape[:2])
+
+
 def build_support(tables: EdgeTables) -> tuple[SubsplitSupport, IndexedTrees]:
     """Support of the training trees and their indices in it.
 
     Parent subsplits are kept only where they have a child factor; the distinct keys and every
     factor's index come from one hash pass each (:func:`distinct_ranks`).
     """
-    flat = row_keys(tables.clades.reshape(-1, tables.clades.shape[-1]))
-    clade_keys, inverse = np.unique(flat, return_inverse=True)
-    clade_ids = inverse.reshape(tables.clades.shape[:2])
+    clade_keys, clade_ids = _clade_ids(tables)
     n_clades = len(clade_keys)
     root_key, root_parent, child_half, sib_parent, sib_child = _factors(tables, clade_ids, n_clades)
     n_root_factors = root_parent.size
