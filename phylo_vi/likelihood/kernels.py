@@ -450,10 +450,9 @@ def _preorder_block(lo, hi, scaled, with_hessian, child_offsets, child_nodes, ti
 
 
 @njit(cache=True, nogil=True)
-def _prepare(plan, branch_lengths, matrices, derivatives):
-    """Transition matrices of ``branch_lengths`` into buffer ``matrices`` (``derivatives`` is
-    accepted for callers written against the first version of this API and changes nothing:
-    derivatives are formed from the rate matrix in the pre-order pass)."""
+def _prepare(plan, branch_lengths, matrices):
+    """Transition matrices of ``branch_lengths`` into buffer ``matrices`` (derivatives of P are
+    formed from the rate matrix in the pre-order pass, so none are stored here)."""
     transition_matrices(branch_lengths, plan[9], plan[10], plan[11], plan[7], plan[15][matrices])
 
 
@@ -511,7 +510,7 @@ def n_blocks(plan):
 @njit(cache=True, nogil=True)
 def plan_log_likelihood(plan, branch_lengths):
     """log L at ``branch_lengths`` (n_nodes - 1,): single thread, buffer 0."""
-    _prepare(plan, branch_lengths, 0, False)
+    _prepare(plan, branch_lengths, 0)
     return _evaluate(plan, 0, 0, 0, n_blocks(plan))
 
 
@@ -522,7 +521,7 @@ def plan_gradient(plan, branch_lengths, gradient, hessian, category_gradient, wi
     ``category_gradient`` (n_nodes - 1, K) with d log L / d(r_k t), so that
     ``gradient = category_gradient @ rates`` and d log L / d r_k = ``t @ category_gradient[:, k]``.
     """
-    _prepare(plan, branch_lengths, 0, False)
+    _prepare(plan, branch_lengths, 0)
     gradient[:] = 0.0
     hessian[:] = 0.0
     category_gradient[:, :] = 0.0
@@ -532,7 +531,7 @@ def plan_gradient(plan, branch_lengths, gradient, hessian, category_gradient, wi
 @njit(cache=True, nogil=True)
 def plan_pattern_log_likelihoods(plan, branch_lengths, out):
     """``out[p]`` = log L of pattern p alone (unweighted; +I included); returns the weighted sum."""
-    _prepare(plan, branch_lengths, 0, False)
+    _prepare(plan, branch_lengths, 0)
     return _blocks(plan, 0, 0, 0, n_blocks(plan), out)
 
 
@@ -560,7 +559,7 @@ def plan_gradient_batch(plan, branch_lengths, out, gradients):
 @njit(cache=True, nogil=True, parallel=True)
 def plan_log_likelihood_threads(plan, branch_lengths):
     """:func:`plan_log_likelihood` with pattern blocks spread over the plan's buffers (threads)."""
-    _prepare(plan, branch_lengths, 0, False)
+    _prepare(plan, branch_lengths, 0)
     n_work = plan[16].shape[0]
     total = n_blocks(plan)
     parts = np.zeros(n_work)
@@ -572,7 +571,7 @@ def plan_log_likelihood_threads(plan, branch_lengths):
 @njit(cache=True, nogil=True, parallel=True)
 def plan_gradient_threads(plan, branch_lengths, gradient, hessian, category_gradient, with_hessian):
     """:func:`plan_gradient` with pattern blocks spread over the plan's buffers (threads)."""
-    _prepare(plan, branch_lengths, 0, False)
+    _prepare(plan, branch_lengths, 0)
     n_work = plan[16].shape[0]
     total = n_blocks(plan)
     n_branches = branch_lengths.shape[0]
@@ -597,7 +596,7 @@ def plan_log_likelihood_batch_threads(plan, branch_lengths, out):
     blocks = n_blocks(plan)
     for w in prange(n_work):
         for s in range(w * n_samples // n_work, (w + 1) * n_samples // n_work):
-            _prepare(plan, branch_lengths[s], w, False)
+            _prepare(plan, branch_lengths[s], w)
             out[s] = _evaluate(plan, w, w, 0, blocks)
 
 

@@ -6,31 +6,24 @@ the log-normal Jacobian. q from :func:`phylo_vi.marginal.variational.fit_mean_fi
 """
 from __future__ import annotations
 
-from phylo_vi.marginal.base import MarginalEstimator
+from phylo_vi.marginal.elbo import EvidenceLowerBound
 from phylo_vi.marginal.importance import importance_sampling_log_marginal
-from phylo_vi.marginal.variational import fit_mean_field_lognormal
 
 
-class VariationalImportanceSampling(MarginalEstimator):
-    """Importance sampling with the variational proposal."""
+class VariationalImportanceSampling(EvidenceLowerBound):
+    """Importance sampling with the variational proposal (the ELBO's fit, then N draws from q)."""
 
     name = "vbis"
     label = "VBIS"
 
     def __init__(self, *, n_samples: int = 10_000, eta: float = 0.1, max_iter: int = 1_000_000,
                  check_every: int = 100, elbo_draws: int = 100, tol: float = 1e-3, random_state=None):
+        super().__init__(eta=eta, max_iter=max_iter, check_every=check_every, elbo_draws=elbo_draws, tol=tol,
+                         random_state=random_state)
         self.n_samples = n_samples
-        self.eta = eta
-        self.max_iter = max_iter
-        self.check_every = check_every
-        self.elbo_draws = elbo_draws
-        self.tol = tol
-        self.random_state = random_state
 
     def _estimate(self, problem, rng):
-        self.variational_ = fit_mean_field_lognormal(problem, rng, eta=self.eta, max_iter=self.max_iter,
-                                                     check_every=self.check_every, elbo_draws=self.elbo_draws,
-                                                     tol=self.tol)
+        super()._estimate(problem, rng)
         draws, log_q = self.variational_.sample(rng, self.n_samples)
         log_weights = problem.log_likelihood_batch(draws) + problem.log_prior(draws) - log_q
         return importance_sampling_log_marginal(log_weights)
