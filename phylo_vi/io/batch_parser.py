@@ -284,6 +284,39 @@ def _comment_flags(buf, i, close, value, number_out):
 
 
 @njit(cache=True, nogil=True)
+def _comment_run(buf, i, end, value, number_out):
+    """Skip whitespace and ``[...]`` comments from ``buf[i]``; stop at the first other byte.
+
+    Returns (position, rooting, weight_status): the first ``[&R]``/``[&U]`` flag met (-1 none) and,
+    as in :func:`_comment_flags`, 1 with the first ``[&W w]`` weight in ``value[0]``, 0 without
+    one, -1 when a comment cannot be handled here (caller falls back).
+    """
+    rooting = -1
+    weight_status = 0
+    while i < end:
+        if _space(buf[i]):
+            i += 1
+            continue
+        if buf[i] != 91:
+            break
+        close = _skip_comment(buf, i, end)
+        if close < 0:
+            return i, rooting, -1
+        weight = value[0]
+        root_flag, status = _comment_flags(buf, i, close, value, number_out)
+        if status < 0:
+            return i, rooting, -1
+        if status == 1 and weight_status == 1:
+            value[0] = weight
+        elif status == 1:
+            weight_status = 1
+        if root_flag >= 0 and rooting < 0:
+            rooting = root_flag
+        i = close
+    return i, rooting, weight_status
+
+
+@njit(cache=True, nogil=True)
 def parse_lines(buf, n, mode, default_rooted, rooted_override, n_burnin, thin,
                 slots, entry_bytes, entry_offsets, entry_taxon, n_taxa, n_words,
                 node_start, tree_rooted, tree_weight, tree_line, tree_index, name_span,
@@ -372,49 +405,17 @@ def parse_lines(buf, n, mode, default_rooted, rooted_override, n_burnin, thin,
             name_span[t, 1] = i
             if i == name_begin or buf[name_begin] == 42:
                 return FALLBACK
-            found_equals = False
-            while i < end:
-                c = buf[i]
-                if _space(c):
-                    i += 1
-                elif c == 91:
-                    close = _skip_comment(buf, i, end)
-                    if close < 0:
-                        return FALLBACK
-                    _, weight_status = _comment_flags(buf, i, close, value, number_out)
-                    if weight_status < 0:
-                        return FALLBACK
-                    if weight_status == 1 and not weight_set:
-                        weight = value[0]
-                        weight_set = True
-                    i = close
-                elif c == 61:
-                    i += 1
-                    found_equals = True
-                    break
-                else:
-                    return FALLBACK
-            if not found_equals:
+            i, _, weight_status = _comment_run(buf, i, end, value, number_out)
+            if weight_status < 0 or i >= end or buf[i] != 61:
                 return FALLBACK
-            while i < end:
-                c = buf[i]
-                if _space(c):
-                    i += 1
-                elif c == 91:
-                    close = _skip_comment(buf, i, end)
-                    if close < 0:
-                        return FALLBACK
-                    root_flag, weight_status = _comment_flags(buf, i, close, value, number_out)
-                    if weight_status < 0:
-                        return FALLBACK
-                    if weight_status == 1 and not weight_set:
-                        weight = value[0]
-                        weight_set = True
-                    if root_flag >= 0 and rooting < 0:
-                        rooting = root_flag
-                    i = close
-                else:
-                    break
+            if weight_status == 1:
+                weight = value[0]
+                weight_set = True
+            i, rooting, weight_status = _comment_run(buf, i + 1, end, value, number_out)
+            if weight_status < 0:
+                return FALLBACK
+            if weight_status == 1 and not weight_set:
+                weight = value[0]
         else:
             name_span[t, 0] = -1
             name_span[t, 1] = -1
