@@ -17,7 +17,9 @@ The target is the general tempered density used by all the samplers of this pack
 with p the i.i.d. Exponential(λ) prior and q an optional product of Gamma(shape_i, rate_i)
 reference densities: (β, 1, 0) gives the power posteriors of stepping-stone and path sampling,
 (β, β, 1 − β) those of generalized stepping-stone, and (0, 1, 0) with ℓ_min the constrained
-prior of nested sampling. The loop is a Numba kernel calling the likelihood engine's kernel.
+prior of nested sampling. The loop is a Numba kernel over the likelihood engine's single-branch
+update cache (:mod:`phylo_vi.likelihood.branch_updates`): a proposal costs one pass over the
+site patterns, an accepted one the partials on the path to the next branch proposed.
 """
 from __future__ import annotations
 
@@ -28,7 +30,8 @@ import numpy as np
 from numba import njit
 
 from phylo_vi.errors import PhyloVIError
-from phylo_vi.likelihood.kernels import plan_log_likelihood
+from phylo_vi.likelihood.branch_updates import (accept_branch, branch_log_likelihood, build_branch_cache,
+                                                 cached_log_likelihood)
 
 TARGET_ACCEPTANCE = 0.24
 # layout of the tuning-state vector shared by the kernels
@@ -50,9 +53,12 @@ def _log_target_terms(x, prior_rate, prior_weight, ref_shape, ref_rate, ref_weig
 
 
 @njit(cache=True, nogil=True)
-def mh_sweep(plan, branch_lengths, log_likelihood, n_steps, beta, prior_rate, prior_weight,
+def mh_sweep(cache, log_likelihood, n_steps, beta, prior_rate, prior_weight,
              ref_shape, ref_rate, ref_weight, threshold, tuning):
-    """``n_steps`` single-branch MH updates in place; returns the final log-likelihood."""
+    """``n_steps`` single-branch MH updates of the branch lengths held by ``cache`` (a
+    :func:`~phylo_vi.likelihood.branch_updates.build_branch_cache`, whose log-likelihood is
+    ``log_likelihood``); returns the final log-likelihood."""
+    branch_lengths = cache[12]
     n_branches = branch_lengths.shape[0]
     for _ in range(n_steps):
         i = np.random.randint(n_branches)
@@ -72,8 +78,7 @@ def mh_sweep(plan, branch_lengths, log_likelihood, n_steps, beta, prior_rate, pr
             log_alpha = -np.inf
             new_ll = log_likelihood
         else:
-            branch_lengths[i] = new
-            new_ll = plan_log_likelihood(plan, branch_lengths)
+            new_ll = branch_log_likelihood(cache, i, new)
             log_alpha = (beta * (new_ll - log_likelihood)
                          + _log_target_terms(new, prior_rate, prior_weight, ref_shape, ref_rate, ref_weight, i)
                          - _log_target_terms(old, prior_rate, prior_weight, ref_shape, ref_rate, ref_weight, i)
@@ -82,9 +87,8 @@ def mh_sweep(plan, branch_lengths, log_likelihood, n_steps, beta, prior_rate, pr
                 log_alpha = -np.inf
         accepted = log_alpha >= 0.0 or math.log(np.random.random()) < log_alpha
         if accepted:
+            accept_branch(cache, i, new)
             log_likelihood = new_ll
-        else:
-            branch_lengths[i] = old
         alpha = math.exp(min(log_alpha, 0.0))
         if use_scaler:
             tuning[SCALER_COUNT] += 1.0
@@ -109,16 +113,16 @@ def mh_sweep(plan, branch_lengths, log_likelihood, n_steps, beta, prior_rate, pr
 
 
 @njit(cache=True, nogil=True)
-def _mh_chain(plan, branch_lengths, log_likelihood, thin, beta, prior_rate, prior_weight,
+def _mh_chain(cache, log_likelihood, thin, beta, prior_rate, prior_weight,
               ref_shape, ref_rate, ref_weight, threshold, tuning, seed, samples, sample_ll):
     """Fill ``samples``: row 0 is the start, each further row ``thin`` iterations later."""
     np.random.seed(seed)
-    samples[0] = branch_lengths
+    samples[0] = cache[12]
     sample_ll[0] = log_likelihood
     for row in range(1, samples.shape[0]):
-        log_likelihood = mh_sweep(plan, branch_lengths, log_likelihood, thin, beta, prior_rate, prior_weight,
+        log_likelihood = mh_sweep(cache, log_likelihood, thin, beta, prior_rate, prior_weight,
                                   ref_shape, ref_rate, ref_weight, threshold, tuning)
-        samples[row] = branch_lengths
+        samples[row] = cache[12]
         sample_ll[row] = log_likelihood
     return log_likelihood
 
@@ -169,9 +173,10 @@ def run_adaptive_mcmc(problem, start: np.ndarray, *, n_iter: int, thin: int, bur
     shape, rate = target.reference_arrays(len(state))
     samples = np.empty((n_rows, len(state)))
     sample_ll = np.empty(n_rows)
-    start_ll = problem.log_likelihood(state)
-    _mh_chain(problem.kernel_plan, state, start_ll, thin, float(target.beta), problem.prior_rate,
+    cache = build_branch_cache(problem.kernel_plan, state)
+    start_ll = cached_log_likelihood(cache)
+    _mh_chain(cache, start_ll, thin, float(target.beta), problem.prior_rate,
               float(target.prior_weight), shape, rate, float(target.reference_weight), -np.inf, tuning,
               int(rng.integers(2**31 - 1)), samples, sample_ll)
-    problem.count_evaluations((n_rows - 1) * thin)
-    return ChainSample(samples[burnin:], sample_ll[burnin:], state, tuning)
+    problem.count_evaluations(1 + (n_rows - 1) * thin)
+    return ChainSample(samples[burnin:], sample_ll[burnin:], cache[12].copy(), tuning)

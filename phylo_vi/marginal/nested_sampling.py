@@ -18,26 +18,25 @@ import numpy as np
 from numba import njit
 from scipy.special import logsumexp
 
-from phylo_vi.likelihood.kernels import plan_log_likelihood
+from phylo_vi.likelihood.branch_updates import build_branch_cache, cached_log_likelihood, reset_branch_lengths
 from phylo_vi.marginal.base import MarginalEstimator
 from phylo_vi.marginal.mcmc import initial_tuning, mh_sweep
 
 
 @njit(cache=True, nogil=True)
-def _nested_kernel(plan, start, prior_rate, n_live, n_mcmc, max_iter, tol, tuning, seed, live, live_ll, dead_ll):
-    """Fill ``live``/``live_ll`` and the retired log-likelihoods; returns (iterations, log Z of the dead)."""
+def _nested_kernel(cache, prior_rate, n_live, n_mcmc, max_iter, tol, tuning, seed, live, live_ll, dead_ll):
+    """Fill ``live``/``live_ll`` and the retired log-likelihoods, starting from the branch lengths
+    held by ``cache``; returns (iterations, log Z of the dead)."""
     np.random.seed(seed)
-    n = start.shape[0]
+    n = cache[12].shape[0]
     ones = np.ones(n)
-    state = start.copy()
-    ll = plan_log_likelihood(plan, state)
+    ll = cached_log_likelihood(cache)
     for k in range(n_live):
-        ll = mh_sweep(plan, state, ll, n_mcmc, 0.0, prior_rate, 1.0, ones, ones, 0.0, -np.inf, tuning)
-        live[k] = state
+        ll = mh_sweep(cache, ll, n_mcmc, 0.0, prior_rate, 1.0, ones, ones, 0.0, -np.inf, tuning)
+        live[k] = cache[12]
         live_ll[k] = ll
     log_shrink = math.log(1.0 - math.exp(-1.0 / n_live))
     log_z = -np.inf
-    buffer = np.empty(n)
     iteration = 0
     for iteration in range(1, max_iter + 1):
         worst = np.argmin(live_ll)
@@ -55,9 +54,9 @@ def _nested_kernel(plan, start, prior_rate, n_live, n_mcmc, max_iter, tol, tunin
         if n_live > 1:
             while other == worst:
                 other = np.random.randint(n_live)
-        buffer[:] = live[other]
-        ll = mh_sweep(plan, buffer, live_ll[other], n_mcmc, 0.0, prior_rate, 1.0, ones, ones, 0.0, threshold, tuning)
-        live[worst] = buffer
+        reset_branch_lengths(cache, live[other])
+        ll = mh_sweep(cache, live_ll[other], n_mcmc, 0.0, prior_rate, 1.0, ones, ones, 0.0, threshold, tuning)
+        live[worst] = cache[12]
         live_ll[worst] = ll
     return iteration, log_z
 
@@ -95,7 +94,8 @@ class NestedSampling(MarginalEstimator):
         live = np.empty((self.n_live, problem.n_branches))
         live_ll = np.empty(self.n_live)
         dead_ll = np.empty(self.max_iter)
-        iterations, _ = _nested_kernel(problem.kernel_plan, start, problem.prior_rate, self.n_live, self.n_mcmc,
+        iterations, _ = _nested_kernel(build_branch_cache(problem.kernel_plan, start), problem.prior_rate,
+                                       self.n_live, self.n_mcmc,
                                        self.max_iter, self.tol, initial_tuning(), int(rng.integers(2**31 - 1)),
                                        live, live_ll, dead_ll)
         problem.count_evaluations(1 + (self.n_live + iterations) * self.n_mcmc)

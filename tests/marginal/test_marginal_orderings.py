@@ -37,13 +37,15 @@ def test_elbo_is_below_log_z(triplet):
     assert elbo.log_marginal_ > triplet.log_marginal - 1.0
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_harmonic_mean_is_biased_upwards(triplet, seed):
-    hm = HarmonicMean(**CHAIN, random_state=seed).fit(triplet.problem())
-    shm = StabilizedHarmonicMean(**CHAIN, random_state=seed).fit(triplet.problem())
-    # measured bias ≈ +1 nat on this problem with 901 samples; 0.3 leaves room for noise
-    assert hm.log_marginal_ > triplet.log_marginal + 0.3
-    assert shm.log_marginal_ > triplet.log_marginal
+def test_harmonic_mean_is_biased_upwards(triplet):
+    # E[1 / HM] = 1 / Z, so log HM is biased upwards (Jensen); a single run with 901 samples can
+    # still land below log Z (its variance is unbounded), so the bias is checked on the mean of
+    # six replicates: measured +1.0 nat (runs from -0.85 to +1.7); SHM runs all above log Z here
+    hm = [HarmonicMean(**CHAIN, random_state=seed).fit(triplet.problem()).log_marginal_ for seed in range(1, 7)]
+    shm = [StabilizedHarmonicMean(**CHAIN, random_state=seed).fit(triplet.problem()).log_marginal_
+           for seed in range(1, 4)]
+    assert np.mean(hm) > triplet.log_marginal + 0.3
+    assert min(shm) > triplet.log_marginal
 
 
 def test_cpo_below_ppd_on_the_same_samples(triplet):
