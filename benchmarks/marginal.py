@@ -17,6 +17,9 @@ Part 2: the 42 DS1 topologies with ``--grid-methods`` (default gss,glis,vbis,bs,
 LocalCluster of ``--workers`` (default 2) processes, ``--grid-preset`` (default fast), and KL(P‖Q)
 and split RMSD of the implied topology posterior against the SRF column.
 
+SS, PS and MPS are computed from one shared power-posterior ladder, as in the paper's pipeline,
+and each is charged the ladder's wall time (``--no-share-ladder`` runs three ladders).
+
 ``--hmc-iter N`` runs the MCMC-based methods with the gradient-based HMC sampler (N iterations per
 chain, a quarter of them burn-in, 5 leapfrog steps) instead; ``--anchor-json FILE`` reuses the
 MrBayes result of an earlier ``--json`` output (say so when reporting: the anchor is then not
@@ -43,12 +46,26 @@ import numpy as np
 from phylo_vi.alignment import read_alignment
 from phylo_vi.marginal import FixedTopologyProblem, make_estimator, parse_methods
 from phylo_vi.marginal.grid import run_grid
+from phylo_vi.marginal.ladder import power_posterior_ladder
+from phylo_vi.marginal.methods import METHODS
 from phylo_vi.marginal.metrics import kl_divergence, split_membership, split_rmsd
+from phylo_vi.marginal.modified_path_sampling import modified_path_sampling_log_marginal
+from phylo_vi.marginal.path_sampling import path_sampling_log_marginal
+from phylo_vi.marginal.power_posterior import run_power_posterior_ladder
+from phylo_vi.marginal.stepping_stone import stepping_stone_log_marginal
 from phylo_vi.marginal.topologies import read_topologies, top_topologies
 from phylo_vi.trees import TaxonNamespace
+from phylo_vi.util.random import check_random_state
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "marginal"
 CHAIN_METHODS = ("hm", "shm", "bs", "cpo", "ppd", "ss", "ps", "mps", "gss")
+#: SS and GSS settings of the speed target (within 0.3 nats of MrBayes at >= 10x less wall time):
+#: the paper's kernel plus a whole-tree scaler, two ladders on two threads, 45,000 iterations per
+#: step and run, the first quarter of each chain discarded (as MrBayes does within each step)
+TARGET_SETTINGS = {"sampler": "mh-tree", "n_runs": 2, "n_iter": 45_000, "thin": 45, "burnin": 250}
+#: estimators the paper's pipeline computed from one shared power-posterior ladder
+SHARED_LADDER = {"ss": stepping_stone_log_marginal, "ps": path_sampling_log_marginal,
+                 "mps": modified_path_sampling_log_marginal}
 MRBAYES_BLOCK = """#NEXUS
 begin mrbayes;
   set autoclose=yes nowarn=yes seed={seed} swapseed={seed}
@@ -117,24 +134,71 @@ def part_one(args, patterns, tree, newick) -> dict:
         print(f"MrBayes ss: runs {mrbayes['runs']}, mean {mrbayes['mean']:.3f}, {mrbayes['seconds']:.1f} s",
               file=sys.stderr, flush=True)
     rows = []
-    for name in parse_methods(args.methods):
+    names = parse_methods(args.methods)
+    shared = [name for name in names if name in SHARED_LADDER] if args.share_ladder else []
+    if shared:
+        rows.extend(shared_ladder_rows(shared, patterns, tree, args, mrbayes))
+    for name in names:
+        if name in shared:
+            continue
         problem = FixedTopologyProblem(patterns, tree)
         estimator = make_estimator(name, random_state=args.seed, **scaled_settings(name, args.chain_scale, args.hmc_iter))
         cpu_start = time.process_time()
         estimator.fit(problem)
-        cpu_seconds = time.process_time() - cpu_start
-        row = {"method": name, "label": estimator.label, "log_marginal": estimator.log_marginal_,
-               "standard_error": estimator.standard_error_, "seconds": estimator.wall_time_,
-               "cpu_seconds": cpu_seconds, "evaluations": estimator.n_likelihood_evaluations_,
-               "settings": estimator.get_params()}
-        if mrbayes is not None:
-            row["difference_from_mrbayes"] = estimator.log_marginal_ - mrbayes["mean"]
-            row["time_ratio_to_mrbayes"] = estimator.wall_time_ / mrbayes["seconds"]
-            row["cpu_ratio_to_mrbayes"] = cpu_seconds / mrbayes["cpu_seconds"]
-        rows.append(row)
-        print(f"{estimator.label}: {estimator.log_marginal_:.3f} ({estimator.wall_time_:.1f} s)", file=sys.stderr,
-              flush=True)
+        rows.append(result_row(name, estimator.log_marginal_, estimator.standard_error_, estimator.wall_time_,
+                               time.process_time() - cpu_start, estimator.n_likelihood_evaluations_,
+                               estimator.get_params(), mrbayes))
     return {"mrbayes": mrbayes, "methods": rows}
+
+
+def result_row(name: str, log_marginal: float, standard_error: float, seconds: float, cpu_seconds: float,
+               evaluations: int, settings: dict, mrbayes: dict | None) -> dict:
+    """One method's row of part 1, with its difference and time ratio to MrBayes."""
+    label = METHODS[name].label
+    row = {"method": name, "label": label, "log_marginal": log_marginal, "standard_error": standard_error,
+           "seconds": seconds, "cpu_seconds": cpu_seconds, "evaluations": evaluations, "settings": settings}
+    if mrbayes is not None:
+        row["difference_from_mrbayes"] = log_marginal - mrbayes["mean"]
+        row["time_ratio_to_mrbayes"] = seconds / mrbayes["seconds"]
+        row["cpu_ratio_to_mrbayes"] = cpu_seconds / mrbayes["cpu_seconds"]
+    print(f"{label}: {log_marginal:.3f} ({seconds:.1f} s)", file=sys.stderr, flush=True)
+    return row
+
+
+def shared_ladder_rows(names: list[str], patterns, tree, args, mrbayes: dict | None) -> list[dict]:
+    """SS, PS and MPS from one power-posterior ladder, as the paper's pipeline ran them (its
+    ``mmcmc`` run); each is charged the ladder's wall time and evaluations."""
+    problem = FixedTopologyProblem(patterns, tree)
+    settings = make_estimator("ss", random_state=args.seed,
+                              **scaled_settings("ss", args.chain_scale, args.hmc_iter)).get_params()
+    start, cpu_start = time.perf_counter(), time.process_time()
+    ladder = run_power_posterior_ladder(problem, power_posterior_ladder(settings["n_steps"], settings["alpha"]),
+                                        sampler=settings["sampler"], n_iter=settings["n_iter"],
+                                        thin=settings["thin"], burnin=settings["burnin"],
+                                        n_leapfrog=settings["n_leapfrog"], rng=check_random_state(args.seed))
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    rows = []
+    for name in names:
+        log_marginal, standard_error = SHARED_LADDER[name](ladder.betas, ladder.log_likelihood)
+        rows.append(result_row(name, log_marginal, standard_error, seconds, cpu_seconds,
+                               problem.n_likelihood_evaluations, dict(settings, shared_ladder=True), mrbayes))
+    return rows
+
+
+def part_target(args, patterns, tree, mrbayes: dict) -> dict:
+    """SS and GSS at the budget of the speed target (``TARGET_SETTINGS``), once per seed of
+    ``--target-seeds``: difference from MrBayes and wall-time ratio."""
+    rows = []
+    for seed in args.target_seeds:
+        for name in ("ss", "gss"):
+            estimator = make_estimator(name, random_state=seed, **TARGET_SETTINGS)
+            cpu_start = time.process_time()
+            estimator.fit(FixedTopologyProblem(patterns, tree))
+            row = result_row(name, estimator.log_marginal_, estimator.standard_error_, estimator.wall_time_,
+                             time.process_time() - cpu_start, estimator.n_likelihood_evaluations_,
+                             estimator.get_params(), mrbayes)
+            rows.append(dict(row, seed=seed))
+    return {"settings": TARGET_SETTINGS, "methods": rows}
 
 
 def part_two(args, patterns, trees) -> dict:
@@ -176,6 +240,15 @@ def markdown(report: dict) -> str:
                          f"{row.get('difference_from_mrbayes', float('nan')):+.3f} | {row['seconds']:.1f} | "
                          f"{row.get('time_ratio_to_mrbayes', float('nan')):.4f} | {row['cpu_seconds']:.1f} | "
                          f"{row.get('cpu_ratio_to_mrbayes', float('nan')):.4f} | {row['evaluations']} |")
+    target = report.get("part_target")
+    if target is not None:
+        lines.append(f"\nSpeed target: SS and GSS with {target['settings']}\n")
+        lines.append("| method | seed | log Z | s.e. | Δ vs MrBayes | wall s | wall / MrBayes | evaluations |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for row in target["methods"]:
+            lines.append(f"| {row['label']} | {row['seed']} | {row['log_marginal']:.3f} | {row['standard_error']:.3f} | "
+                         f"{row.get('difference_from_mrbayes', float('nan')):+.3f} | {row['seconds']:.1f} | "
+                         f"{row.get('time_ratio_to_mrbayes', float('nan')):.4f} | {row['evaluations']} |")
     two = report.get("part_two")
     if two is not None:
         lines.append(f"\nDS1, {two['n_trees']} topologies, preset {two['preset']}, {two['workers']} workers, "
@@ -200,12 +273,16 @@ def main() -> None:
     parser.add_argument("--hmc-iter", type=int, default=None,
                         help="MCMC-based methods use the HMC sampler with this many iterations per chain")
     parser.add_argument("--no-grid", action="store_true")
+    parser.add_argument("--share-ladder", action=argparse.BooleanOptionalAction, default=True,
+                        help="compute SS, PS and MPS from one ladder, as the paper did (each is charged its time)")
     parser.add_argument("--no-single", action="store_true")
     parser.add_argument("--grid-methods", default="gss,glis,vbis,bs,gl")
     parser.add_argument("--grid-preset", default="fast", choices=["fast", "paper"])
     parser.add_argument("--grid-top", type=int, default=None)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--target-seeds", type=lambda text: [int(x) for x in text.split(",")], default=[],
+                        help="comma-separated seeds: run SS and GSS at the target settings once per seed")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -218,6 +295,8 @@ def main() -> None:
               "anchor_reused": args.anchor_json is not None}
     if not args.no_single:
         report["part_one"] = part_one(args, patterns, trees[0], newick)
+        if args.target_seeds:
+            report["part_target"] = part_target(args, patterns, trees[0], report["part_one"]["mrbayes"])
     if not args.no_grid:
         report["part_two"] = part_two(args, patterns, top_topologies(trees, args.grid_top))
     print(json.dumps(report, indent=2, default=float) if args.json else markdown(report))

@@ -31,16 +31,27 @@ from numba import njit
 
 from phylo_vi.errors import PhyloVIError
 from phylo_vi.likelihood.branch_updates import (accept_branch, branch_log_likelihood, build_branch_cache,
-                                                 cached_log_likelihood)
+                                                 cached_log_likelihood, reset_branch_lengths)
+from phylo_vi.likelihood.kernels import plan_log_likelihood
 
 TARGET_ACCEPTANCE = 0.24
 # layout of the tuning-state vector shared by the kernels
-SCALE_FACTOR, WINDOW, SCALER_COUNT, SCALER_ACCEPTED, SLIDER_COUNT, SLIDER_ACCEPTED = range(6)
+(SCALE_FACTOR, WINDOW, SCALER_COUNT, SCALER_ACCEPTED, SLIDER_COUNT, SLIDER_ACCEPTED, TREE_SCALE_FACTOR,
+ TREE_SCALER_COUNT) = range(8)
 
 
 def initial_tuning() -> np.ndarray:
-    """physher's initial operator settings: scale factor 0.9, slider window 0.001, no history."""
-    return np.array([0.9, 0.001, 0.0, 0.0, 0.0, 0.0])
+    """physher's initial operator settings: scale factor 0.9, slider window 0.001, no history
+    (and scale factor 0.9 for the optional whole-tree scaler)."""
+    return np.array([0.9, 0.001, 0.0, 0.0, 0.0, 0.0, 0.9, 0.0])
+
+
+@njit(cache=True, nogil=True)
+def _adapt_scale_factor(tuning, factor_slot, count, alpha):
+    """physher ``optimizeScaleFactor``: move the factor f towards acceptance 0.24 after a proposal."""
+    delta = (alpha - TARGET_ACCEPTANCE) / (count + 1.0)
+    f = tuning[factor_slot]
+    tuning[factor_slot] = 1.0 / (math.exp(delta + math.log(1.0 / f - 1.0)) + 1.0)
 
 
 @njit(cache=True, nogil=True)
@@ -53,14 +64,49 @@ def _log_target_terms(x, prior_rate, prior_weight, ref_shape, ref_rate, ref_weig
 
 
 @njit(cache=True, nogil=True)
-def mh_sweep(cache, log_likelihood, n_steps, beta, prior_rate, prior_weight,
-             ref_shape, ref_rate, ref_weight, threshold, tuning):
-    """``n_steps`` single-branch MH updates of the branch lengths held by ``cache`` (a
-    :func:`~phylo_vi.likelihood.branch_updates.build_branch_cache`, whose log-likelihood is
-    ``log_likelihood``); returns the final log-likelihood."""
+def _tree_scaler_step(cache, plan, proposal, log_likelihood, beta, prior_rate, prior_weight, ref_shape, ref_rate,
+                      ref_weight, threshold, tuning):
+    """Scale every branch by s ~ U(f, 1/f) (log Hastings ratio (B − 2) log s, as for B scaled
+    parameters); one full likelihood evaluation. Returns the new log-likelihood."""
     branch_lengths = cache[12]
     n_branches = branch_lengths.shape[0]
+    f = tuning[TREE_SCALE_FACTOR]
+    s = f + np.random.random() * (1.0 / f - f)
+    log_ratio = (n_branches - 2.0) * math.log(s)
+    for i in range(n_branches):
+        proposal[i] = branch_lengths[i] * s
+        log_ratio += (_log_target_terms(proposal[i], prior_rate, prior_weight, ref_shape, ref_rate, ref_weight, i)
+                      - _log_target_terms(branch_lengths[i], prior_rate, prior_weight, ref_shape, ref_rate,
+                                          ref_weight, i))
+    new_ll = plan_log_likelihood(plan, proposal)
+    log_alpha = beta * (new_ll - log_likelihood) + log_ratio
+    if not new_ll > threshold or math.isnan(log_alpha):
+        log_alpha = -np.inf
+    accepted = log_alpha >= 0.0 or math.log(np.random.random()) < log_alpha
+    tuning[TREE_SCALER_COUNT] += 1.0
+    _adapt_scale_factor(tuning, TREE_SCALE_FACTOR, tuning[TREE_SCALER_COUNT], math.exp(min(log_alpha, 0.0)))
+    if accepted:
+        reset_branch_lengths(cache, proposal)
+        return new_ll
+    return log_likelihood
+
+
+@njit(cache=True, nogil=True)
+def mh_sweep(cache, plan, log_likelihood, n_steps, beta, prior_rate, prior_weight,
+             ref_shape, ref_rate, ref_weight, threshold, tuning, tree_scaler_weight):
+    """``n_steps`` MH updates of the branch lengths held by ``cache`` (a
+    :func:`~phylo_vi.likelihood.branch_updates.build_branch_cache`, whose log-likelihood is
+    ``log_likelihood``); returns the final log-likelihood. With probability
+    ``tree_scaler_weight`` an iteration scales the whole tree instead (evaluated with ``plan``),
+    otherwise it is the paper's single-branch scaler or slider."""
+    branch_lengths = cache[12]
+    n_branches = branch_lengths.shape[0]
+    proposal = np.empty(n_branches)
     for _ in range(n_steps):
+        if tree_scaler_weight > 0.0 and np.random.random() < tree_scaler_weight:
+            log_likelihood = _tree_scaler_step(cache, plan, proposal, log_likelihood, beta, prior_rate, prior_weight,
+                                               ref_shape, ref_rate, ref_weight, threshold, tuning)
+            continue
         i = np.random.randint(n_branches)
         old = branch_lengths[i]
         use_scaler = np.random.random() < 0.5
@@ -93,9 +139,7 @@ def mh_sweep(cache, log_likelihood, n_steps, beta, prior_rate, prior_weight,
         if use_scaler:
             tuning[SCALER_COUNT] += 1.0
             tuning[SCALER_ACCEPTED] += 1.0 if accepted else 0.0
-            delta = (alpha - TARGET_ACCEPTANCE) / (tuning[SCALER_COUNT] + 1.0)
-            f = tuning[SCALE_FACTOR]
-            tuning[SCALE_FACTOR] = 1.0 / (math.exp(delta + math.log(1.0 / f - 1.0)) + 1.0)
+            _adapt_scale_factor(tuning, SCALE_FACTOR, tuning[SCALER_COUNT], alpha)
         else:
             tuning[SLIDER_COUNT] += 1.0
             tuning[SLIDER_ACCEPTED] += 1.0 if accepted else 0.0
@@ -113,15 +157,15 @@ def mh_sweep(cache, log_likelihood, n_steps, beta, prior_rate, prior_weight,
 
 
 @njit(cache=True, nogil=True)
-def _mh_chain(cache, log_likelihood, thin, beta, prior_rate, prior_weight,
-              ref_shape, ref_rate, ref_weight, threshold, tuning, seed, samples, sample_ll):
+def _mh_chain(cache, plan, log_likelihood, thin, beta, prior_rate, prior_weight,
+              ref_shape, ref_rate, ref_weight, threshold, tuning, tree_scaler_weight, seed, samples, sample_ll):
     """Fill ``samples``: row 0 is the start, each further row ``thin`` iterations later."""
     np.random.seed(seed)
     samples[0] = cache[12]
     sample_ll[0] = log_likelihood
     for row in range(1, samples.shape[0]):
-        log_likelihood = mh_sweep(cache, log_likelihood, thin, beta, prior_rate, prior_weight,
-                                  ref_shape, ref_rate, ref_weight, threshold, tuning)
+        log_likelihood = mh_sweep(cache, plan, log_likelihood, thin, beta, prior_rate, prior_weight,
+                                  ref_shape, ref_rate, ref_weight, threshold, tuning, tree_scaler_weight)
         samples[row] = cache[12]
         sample_ll[row] = log_likelihood
     return log_likelihood
@@ -156,7 +200,7 @@ class TemperedTarget:
 
 def run_adaptive_mcmc(problem, start: np.ndarray, *, n_iter: int, thin: int, burnin: int,
                       rng: np.random.Generator, target: TemperedTarget | None = None,
-                      tuning: np.ndarray | None = None) -> ChainSample:
+                      tuning: np.ndarray | None = None, tree_scaler_weight: float = 0.0) -> ChainSample:
     """One adaptive MH chain of ``n_iter`` single-branch updates, logged every ``thin``.
 
     Returns the ``n_iter // thin + 1 − burnin`` logged states after discarding the first
@@ -175,8 +219,8 @@ def run_adaptive_mcmc(problem, start: np.ndarray, *, n_iter: int, thin: int, bur
     sample_ll = np.empty(n_rows)
     cache = build_branch_cache(problem.kernel_plan, state)
     start_ll = cached_log_likelihood(cache)
-    _mh_chain(cache, start_ll, thin, float(target.beta), problem.prior_rate,
+    _mh_chain(cache, problem.kernel_plan, start_ll, thin, float(target.beta), problem.prior_rate,
               float(target.prior_weight), shape, rate, float(target.reference_weight), -np.inf, tuning,
-              int(rng.integers(2**31 - 1)), samples, sample_ll)
+              float(tree_scaler_weight), int(rng.integers(2**31 - 1)), samples, sample_ll)
     problem.count_evaluations(1 + (n_rows - 1) * thin)
     return ChainSample(samples[burnin:], sample_ll[burnin:], cache[12].copy(), tuning)

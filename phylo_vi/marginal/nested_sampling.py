@@ -24,7 +24,7 @@ from phylo_vi.marginal.mcmc import initial_tuning, mh_sweep
 
 
 @njit(cache=True, nogil=True)
-def _nested_kernel(cache, prior_rate, n_live, n_mcmc, max_iter, tol, tuning, seed, live, live_ll, dead_ll):
+def _nested_kernel(cache, plan, prior_rate, n_live, n_mcmc, max_iter, tol, tuning, seed, live, live_ll, dead_ll):
     """Fill ``live``/``live_ll`` and the retired log-likelihoods, starting from the branch lengths
     held by ``cache``; returns (iterations, log Z of the dead)."""
     np.random.seed(seed)
@@ -32,7 +32,7 @@ def _nested_kernel(cache, prior_rate, n_live, n_mcmc, max_iter, tol, tuning, see
     ones = np.ones(n)
     ll = cached_log_likelihood(cache)
     for k in range(n_live):
-        ll = mh_sweep(cache, ll, n_mcmc, 0.0, prior_rate, 1.0, ones, ones, 0.0, -np.inf, tuning)
+        ll = mh_sweep(cache, plan, ll, n_mcmc, 0.0, prior_rate, 1.0, ones, ones, 0.0, -np.inf, tuning, 0.0)
         live[k] = cache[12]
         live_ll[k] = ll
     log_shrink = math.log(1.0 - math.exp(-1.0 / n_live))
@@ -55,7 +55,8 @@ def _nested_kernel(cache, prior_rate, n_live, n_mcmc, max_iter, tol, tuning, see
             while other == worst:
                 other = np.random.randint(n_live)
         reset_branch_lengths(cache, live[other])
-        ll = mh_sweep(cache, live_ll[other], n_mcmc, 0.0, prior_rate, 1.0, ones, ones, 0.0, threshold, tuning)
+        ll = mh_sweep(cache, plan, live_ll[other], n_mcmc, 0.0, prior_rate, 1.0, ones, ones, 0.0, threshold,
+                      tuning, 0.0)
         live[worst] = cache[12]
         live_ll[worst] = ll
     return iteration, log_z
@@ -94,7 +95,8 @@ class NestedSampling(MarginalEstimator):
         live = np.empty((self.n_live, problem.n_branches))
         live_ll = np.empty(self.n_live)
         dead_ll = np.empty(self.max_iter)
-        iterations, _ = _nested_kernel(build_branch_cache(problem.kernel_plan, start), problem.prior_rate,
+        iterations, _ = _nested_kernel(build_branch_cache(problem.kernel_plan, start), problem.kernel_plan,
+                                       problem.prior_rate,
                                        self.n_live, self.n_mcmc,
                                        self.max_iter, self.tol, initial_tuning(), int(rng.integers(2**31 - 1)),
                                        live, live_ll, dead_ll)

@@ -2,9 +2,11 @@
 
 As in Fourment et al. 2020 (spec section 2.2): a chain started at the MAP (precision 1e-3) runs
 1,000,000 iterations of the adaptive scaler/slider MH kernel (:mod:`phylo_vi.marginal.mcmc`),
-logging every 1000 and discarding the first 100 logged rows (901 samples). ``sampler="hmc"``
-uses the gradient-based sampler (:mod:`phylo_vi.marginal.hmc`) instead, with ``n_iter``, ``thin``
-and ``burnin`` counted in HMC iterations.
+logging every 1000 and discarding the first 100 logged rows (901 samples). ``sampler="mh-tree"``
+adds a whole-tree scaler to that kernel (10% of the iterations, like MrBayes's TLMultiplier, which
+moves the tree length that single-branch moves change only slowly); ``sampler="hmc"`` uses the
+gradient-based sampler (:mod:`phylo_vi.marginal.hmc`) instead, with ``n_iter``, ``thin`` and
+``burnin`` counted in HMC iterations.
 """
 from __future__ import annotations
 
@@ -16,16 +18,19 @@ from phylo_vi.marginal.hmc import run_hmc
 from phylo_vi.marginal.mcmc import ChainSample, TemperedTarget, run_adaptive_mcmc
 from phylo_vi.marginal.optimize import maximize_branch_lengths
 
-SAMPLERS = ("mh", "hmc")
+SAMPLERS = ("mh", "mh-tree", "hmc")
+#: share of iterations that scale the whole tree with ``sampler="mh-tree"``
+TREE_SCALER_WEIGHT = 0.1
 START_TOLERANCE = 1e-3
 
 
 def run_sampler(problem, start: np.ndarray, *, sampler: str, n_iter: int, thin: int, burnin: int, n_leapfrog: int,
                 rng: np.random.Generator, target: TemperedTarget | None = None, tuning=None) -> ChainSample:
-    """One chain with the named sampler (``mh``: paper's adaptive MH; ``hmc``: gradient-based)."""
-    if sampler == "mh":
+    """One chain with the named sampler (``mh``: paper's adaptive MH; ``mh-tree``: the same plus a
+    whole-tree scaler; ``hmc``: gradient-based)."""
+    if sampler in ("mh", "mh-tree"):
         return run_adaptive_mcmc(problem, start, n_iter=n_iter, thin=thin, burnin=burnin, rng=rng, target=target,
-                                 tuning=tuning)
+                                 tuning=tuning, tree_scaler_weight=TREE_SCALER_WEIGHT if sampler == "mh-tree" else 0.0)
     if sampler == "hmc":
         return run_hmc(problem, start, n_iter=n_iter, thin=thin, burnin=burnin, n_leapfrog=n_leapfrog, rng=rng,
                        target=target, tuning=tuning)

@@ -6,9 +6,14 @@ logged rows discarded) starts from the final state of the previous one and conti
 adaptation. The chain at β = 1 starts at the MAP (precision 1e-3). SS, PS and MPS share the
 tempered likelihood p(D | b)^β p(b); GSS tempers against a reference q,
 [p(D | b) p(b)]^β q(b)^{1−β}, and skips β = 1.
+
+``n_runs > 1`` runs that many independent ladders from the same start in parallel threads (the
+samplers' kernels release the GIL; each run has its own likelihood buffers) and pools their
+samples per step, as MrBayes pools its ``nruns``.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,7 +47,7 @@ def run_power_posterior_ladder(problem, betas: np.ndarray, *, sampler: str, n_it
     betas = np.asarray(betas, dtype=np.float64)
     state = maximize_branch_lengths(problem, include_prior=True, tol=START_TOLERANCE).branch_lengths \
         if start is None else np.asarray(start, dtype=np.float64)
-    tuning = initial_tuning() if sampler == "mh" else initial_hmc_tuning(problem.n_branches)
+    tuning = initial_hmc_tuning(problem.n_branches) if sampler == "hmc" else initial_tuning()
     samples: list[np.ndarray] = []
     log_likelihoods: list[np.ndarray] = []
     for beta in betas[::-1]:
@@ -63,7 +68,7 @@ class PowerPosteriorEstimator(MarginalEstimator):
     """Base of SS, PS, MPS and GSS: ladder settings (paper defaults) and the ladder run."""
 
     def __init__(self, *, n_steps: int = 50, alpha: float = 0.3, n_iter: int = 1_000_000, thin: int = 1000,
-                 burnin: int = 100, sampler: str = "mh", n_leapfrog: int = 10, random_state=None):
+                 burnin: int = 100, sampler: str = "mh", n_leapfrog: int = 10, n_runs: int = 1, random_state=None):
         self.n_steps = n_steps
         self.alpha = alpha
         self.n_iter = n_iter
@@ -71,11 +76,24 @@ class PowerPosteriorEstimator(MarginalEstimator):
         self.burnin = burnin
         self.sampler = sampler
         self.n_leapfrog = n_leapfrog
+        self.n_runs = n_runs
         self.random_state = random_state
 
     def _run_ladder(self, problem, rng: np.random.Generator, reference: tuple | None = None,
                     betas: np.ndarray | None = None, start: np.ndarray | None = None) -> LadderSample:
         betas = power_posterior_ladder(self.n_steps, self.alpha) if betas is None else betas
-        return run_power_posterior_ladder(problem, betas, sampler=self.sampler, n_iter=self.n_iter, thin=self.thin,
-                                          burnin=self.burnin, n_leapfrog=self.n_leapfrog, rng=rng,
-                                          reference=reference, start=start)
+        settings = dict(sampler=self.sampler, n_iter=self.n_iter, thin=self.thin, burnin=self.burnin,
+                        n_leapfrog=self.n_leapfrog, reference=reference)
+        if self.n_runs == 1:
+            return run_power_posterior_ladder(problem, betas, rng=rng, start=start, **settings)
+        if start is None:
+            start = maximize_branch_lengths(problem, include_prior=True, tol=START_TOLERANCE).branch_lengths
+        replicas = [problem.replica() for _ in range(self.n_runs)]
+        streams = rng.spawn(self.n_runs)
+        with ThreadPoolExecutor(self.n_runs) as pool:
+            ladders = list(pool.map(lambda run: run_power_posterior_ladder(replicas[run], betas, rng=streams[run],
+                                                                           start=start, **settings),
+                                    range(self.n_runs)))
+        problem.count_evaluations(sum(replica.n_likelihood_evaluations for replica in replicas))
+        return LadderSample(ladders[0].betas, np.concatenate([ladder.branch_lengths for ladder in ladders], axis=1),
+                            np.concatenate([ladder.log_likelihood for ladder in ladders], axis=1))

@@ -54,6 +54,11 @@ class FixedTopologyProblem:
         self.weights = np.ascontiguousarray(self.patterns.weights, dtype=np.float64)
         self.n_likelihood_evaluations = 0
 
+    def replica(self) -> "FixedTopologyProblem":
+        """The same problem with its own likelihood work buffers (for another thread); its
+        evaluations are counted on the replica."""
+        return FixedTopologyProblem(self.patterns, self.tree, self.model, prior_rate=self.prior_rate)
+
     @property
     def kernel_plan(self) -> tuple:
         """The engine's plain-array plan, for the samplers' Numba kernels (single-thread buffer 0)."""

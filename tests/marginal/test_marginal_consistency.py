@@ -62,3 +62,19 @@ def test_gradient_based_sampler_is_consistent(method, quartet):
     else:
         settings.update(n_iter=2000, thin=1, burnin=200)
     _check_within_four_standard_errors(method(**settings), quartet)
+
+
+@pytest.mark.parametrize("method", [SteppingStone, GeneralizedSteppingStone])
+def test_whole_tree_scaler_and_parallel_runs_are_consistent(method, quartet):
+    # the MH kernel plus the whole-tree scaler, two ladders in parallel threads pooled per step
+    estimator = method(n_steps=30, n_iter=5000, thin=5, burnin=100, sampler="mh-tree", n_runs=2, random_state=5)
+    _check_within_four_standard_errors(estimator, quartet)
+
+
+def test_parallel_runs_are_reproducible_and_counted(triplet):
+    settings = dict(n_steps=10, n_iter=2000, thin=2, burnin=100, sampler="mh-tree", n_runs=2, random_state=9)
+    first = SteppingStone(**settings).fit(triplet.problem())
+    second = SteppingStone(**settings).fit(triplet.problem())
+    assert first.log_marginal_ == second.log_marginal_
+    # two runs of 10 chains of 2,000 iterations (plus each chain's start) and the MAP search
+    assert first.n_likelihood_evaluations_ >= 2 * 10 * 2000

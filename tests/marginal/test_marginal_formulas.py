@@ -159,3 +159,18 @@ def test_credible_set_file_of_ds1(shared_data):
     assert trees[0].weight == pytest.approx(0.278152)
     assert all(t.n_leaves == 27 for t in trees)
     assert len({t.topology_key() for t in trees}) == 42
+
+
+def test_whole_tree_scaler_chain_keeps_exact_likelihoods(quartet):
+    # after accepted whole-tree scalings the single-branch cache is rebuilt: every logged
+    # log-likelihood must equal a fresh full evaluation at the logged branch lengths
+    import numpy as np
+
+    from phylo_vi.marginal.mcmc import TREE_SCALER_COUNT, run_adaptive_mcmc
+
+    problem = quartet.problem()
+    chain = run_adaptive_mcmc(problem, np.full(problem.n_branches, 0.1), n_iter=20_000, thin=100, burnin=0,
+                              rng=np.random.default_rng(2), tree_scaler_weight=0.3)
+    np.testing.assert_allclose(chain.log_likelihood, problem.log_likelihood_batch(chain.branch_lengths),
+                               rtol=1e-12)
+    assert chain.tuning[TREE_SCALER_COUNT] > 5000   # the whole-tree scaler was proposed (about 30% of 20,000)
