@@ -25,9 +25,13 @@ chain, a quarter of them burn-in, 5 leapfrog steps) instead; ``--anchor-json FIL
 MrBayes result of an earlier ``--json`` output (say so when reporting: the anchor is then not
 measured in the same run).
 
+``--target-seeds 1,2,3`` adds the speed-target part: SS and GSS at ``TARGET_SETTINGS`` (the
+``mh-tree`` sampler, two pooled ladders on two threads, 45,000 iterations per step and run, about
+a fourteenth of the paper's budget), once per seed, against the same MrBayes anchor.
+
 Usage: ``python benchmarks/marginal.py [--chain-scale S] [--hmc-iter N] [--mrbayes-ngen N]
 [--methods LIST] [--grid-top K] [--no-mrbayes] [--anchor-json FILE] [--no-grid] [--no-single]
-[--json]``.
+[--no-share-ladder] [--target-seeds LIST] [--json]``.
 """
 from __future__ import annotations
 

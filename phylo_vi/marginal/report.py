@@ -115,6 +115,7 @@ def _plot_log_marginals(report: HtmlReport, results: Sequence[CellResult], summa
 
 def _plot_time_error(report: HtmlReport, summary: dict) -> None:
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     times = _per_method_time(summary)
     label_of = {c["method"]: c["label"] for c in summary["cells"]}
@@ -146,6 +147,7 @@ def _plot_time_error(report: HtmlReport, summary: dict) -> None:
                 axis.axhline(level, color="grey", lw=0.8, ls="--")
         axis.set_xscale("log")
         axis.set_yscale("log")
+        axis.xaxis.set_minor_formatter(NullFormatter())  # short ranges label every minor tick otherwise
         axis.set_xlabel("mean wall time per tree (s)")
         axis.set_ylabel(title)
     report.figure(figure, caption="Time against error (log-log), mean over trees and replicates")
