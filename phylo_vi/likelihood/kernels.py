@@ -126,6 +126,72 @@ def _matrix_message(pmats, c, k, src, s, nb, dst, d, multiply):
 
 
 @njit(**_HOT)
+def _two_internal_messages(pmats, k, a, b, post, sa, sb, nb, dst, d):
+    """``dst[d, k, :, p] = (P_a post[sa, k, :, p]) * (P_b post[sb, k, :, p])``: a binary node's
+    partial from two internal children in one pass (no intermediate store)."""
+    a00, a01, a02, a03 = pmats[a, k, 0, 0], pmats[a, k, 0, 1], pmats[a, k, 0, 2], pmats[a, k, 0, 3]
+    a10, a11, a12, a13 = pmats[a, k, 1, 0], pmats[a, k, 1, 1], pmats[a, k, 1, 2], pmats[a, k, 1, 3]
+    a20, a21, a22, a23 = pmats[a, k, 2, 0], pmats[a, k, 2, 1], pmats[a, k, 2, 2], pmats[a, k, 2, 3]
+    a30, a31, a32, a33 = pmats[a, k, 3, 0], pmats[a, k, 3, 1], pmats[a, k, 3, 2], pmats[a, k, 3, 3]
+    b00, b01, b02, b03 = pmats[b, k, 0, 0], pmats[b, k, 0, 1], pmats[b, k, 0, 2], pmats[b, k, 0, 3]
+    b10, b11, b12, b13 = pmats[b, k, 1, 0], pmats[b, k, 1, 1], pmats[b, k, 1, 2], pmats[b, k, 1, 3]
+    b20, b21, b22, b23 = pmats[b, k, 2, 0], pmats[b, k, 2, 1], pmats[b, k, 2, 2], pmats[b, k, 2, 3]
+    b30, b31, b32, b33 = pmats[b, k, 3, 0], pmats[b, k, 3, 1], pmats[b, k, 3, 2], pmats[b, k, 3, 3]
+    for p in range(nb):
+        x0, x1, x2, x3 = post[sa, k, 0, p], post[sa, k, 1, p], post[sa, k, 2, p], post[sa, k, 3, p]
+        y0, y1, y2, y3 = post[sb, k, 0, p], post[sb, k, 1, p], post[sb, k, 2, p], post[sb, k, 3, p]
+        dst[d, k, 0, p] = (a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3) * (b00 * y0 + b01 * y1 + b02 * y2 + b03 * y3)
+        dst[d, k, 1, p] = (a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3) * (b10 * y0 + b11 * y1 + b12 * y2 + b13 * y3)
+        dst[d, k, 2, p] = (a20 * x0 + a21 * x1 + a22 * x2 + a23 * x3) * (b20 * y0 + b21 * y1 + b22 * y2 + b23 * y3)
+        dst[d, k, 3, p] = (a30 * x0 + a31 * x1 + a32 * x2 + a33 * x3) * (b30 * y0 + b31 * y1 + b32 * y2 + b33 * y3)
+
+
+@njit(**_HOT)
+def _tip_internal_messages(pmats, k, a, tips, row, lo, b, post, sb, nb, dst, d):
+    """``dst[d, k, :, p] = (P_a tips[row, :, lo + p]) * (P_b post[sb, k, :, p])`` in one pass (a
+    leaf child a and an internal child b; unsigned tip index, see :func:`_tip_message`)."""
+    a00, a01, a02, a03 = pmats[a, k, 0, 0], pmats[a, k, 0, 1], pmats[a, k, 0, 2], pmats[a, k, 0, 3]
+    a10, a11, a12, a13 = pmats[a, k, 1, 0], pmats[a, k, 1, 1], pmats[a, k, 1, 2], pmats[a, k, 1, 3]
+    a20, a21, a22, a23 = pmats[a, k, 2, 0], pmats[a, k, 2, 1], pmats[a, k, 2, 2], pmats[a, k, 2, 3]
+    a30, a31, a32, a33 = pmats[a, k, 3, 0], pmats[a, k, 3, 1], pmats[a, k, 3, 2], pmats[a, k, 3, 3]
+    b00, b01, b02, b03 = pmats[b, k, 0, 0], pmats[b, k, 0, 1], pmats[b, k, 0, 2], pmats[b, k, 0, 3]
+    b10, b11, b12, b13 = pmats[b, k, 1, 0], pmats[b, k, 1, 1], pmats[b, k, 1, 2], pmats[b, k, 1, 3]
+    b20, b21, b22, b23 = pmats[b, k, 2, 0], pmats[b, k, 2, 1], pmats[b, k, 2, 2], pmats[b, k, 2, 3]
+    b30, b31, b32, b33 = pmats[b, k, 3, 0], pmats[b, k, 3, 1], pmats[b, k, 3, 2], pmats[b, k, 3, 3]
+    start = np.uintp(lo)
+    for p in range(nb):
+        q = start + np.uintp(p)
+        x0, x1, x2, x3 = tips[row, 0, q], tips[row, 1, q], tips[row, 2, q], tips[row, 3, q]
+        y0, y1, y2, y3 = post[sb, k, 0, p], post[sb, k, 1, p], post[sb, k, 2, p], post[sb, k, 3, p]
+        dst[d, k, 0, p] = (a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3) * (b00 * y0 + b01 * y1 + b02 * y2 + b03 * y3)
+        dst[d, k, 1, p] = (a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3) * (b10 * y0 + b11 * y1 + b12 * y2 + b13 * y3)
+        dst[d, k, 2, p] = (a20 * x0 + a21 * x1 + a22 * x2 + a23 * x3) * (b20 * y0 + b21 * y1 + b22 * y2 + b23 * y3)
+        dst[d, k, 3, p] = (a30 * x0 + a31 * x1 + a32 * x2 + a33 * x3) * (b30 * y0 + b31 * y1 + b32 * y2 + b33 * y3)
+
+
+@njit(**_HOT)
+def _two_tip_messages(pmats, k, a, ra, b, rb, tips, lo, nb, dst, d):
+    """``dst[d, k, :, p] = (P_a tips[ra, :, lo + p]) * (P_b tips[rb, :, lo + p])``: a cherry."""
+    a00, a01, a02, a03 = pmats[a, k, 0, 0], pmats[a, k, 0, 1], pmats[a, k, 0, 2], pmats[a, k, 0, 3]
+    a10, a11, a12, a13 = pmats[a, k, 1, 0], pmats[a, k, 1, 1], pmats[a, k, 1, 2], pmats[a, k, 1, 3]
+    a20, a21, a22, a23 = pmats[a, k, 2, 0], pmats[a, k, 2, 1], pmats[a, k, 2, 2], pmats[a, k, 2, 3]
+    a30, a31, a32, a33 = pmats[a, k, 3, 0], pmats[a, k, 3, 1], pmats[a, k, 3, 2], pmats[a, k, 3, 3]
+    b00, b01, b02, b03 = pmats[b, k, 0, 0], pmats[b, k, 0, 1], pmats[b, k, 0, 2], pmats[b, k, 0, 3]
+    b10, b11, b12, b13 = pmats[b, k, 1, 0], pmats[b, k, 1, 1], pmats[b, k, 1, 2], pmats[b, k, 1, 3]
+    b20, b21, b22, b23 = pmats[b, k, 2, 0], pmats[b, k, 2, 1], pmats[b, k, 2, 2], pmats[b, k, 2, 3]
+    b30, b31, b32, b33 = pmats[b, k, 3, 0], pmats[b, k, 3, 1], pmats[b, k, 3, 2], pmats[b, k, 3, 3]
+    start = np.uintp(lo)
+    for p in range(nb):
+        q = start + np.uintp(p)
+        x0, x1, x2, x3 = tips[ra, 0, q], tips[ra, 1, q], tips[ra, 2, q], tips[ra, 3, q]
+        y0, y1, y2, y3 = tips[rb, 0, q], tips[rb, 1, q], tips[rb, 2, q], tips[rb, 3, q]
+        dst[d, k, 0, p] = (a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3) * (b00 * y0 + b01 * y1 + b02 * y2 + b03 * y3)
+        dst[d, k, 1, p] = (a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3) * (b10 * y0 + b11 * y1 + b12 * y2 + b13 * y3)
+        dst[d, k, 2, p] = (a20 * x0 + a21 * x1 + a22 * x2 + a23 * x3) * (b20 * y0 + b21 * y1 + b22 * y2 + b23 * y3)
+        dst[d, k, 3, p] = (a30 * x0 + a31 * x1 + a32 * x2 + a33 * x3) * (b30 * y0 + b31 * y1 + b32 * y2 + b33 * y3)
+
+
+@njit(**_HOT)
 def _postorder_block(lo, hi, scaled, store_up, child_offsets, child_nodes, tip_row, tips, pmats, post, up,
                      log_scale, slot):
     """Partials ``post[slot[u], k, i, p - lo]`` of every internal node u for patterns ``lo:hi``.
@@ -146,6 +212,22 @@ def _postorder_block(lo, hi, scaled, store_up, child_offsets, child_nodes, tip_r
         if first == last:
             continue
         target = slot[u]
+        if not store_up and last - first == 2:
+            # binary node: both messages and their product in one pass per category
+            a, b = np.intp(child_nodes[first]), np.intp(child_nodes[first + 1])
+            if tip_row[a] >= 0 and tip_row[b] < 0:
+                a, b = b, a
+            ra, rb, d = tip_row[a], tip_row[b], np.intp(target)
+            for k in range(n_categories):
+                if ra >= 0:
+                    _two_tip_messages(pmats, k, a, np.intp(ra), b, np.intp(rb), tips, lo, nb, post, d)
+                elif rb >= 0:
+                    _tip_internal_messages(pmats, k, b, tips, np.intp(rb), lo, a, post, np.intp(slot[a]), nb, post, d)
+                else:
+                    _two_internal_messages(pmats, k, a, b, post, np.intp(slot[a]), np.intp(slot[b]), nb, post, d)
+            if scaled:
+                _rescale(post[target], nb, log_scale)
+            continue
         for ci in range(first, last):
             c = child_nodes[ci]
             row = tip_row[c]
