@@ -46,6 +46,15 @@ by two threads at once)::
     # Numba caches do not notice edits to this package: after upgrading phylo_vi, clear the
     # __pycache__ of modules whose cached kernels call these functions.
 
+Single-branch updates for MCMC (:mod:`~phylo_vi.likelihood.branch_updates`): a cache of the
+partials below and above every branch, so that a proposal on one branch costs one pass over the
+patterns instead of a full pruning; all Numba-callable::
+
+    cache = build_branch_cache(lik.plan, t)          # its own buffers: one cache per chain
+    log_l = branch_log_likelihood(cache, c, new_t)   # log L with branch c at new_t, others cached
+    accept_branch(cache, c, new_t)                   # make it the current state (lazy invalidation)
+    reset_branch_lengths(cache, t2); cached_log_likelihood(cache)
+
 Torch twin (:mod:`~phylo_vi.likelihood.torch_backend`): ``TorchTreeLikelihood(patterns, tree,
 model, device=..., dtype=torch.float64)`` with ``log_likelihood(t, exchangeabilities=None,
 frequencies=None)`` for ``t`` of shape (B,) or (S, B), differentiable (autograd) in the branch

@@ -4,6 +4,10 @@ topology") behind one scikit-learn-style contract, and the estimation grid on da
 
 >>> problem = FixedTopologyProblem(patterns, tree)            # JC69, Exponential(10) prior
 >>> SteppingStone(random_state=1).fit(problem).log_marginal_
+
+MCMC-based estimators take ``sampler="mh"`` (the paper's single-branch scaler/slider kernel,
+default), ``"mh-tree"`` (plus a whole-tree scaler) or ``"hmc"`` (engine gradients); the ladder
+estimators (SS, PS, MPS, GSS) take ``n_runs`` independent ladders run on threads and pooled.
 """
 from phylo_vi.marginal.base import MarginalEstimator
 from phylo_vi.marginal.beta_prime_laplus import BetaPrimeLaplus
