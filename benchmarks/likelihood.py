@@ -14,6 +14,10 @@ an edge likelihood. BEAGLE 3.1.2 has no pre-order API, so its gradient is the us
 (``updatePartials`` with the parent's upper partial and the sibling), then
 ``calculateEdgeLogLikelihoods`` with first-derivative matrices on every edge.
 
+phylo_vi evaluates with site repeats (its default, :mod:`phylo_vi.likelihood.site_repeats`); the
+same evaluation without them (``site_repeats=False``, every pattern pruned) is timed too and
+reported beside it, and the gradient's cost is given in both kinds of evaluation.
+
 Usage: ``python benchmarks/likelihood.py [--rounds 7] [--seconds 0.3] [--clock wall|cpu] [--json]``. Prints a
 markdown table (medians over rounds, phylo_vi/BEAGLE throughput ratios), or one JSON document.
 """
@@ -205,6 +209,7 @@ def run(rounds: int, seconds: float, clock: str = "wall") -> dict:
             alignments[alignment] = read_alignment(REFERENCE / alignment).site_patterns()
         tree = next(read_newick(REFERENCE / tree_file))
         ours = TreeLikelihood(alignments[alignment], tree, model)
+        dense = TreeLikelihood(alignments[alignment], tree, model, site_repeats=False)
         theirs = BeagleEngine(ours.patterns, tree, ours.model)
         implementation = theirs.implementation
         t = np.ascontiguousarray(tree.branch_length[:-1])
@@ -215,12 +220,14 @@ def run(rounds: int, seconds: float, clock: str = "wall") -> dict:
             agreement = float(np.max(np.abs(ours.gradient(t)[1] - theirs.gradient(t)[1])))
             ours_call, theirs_call = (lambda: ours.gradient(t)), (lambda: theirs.gradient(t))
         ours_single = lambda: ours.log_likelihood(t)  # noqa: E731  (cost unit of a gradient)
+        dense_single = lambda: dense.log_likelihood(t)  # noqa: E731  (the same without site repeats)
         theirs_single = lambda: theirs.log_likelihood(t)  # noqa: E731
-        rates = {"phylo_vi": [], "beagle": [], "phylo_vi_eval": [], "beagle_eval": []}
+        rates = {"phylo_vi": [], "beagle": [], "phylo_vi_eval": [], "phylo_vi_dense_eval": [], "beagle_eval": []}
         timer = CLOCKS[clock]
         for _ in range(rounds):
             rates["phylo_vi"].append(_rate(ours_call, seconds, timer))
             rates["beagle"].append(_rate(theirs_call, seconds, timer))
+            rates["phylo_vi_dense_eval"].append(_rate(dense_single, seconds, timer))
             if what == "gradient":
                 rates["phylo_vi_eval"].append(_rate(ours_single, seconds, timer))
                 rates["beagle_eval"].append(_rate(theirs_single, seconds, timer))
@@ -228,9 +235,13 @@ def run(rounds: int, seconds: float, clock: str = "wall") -> dict:
         entry = {"case": name, "what": what, "n_patterns": ours.patterns.n_patterns,
                  "phylo_vi_per_s": medians["phylo_vi"], "beagle_per_s": medians["beagle"],
                  "ratio": medians["phylo_vi"] / medians["beagle"],
+                 "phylo_vi_dense_eval_per_s": medians["phylo_vi_dense_eval"],
                  "agreement": agreement}
+        if what == "likelihood":
+            entry["dense_ratio"] = medians["phylo_vi_dense_eval"] / medians["beagle"]
         if what == "gradient":
             entry["phylo_vi_gradient_cost_in_evaluations"] = medians["phylo_vi_eval"] / medians["phylo_vi"]
+            entry["phylo_vi_gradient_cost_in_dense_evaluations"] = medians["phylo_vi_dense_eval"] / medians["phylo_vi"]
             entry["beagle_gradient_cost_in_evaluations"] = medians["beagle_eval"] / medians["beagle"]
         results.append(entry)
     return {"benchmark": "likelihood", "anchor": f"BEAGLE 3.1.2 ({implementation}, 1 thread, double)",
@@ -239,14 +250,18 @@ def run(rounds: int, seconds: float, clock: str = "wall") -> dict:
 
 def markdown(document: dict) -> str:
     lines = [f"Anchor: {document['anchor']}; medians of {document['rounds']} rounds ({document['clock']} clock).", "",
-             "| case | phylo_vi /s | BEAGLE /s | ratio | agreement | gradient cost (evals) phylo_vi / BEAGLE |",
-             "|---|---:|---:|---:|---:|---|"]
+             "| case | phylo_vi /s | BEAGLE /s | ratio | without site repeats /s (ratio) | agreement "
+             "| gradient cost (evals) phylo_vi / BEAGLE | gradient cost (evals without site repeats) |",
+             "|---|---:|---:|---:|---:|---:|---|---|"]
     for c in document["cases"]:
-        cost = ""
+        cost, dense_cost, dense = "", "", f"{c['phylo_vi_dense_eval_per_s']:,.0f}"
         if c["what"] == "gradient":
             cost = f"{c['phylo_vi_gradient_cost_in_evaluations']:.2f} / {c['beagle_gradient_cost_in_evaluations']:.2f}"
+            dense_cost = f"{c['phylo_vi_gradient_cost_in_dense_evaluations']:.2f}"
+        else:
+            dense += f" ({c['dense_ratio']:.2f})"
         lines.append(f"| {c['case']} | {c['phylo_vi_per_s']:,.0f} | {c['beagle_per_s']:,.0f} | {c['ratio']:.2f} | "
-                     f"{c['agreement']:.1e} | {cost} |")
+                     f"{dense} | {c['agreement']:.1e} | {cost} | {dense_cost} |")
     return "\n".join(lines)
 
 

@@ -13,6 +13,8 @@ above post-order node ``i`` (nodes ``0 .. n_nodes - 2``), the convention of
 ``Tree.branch_length[:-1]``; ``branch_lengths=None`` means the tree's own lengths::
 
     lik = TreeLikelihood(patterns, tree, "JC", threads=1)   # patterns: alignment.SitePatterns
+    # site_repeats=True (default): subtrees with few distinct columns are evaluated once per
+    # site class (likelihood.site_repeats); same values, 1.6-4x faster evaluations
     lik.log_likelihood(t=None)            -> float
     lik.gradient(t=None)                  -> (log L, d log L / dt (B,))
     lik.hessian_diagonal(t=None)          -> d^2 log L / dt^2 (B,)

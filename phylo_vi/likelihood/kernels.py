@@ -20,6 +20,13 @@ is ``m_c = P(r_k t_c) p_c``; the partial of node u is the product of its childre
 ``L_p = sum_k w_k sum_i pi_i p_root[k, i] + p_inv * [pattern constant]``. Leaves start from
 their tip partials (1 for every state the IUPAC code allows; missing data = all ones).
 
+**Site repeats** (Kobert, Flouri & Stamatakis 2017, Syst. Biol. 66:205): a plan may carry
+site classes (:mod:`phylo_vi.likelihood.site_repeats`). An evaluation then first computes the
+message of every class of every compact subtree (:func:`class_messages`, class-major, one pass
+over the classes instead of the patterns) and prunes by blocks only the dense nodes near the
+root, which read a compact child's message through the pattern's class. Rescaled blocks and the
+gradient prune every node per pattern.
+
 **Scaling.** A block is first pruned without any rescaling. Every node's partial is bounded
 below by the site likelihood (``L_p <= max_i p_v[i]`` for every node v, since transition rows
 sum to one), so when every ``L_p >= 1e-280`` no partial has underflowed and the result is exact.
@@ -192,6 +199,76 @@ def _two_tip_messages(pmats, k, a, ra, b, rb, tips, lo, nb, dst, d):
 
 
 @njit(**_HOT)
+def _leaf_class_messages(pmats, u, k, class_codes, start, n, messages):
+    """``messages[r, k] = P_u x(code_r)`` for the classes r of leaf u (x: the code's tip partial)."""
+    for r in range(start, start + n):
+        code = class_codes[r]
+        for i in range(4):
+            total = 0.0
+            for j in range(4):
+                if (code >> j) & 1:
+                    total += pmats[u, k, i, j]
+            messages[r, k, i] = total
+
+
+@njit(**_HOT)
+def _product_class_messages(pmats, u, k, class_children, start, n, messages):
+    """``messages[r, k] = P_u (messages[a_r, k] * messages[b_r, k])`` for the classes r of a compact
+    binary node u, ``a_r, b_r = class_children[r]`` its children's classes."""
+    p00, p01, p02, p03 = pmats[u, k, 0, 0], pmats[u, k, 0, 1], pmats[u, k, 0, 2], pmats[u, k, 0, 3]
+    p10, p11, p12, p13 = pmats[u, k, 1, 0], pmats[u, k, 1, 1], pmats[u, k, 1, 2], pmats[u, k, 1, 3]
+    p20, p21, p22, p23 = pmats[u, k, 2, 0], pmats[u, k, 2, 1], pmats[u, k, 2, 2], pmats[u, k, 2, 3]
+    p30, p31, p32, p33 = pmats[u, k, 3, 0], pmats[u, k, 3, 1], pmats[u, k, 3, 2], pmats[u, k, 3, 3]
+    for r in range(start, start + n):
+        a, b = np.intp(class_children[r, 0]), np.intp(class_children[r, 1])
+        x0 = messages[a, k, 0] * messages[b, k, 0]
+        x1 = messages[a, k, 1] * messages[b, k, 1]
+        x2 = messages[a, k, 2] * messages[b, k, 2]
+        x3 = messages[a, k, 3] * messages[b, k, 3]
+        messages[r, k, 0] = p00 * x0 + p01 * x1 + p02 * x2 + p03 * x3
+        messages[r, k, 1] = p10 * x0 + p11 * x1 + p12 * x2 + p13 * x3
+        messages[r, k, 2] = p20 * x0 + p21 * x1 + p22 * x2 + p23 * x3
+        messages[r, k, 3] = p30 * x0 + p31 * x1 + p32 * x2 + p33 * x3
+
+
+@njit(cache=True, nogil=True)
+def class_messages(tip_row, node_classes, class_offsets, class_children, class_codes, pmats, messages):
+    """The message ``P_u p_u`` of every site class of every node that has classes, children first
+    (:mod:`phylo_vi.likelihood.site_repeats`); ``messages`` (C, K, 4), class-major."""
+    for u in range(node_classes.shape[0]):
+        n = node_classes[u]
+        if n == 0:
+            continue
+        for k in range(pmats.shape[1]):
+            if tip_row[u] >= 0:
+                _leaf_class_messages(pmats, u, k, class_codes, class_offsets[u], n, messages)
+            else:
+                _product_class_messages(pmats, u, k, class_children, class_offsets[u], n, messages)
+
+
+@njit(**_HOT)
+def _gathered_message(messages, pattern_class, row, lo, nb, dst, d, multiply):
+    """``dst[d, k, :, p] (=|*=) messages[pattern_class[row, lo + p], k]``: a compact child's
+    message at every pattern of the block, read through the pattern's site class."""
+    start = np.uintp(lo)
+    for k in range(dst.shape[1]):
+        if multiply:
+            for p in range(nb):
+                r = np.intp(pattern_class[row, start + np.uintp(p)])
+                dst[d, k, 0, p] *= messages[r, k, 0]
+                dst[d, k, 1, p] *= messages[r, k, 1]
+                dst[d, k, 2, p] *= messages[r, k, 2]
+                dst[d, k, 3, p] *= messages[r, k, 3]
+        else:
+            for p in range(nb):
+                r = np.intp(pattern_class[row, start + np.uintp(p)])
+                dst[d, k, 0, p] = messages[r, k, 0]
+                dst[d, k, 1, p] = messages[r, k, 1]
+                dst[d, k, 2, p] = messages[r, k, 2]
+                dst[d, k, 3, p] = messages[r, k, 3]
+
+
+@njit(**_HOT)
 def _multiply_messages(up, child_nodes, first, last, nb, dst, d):
     """``dst[d, k, i, p] = prod_c up[c, k, i, p]`` over the children ``child_nodes[first:last]``."""
     a, b = np.intp(child_nodes[first]), np.intp(child_nodes[first + 1])
@@ -226,7 +303,7 @@ def _message_of_product(pmats, u, k, up, a, b, nb):
 
 @njit(**_HOT)
 def _postorder_block(lo, hi, scaled, store_up, child_offsets, child_nodes, tip_row, tips, pmats, post, up,
-                     log_scale, slot):
+                     log_scale, slot, node_classes, boundary_row, pattern_class, messages):
     """Partials ``post[slot[u], k, i, p - lo]`` of every internal node u for patterns ``lo:hi``.
 
     ``slot`` reuses a partial buffer once its node has been consumed by its parent, so the
@@ -234,10 +311,15 @@ def _postorder_block(lo, hi, scaled, store_up, child_offsets, child_nodes, tip_r
     message ``up[c] = P_c p_c`` of every non-root node c is kept instead: a binary non-root node
     sends its message straight from its children's (:func:`_message_of_product`, its partial
     never stored) unless the block is rescaled; the root's partial goes to ``post``.
+
+    In an unscaled evaluation (not ``store_up``) of a plan with site classes (``node_classes``
+    not empty) compact nodes are skipped: a dense node reads a compact child's message from
+    ``messages`` through ``pattern_class[boundary_row[c]]`` (filled by :func:`class_messages`).
     """
     n_nodes = tip_row.shape[0]
     n_categories = pmats.shape[1]
     nb = hi - lo
+    use_classes = node_classes.shape[0] > 0 and not scaled and not store_up
     if scaled:
         for p in range(nb):
             log_scale[p] = 0.0
@@ -246,8 +328,14 @@ def _postorder_block(lo, hi, scaled, store_up, child_offsets, child_nodes, tip_r
         last = child_offsets[u + 1]
         if first == last:
             continue
+        if use_classes and node_classes[u] > 0:
+            continue
         target = slot[u]
-        if not store_up and last - first == 2:
+        compact_child = False
+        if use_classes:
+            for ci in range(first, last):
+                compact_child = compact_child or boundary_row[child_nodes[ci]] >= 0
+        if not store_up and last - first == 2 and not compact_child:
             # binary node: both messages and their product in one pass per category
             a, b = np.intp(child_nodes[first]), np.intp(child_nodes[first + 1])
             if tip_row[a] >= 0 and tip_row[b] < 0:
@@ -286,6 +374,9 @@ def _postorder_block(lo, hi, scaled, store_up, child_offsets, child_nodes, tip_r
             c = child_nodes[ci]
             row = tip_row[c]
             multiply = ci != first
+            if compact_child and boundary_row[c] >= 0:
+                _gathered_message(messages, pattern_class, boundary_row[c], lo, nb, post, target, multiply)
+                continue
             for k in range(n_categories):
                 if row >= 0:
                     _tip_message(pmats, c, k, tips, row, lo, nb, post, target, multiply)
@@ -364,7 +455,8 @@ def _root_block(lo, hi, scaled, root_partial, freqs, cat_weights, invariant, wei
 
 @njit(cache=True, nogil=True)
 def _block_log_likelihood(lo, hi, store_up, child_offsets, child_nodes, tip_row, tips, weights, invariant,
-                          freqs, cat_weights, pmats, post, up, site, slot, pattern_out):
+                          freqs, cat_weights, pmats, post, up, site, slot, pattern_out, node_classes, boundary_row,
+                          pattern_class, messages):
     """Prune patterns ``lo:hi`` unscaled, again with scaling only if a site underflows.
 
     ``site`` (>= 3, block) scratch: rows log scalers, tree fractions, root sums. Returns
@@ -372,13 +464,13 @@ def _block_log_likelihood(lo, hi, store_up, child_offsets, child_nodes, tip_row,
     """
     root = slot[tip_row.shape[0] - 1]
     _postorder_block(lo, hi, False, store_up, child_offsets, child_nodes, tip_row, tips, pmats, post, up, site[0],
-                     slot)
+                     slot, node_classes, boundary_row, pattern_class, messages)
     value = _root_block(lo, hi, False, post[root], freqs, cat_weights, invariant, weights, site[0], site[1],
                         site[2], pattern_out)
     if not math.isnan(value):
         return value, False
     _postorder_block(lo, hi, True, store_up, child_offsets, child_nodes, tip_row, tips, pmats, post, up, site[0],
-                     slot)
+                     slot, node_classes, boundary_row, pattern_class, messages)
     value = _root_block(lo, hi, True, post[root], freqs, cat_weights, invariant, weights, site[0], site[1],
                         site[2], pattern_out)
     return value, True
@@ -580,23 +672,28 @@ def _preorder_block(lo, hi, scaled, with_hessian, child_offsets, child_nodes, ti
 # ----------------------------------------------------------------------------- plan API
 # plan = (child_offsets, child_nodes, tip_row, tip_codes, weights, invariant, freqs, rates,
 #         cat_weights, values, vectors, inverse, rate_matrix, rate_matrix2, tips,
-#         pmats, post, up, pre, site, qt, numer, slot)
+#         pmats, post, up, pre, site, qt, numer, slot,
+#         node_classes, class_offsets, class_children, class_codes, boundary_row, pattern_class, messages)
 # (phylo_vi.likelihood.plan.build_plan); work arrays carry a leading "buffer" axis: one per
 # thread. ``matrices`` selects the buffer holding the transition matrices, ``work`` the partials.
 
 
 @njit(cache=True, nogil=True)
-def _prepare(plan, branch_lengths, matrices):
+def _prepare(plan, branch_lengths, matrices, with_classes):
     """Transition matrices of ``branch_lengths`` into buffer ``matrices`` (derivatives of P are
-    formed from the rate matrix in the pre-order pass, so none are stored here)."""
+    formed from the rate matrix in the pre-order pass, so none are stored here) and, with
+    ``with_classes``, the messages of the site classes (:func:`class_messages`)."""
     transition_matrices(branch_lengths, plan[9], plan[10], plan[11], plan[7], plan[15][matrices])
+    if with_classes and plan[23].shape[0] > 0:
+        class_messages(plan[2], plan[23], plan[24], plan[25], plan[26], plan[15][matrices], plan[29][matrices])
 
 
 @njit(cache=True, nogil=True)
 def _blocks(plan, matrices, work, lo_block, hi_block, pattern_out):
     """Sum of the block log-likelihoods of blocks ``lo_block:hi_block``."""
     (child_offsets, child_nodes, tip_row, tip_codes, weights, invariant, freqs, rates, cat_weights, values,
-     vectors, inverse, rate_matrix, rate_matrix2, tips, pmats, post, up, pre, site, qt, numer, slot) = plan
+     vectors, inverse, rate_matrix, rate_matrix2, tips, pmats, post, up, pre, site, qt, numer, slot,
+     node_classes, class_offsets, class_children, class_codes, boundary_row, pattern_class, messages) = plan
     n_patterns = weights.shape[0]
     block = post.shape[4]
     total = 0.0
@@ -605,7 +702,8 @@ def _blocks(plan, matrices, work, lo_block, hi_block, pattern_out):
         hi = min(n_patterns, lo + block)
         total += _block_log_likelihood(lo, hi, False, child_offsets, child_nodes, tip_row, tips, weights,
                                        invariant, freqs, cat_weights, pmats[matrices], post[work], up[work],
-                                       site[work], slot, pattern_out)[0]
+                                       site[work], slot, pattern_out, node_classes, boundary_row, pattern_class,
+                                       messages[matrices])[0]
     return total
 
 
@@ -619,7 +717,8 @@ def _evaluate(plan, matrices, work, lo_block, hi_block):
 def _differentiate(plan, matrices, work, lo_block, hi_block, with_hessian, gradient, hessian, category_gradient):
     """Post- and pre-order passes over blocks ``lo_block:hi_block``, accumulating derivatives."""
     (child_offsets, child_nodes, tip_row, tip_codes, weights, invariant, freqs, rates, cat_weights, values,
-     vectors, inverse, rate_matrix, rate_matrix2, tips, pmats, post, up, pre, site, qt, numer, slot) = plan
+     vectors, inverse, rate_matrix, rate_matrix2, tips, pmats, post, up, pre, site, qt, numer, slot,
+     node_classes, class_offsets, class_children, class_codes, boundary_row, pattern_class, messages) = plan
     n_patterns = weights.shape[0]
     block = post.shape[4]
     total = 0.0
@@ -628,7 +727,8 @@ def _differentiate(plan, matrices, work, lo_block, hi_block, with_hessian, gradi
         hi = min(n_patterns, lo + block)
         value, scaled = _block_log_likelihood(lo, hi, True, child_offsets, child_nodes, tip_row, tips, weights,
                                               invariant, freqs, cat_weights, pmats[matrices], post[work], up[work],
-                                              site[work], slot, weights[:0])
+                                              site[work], slot, weights[:0], node_classes, boundary_row,
+                                              pattern_class, messages[matrices])
         total += value
         _preorder_block(lo, hi, scaled, with_hessian, child_offsets, child_nodes, tip_row, weights, freqs, rates,
                         cat_weights, rate_matrix, rate_matrix2, pmats[matrices], up[work], pre[work], site[work],
@@ -646,7 +746,7 @@ def n_blocks(plan):
 @njit(cache=True, nogil=True)
 def plan_log_likelihood(plan, branch_lengths):
     """log L at ``branch_lengths`` (n_nodes - 1,): single thread, buffer 0."""
-    _prepare(plan, branch_lengths, 0)
+    _prepare(plan, branch_lengths, 0, True)
     return _evaluate(plan, 0, 0, 0, n_blocks(plan))
 
 
@@ -657,7 +757,7 @@ def plan_gradient(plan, branch_lengths, gradient, hessian, category_gradient, wi
     ``category_gradient`` (n_nodes - 1, K) with d log L / d(r_k t), so that
     ``gradient = category_gradient @ rates`` and d log L / d r_k = ``t @ category_gradient[:, k]``.
     """
-    _prepare(plan, branch_lengths, 0)
+    _prepare(plan, branch_lengths, 0, False)
     gradient[:] = 0.0
     hessian[:] = 0.0
     category_gradient[:, :] = 0.0
@@ -667,7 +767,7 @@ def plan_gradient(plan, branch_lengths, gradient, hessian, category_gradient, wi
 @njit(cache=True, nogil=True)
 def plan_pattern_log_likelihoods(plan, branch_lengths, out):
     """``out[p]`` = log L of pattern p alone (unweighted; +I included); returns the weighted sum."""
-    _prepare(plan, branch_lengths, 0)
+    _prepare(plan, branch_lengths, 0, True)
     return _blocks(plan, 0, 0, 0, n_blocks(plan), out)
 
 
@@ -695,7 +795,7 @@ def plan_gradient_batch(plan, branch_lengths, out, gradients):
 @njit(cache=True, nogil=True, parallel=True)
 def plan_log_likelihood_threads(plan, branch_lengths):
     """:func:`plan_log_likelihood` with pattern blocks spread over the plan's buffers (threads)."""
-    _prepare(plan, branch_lengths, 0)
+    _prepare(plan, branch_lengths, 0, True)
     n_work = plan[16].shape[0]
     total = n_blocks(plan)
     parts = np.zeros(n_work)
@@ -707,7 +807,7 @@ def plan_log_likelihood_threads(plan, branch_lengths):
 @njit(cache=True, nogil=True, parallel=True)
 def plan_gradient_threads(plan, branch_lengths, gradient, hessian, category_gradient, with_hessian):
     """:func:`plan_gradient` with pattern blocks spread over the plan's buffers (threads)."""
-    _prepare(plan, branch_lengths, 0)
+    _prepare(plan, branch_lengths, 0, False)
     n_work = plan[16].shape[0]
     total = n_blocks(plan)
     n_branches = branch_lengths.shape[0]
@@ -732,7 +832,7 @@ def plan_log_likelihood_batch_threads(plan, branch_lengths, out):
     blocks = n_blocks(plan)
     for w in prange(n_work):
         for s in range(w * n_samples // n_work, (w + 1) * n_samples // n_work):
-            _prepare(plan, branch_lengths[s], w)
+            _prepare(plan, branch_lengths[s], w, True)
             out[s] = _evaluate(plan, w, w, 0, blocks)
 
 
@@ -759,7 +859,7 @@ LOG_LIKELIHOOD, GRADIENT, BATCH, BATCH_GRADIENT, TOPOLOGIES, PATTERNS = 0, 1, 2,
 @njit(cache=True, nogil=True)
 def evaluate(mode, t, out, gradients, hessian, category_gradient, with_hessian, topologies, slots,
              a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21,
-             a22):
+             a22, a23, a24, a25, a26, a27, a28, a29):
     """Every Python-side evaluation in one compiled function (one compilation, one dispatch).
 
     ``t`` (S, B); ``out`` (S,); ``gradients`` (S, B); ``hessian`` (B,) and ``category_gradient``
@@ -771,14 +871,15 @@ def evaluate(mode, t, out, gradients, hessian, category_gradient, with_hessian, 
     if not valid_lengths(t):
         return False
     plan = (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21,
-            a22)
+            a22, a23, a24, a25, a26, a27, a28, a29)
     n_nodes = a2.shape[0]
     for s in range(t.shape[0]):
         if mode == LOG_LIKELIHOOD or mode == BATCH:
             out[s] = plan_log_likelihood(plan, t[s])
         elif mode == TOPOLOGIES:
+            # the plan's site classes belong to its own topology: none for the others
             tree_plan = (topologies[0, s], topologies[1, s, :n_nodes - 1], topologies[2, s, :n_nodes]) \
-                + plan[3:22] + (slots[s],)
+                + plan[3:22] + (slots[s], a23[:0]) + plan[24:]
             out[s] = plan_log_likelihood(tree_plan, t[s])
         elif mode == PATTERNS:
             out[s] = plan_pattern_log_likelihoods(plan, t[s], gradients[s])

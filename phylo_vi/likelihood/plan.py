@@ -27,6 +27,14 @@ kernels compile once for every model and tree)::
     20 qt             f8 (W, 1, K, 4, block) work: pre-order partial above the current branch
     21 numer          f8 (W, K, block)      work: per-category gradient numerators
     22 slot           int32 (N,)            buffer slot of each internal node's partial in ``post``
+    23 node_classes   int32 (N,)            site classes of a node (0: none; the array is empty when
+                                            the plan has none), :mod:`phylo_vi.likelihood.site_repeats`
+    24 class_offsets  int32 (N,)            first class row of each node
+    25 class_children int32 (C, 2)          class rows of the two children of a compact node's class
+    26 class_codes    uint8 (C,)            code of a leaf's class
+    27 boundary_row   int32 (N,)            row of ``pattern_class`` of a compact node under a dense one
+    28 pattern_class  int32 (R, P)          class row of every pattern at those nodes
+    29 messages       f8 (W, C, K, 4)       work: message P_u p_u of every class
 
 Partials are stored states-by-patterns ((K, 4, block) per node) so that the pattern loops
 are contiguous and vectorise.
@@ -40,6 +48,7 @@ import numpy as np
 
 from phylo_vi.errors import PhyloVIError
 from phylo_vi.likelihood.models import SubstitutionModel
+from phylo_vi.likelihood.site_repeats import site_classes
 from phylo_vi.trees.tree import Tree
 
 #: Patterns per block: the live partials of a block (a few slots) stay in cache, and the
@@ -91,8 +100,9 @@ def model_arrays(model: SubstitutionModel, codes: np.ndarray) -> tuple:
 
 
 def build_plan(tree: Tree, codes: np.ndarray, weights: np.ndarray, model: SubstitutionModel, *,
-               n_buffers: int = 1, block: int = DEFAULT_BLOCK) -> tuple:
-    """Plan for ``tree`` with ``codes`` (rows indexed by the tree's taxon indices, T x P)."""
+               n_buffers: int = 1, block: int = DEFAULT_BLOCK, site_repeats: bool = True) -> tuple:
+    """Plan for ``tree`` with ``codes`` (rows indexed by the tree's taxon indices, T x P); with
+    ``site_repeats`` evaluations compute the partials of compact subtrees once per site class."""
     codes = np.ascontiguousarray(codes, dtype=np.uint8)
     weights = np.ascontiguousarray(weights, dtype=np.float64)
     n_nodes = tree.n_nodes
@@ -114,7 +124,13 @@ def build_plan(tree: Tree, codes: np.ndarray, weights: np.ndarray, model: Substi
             np.zeros((w, 1, n_categories, 4, block)), np.zeros((w, n_categories, block)), slot)
     topology = (np.ascontiguousarray(tree.child_offsets, dtype=np.int32),
                 np.ascontiguousarray(tree.child_nodes, dtype=np.int32), tip_row, codes, weights)
-    return topology + model_arrays(model, codes) + work
+    if site_repeats:
+        classes = site_classes(tree, codes)
+    else:
+        classes = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros((0, 2), dtype=np.int32),
+                   np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int32), np.zeros((0, n_patterns), dtype=np.int32))
+    messages = np.zeros((w, classes[2].shape[0], n_categories, 4))
+    return topology + model_arrays(model, codes) + work + classes + (messages,)
 
 
 def with_model(plan: tuple, model: SubstitutionModel) -> tuple:

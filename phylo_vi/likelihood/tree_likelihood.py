@@ -47,6 +47,9 @@ class TreeLikelihood:
     threads : Numba threads over pattern blocks (log-likelihood, gradient) and over samples
         (``log_likelihood_batch``); 1 runs the single-thread kernels.
     block : patterns per cache block.
+    site_repeats : evaluate the partials of subtrees with few distinct site patterns once per
+        site class (:mod:`phylo_vi.likelihood.site_repeats`); the values are the same, only faster
+        (gradients are computed per pattern either way).
 
     Attributes
     ----------
@@ -56,7 +59,7 @@ class TreeLikelihood:
     """
 
     def __init__(self, patterns: SitePatterns, tree: Tree, model: SubstitutionModel | str, *,
-                 threads: int = 1, block: int = DEFAULT_BLOCK):
+                 threads: int = 1, block: int = DEFAULT_BLOCK, site_repeats: bool = True):
         if threads < 1:
             raise PhyloVIError(f"threads must be at least 1, got {threads}")
         self.tree = tree
@@ -64,7 +67,7 @@ class TreeLikelihood:
         self.model = resolve_model(model, self.patterns)
         self.threads = int(threads)
         self.plan = build_plan(tree, self.patterns.codes, self.patterns.weights, self.model,
-                               n_buffers=self.threads, block=block)
+                               n_buffers=self.threads, block=block, site_repeats=site_repeats)
         self._default_lengths = np.ascontiguousarray(tree.branch_length[:-1])
         self._unused_rows = np.empty((1, self.n_branches))
         self._unused_branches = np.empty(self.n_branches)
