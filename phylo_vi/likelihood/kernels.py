@@ -302,8 +302,8 @@ def _message_of_product(pmats, u, k, up, a, b, nb):
 
 
 @njit(**_HOT)
-def _postorder_block(lo, hi, scaled, store_up, child_offsets, child_nodes, tip_row, tips, pmats, post, up,
-                     log_scale, slot, node_classes, boundary_row, pattern_class, messages):
+def _postorder_block(lo, hi, scaled, store_up, use_classes, child_offsets, child_nodes, tip_row, tips, pmats, post,
+                     up, log_scale, slot, node_classes, boundary_row, pattern_class, messages):
     """Partials ``post[slot[u], k, i, p - lo]`` of every internal node u for patterns ``lo:hi``.
 
     ``slot`` reuses a partial buffer once its node has been consumed by its parent, so the
@@ -312,14 +312,14 @@ def _postorder_block(lo, hi, scaled, store_up, child_offsets, child_nodes, tip_r
     sends its message straight from its children's (:func:`_message_of_product`, its partial
     never stored) unless the block is rescaled; the root's partial goes to ``post``.
 
-    In an unscaled evaluation (not ``store_up``) of a plan with site classes (``node_classes``
-    not empty) compact nodes are skipped: a dense node reads a compact child's message from
-    ``messages`` through ``pattern_class[boundary_row[c]]`` (filled by :func:`class_messages`).
+    With ``use_classes`` (unscaled blocks of a plan with site classes) compact nodes are
+    skipped: a dense node reads a compact child's message from ``messages`` through
+    ``pattern_class[boundary_row[c]]`` (filled by :func:`class_messages`; with ``store_up`` it is
+    copied to ``up[c]``).
     """
     n_nodes = tip_row.shape[0]
     n_categories = pmats.shape[1]
     nb = hi - lo
-    use_classes = node_classes.shape[0] > 0 and not scaled and not store_up
     if scaled:
         for p in range(nb):
             log_scale[p] = 0.0
@@ -352,12 +352,14 @@ def _postorder_block(lo, hi, scaled, store_up, child_offsets, child_nodes, tip_r
                 _rescale(post[target], nb, log_scale)
             continue
         if store_up:
-            # leaf messages now; an internal child sent its message when it was visited
+            # leaf and compact children's messages now; a dense child sent its message when visited
             for ci in range(first, last):
                 c = child_nodes[ci]
                 if tip_row[c] >= 0:
                     for k in range(n_categories):
                         _tip_message(pmats, c, k, tips, tip_row[c], lo, nb, up, c, False)
+                elif compact_child and boundary_row[c] >= 0:
+                    _gathered_message(messages, pattern_class, boundary_row[c], lo, nb, up, c, False)
             if u == n_nodes - 1 or scaled or last - first != 2:
                 _multiply_messages(up, child_nodes, first, last, nb, post, target)
                 if scaled:
@@ -454,23 +456,27 @@ def _root_block(lo, hi, scaled, root_partial, freqs, cat_weights, invariant, wei
 
 
 @njit(cache=True, nogil=True)
-def _block_log_likelihood(lo, hi, store_up, child_offsets, child_nodes, tip_row, tips, weights, invariant,
-                          freqs, cat_weights, pmats, post, up, site, slot, pattern_out, node_classes, boundary_row,
-                          pattern_class, messages):
+def _block_log_likelihood(lo, hi, store_up, use_classes, child_offsets, child_nodes, tip_row, tips, weights,
+                          invariant, freqs, cat_weights, pmats, post, up, site, slot, pattern_out, node_classes,
+                          boundary_row, pattern_class, messages):
     """Prune patterns ``lo:hi`` unscaled, again with scaling only if a site underflows.
 
     ``site`` (>= 3, block) scratch: rows log scalers, tree fractions, root sums. Returns
-    ``(weighted log L of the block, whether it was rescaled)``.
+    ``(weighted log L of the block, whether it was rescaled)``. A rescaled block is pruned
+    per pattern; in the gradient with site classes (``store_up`` and ``use_classes``) it is not
+    pruned again but returned as ``(NaN, True)``, and the caller starts over without classes.
     """
     root = slot[tip_row.shape[0] - 1]
-    _postorder_block(lo, hi, False, store_up, child_offsets, child_nodes, tip_row, tips, pmats, post, up, site[0],
-                     slot, node_classes, boundary_row, pattern_class, messages)
+    _postorder_block(lo, hi, False, store_up, use_classes, child_offsets, child_nodes, tip_row, tips, pmats, post,
+                     up, site[0], slot, node_classes, boundary_row, pattern_class, messages)
     value = _root_block(lo, hi, False, post[root], freqs, cat_weights, invariant, weights, site[0], site[1],
                         site[2], pattern_out)
     if not math.isnan(value):
         return value, False
-    _postorder_block(lo, hi, True, store_up, child_offsets, child_nodes, tip_row, tips, pmats, post, up, site[0],
-                     slot, node_classes, boundary_row, pattern_class, messages)
+    if store_up and use_classes:
+        return value, True
+    _postorder_block(lo, hi, True, store_up, False, child_offsets, child_nodes, tip_row, tips, pmats, post, up,
+                     site[0], slot, node_classes, boundary_row, pattern_class, messages)
     value = _root_block(lo, hi, True, post[root], freqs, cat_weights, invariant, weights, site[0], site[1],
                         site[2], pattern_out)
     return value, True
@@ -593,11 +599,121 @@ def _transposed_message(pmats, c, k, qt, nb, pre):
         pre[c, k, 3, p] = p03 * q0 + p13 * q1 + p23 * q2 + p33 * q3
 
 
+@njit(**_HOT)
+def _sum_by_class(qt, k, weighted, pattern_class, row, lo, nb, class_above):
+    """``class_above[r, k] += sum over the block's patterns p of class r of weighted[p] qt[0, k, :, p]``.
+
+    Runs of patterns of one class (common: patterns are sorted) are summed in registers, so
+    consecutive updates of one class do not wait on each other through memory."""
+    start = np.uintp(lo)
+    current = np.intp(pattern_class[row, start])
+    s0 = s1 = s2 = s3 = 0.0
+    for p in range(nb):
+        r = np.intp(pattern_class[row, start + np.uintp(p)])
+        if r != current:
+            class_above[current, k, 0] += s0
+            class_above[current, k, 1] += s1
+            class_above[current, k, 2] += s2
+            class_above[current, k, 3] += s3
+            current = r
+            s0 = s1 = s2 = s3 = 0.0
+        w = weighted[p]
+        s0 += w * qt[0, k, 0, p]
+        s1 += w * qt[0, k, 1, p]
+        s2 += w * qt[0, k, 2, p]
+        s3 += w * qt[0, k, 3, p]
+    class_above[current, k, 0] += s0
+    class_above[current, k, 1] += s1
+    class_above[current, k, 2] += s2
+    class_above[current, k, 3] += s3
+
+
+@njit(**_HOT)
+def _class_above_children(pmats, u, k, class_children, start, n, messages, class_above):
+    """For the classes r of a compact node u: ``B = P_u^T class_above[r, k]``, then
+    ``class_above[a_r, k] += messages[b_r, k] * B`` and ``class_above[b_r, k] += messages[a_r, k] * B``.
+
+    Classes are numbered in the order of (a_r, b_r), so runs of one a_r are summed in registers
+    (consecutive updates of one row would otherwise wait on each other through memory)."""
+    p00, p01, p02, p03 = pmats[u, k, 0, 0], pmats[u, k, 0, 1], pmats[u, k, 0, 2], pmats[u, k, 0, 3]
+    p10, p11, p12, p13 = pmats[u, k, 1, 0], pmats[u, k, 1, 1], pmats[u, k, 1, 2], pmats[u, k, 1, 3]
+    p20, p21, p22, p23 = pmats[u, k, 2, 0], pmats[u, k, 2, 1], pmats[u, k, 2, 2], pmats[u, k, 2, 3]
+    p30, p31, p32, p33 = pmats[u, k, 3, 0], pmats[u, k, 3, 1], pmats[u, k, 3, 2], pmats[u, k, 3, 3]
+    current = np.intp(class_children[start, 0])
+    s0 = s1 = s2 = s3 = 0.0
+    for r in range(start, start + n):
+        x0, x1, x2, x3 = class_above[r, k, 0], class_above[r, k, 1], class_above[r, k, 2], class_above[r, k, 3]
+        b0 = p00 * x0 + p10 * x1 + p20 * x2 + p30 * x3
+        b1 = p01 * x0 + p11 * x1 + p21 * x2 + p31 * x3
+        b2 = p02 * x0 + p12 * x1 + p22 * x2 + p32 * x3
+        b3 = p03 * x0 + p13 * x1 + p23 * x2 + p33 * x3
+        a, b = np.intp(class_children[r, 0]), np.intp(class_children[r, 1])
+        if a != current:
+            class_above[current, k, 0] += s0
+            class_above[current, k, 1] += s1
+            class_above[current, k, 2] += s2
+            class_above[current, k, 3] += s3
+            current = a
+            s0 = s1 = s2 = s3 = 0.0
+        s0 += messages[b, k, 0] * b0
+        s1 += messages[b, k, 1] * b1
+        s2 += messages[b, k, 2] * b2
+        s3 += messages[b, k, 3] * b3
+        class_above[b, k, 0] += messages[a, k, 0] * b0
+        class_above[b, k, 1] += messages[a, k, 1] * b1
+        class_above[b, k, 2] += messages[a, k, 2] * b2
+        class_above[b, k, 3] += messages[a, k, 3] * b3
+    class_above[current, k, 0] += s0
+    class_above[current, k, 1] += s1
+    class_above[current, k, 2] += s2
+    class_above[current, k, 3] += s3
+
+
 @njit(cache=True, nogil=True)
-def _preorder_block(lo, hi, scaled, with_hessian, child_offsets, child_nodes, tip_row, weights, freqs, rates,
-                    cat_weights, rate_matrix, rate_matrix2, pmats, up, pre, site, qt, numer, gradient, hessian,
-                    category_gradient):
+def _class_gradients(tip_row, node_classes, class_offsets, class_children, rates, cat_weights, rate_matrix, pmats,
+                     messages, class_above, gradient, category_gradient):
+    """Gradient of every branch with site classes, parents before children, from the weighted
+    pre-order partials summed by class, ``A_c[r] = sum_{p in r} (w_p / L_p) qt_c,p``.
+
+    Everything in the gradient is linear in ``qt`` once the weights w_p / L_p are fixed, so
+    ``d log L / d(r_k t_c) = w_k sum_r A_c[r, k]^T Q M_c[r, k]`` (M_c = ``messages``, the class
+    messages P_c p_c), and for the children a, b of a compact node u with class r made of
+    classes a_r and b_r, ``A_a[a_r] += M_b[b_r] * P_u^T A_u[r]`` (and symmetrically): the
+    recursion of Ji et al. (2020, eqs. 7-8) summed over the patterns of each class.
+    """
+    q00, q01, q02, q03 = rate_matrix[0, 0], rate_matrix[0, 1], rate_matrix[0, 2], rate_matrix[0, 3]
+    q10, q11, q12, q13 = rate_matrix[1, 0], rate_matrix[1, 1], rate_matrix[1, 2], rate_matrix[1, 3]
+    q20, q21, q22, q23 = rate_matrix[2, 0], rate_matrix[2, 1], rate_matrix[2, 2], rate_matrix[2, 3]
+    q30, q31, q32, q33 = rate_matrix[3, 0], rate_matrix[3, 1], rate_matrix[3, 2], rate_matrix[3, 3]
+    for u in range(node_classes.shape[0] - 1, -1, -1):
+        n = node_classes[u]
+        if n == 0:
+            continue
+        start = class_offsets[u]
+        for k in range(rates.shape[0]):
+            total = 0.0
+            for r in range(start, start + n):
+                m0, m1, m2, m3 = messages[r, k, 0], messages[r, k, 1], messages[r, k, 2], messages[r, k, 3]
+                total += (class_above[r, k, 0] * (q00 * m0 + q01 * m1 + q02 * m2 + q03 * m3)
+                          + class_above[r, k, 1] * (q10 * m0 + q11 * m1 + q12 * m2 + q13 * m3)
+                          + class_above[r, k, 2] * (q20 * m0 + q21 * m1 + q22 * m2 + q23 * m3)
+                          + class_above[r, k, 3] * (q30 * m0 + q31 * m1 + q32 * m2 + q33 * m3))
+            category = cat_weights[k] * total
+            category_gradient[u, k] += category
+            gradient[u] += rates[k] * category
+            if tip_row[u] < 0:
+                _class_above_children(pmats, u, k, class_children, start, n, messages, class_above)
+
+
+@njit(cache=True, nogil=True)
+def _preorder_block(lo, hi, scaled, with_hessian, use_classes, child_offsets, child_nodes, tip_row, weights, freqs,
+                    rates, cat_weights, rate_matrix, rate_matrix2, pmats, up, pre, site, qt, numer, gradient, hessian,
+                    category_gradient, node_classes, boundary_row, pattern_class, class_above):
     """Pre-order pass over patterns ``lo:hi``: accumulate d log L / dt (and d^2) for every branch.
+
+    With ``use_classes`` only dense nodes are visited; the pre-order partial above a compact
+    child c, weighted by w_p / L_p, is summed into ``class_above`` by the class of each pattern,
+    and :func:`_class_gradients` finishes the compact subtrees after the last block.
 
     Scratch: ``qt`` (1, K, 4, block) = pre-order partial above the branch (stored only below
     multifurcations, in rescaled blocks and for the Hessian; otherwise it is formed in registers);
@@ -621,13 +737,18 @@ def _preorder_block(lo, hi, scaled, with_hessian, child_offsets, child_nodes, ti
     for u in range(root, -1, -1):
         first = child_offsets[u]
         last = child_offsets[u + 1]
-        if first == last:
+        if first == last or use_classes and node_classes[u] > 0:
             continue
         stored = scaled or with_hessian or last - first != 2
         for ci in range(first, last):
             c = child_nodes[ci]
             internal = tip_row[c] < 0
             sibling = child_nodes[first] if ci == first + 1 else child_nodes[first + 1]
+            if use_classes and boundary_row[c] >= 0:
+                for k in range(n_categories):
+                    _product_above(pre, u, up, child_nodes, first, last, ci, k, nb, qt)
+                    _sum_by_class(qt, k, weighted, pattern_class, boundary_row[c], lo, nb, class_above)
+                continue
             for k in range(n_categories):
                 if stored:
                     _product_above(pre, u, up, child_nodes, first, last, ci, k, nb, qt)
@@ -673,7 +794,8 @@ def _preorder_block(lo, hi, scaled, with_hessian, child_offsets, child_nodes, ti
 # plan = (child_offsets, child_nodes, tip_row, tip_codes, weights, invariant, freqs, rates,
 #         cat_weights, values, vectors, inverse, rate_matrix, rate_matrix2, tips,
 #         pmats, post, up, pre, site, qt, numer, slot,
-#         node_classes, class_offsets, class_children, class_codes, boundary_row, pattern_class, messages)
+#         node_classes, class_offsets, class_children, class_codes, boundary_row, pattern_class, messages,
+#         class_above)
 # (phylo_vi.likelihood.plan.build_plan); work arrays carry a leading "buffer" axis: one per
 # thread. ``matrices`` selects the buffer holding the transition matrices, ``work`` the partials.
 
@@ -693,14 +815,16 @@ def _blocks(plan, matrices, work, lo_block, hi_block, pattern_out):
     """Sum of the block log-likelihoods of blocks ``lo_block:hi_block``."""
     (child_offsets, child_nodes, tip_row, tip_codes, weights, invariant, freqs, rates, cat_weights, values,
      vectors, inverse, rate_matrix, rate_matrix2, tips, pmats, post, up, pre, site, qt, numer, slot,
-     node_classes, class_offsets, class_children, class_codes, boundary_row, pattern_class, messages) = plan
+     node_classes, class_offsets, class_children, class_codes, boundary_row, pattern_class, messages,
+     class_above) = plan
     n_patterns = weights.shape[0]
     block = post.shape[4]
     total = 0.0
     for b in range(lo_block, hi_block):
         lo = b * block
         hi = min(n_patterns, lo + block)
-        total += _block_log_likelihood(lo, hi, False, child_offsets, child_nodes, tip_row, tips, weights,
+        total += _block_log_likelihood(lo, hi, False, node_classes.shape[0] > 0, child_offsets, child_nodes, tip_row,
+                                       tips, weights,
                                        invariant, freqs, cat_weights, pmats[matrices], post[work], up[work],
                                        site[work], slot, pattern_out, node_classes, boundary_row, pattern_class,
                                        messages[matrices])[0]
@@ -714,25 +838,39 @@ def _evaluate(plan, matrices, work, lo_block, hi_block):
 
 
 @njit(cache=True, nogil=True)
-def _differentiate(plan, matrices, work, lo_block, hi_block, with_hessian, gradient, hessian, category_gradient):
-    """Post- and pre-order passes over blocks ``lo_block:hi_block``, accumulating derivatives."""
+def _differentiate(plan, matrices, work, lo_block, hi_block, with_hessian, use_classes, gradient, hessian,
+                   category_gradient):
+    """Post- and pre-order passes over blocks ``lo_block:hi_block``, accumulating derivatives.
+
+    With ``use_classes`` (all blocks, after :func:`_prepare` with classes) compact subtrees are
+    differentiated per site class (:func:`_class_gradients`); returns NaN without finishing when
+    a block needs rescaling (the caller starts over without classes)."""
     (child_offsets, child_nodes, tip_row, tip_codes, weights, invariant, freqs, rates, cat_weights, values,
      vectors, inverse, rate_matrix, rate_matrix2, tips, pmats, post, up, pre, site, qt, numer, slot,
-     node_classes, class_offsets, class_children, class_codes, boundary_row, pattern_class, messages) = plan
+     node_classes, class_offsets, class_children, class_codes, boundary_row, pattern_class, messages,
+     class_above) = plan
     n_patterns = weights.shape[0]
     block = post.shape[4]
     total = 0.0
+    if use_classes:
+        class_above[work][:, :, :] = 0.0
     for b in range(lo_block, hi_block):
         lo = b * block
         hi = min(n_patterns, lo + block)
-        value, scaled = _block_log_likelihood(lo, hi, True, child_offsets, child_nodes, tip_row, tips, weights,
-                                              invariant, freqs, cat_weights, pmats[matrices], post[work], up[work],
-                                              site[work], slot, weights[:0], node_classes, boundary_row,
+        value, scaled = _block_log_likelihood(lo, hi, True, use_classes, child_offsets, child_nodes, tip_row, tips,
+                                              weights, invariant, freqs, cat_weights, pmats[matrices], post[work],
+                                              up[work], site[work], slot, weights[:0], node_classes, boundary_row,
                                               pattern_class, messages[matrices])
+        if use_classes and scaled:
+            return np.nan
         total += value
-        _preorder_block(lo, hi, scaled, with_hessian, child_offsets, child_nodes, tip_row, weights, freqs, rates,
-                        cat_weights, rate_matrix, rate_matrix2, pmats[matrices], up[work], pre[work], site[work],
-                        qt[work], numer[work], gradient, hessian, category_gradient)
+        _preorder_block(lo, hi, scaled, with_hessian, use_classes, child_offsets, child_nodes, tip_row, weights, freqs,
+                        rates, cat_weights, rate_matrix, rate_matrix2, pmats[matrices], up[work], pre[work],
+                        site[work], qt[work], numer[work], gradient, hessian, category_gradient, node_classes,
+                        boundary_row, pattern_class, class_above[work])
+    if use_classes:
+        _class_gradients(tip_row, node_classes, class_offsets, class_children, rates, cat_weights, rate_matrix,
+                         pmats[matrices], messages[matrices], class_above[work], gradient, category_gradient)
     return total
 
 
@@ -756,12 +894,22 @@ def plan_gradient(plan, branch_lengths, gradient, hessian, category_gradient, wi
     ``hessian`` (n_nodes - 1,) with the diagonal d^2 log L / dt^2 (only when ``with_hessian``) and
     ``category_gradient`` (n_nodes - 1, K) with d log L / d(r_k t), so that
     ``gradient = category_gradient @ rates`` and d log L / d r_k = ``t @ category_gradient[:, k]``.
+    Without the Hessian, a plan with site classes differentiates compact subtrees per class
+    (:func:`_class_gradients`) unless a site needs rescaling.
     """
-    _prepare(plan, branch_lengths, 0, False)
+    use_classes = not with_hessian and plan[23].shape[0] > 0
+    _prepare(plan, branch_lengths, 0, use_classes)
     gradient[:] = 0.0
     hessian[:] = 0.0
     category_gradient[:, :] = 0.0
-    return _differentiate(plan, 0, 0, 0, n_blocks(plan), with_hessian, gradient, hessian, category_gradient)
+    value = _differentiate(plan, 0, 0, 0, n_blocks(plan), with_hessian, use_classes, gradient, hessian,
+                           category_gradient)
+    if use_classes and math.isnan(value):
+        gradient[:] = 0.0
+        category_gradient[:, :] = 0.0
+        value = _differentiate(plan, 0, 0, 0, n_blocks(plan), with_hessian, False, gradient, hessian,
+                               category_gradient)
+    return value
 
 
 @njit(cache=True, nogil=True)
@@ -816,7 +964,7 @@ def plan_gradient_threads(plan, branch_lengths, gradient, hessian, category_grad
     categories = np.zeros((n_work, n_branches, plan[7].shape[0]))
     parts = np.zeros(n_work)
     for w in prange(n_work):
-        parts[w] = _differentiate(plan, 0, w, w * total // n_work, (w + 1) * total // n_work, with_hessian,
+        parts[w] = _differentiate(plan, 0, w, w * total // n_work, (w + 1) * total // n_work, with_hessian, False,
                                   grads[w], hessians[w], categories[w])
     gradient[:] = grads.sum(axis=0)
     hessian[:] = hessians.sum(axis=0)
@@ -859,7 +1007,7 @@ LOG_LIKELIHOOD, GRADIENT, BATCH, BATCH_GRADIENT, TOPOLOGIES, PATTERNS = 0, 1, 2,
 @njit(cache=True, nogil=True)
 def evaluate(mode, t, out, gradients, hessian, category_gradient, with_hessian, topologies, slots,
              a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21,
-             a22, a23, a24, a25, a26, a27, a28, a29):
+             a22, a23, a24, a25, a26, a27, a28, a29, a30):
     """Every Python-side evaluation in one compiled function (one compilation, one dispatch).
 
     ``t`` (S, B); ``out`` (S,); ``gradients`` (S, B); ``hessian`` (B,) and ``category_gradient``
@@ -871,7 +1019,7 @@ def evaluate(mode, t, out, gradients, hessian, category_gradient, with_hessian, 
     if not valid_lengths(t):
         return False
     plan = (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21,
-            a22, a23, a24, a25, a26, a27, a28, a29)
+            a22, a23, a24, a25, a26, a27, a28, a29, a30)
     n_nodes = a2.shape[0]
     for s in range(t.shape[0]):
         if mode == LOG_LIKELIHOOD or mode == BATCH:

@@ -35,6 +35,7 @@ kernels compile once for every model and tree)::
     27 boundary_row   int32 (N,)            row of ``pattern_class`` of a compact node under a dense one
     28 pattern_class  int32 (R, P)          class row of every pattern at those nodes
     29 messages       f8 (W, C, K, 4)       work: message P_u p_u of every class
+    30 class_above    f8 (W, C, K, 4)       work: weighted pre-order partials summed by class (gradient)
 
 Partials are stored states-by-patterns ((K, 4, block) per node) so that the pattern loops
 are contiguous and vectorise.
@@ -129,8 +130,8 @@ def build_plan(tree: Tree, codes: np.ndarray, weights: np.ndarray, model: Substi
     else:
         classes = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros((0, 2), dtype=np.int32),
                    np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int32), np.zeros((0, n_patterns), dtype=np.int32))
-    messages = np.zeros((w, classes[2].shape[0], n_categories, 4))
-    return topology + model_arrays(model, codes) + work + classes + (messages,)
+    class_work = tuple(np.zeros((w, classes[2].shape[0], n_categories, 4)) for _ in range(2))
+    return topology + model_arrays(model, codes) + work + classes + class_work
 
 
 def with_model(plan: tuple, model: SubstitutionModel) -> tuple:

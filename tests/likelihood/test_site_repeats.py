@@ -86,3 +86,26 @@ def test_site_repeats_with_threads_and_ambiguity_match_numpy_pruning(tree_a, num
     assert threaded.log_likelihood(lengths) == pytest.approx(total, rel=1e-12)
     np.testing.assert_allclose(threaded.log_likelihood_batch(np.stack([lengths, 2 * lengths])),
                                single.log_likelihood_batch(np.stack([lengths, 2 * lengths])), rtol=1e-13)
+
+
+@pytest.mark.parametrize("case", ["DS1 GTR+G4+I", "sim100 GTR+G4"])
+def test_gradients_per_class_equal_dense_gradients(case, reference_dir, ds1_patterns, sim_patterns, tree_a):
+    # reference: the same engine's per-pattern post- and pre-order passes (site_repeats=False),
+    # checked against BEAGLE and finite differences in test_gradients.py
+    if case.startswith("DS1"):
+        patterns, tree, model = ds1_patterns, tree_a, GTR_G4_I
+    else:
+        patterns, tree, model = sim_patterns, next(read_newick(reference_dir / "sim100x10000.true.nwk")), SIM_MODEL
+    repeats = TreeLikelihood(patterns, tree, model)
+    dense = TreeLikelihood(patterns, tree, model, site_repeats=False)
+    lengths = tree.branch_length[:-1] * 1.3
+    value, gradient = repeats.gradient(lengths)
+    dense_value, dense_gradient = dense.gradient(lengths)
+    assert value == pytest.approx(dense_value, rel=1e-13)
+    np.testing.assert_allclose(gradient, dense_gradient, rtol=1e-9, atol=1e-9 * np.abs(dense_gradient).max())
+    assert repeats.gamma_shape_derivative(lengths) == pytest.approx(dense.gamma_shape_derivative(lengths), rel=1e-9)
+    np.testing.assert_allclose(repeats.exchangeability_gradient(lengths), dense.exchangeability_gradient(lengths),
+                               rtol=1e-9)
+    threaded = TreeLikelihood(patterns, tree, model, threads=2)
+    np.testing.assert_allclose(threaded.gradient(lengths)[1], dense_gradient, rtol=1e-9,
+                               atol=1e-9 * np.abs(dense_gradient).max())
