@@ -53,7 +53,7 @@ import numpy as np
 from numba import njit
 
 from phylo_vi.likelihood.fast_log import SMALLEST_NORMAL, weighted_log_sum
-from phylo_vi.likelihood.kernels import _matrix_message, transition_matrices
+from phylo_vi.likelihood.kernels import _matrix_message, matrix_entries, transition_matrices
 
 LOWER, ABOVE, LOWER_SCALED, ABOVE_SCALED = range(4)
 UNDERFLOW = 2.0 ** -256
@@ -110,16 +110,8 @@ def _two_messages(pmats, k, a, transposed, src_a, b, src_b, dst, v, maxima):
     """``dst[v, k, :, p] = (M_a src_a[a, k, :, p]) * (P_b src_b[b, k, :, p])`` in one pass, with
     ``M_a = P_a^T`` when ``transposed`` (a pre-order factor) else ``P_a``; ``maxima[p]`` takes the
     largest entry of the result if that is larger (the caller zeroes it before the first category)."""
-    if transposed:
-        a00, a01, a02, a03 = pmats[a, k, 0, 0], pmats[a, k, 1, 0], pmats[a, k, 2, 0], pmats[a, k, 3, 0]
-        a10, a11, a12, a13 = pmats[a, k, 0, 1], pmats[a, k, 1, 1], pmats[a, k, 2, 1], pmats[a, k, 3, 1]
-        a20, a21, a22, a23 = pmats[a, k, 0, 2], pmats[a, k, 1, 2], pmats[a, k, 2, 2], pmats[a, k, 3, 2]
-        a30, a31, a32, a33 = pmats[a, k, 0, 3], pmats[a, k, 1, 3], pmats[a, k, 2, 3], pmats[a, k, 3, 3]
-    else:
-        a00, a01, a02, a03 = pmats[a, k, 0, 0], pmats[a, k, 0, 1], pmats[a, k, 0, 2], pmats[a, k, 0, 3]
-        a10, a11, a12, a13 = pmats[a, k, 1, 0], pmats[a, k, 1, 1], pmats[a, k, 1, 2], pmats[a, k, 1, 3]
-        a20, a21, a22, a23 = pmats[a, k, 2, 0], pmats[a, k, 2, 1], pmats[a, k, 2, 2], pmats[a, k, 2, 3]
-        a30, a31, a32, a33 = pmats[a, k, 3, 0], pmats[a, k, 3, 1], pmats[a, k, 3, 2], pmats[a, k, 3, 3]
+    (a00, a01, a02, a03, a10, a11, a12, a13,
+     a20, a21, a22, a23, a30, a31, a32, a33) = matrix_entries(pmats, a, k, transposed)
     b00, b01, b02, b03 = pmats[b, k, 0, 0], pmats[b, k, 0, 1], pmats[b, k, 0, 2], pmats[b, k, 0, 3]
     b10, b11, b12, b13 = pmats[b, k, 1, 0], pmats[b, k, 1, 1], pmats[b, k, 1, 2], pmats[b, k, 1, 3]
     b20, b21, b22, b23 = pmats[b, k, 2, 0], pmats[b, k, 2, 1], pmats[b, k, 2, 2], pmats[b, k, 2, 3]

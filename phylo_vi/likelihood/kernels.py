@@ -74,6 +74,21 @@ def transition_matrices(branch_lengths, values, vectors, inverse, rates, pmats):
 _HOT = dict(cache=True, nogil=True, fastmath={"contract"})
 
 
+@njit(**_HOT)
+def matrix_entries(pmats, m, k, transposed):
+    """The 16 entries of ``P = pmats[m, k]`` (or of ``P^T`` when ``transposed``) row by row, for
+    kernels that keep a transition matrix in registers."""
+    if transposed:
+        return (pmats[m, k, 0, 0], pmats[m, k, 1, 0], pmats[m, k, 2, 0], pmats[m, k, 3, 0],
+                pmats[m, k, 0, 1], pmats[m, k, 1, 1], pmats[m, k, 2, 1], pmats[m, k, 3, 1],
+                pmats[m, k, 0, 2], pmats[m, k, 1, 2], pmats[m, k, 2, 2], pmats[m, k, 3, 2],
+                pmats[m, k, 0, 3], pmats[m, k, 1, 3], pmats[m, k, 2, 3], pmats[m, k, 3, 3])
+    return (pmats[m, k, 0, 0], pmats[m, k, 0, 1], pmats[m, k, 0, 2], pmats[m, k, 0, 3],
+            pmats[m, k, 1, 0], pmats[m, k, 1, 1], pmats[m, k, 1, 2], pmats[m, k, 1, 3],
+            pmats[m, k, 2, 0], pmats[m, k, 2, 1], pmats[m, k, 2, 2], pmats[m, k, 2, 3],
+            pmats[m, k, 3, 0], pmats[m, k, 3, 1], pmats[m, k, 3, 2], pmats[m, k, 3, 3])
+
+
 # The helpers below index whole arrays (no views): a view costs a reference-count update,
 # which would be paid for every node, category and block.
 
@@ -283,22 +298,22 @@ def _multiply_messages(up, child_nodes, first, last, nb, dst, d):
 
 
 @njit(**_HOT)
-def _message_of_product(pmats, u, k, up, a, b, nb):
-    """``up[u, k] = P_u (up[a, k] * up[b, k])``: the message of a binary node u from its children's
-    messages, its partial formed in registers."""
-    p00, p01, p02, p03 = pmats[u, k, 0, 0], pmats[u, k, 0, 1], pmats[u, k, 0, 2], pmats[u, k, 0, 3]
-    p10, p11, p12, p13 = pmats[u, k, 1, 0], pmats[u, k, 1, 1], pmats[u, k, 1, 2], pmats[u, k, 1, 3]
-    p20, p21, p22, p23 = pmats[u, k, 2, 0], pmats[u, k, 2, 1], pmats[u, k, 2, 2], pmats[u, k, 2, 3]
-    p30, p31, p32, p33 = pmats[u, k, 3, 0], pmats[u, k, 3, 1], pmats[u, k, 3, 2], pmats[u, k, 3, 3]
+def _message_of_product(pmats, m, k, transposed, a, ia, b, ib, nb, dst, d):
+    """``dst[d, k] = M (a[ia, k] * b[ib, k])`` with ``M = P_m`` or, when ``transposed``, ``P_m^T``,
+    the product formed in registers: the message of a binary node m from its children's
+    messages (post-order), or the pre-order partial below branch m of a binary node from the
+    partial of its parent and its sibling's message (pre-order)."""
+    (p00, p01, p02, p03, p10, p11, p12, p13,
+     p20, p21, p22, p23, p30, p31, p32, p33) = matrix_entries(pmats, m, k, transposed)
     for p in range(nb):
-        x0 = up[a, k, 0, p] * up[b, k, 0, p]
-        x1 = up[a, k, 1, p] * up[b, k, 1, p]
-        x2 = up[a, k, 2, p] * up[b, k, 2, p]
-        x3 = up[a, k, 3, p] * up[b, k, 3, p]
-        up[u, k, 0, p] = p00 * x0 + p01 * x1 + p02 * x2 + p03 * x3
-        up[u, k, 1, p] = p10 * x0 + p11 * x1 + p12 * x2 + p13 * x3
-        up[u, k, 2, p] = p20 * x0 + p21 * x1 + p22 * x2 + p23 * x3
-        up[u, k, 3, p] = p30 * x0 + p31 * x1 + p32 * x2 + p33 * x3
+        x0 = a[ia, k, 0, p] * b[ib, k, 0, p]
+        x1 = a[ia, k, 1, p] * b[ib, k, 1, p]
+        x2 = a[ia, k, 2, p] * b[ib, k, 2, p]
+        x3 = a[ia, k, 3, p] * b[ib, k, 3, p]
+        dst[d, k, 0, p] = p00 * x0 + p01 * x1 + p02 * x2 + p03 * x3
+        dst[d, k, 1, p] = p10 * x0 + p11 * x1 + p12 * x2 + p13 * x3
+        dst[d, k, 2, p] = p20 * x0 + p21 * x1 + p22 * x2 + p23 * x3
+        dst[d, k, 3, p] = p30 * x0 + p31 * x1 + p32 * x2 + p33 * x3
 
 
 @njit(**_HOT)
@@ -370,7 +385,7 @@ def _postorder_block(lo, hi, scaled, store_up, use_classes, child_offsets, child
             else:
                 a, b = np.intp(child_nodes[first]), np.intp(child_nodes[first + 1])
                 for k in range(n_categories):
-                    _message_of_product(pmats, np.intp(u), k, up, a, b, nb)
+                    _message_of_product(pmats, np.intp(u), k, False, up, a, up, b, nb, up, np.intp(u))
             continue
         for ci in range(first, last):
             c = child_nodes[ci]
@@ -566,25 +581,6 @@ def _numerator(qt, k, matrix, up, c, nb, numer, wk):
 
 
 @njit(**_HOT)
-def _binary_transposed_message(pmats, c, k, pre, u, up, sibling, nb):
-    """``pre[c, k] = P_c^T (pre[u, k] * up[sibling, k])``: the pre-order partial below branch c of a
-    binary node u, the partial above c formed in registers."""
-    p00, p01, p02, p03 = pmats[c, k, 0, 0], pmats[c, k, 0, 1], pmats[c, k, 0, 2], pmats[c, k, 0, 3]
-    p10, p11, p12, p13 = pmats[c, k, 1, 0], pmats[c, k, 1, 1], pmats[c, k, 1, 2], pmats[c, k, 1, 3]
-    p20, p21, p22, p23 = pmats[c, k, 2, 0], pmats[c, k, 2, 1], pmats[c, k, 2, 2], pmats[c, k, 2, 3]
-    p30, p31, p32, p33 = pmats[c, k, 3, 0], pmats[c, k, 3, 1], pmats[c, k, 3, 2], pmats[c, k, 3, 3]
-    for p in range(nb):
-        q0 = pre[u, k, 0, p] * up[sibling, k, 0, p]
-        q1 = pre[u, k, 1, p] * up[sibling, k, 1, p]
-        q2 = pre[u, k, 2, p] * up[sibling, k, 2, p]
-        q3 = pre[u, k, 3, p] * up[sibling, k, 3, p]
-        pre[c, k, 0, p] = p00 * q0 + p10 * q1 + p20 * q2 + p30 * q3
-        pre[c, k, 1, p] = p01 * q0 + p11 * q1 + p21 * q2 + p31 * q3
-        pre[c, k, 2, p] = p02 * q0 + p12 * q1 + p22 * q2 + p32 * q3
-        pre[c, k, 3, p] = p03 * q0 + p13 * q1 + p23 * q2 + p33 * q3
-
-
-@njit(**_HOT)
 def _transposed_message(pmats, c, k, qt, nb, pre):
     """``pre[c, k, :, p] = pmats[c, k]^T @ qt[0, k, :, p]``: the pre-order partial below a branch."""
     p00, p01, p02, p03 = pmats[c, k, 0, 0], pmats[c, k, 0, 1], pmats[c, k, 0, 2], pmats[c, k, 0, 3]
@@ -600,6 +596,15 @@ def _transposed_message(pmats, c, k, qt, nb, pre):
 
 
 @njit(**_HOT)
+def _add_to_class(class_above, r, k, s0, s1, s2, s3):
+    """``class_above[r, k] += (s0, s1, s2, s3)``."""
+    class_above[r, k, 0] += s0
+    class_above[r, k, 1] += s1
+    class_above[r, k, 2] += s2
+    class_above[r, k, 3] += s3
+
+
+@njit(**_HOT)
 def _sum_by_class(qt, k, weighted, pattern_class, row, lo, nb, class_above):
     """``class_above[r, k] += sum over the block's patterns p of class r of weighted[p] qt[0, k, :, p]``.
 
@@ -611,10 +616,7 @@ def _sum_by_class(qt, k, weighted, pattern_class, row, lo, nb, class_above):
     for p in range(nb):
         r = np.intp(pattern_class[row, start + np.uintp(p)])
         if r != current:
-            class_above[current, k, 0] += s0
-            class_above[current, k, 1] += s1
-            class_above[current, k, 2] += s2
-            class_above[current, k, 3] += s3
+            _add_to_class(class_above, current, k, s0, s1, s2, s3)
             current = r
             s0 = s1 = s2 = s3 = 0.0
         w = weighted[p]
@@ -622,10 +624,7 @@ def _sum_by_class(qt, k, weighted, pattern_class, row, lo, nb, class_above):
         s1 += w * qt[0, k, 1, p]
         s2 += w * qt[0, k, 2, p]
         s3 += w * qt[0, k, 3, p]
-    class_above[current, k, 0] += s0
-    class_above[current, k, 1] += s1
-    class_above[current, k, 2] += s2
-    class_above[current, k, 3] += s3
+    _add_to_class(class_above, current, k, s0, s1, s2, s3)
 
 
 @njit(**_HOT)
@@ -635,24 +634,18 @@ def _class_above_children(pmats, u, k, class_children, start, n, messages, class
 
     Classes are numbered in the order of (a_r, b_r), so runs of one a_r are summed in registers
     (consecutive updates of one row would otherwise wait on each other through memory)."""
-    p00, p01, p02, p03 = pmats[u, k, 0, 0], pmats[u, k, 0, 1], pmats[u, k, 0, 2], pmats[u, k, 0, 3]
-    p10, p11, p12, p13 = pmats[u, k, 1, 0], pmats[u, k, 1, 1], pmats[u, k, 1, 2], pmats[u, k, 1, 3]
-    p20, p21, p22, p23 = pmats[u, k, 2, 0], pmats[u, k, 2, 1], pmats[u, k, 2, 2], pmats[u, k, 2, 3]
-    p30, p31, p32, p33 = pmats[u, k, 3, 0], pmats[u, k, 3, 1], pmats[u, k, 3, 2], pmats[u, k, 3, 3]
+    t00, t01, t02, t03, t10, t11, t12, t13, t20, t21, t22, t23, t30, t31, t32, t33 = matrix_entries(pmats, u, k, True)
     current = np.intp(class_children[start, 0])
     s0 = s1 = s2 = s3 = 0.0
     for r in range(start, start + n):
         x0, x1, x2, x3 = class_above[r, k, 0], class_above[r, k, 1], class_above[r, k, 2], class_above[r, k, 3]
-        b0 = p00 * x0 + p10 * x1 + p20 * x2 + p30 * x3
-        b1 = p01 * x0 + p11 * x1 + p21 * x2 + p31 * x3
-        b2 = p02 * x0 + p12 * x1 + p22 * x2 + p32 * x3
-        b3 = p03 * x0 + p13 * x1 + p23 * x2 + p33 * x3
+        b0 = t00 * x0 + t01 * x1 + t02 * x2 + t03 * x3
+        b1 = t10 * x0 + t11 * x1 + t12 * x2 + t13 * x3
+        b2 = t20 * x0 + t21 * x1 + t22 * x2 + t23 * x3
+        b3 = t30 * x0 + t31 * x1 + t32 * x2 + t33 * x3
         a, b = np.intp(class_children[r, 0]), np.intp(class_children[r, 1])
         if a != current:
-            class_above[current, k, 0] += s0
-            class_above[current, k, 1] += s1
-            class_above[current, k, 2] += s2
-            class_above[current, k, 3] += s3
+            _add_to_class(class_above, current, k, s0, s1, s2, s3)
             current = a
             s0 = s1 = s2 = s3 = 0.0
         s0 += messages[b, k, 0] * b0
@@ -663,10 +656,7 @@ def _class_above_children(pmats, u, k, class_children, start, n, messages, class
         class_above[b, k, 1] += messages[a, k, 1] * b1
         class_above[b, k, 2] += messages[a, k, 2] * b2
         class_above[b, k, 3] += messages[a, k, 3] * b3
-    class_above[current, k, 0] += s0
-    class_above[current, k, 1] += s1
-    class_above[current, k, 2] += s2
-    class_above[current, k, 3] += s3
+    _add_to_class(class_above, current, k, s0, s1, s2, s3)
 
 
 @njit(cache=True, nogil=True)
@@ -758,7 +748,7 @@ def _preorder_block(lo, hi, scaled, with_hessian, use_classes, child_offsets, ch
                 else:
                     _binary_numerator(pre, u, up, sibling, c, k, rate_matrix, nb, numer, cat_weights[k])
                     if internal:
-                        _binary_transposed_message(pmats, c, k, pre, u, up, sibling, nb)
+                        _message_of_product(pmats, c, k, True, pre, u, up, sibling, nb, pre, c)
             if scaled:
                 for p in range(nb):
                     den[p] = 0.0
