@@ -75,6 +75,14 @@ _HOT = dict(cache=True, nogil=True, fastmath={"contract"})
 
 
 @njit(**_HOT)
+def square_entries(matrix):
+    """The 16 entries of a 4 x 4 ``matrix`` row by row (kept in registers by the kernels)."""
+    return (matrix[0, 0], matrix[0, 1], matrix[0, 2], matrix[0, 3], matrix[1, 0], matrix[1, 1], matrix[1, 2],
+            matrix[1, 3], matrix[2, 0], matrix[2, 1], matrix[2, 2], matrix[2, 3], matrix[3, 0], matrix[3, 1],
+            matrix[3, 2], matrix[3, 3])
+
+
+@njit(**_HOT)
 def matrix_entries(pmats, m, k, transposed):
     """The 16 entries of ``P = pmats[m, k]`` (or of ``P^T`` when ``transposed``) row by row, for
     kernels that keep a transition matrix in registers."""
@@ -101,10 +109,8 @@ def _tip_message(pmats, c, k, tips, row, lo, nb, dst, d, multiply):
     The pattern index is unsigned: with a signed ``lo + p`` Numba emits its negative-index
     wraparound for every element, and LLVM then loads the tips one by one instead of as
     vectors (this alone made a likelihood evaluation about 1.5 times slower)."""
-    p00, p01, p02, p03 = pmats[c, k, 0, 0], pmats[c, k, 0, 1], pmats[c, k, 0, 2], pmats[c, k, 0, 3]
-    p10, p11, p12, p13 = pmats[c, k, 1, 0], pmats[c, k, 1, 1], pmats[c, k, 1, 2], pmats[c, k, 1, 3]
-    p20, p21, p22, p23 = pmats[c, k, 2, 0], pmats[c, k, 2, 1], pmats[c, k, 2, 2], pmats[c, k, 2, 3]
-    p30, p31, p32, p33 = pmats[c, k, 3, 0], pmats[c, k, 3, 1], pmats[c, k, 3, 2], pmats[c, k, 3, 3]
+    (p00, p01, p02, p03, p10, p11, p12, p13,
+     p20, p21, p22, p23, p30, p31, p32, p33) = matrix_entries(pmats, c, k, False)
     start = np.uintp(lo)
     if multiply:
         for p in range(nb):
@@ -127,10 +133,8 @@ def _tip_message(pmats, c, k, tips, row, lo, nb, dst, d, multiply):
 @njit(**_HOT)
 def _matrix_message(pmats, c, k, src, s, nb, dst, d, multiply):
     """``dst[d, k, :, p] (=|*=) pmats[c, k] @ src[s, k, :, p]`` (one category)."""
-    p00, p01, p02, p03 = pmats[c, k, 0, 0], pmats[c, k, 0, 1], pmats[c, k, 0, 2], pmats[c, k, 0, 3]
-    p10, p11, p12, p13 = pmats[c, k, 1, 0], pmats[c, k, 1, 1], pmats[c, k, 1, 2], pmats[c, k, 1, 3]
-    p20, p21, p22, p23 = pmats[c, k, 2, 0], pmats[c, k, 2, 1], pmats[c, k, 2, 2], pmats[c, k, 2, 3]
-    p30, p31, p32, p33 = pmats[c, k, 3, 0], pmats[c, k, 3, 1], pmats[c, k, 3, 2], pmats[c, k, 3, 3]
+    (p00, p01, p02, p03, p10, p11, p12, p13,
+     p20, p21, p22, p23, p30, p31, p32, p33) = matrix_entries(pmats, c, k, False)
     if multiply:
         for p in range(nb):
             x0, x1, x2, x3 = src[s, k, 0, p], src[s, k, 1, p], src[s, k, 2, p], src[s, k, 3, p]
@@ -151,14 +155,10 @@ def _matrix_message(pmats, c, k, src, s, nb, dst, d, multiply):
 def _two_internal_messages(pmats, k, a, b, post, sa, sb, nb, dst, d):
     """``dst[d, k, :, p] = (P_a post[sa, k, :, p]) * (P_b post[sb, k, :, p])``: a binary node's
     partial from two internal children in one pass (no intermediate store)."""
-    a00, a01, a02, a03 = pmats[a, k, 0, 0], pmats[a, k, 0, 1], pmats[a, k, 0, 2], pmats[a, k, 0, 3]
-    a10, a11, a12, a13 = pmats[a, k, 1, 0], pmats[a, k, 1, 1], pmats[a, k, 1, 2], pmats[a, k, 1, 3]
-    a20, a21, a22, a23 = pmats[a, k, 2, 0], pmats[a, k, 2, 1], pmats[a, k, 2, 2], pmats[a, k, 2, 3]
-    a30, a31, a32, a33 = pmats[a, k, 3, 0], pmats[a, k, 3, 1], pmats[a, k, 3, 2], pmats[a, k, 3, 3]
-    b00, b01, b02, b03 = pmats[b, k, 0, 0], pmats[b, k, 0, 1], pmats[b, k, 0, 2], pmats[b, k, 0, 3]
-    b10, b11, b12, b13 = pmats[b, k, 1, 0], pmats[b, k, 1, 1], pmats[b, k, 1, 2], pmats[b, k, 1, 3]
-    b20, b21, b22, b23 = pmats[b, k, 2, 0], pmats[b, k, 2, 1], pmats[b, k, 2, 2], pmats[b, k, 2, 3]
-    b30, b31, b32, b33 = pmats[b, k, 3, 0], pmats[b, k, 3, 1], pmats[b, k, 3, 2], pmats[b, k, 3, 3]
+    (a00, a01, a02, a03, a10, a11, a12, a13,
+     a20, a21, a22, a23, a30, a31, a32, a33) = matrix_entries(pmats, a, k, False)
+    (b00, b01, b02, b03, b10, b11, b12, b13,
+     b20, b21, b22, b23, b30, b31, b32, b33) = matrix_entries(pmats, b, k, False)
     for p in range(nb):
         x0, x1, x2, x3 = post[sa, k, 0, p], post[sa, k, 1, p], post[sa, k, 2, p], post[sa, k, 3, p]
         y0, y1, y2, y3 = post[sb, k, 0, p], post[sb, k, 1, p], post[sb, k, 2, p], post[sb, k, 3, p]
@@ -172,14 +172,10 @@ def _two_internal_messages(pmats, k, a, b, post, sa, sb, nb, dst, d):
 def _tip_internal_messages(pmats, k, a, tips, row, lo, b, post, sb, nb, dst, d):
     """``dst[d, k, :, p] = (P_a tips[row, :, lo + p]) * (P_b post[sb, k, :, p])`` in one pass (a
     leaf child a and an internal child b; unsigned tip index, see :func:`_tip_message`)."""
-    a00, a01, a02, a03 = pmats[a, k, 0, 0], pmats[a, k, 0, 1], pmats[a, k, 0, 2], pmats[a, k, 0, 3]
-    a10, a11, a12, a13 = pmats[a, k, 1, 0], pmats[a, k, 1, 1], pmats[a, k, 1, 2], pmats[a, k, 1, 3]
-    a20, a21, a22, a23 = pmats[a, k, 2, 0], pmats[a, k, 2, 1], pmats[a, k, 2, 2], pmats[a, k, 2, 3]
-    a30, a31, a32, a33 = pmats[a, k, 3, 0], pmats[a, k, 3, 1], pmats[a, k, 3, 2], pmats[a, k, 3, 3]
-    b00, b01, b02, b03 = pmats[b, k, 0, 0], pmats[b, k, 0, 1], pmats[b, k, 0, 2], pmats[b, k, 0, 3]
-    b10, b11, b12, b13 = pmats[b, k, 1, 0], pmats[b, k, 1, 1], pmats[b, k, 1, 2], pmats[b, k, 1, 3]
-    b20, b21, b22, b23 = pmats[b, k, 2, 0], pmats[b, k, 2, 1], pmats[b, k, 2, 2], pmats[b, k, 2, 3]
-    b30, b31, b32, b33 = pmats[b, k, 3, 0], pmats[b, k, 3, 1], pmats[b, k, 3, 2], pmats[b, k, 3, 3]
+    (a00, a01, a02, a03, a10, a11, a12, a13,
+     a20, a21, a22, a23, a30, a31, a32, a33) = matrix_entries(pmats, a, k, False)
+    (b00, b01, b02, b03, b10, b11, b12, b13,
+     b20, b21, b22, b23, b30, b31, b32, b33) = matrix_entries(pmats, b, k, False)
     start = np.uintp(lo)
     for p in range(nb):
         q = start + np.uintp(p)
@@ -194,14 +190,10 @@ def _tip_internal_messages(pmats, k, a, tips, row, lo, b, post, sb, nb, dst, d):
 @njit(**_HOT)
 def _two_tip_messages(pmats, k, a, ra, b, rb, tips, lo, nb, dst, d):
     """``dst[d, k, :, p] = (P_a tips[ra, :, lo + p]) * (P_b tips[rb, :, lo + p])``: a cherry."""
-    a00, a01, a02, a03 = pmats[a, k, 0, 0], pmats[a, k, 0, 1], pmats[a, k, 0, 2], pmats[a, k, 0, 3]
-    a10, a11, a12, a13 = pmats[a, k, 1, 0], pmats[a, k, 1, 1], pmats[a, k, 1, 2], pmats[a, k, 1, 3]
-    a20, a21, a22, a23 = pmats[a, k, 2, 0], pmats[a, k, 2, 1], pmats[a, k, 2, 2], pmats[a, k, 2, 3]
-    a30, a31, a32, a33 = pmats[a, k, 3, 0], pmats[a, k, 3, 1], pmats[a, k, 3, 2], pmats[a, k, 3, 3]
-    b00, b01, b02, b03 = pmats[b, k, 0, 0], pmats[b, k, 0, 1], pmats[b, k, 0, 2], pmats[b, k, 0, 3]
-    b10, b11, b12, b13 = pmats[b, k, 1, 0], pmats[b, k, 1, 1], pmats[b, k, 1, 2], pmats[b, k, 1, 3]
-    b20, b21, b22, b23 = pmats[b, k, 2, 0], pmats[b, k, 2, 1], pmats[b, k, 2, 2], pmats[b, k, 2, 3]
-    b30, b31, b32, b33 = pmats[b, k, 3, 0], pmats[b, k, 3, 1], pmats[b, k, 3, 2], pmats[b, k, 3, 3]
+    (a00, a01, a02, a03, a10, a11, a12, a13,
+     a20, a21, a22, a23, a30, a31, a32, a33) = matrix_entries(pmats, a, k, False)
+    (b00, b01, b02, b03, b10, b11, b12, b13,
+     b20, b21, b22, b23, b30, b31, b32, b33) = matrix_entries(pmats, b, k, False)
     start = np.uintp(lo)
     for p in range(nb):
         q = start + np.uintp(p)
@@ -230,10 +222,8 @@ def _leaf_class_messages(pmats, u, k, class_codes, start, n, messages):
 def _product_class_messages(pmats, u, k, class_children, start, n, messages):
     """``messages[r, k] = P_u (messages[a_r, k] * messages[b_r, k])`` for the classes r of a compact
     binary node u, ``a_r, b_r = class_children[r]`` its children's classes."""
-    p00, p01, p02, p03 = pmats[u, k, 0, 0], pmats[u, k, 0, 1], pmats[u, k, 0, 2], pmats[u, k, 0, 3]
-    p10, p11, p12, p13 = pmats[u, k, 1, 0], pmats[u, k, 1, 1], pmats[u, k, 1, 2], pmats[u, k, 1, 3]
-    p20, p21, p22, p23 = pmats[u, k, 2, 0], pmats[u, k, 2, 1], pmats[u, k, 2, 2], pmats[u, k, 2, 3]
-    p30, p31, p32, p33 = pmats[u, k, 3, 0], pmats[u, k, 3, 1], pmats[u, k, 3, 2], pmats[u, k, 3, 3]
+    (p00, p01, p02, p03, p10, p11, p12, p13,
+     p20, p21, p22, p23, p30, p31, p32, p33) = matrix_entries(pmats, u, k, False)
     for r in range(start, start + n):
         a, b = np.intp(class_children[r, 0]), np.intp(class_children[r, 1])
         x0 = messages[a, k, 0] * messages[b, k, 0]
@@ -500,10 +490,8 @@ def _block_log_likelihood(lo, hi, store_up, use_classes, child_offsets, child_no
 @njit(**_HOT)
 def _quadratic_form(qt, k, matrix, up, c, nb, out, o):
     """``out[o, p] = qt[0, k, :, p] @ matrix @ up[c, k, :, p]`` (4 states, patterns vectorised)."""
-    a00, a01, a02, a03 = matrix[0, 0], matrix[0, 1], matrix[0, 2], matrix[0, 3]
-    a10, a11, a12, a13 = matrix[1, 0], matrix[1, 1], matrix[1, 2], matrix[1, 3]
-    a20, a21, a22, a23 = matrix[2, 0], matrix[2, 1], matrix[2, 2], matrix[2, 3]
-    a30, a31, a32, a33 = matrix[3, 0], matrix[3, 1], matrix[3, 2], matrix[3, 3]
+    (a00, a01, a02, a03, a10, a11, a12, a13,
+     a20, a21, a22, a23, a30, a31, a32, a33) = square_entries(matrix)
     for p in range(nb):
         m0, m1, m2, m3 = up[c, k, 0, p], up[c, k, 1, p], up[c, k, 2, p], up[c, k, 3, p]
         out[o, p] = (qt[0, k, 0, p] * (a00 * m0 + a01 * m1 + a02 * m2 + a03 * m3)
@@ -549,10 +537,8 @@ def _binary_numerator(pre, u, up, sibling, c, k, matrix, nb, numer, wk):
     """``numer[k] = w_k (pre[u, k] * up[sibling, k])^T matrix up[c, k]``: the gradient numerator of
     branch c below a binary node u, with the pre-order partial above c formed in registers (a
     loop with one output stream runs at about twice the speed of one that also stores it)."""
-    a00, a01, a02, a03 = matrix[0, 0], matrix[0, 1], matrix[0, 2], matrix[0, 3]
-    a10, a11, a12, a13 = matrix[1, 0], matrix[1, 1], matrix[1, 2], matrix[1, 3]
-    a20, a21, a22, a23 = matrix[2, 0], matrix[2, 1], matrix[2, 2], matrix[2, 3]
-    a30, a31, a32, a33 = matrix[3, 0], matrix[3, 1], matrix[3, 2], matrix[3, 3]
+    (a00, a01, a02, a03, a10, a11, a12, a13,
+     a20, a21, a22, a23, a30, a31, a32, a33) = square_entries(matrix)
     for p in range(nb):
         q0 = pre[u, k, 0, p] * up[sibling, k, 0, p]
         q1 = pre[u, k, 1, p] * up[sibling, k, 1, p]
@@ -568,10 +554,8 @@ def _binary_numerator(pre, u, up, sibling, c, k, matrix, nb, numer, wk):
 @njit(**_HOT)
 def _numerator(qt, k, matrix, up, c, nb, numer, wk):
     """``numer[k] = w_k qt^T matrix m_c`` from a stored pre-order partial ``qt`` (patterns vectorised)."""
-    a00, a01, a02, a03 = matrix[0, 0], matrix[0, 1], matrix[0, 2], matrix[0, 3]
-    a10, a11, a12, a13 = matrix[1, 0], matrix[1, 1], matrix[1, 2], matrix[1, 3]
-    a20, a21, a22, a23 = matrix[2, 0], matrix[2, 1], matrix[2, 2], matrix[2, 3]
-    a30, a31, a32, a33 = matrix[3, 0], matrix[3, 1], matrix[3, 2], matrix[3, 3]
+    (a00, a01, a02, a03, a10, a11, a12, a13,
+     a20, a21, a22, a23, a30, a31, a32, a33) = square_entries(matrix)
     for p in range(nb):
         m0, m1, m2, m3 = up[c, k, 0, p], up[c, k, 1, p], up[c, k, 2, p], up[c, k, 3, p]
         numer[k, p] = wk * (qt[0, k, 0, p] * (a00 * m0 + a01 * m1 + a02 * m2 + a03 * m3)
@@ -583,10 +567,8 @@ def _numerator(qt, k, matrix, up, c, nb, numer, wk):
 @njit(**_HOT)
 def _transposed_message(pmats, c, k, qt, nb, pre):
     """``pre[c, k, :, p] = pmats[c, k]^T @ qt[0, k, :, p]``: the pre-order partial below a branch."""
-    p00, p01, p02, p03 = pmats[c, k, 0, 0], pmats[c, k, 0, 1], pmats[c, k, 0, 2], pmats[c, k, 0, 3]
-    p10, p11, p12, p13 = pmats[c, k, 1, 0], pmats[c, k, 1, 1], pmats[c, k, 1, 2], pmats[c, k, 1, 3]
-    p20, p21, p22, p23 = pmats[c, k, 2, 0], pmats[c, k, 2, 1], pmats[c, k, 2, 2], pmats[c, k, 2, 3]
-    p30, p31, p32, p33 = pmats[c, k, 3, 0], pmats[c, k, 3, 1], pmats[c, k, 3, 2], pmats[c, k, 3, 3]
+    (p00, p01, p02, p03, p10, p11, p12, p13,
+     p20, p21, p22, p23, p30, p31, p32, p33) = matrix_entries(pmats, c, k, False)
     for p in range(nb):
         q0, q1, q2, q3 = qt[0, k, 0, p], qt[0, k, 1, p], qt[0, k, 2, p], qt[0, k, 3, p]
         pre[c, k, 0, p] = p00 * q0 + p10 * q1 + p20 * q2 + p30 * q3
@@ -671,10 +653,8 @@ def _class_gradients(tip_row, node_classes, class_offsets, class_children, rates
     classes a_r and b_r, ``A_a[a_r] += M_b[b_r] * P_u^T A_u[r]`` (and symmetrically): the
     recursion of Ji et al. (2020, eqs. 7-8) summed over the patterns of each class.
     """
-    q00, q01, q02, q03 = rate_matrix[0, 0], rate_matrix[0, 1], rate_matrix[0, 2], rate_matrix[0, 3]
-    q10, q11, q12, q13 = rate_matrix[1, 0], rate_matrix[1, 1], rate_matrix[1, 2], rate_matrix[1, 3]
-    q20, q21, q22, q23 = rate_matrix[2, 0], rate_matrix[2, 1], rate_matrix[2, 2], rate_matrix[2, 3]
-    q30, q31, q32, q33 = rate_matrix[3, 0], rate_matrix[3, 1], rate_matrix[3, 2], rate_matrix[3, 3]
+    (q00, q01, q02, q03, q10, q11, q12, q13,
+     q20, q21, q22, q23, q30, q31, q32, q33) = square_entries(rate_matrix)
     for u in range(node_classes.shape[0] - 1, -1, -1):
         n = node_classes[u]
         if n == 0:
