@@ -24,9 +24,9 @@ import numpy as np
 
 from phylo_vi.trees.tree import Tree
 
-#: a node is compact when its site classes number at most this share of the patterns: the
-#: per-class kernel costs about twice the dense per-pattern kernel (it gathers its children's
-#: messages), and below this share the dense blocks it replaces cost more.
+#: a node is compact when its site classes number at most this share of the patterns (chosen by
+#: measurement: shares of 0.3 to 0.6 evaluate DS1 and the 100-taxon simulation equally fast,
+#: 0.8 and 1.0 slower; a compact node's classes are computed without pattern blocks).
 COMPACT_FRACTION = 0.4
 
 
