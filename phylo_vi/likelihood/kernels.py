@@ -152,57 +152,52 @@ def _matrix_message(pmats, c, k, src, s, nb, dst, d, multiply):
 
 
 @njit(**_HOT)
+def _store_product_of_messages(dst, d, k, p, ma, x0, x1, x2, x3, mb, y0, y1, y2, y3):
+    """``dst[d, k, :, p] = (M_a x) * (M_b y)``, the matrices as the 16-tuples of :func:`matrix_entries`."""
+    dst[d, k, 0, p] = (ma[0] * x0 + ma[1] * x1 + ma[2] * x2 + ma[3] * x3) * (mb[0] * y0 + mb[1] * y1 + mb[2] * y2
+                                                                             + mb[3] * y3)
+    dst[d, k, 1, p] = (ma[4] * x0 + ma[5] * x1 + ma[6] * x2 + ma[7] * x3) * (mb[4] * y0 + mb[5] * y1 + mb[6] * y2
+                                                                             + mb[7] * y3)
+    dst[d, k, 2, p] = (ma[8] * x0 + ma[9] * x1 + ma[10] * x2 + ma[11] * x3) * (mb[8] * y0 + mb[9] * y1
+                                                                               + mb[10] * y2 + mb[11] * y3)
+    dst[d, k, 3, p] = (ma[12] * x0 + ma[13] * x1 + ma[14] * x2 + ma[15] * x3) * (mb[12] * y0 + mb[13] * y1
+                                                                                 + mb[14] * y2 + mb[15] * y3)
+
+
+@njit(**_HOT)
 def _two_internal_messages(pmats, k, a, b, post, sa, sb, nb, dst, d):
     """``dst[d, k, :, p] = (P_a post[sa, k, :, p]) * (P_b post[sb, k, :, p])``: a binary node's
     partial from two internal children in one pass (no intermediate store)."""
-    (a00, a01, a02, a03, a10, a11, a12, a13,
-     a20, a21, a22, a23, a30, a31, a32, a33) = matrix_entries(pmats, a, k, False)
-    (b00, b01, b02, b03, b10, b11, b12, b13,
-     b20, b21, b22, b23, b30, b31, b32, b33) = matrix_entries(pmats, b, k, False)
+    ma, mb = matrix_entries(pmats, a, k, False), matrix_entries(pmats, b, k, False)
     for p in range(nb):
         x0, x1, x2, x3 = post[sa, k, 0, p], post[sa, k, 1, p], post[sa, k, 2, p], post[sa, k, 3, p]
         y0, y1, y2, y3 = post[sb, k, 0, p], post[sb, k, 1, p], post[sb, k, 2, p], post[sb, k, 3, p]
-        dst[d, k, 0, p] = (a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3) * (b00 * y0 + b01 * y1 + b02 * y2 + b03 * y3)
-        dst[d, k, 1, p] = (a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3) * (b10 * y0 + b11 * y1 + b12 * y2 + b13 * y3)
-        dst[d, k, 2, p] = (a20 * x0 + a21 * x1 + a22 * x2 + a23 * x3) * (b20 * y0 + b21 * y1 + b22 * y2 + b23 * y3)
-        dst[d, k, 3, p] = (a30 * x0 + a31 * x1 + a32 * x2 + a33 * x3) * (b30 * y0 + b31 * y1 + b32 * y2 + b33 * y3)
+        _store_product_of_messages(dst, d, k, p, ma, x0, x1, x2, x3, mb, y0, y1, y2, y3)
 
 
 @njit(**_HOT)
 def _tip_internal_messages(pmats, k, a, tips, row, lo, b, post, sb, nb, dst, d):
     """``dst[d, k, :, p] = (P_a tips[row, :, lo + p]) * (P_b post[sb, k, :, p])`` in one pass (a
     leaf child a and an internal child b; unsigned tip index, see :func:`_tip_message`)."""
-    (a00, a01, a02, a03, a10, a11, a12, a13,
-     a20, a21, a22, a23, a30, a31, a32, a33) = matrix_entries(pmats, a, k, False)
-    (b00, b01, b02, b03, b10, b11, b12, b13,
-     b20, b21, b22, b23, b30, b31, b32, b33) = matrix_entries(pmats, b, k, False)
+    ma, mb = matrix_entries(pmats, a, k, False), matrix_entries(pmats, b, k, False)
     start = np.uintp(lo)
     for p in range(nb):
         q = start + np.uintp(p)
         x0, x1, x2, x3 = tips[row, 0, q], tips[row, 1, q], tips[row, 2, q], tips[row, 3, q]
         y0, y1, y2, y3 = post[sb, k, 0, p], post[sb, k, 1, p], post[sb, k, 2, p], post[sb, k, 3, p]
-        dst[d, k, 0, p] = (a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3) * (b00 * y0 + b01 * y1 + b02 * y2 + b03 * y3)
-        dst[d, k, 1, p] = (a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3) * (b10 * y0 + b11 * y1 + b12 * y2 + b13 * y3)
-        dst[d, k, 2, p] = (a20 * x0 + a21 * x1 + a22 * x2 + a23 * x3) * (b20 * y0 + b21 * y1 + b22 * y2 + b23 * y3)
-        dst[d, k, 3, p] = (a30 * x0 + a31 * x1 + a32 * x2 + a33 * x3) * (b30 * y0 + b31 * y1 + b32 * y2 + b33 * y3)
+        _store_product_of_messages(dst, d, k, p, ma, x0, x1, x2, x3, mb, y0, y1, y2, y3)
 
 
 @njit(**_HOT)
 def _two_tip_messages(pmats, k, a, ra, b, rb, tips, lo, nb, dst, d):
     """``dst[d, k, :, p] = (P_a tips[ra, :, lo + p]) * (P_b tips[rb, :, lo + p])``: a cherry."""
-    (a00, a01, a02, a03, a10, a11, a12, a13,
-     a20, a21, a22, a23, a30, a31, a32, a33) = matrix_entries(pmats, a, k, False)
-    (b00, b01, b02, b03, b10, b11, b12, b13,
-     b20, b21, b22, b23, b30, b31, b32, b33) = matrix_entries(pmats, b, k, False)
+    ma, mb = matrix_entries(pmats, a, k, False), matrix_entries(pmats, b, k, False)
     start = np.uintp(lo)
     for p in range(nb):
         q = start + np.uintp(p)
         x0, x1, x2, x3 = tips[ra, 0, q], tips[ra, 1, q], tips[ra, 2, q], tips[ra, 3, q]
         y0, y1, y2, y3 = tips[rb, 0, q], tips[rb, 1, q], tips[rb, 2, q], tips[rb, 3, q]
-        dst[d, k, 0, p] = (a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3) * (b00 * y0 + b01 * y1 + b02 * y2 + b03 * y3)
-        dst[d, k, 1, p] = (a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3) * (b10 * y0 + b11 * y1 + b12 * y2 + b13 * y3)
-        dst[d, k, 2, p] = (a20 * x0 + a21 * x1 + a22 * x2 + a23 * x3) * (b20 * y0 + b21 * y1 + b22 * y2 + b23 * y3)
-        dst[d, k, 3, p] = (a30 * x0 + a31 * x1 + a32 * x2 + a33 * x3) * (b30 * y0 + b31 * y1 + b32 * y2 + b33 * y3)
+        _store_product_of_messages(dst, d, k, p, ma, x0, x1, x2, x3, mb, y0, y1, y2, y3)
 
 
 @njit(**_HOT)
