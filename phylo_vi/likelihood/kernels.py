@@ -24,8 +24,10 @@ their tip partials (1 for every state the IUPAC code allows; missing data = all 
 site classes (:mod:`phylo_vi.likelihood.site_repeats`). An evaluation then first computes the
 message of every class of every compact subtree (:func:`class_messages`, class-major, one pass
 over the classes instead of the patterns) and prunes by blocks only the dense nodes near the
-root, which read a compact child's message through the pattern's class. Rescaled blocks and the
-gradient prune every node per pattern.
+root, which read a compact child's message through the pattern's class. The gradient (without
+the Hessian, single thread) does the same in its post-order and finishes compact subtrees per
+class from the weighted pre-order partials summed by class (:func:`_class_gradients`). A block
+that needs rescaling prunes every node per pattern (and the gradient starts over without classes).
 
 **Scaling.** A block is first pruned without any rescaling. Every node's partial is bounded
 below by the site likelihood (``L_p <= max_i p_v[i]`` for every node v, since transition rows
@@ -516,7 +518,8 @@ def _site_ratios(lo, nb, weights, fraction, den, ratio, weighted):
 @njit(**_HOT)
 def _product_above(pre, u, up, child_nodes, first, last, ci, k, nb, qt):
     """``qt[0, k] = pre[u, k] * prod_{s != c} up[s, k]``: the pre-order partial above the branch of
-    child ``child_nodes[ci]`` of node u, stored (multifurcations, rescaled blocks, Hessians)."""
+    child ``child_nodes[ci]`` of node u, stored (multifurcations, rescaled blocks, Hessians, compact
+    children)."""
     for i in range(4):
         for p in range(nb):
             qt[0, k, i, p] = pre[u, k, i, p]
