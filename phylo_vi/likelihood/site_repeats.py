@@ -31,9 +31,19 @@ COMPACT_FRACTION = 0.4
 
 
 def _classes(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(first pattern of each distinct key, class of every pattern) for a key per pattern."""
-    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    return first, inverse.astype(np.int64)
+    """(a pattern of each distinct key, class of every pattern) for a non-negative key per
+    pattern; classes are numbered in increasing order of their keys."""
+    keys = keys.astype(np.int64)
+    n_keys = int(keys.max()) + 1
+    if n_keys > 8 * len(keys):
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        return first, inverse.astype(np.int64)
+    present = np.zeros(n_keys, dtype=bool)
+    present[keys] = True
+    inverse = (np.cumsum(present) - 1)[keys]
+    representative = np.empty(int(present.sum()), dtype=np.int64)
+    representative[inverse] = np.arange(len(keys))
+    return representative, inverse
 
 
 def site_classes(tree: Tree, codes: np.ndarray, max_fraction: float = COMPACT_FRACTION) -> tuple:
@@ -46,7 +56,7 @@ def site_classes(tree: Tree, codes: np.ndarray, max_fraction: float = COMPACT_FR
     n_nodes, n_patterns = tree.n_nodes, codes.shape[1]
     root = n_nodes - 1
     classes: list[np.ndarray | None] = [None] * n_nodes
-    firsts: list[np.ndarray | None] = [None] * n_nodes
+    firsts: list[np.ndarray | None] = [None] * n_nodes  # a representative pattern of each class
     compact = np.zeros(n_nodes, dtype=bool)
     for u in range(n_nodes):
         children = tree.children(u)
