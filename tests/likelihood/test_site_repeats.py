@@ -109,3 +109,25 @@ def test_gradients_per_class_equal_dense_gradients(case, reference_dir, ds1_patt
     threaded = TreeLikelihood(patterns, tree, model, threads=2)
     np.testing.assert_allclose(threaded.gradient(lengths)[1], dense_gradient, rtol=1e-9,
                                atol=1e-9 * np.abs(dense_gradient).max())
+
+
+@pytest.mark.parametrize("n_taxa", [3, 4, 7, 40])
+def test_small_and_random_trees_with_and_without_site_repeats(n_taxa):
+    # reference: the per-pattern engine; random rooted and unrooted shapes, including a rooted
+    # binary root and trees too small to have any compact node
+    from phylo_vi.io.newick import parse_newick
+    from phylo_vi.trees import TaxonNamespace
+    rng = np.random.default_rng(n_taxa)
+    for rooted in (False, True):
+        clades = [f"t{i}:{rng.uniform(0.01, 0.3)!r}" for i in range(n_taxa)]
+        while len(clades) > (2 if rooted else 3):
+            i, j = sorted(rng.choice(len(clades), 2, replace=False))
+            joined = f"({clades[i]},{clades[j]}):{rng.uniform(0.01, 0.3)!r}"
+            clades = [c for k, c in enumerate(clades) if k not in (i, j)] + [joined]
+        tree = parse_newick("(" + ",".join(clades) + ");", TaxonNamespace())
+        codes = rng.choice(np.array([1, 2, 4, 8, 15], dtype=np.uint8), size=(n_taxa, 300))
+        patterns = SitePatterns(tree.taxa, codes, np.ones(300))
+        repeats = TreeLikelihood(patterns, tree, "HKY{2.0}+F{0.3,0.2,0.2,0.3}+G4{0.7}")
+        dense = TreeLikelihood(patterns, tree, "HKY{2.0}+F{0.3,0.2,0.2,0.3}+G4{0.7}", site_repeats=False)
+        assert repeats.log_likelihood() == pytest.approx(dense.log_likelihood(), rel=1e-13)
+        np.testing.assert_allclose(repeats.gradient()[1], dense.gradient()[1], rtol=1e-9, atol=1e-9)
