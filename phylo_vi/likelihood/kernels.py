@@ -25,7 +25,7 @@ site classes (:mod:`phylo_vi.likelihood.site_repeats`). An evaluation then first
 message of every class of every compact subtree (:func:`class_messages`, class-major, one pass
 over the classes instead of the patterns) and prunes by blocks only the dense nodes near the
 root, which read a compact child's message through the pattern's class. The gradient (without
-the Hessian, single thread) does the same in its post-order and finishes compact subtrees per
+the Hessian) does the same in its post-order and finishes compact subtrees per
 class from the weighted pre-order partials summed by class (:func:`_class_gradients`). A block
 that needs rescaling prunes every node per pattern (and the gradient starts over without classes).
 
@@ -810,9 +810,10 @@ def _differentiate(plan, matrices, work, lo_block, hi_block, with_hessian, use_c
                    category_gradient):
     """Post- and pre-order passes over blocks ``lo_block:hi_block``, accumulating derivatives.
 
-    With ``use_classes`` (all blocks, after :func:`_prepare` with classes) compact subtrees are
-    differentiated per site class (:func:`_class_gradients`); returns NaN without finishing when
-    a block needs rescaling (the caller starts over without classes)."""
+    With ``use_classes`` (after :func:`_prepare` with classes) the weighted pre-order partials
+    above compact subtrees are summed by class into ``class_above[work]``, for
+    :func:`_finish_class_gradients` after the last block; returns NaN when a block needs
+    rescaling (the caller starts over without classes)."""
     (child_offsets, child_nodes, tip_row, tip_codes, weights, invariant, freqs, rates, cat_weights, values,
      vectors, inverse, rate_matrix, rate_matrix2, tips, pmats, post, up, pre, site, qt, numer, slot,
      node_classes, class_offsets, class_children, class_codes, boundary_row, pattern_class, messages,
@@ -836,10 +837,14 @@ def _differentiate(plan, matrices, work, lo_block, hi_block, with_hessian, use_c
                         rates, cat_weights, rate_matrix, rate_matrix2, pmats[matrices], up[work], pre[work],
                         site[work], qt[work], numer[work], gradient, hessian, category_gradient, node_classes,
                         boundary_row, pattern_class, class_above[work])
-    if use_classes:
-        _class_gradients(tip_row, node_classes, class_offsets, class_children, rates, cat_weights, rate_matrix,
-                         pmats[matrices], messages[matrices], class_above[work], gradient, category_gradient)
     return total
+
+
+@njit(cache=True, nogil=True)
+def _finish_class_gradients(plan, matrices, work, gradient, category_gradient):
+    """The gradients of the compact subtrees from ``class_above[work]`` (:func:`_class_gradients`)."""
+    _class_gradients(plan[2], plan[23], plan[24], plan[25], plan[7], plan[8], plan[12], plan[15][matrices],
+                     plan[29][matrices], plan[30][work], gradient, category_gradient)
 
 
 @njit(cache=True, nogil=True)
@@ -875,8 +880,10 @@ def plan_gradient(plan, branch_lengths, gradient, hessian, category_gradient, wi
     if use_classes and math.isnan(value):
         gradient[:] = 0.0
         category_gradient[:, :] = 0.0
-        value = _differentiate(plan, 0, 0, 0, n_blocks(plan), with_hessian, False, gradient, hessian,
-                               category_gradient)
+        return _differentiate(plan, 0, 0, 0, n_blocks(plan), with_hessian, False, gradient, hessian,
+                              category_gradient)
+    if use_classes:
+        _finish_class_gradients(plan, 0, 0, gradient, category_gradient)
     return value
 
 
@@ -921,22 +928,42 @@ def plan_log_likelihood_threads(plan, branch_lengths):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def plan_gradient_threads(plan, branch_lengths, gradient, hessian, category_gradient, with_hessian):
-    """:func:`plan_gradient` with pattern blocks spread over the plan's buffers (threads)."""
-    _prepare(plan, branch_lengths, 0, False)
+def _differentiate_threads(plan, with_hessian, use_classes, grads, hessians, categories, parts):
+    """:func:`_differentiate` with the pattern blocks spread over the plan's buffers (one per thread)."""
     n_work = plan[16].shape[0]
     total = n_blocks(plan)
+    for w in prange(n_work):
+        grads[w, :] = 0.0
+        hessians[w, :] = 0.0
+        categories[w, :, :] = 0.0
+        parts[w] = _differentiate(plan, 0, w, w * total // n_work, (w + 1) * total // n_work, with_hessian,
+                                  use_classes, grads[w], hessians[w], categories[w])
+
+
+@njit(cache=True, nogil=True)
+def plan_gradient_threads(plan, branch_lengths, gradient, hessian, category_gradient, with_hessian):
+    """:func:`plan_gradient` with pattern blocks spread over the plan's buffers (threads); with
+    site classes, the class sums of the threads are added before the compact subtrees are finished."""
+    use_classes = not with_hessian and plan[23].shape[0] > 0
+    _prepare(plan, branch_lengths, 0, use_classes)
+    n_work = plan[16].shape[0]
     n_branches = branch_lengths.shape[0]
     grads = np.zeros((n_work, n_branches))
     hessians = np.zeros((n_work, n_branches))
     categories = np.zeros((n_work, n_branches, plan[7].shape[0]))
     parts = np.zeros(n_work)
-    for w in prange(n_work):
-        parts[w] = _differentiate(plan, 0, w, w * total // n_work, (w + 1) * total // n_work, with_hessian, False,
-                                  grads[w], hessians[w], categories[w])
+    _differentiate_threads(plan, with_hessian, use_classes, grads, hessians, categories, parts)
+    if use_classes and np.isnan(parts.sum()):
+        use_classes = False
+        _differentiate_threads(plan, with_hessian, False, grads, hessians, categories, parts)
     gradient[:] = grads.sum(axis=0)
     hessian[:] = hessians.sum(axis=0)
     category_gradient[:, :] = categories.sum(axis=0)
+    if use_classes:
+        class_above = plan[30]
+        for w in range(1, n_work):
+            class_above[0] += class_above[w]
+        _finish_class_gradients(plan, 0, 0, gradient, category_gradient)
     return parts.sum()
 
 

@@ -47,9 +47,9 @@ class TreeLikelihood:
     threads : Numba threads over pattern blocks (log-likelihood, gradient) and over samples
         (``log_likelihood_batch``); 1 runs the single-thread kernels.
     block : patterns per cache block.
-    site_repeats : evaluate the partials of subtrees with few distinct site patterns once per
+    site_repeats : evaluate (and differentiate) subtrees with few distinct site patterns once per
         site class (:mod:`phylo_vi.likelihood.site_repeats`); the values are the same, only faster
-        (gradients are computed per pattern either way).
+        (the Hessian diagonal is computed per pattern either way).
 
     Attributes
     ----------
