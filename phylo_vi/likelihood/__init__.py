@@ -14,7 +14,7 @@ above post-order node ``i`` (nodes ``0 .. n_nodes - 2``), the convention of
 
     lik = TreeLikelihood(patterns, tree, "JC", threads=1)   # patterns: alignment.SitePatterns
     # site_repeats=True (default): subtrees with few distinct columns are evaluated once per
-    # site class (likelihood.site_repeats); same values, 1.6-4x faster evaluations
+    # site class (likelihood.site_repeats); same values, 1.5-3.5x faster on the benchmark data
     lik.log_likelihood(t=None)            -> float
     lik.gradient(t=None)                  -> (log L, d log L / dt (B,))
     lik.hessian_diagonal(t=None)          -> d^2 log L / dt^2 (B,)

@@ -49,7 +49,7 @@ import numpy as np
 
 from phylo_vi.errors import PhyloVIError
 from phylo_vi.likelihood.models import SubstitutionModel
-from phylo_vi.likelihood.site_repeats import site_classes
+from phylo_vi.likelihood.site_repeats import no_site_classes, site_classes
 from phylo_vi.trees.tree import Tree
 
 #: Patterns per block: the live partials of a block (a few slots) stay in cache, and the
@@ -125,11 +125,7 @@ def build_plan(tree: Tree, codes: np.ndarray, weights: np.ndarray, model: Substi
             np.zeros((w, 1, n_categories, 4, block)), np.zeros((w, n_categories, block)), slot)
     topology = (np.ascontiguousarray(tree.child_offsets, dtype=np.int32),
                 np.ascontiguousarray(tree.child_nodes, dtype=np.int32), tip_row, codes, weights)
-    if site_repeats:
-        classes = site_classes(tree, codes)
-    else:
-        classes = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros((0, 2), dtype=np.int32),
-                   np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int32), np.zeros((0, n_patterns), dtype=np.int32))
+    classes = site_classes(tree, codes) if site_repeats else no_site_classes(n_patterns)
     class_work = tuple(np.zeros((w, classes[2].shape[0], n_categories, 4)) for _ in range(2))
     return topology + model_arrays(model, codes) + work + classes + class_work
 

@@ -98,3 +98,9 @@ def site_classes(tree: Tree, codes: np.ndarray, max_fraction: float = COMPACT_FR
         boundary_row[u] = row
         pattern_class[row] = class_offsets[u] + classes[u]
     return node_classes, class_offsets, class_children, class_codes, boundary_row, pattern_class
+
+
+def no_site_classes(n_patterns: int) -> tuple:
+    """Plan entries 23-28 of a plan without site classes (empty ``node_classes``)."""
+    return (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros((0, 2), dtype=np.int32),
+            np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int32), np.zeros((0, n_patterns), dtype=np.int32))
