@@ -53,28 +53,24 @@ def site_classes(tree: Tree, codes: np.ndarray, max_fraction: float = COMPACT_FR
     internal class), ``class_codes`` uint8 (C,) (code of a leaf class), ``boundary_row`` int32 (N,)
     (row of ``pattern_class`` for a compact node under a dense parent, else -1) and
     ``pattern_class`` int32 (B, P) (the class row of every pattern at those nodes)."""
-    n_nodes, n_patterns = tree.n_nodes, codes.shape[1]
-    root = n_nodes - 1
+    n_nodes, n_patterns, parent, leaf = tree.n_nodes, codes.shape[1], tree.parent, tree.n_children == 0
     classes: list[np.ndarray | None] = [None] * n_nodes
     firsts: list[np.ndarray | None] = [None] * n_nodes  # a representative pattern of each class
     compact = np.zeros(n_nodes, dtype=bool)
     for u in range(n_nodes):
         children = tree.children(u)
-        if len(children) == 0:
+        if leaf[u]:
             firsts[u], classes[u] = _classes(codes[tree.taxon[u]])
             continue
-        if u == root or len(children) != 2 or not all(compact[c] or len(tree.children(c)) == 0 for c in children):
+        if u == tree.root or len(children) != 2 or not all(compact[c] or leaf[c] for c in children):
             continue
         a, b = (int(c) for c in children)
         first, inverse = _classes(classes[a] * len(firsts[b]) + classes[b])
         if len(first) <= max_fraction * n_patterns:
             compact[u] = True
             firsts[u], classes[u] = first, inverse
-    parent = np.full(n_nodes, -1)
-    for u in range(n_nodes):
-        parent[tree.children(u)] = u
-    has_classes = compact | np.array([len(tree.children(u)) == 0 and parent[u] >= 0 and compact[parent[u]]
-                                      for u in range(n_nodes)])
+    has_classes = compact.copy()
+    has_classes[:-1] |= leaf[:-1] & compact[parent[:-1]]
     node_classes = np.zeros(n_nodes, dtype=np.int32)
     class_offsets = np.zeros(n_nodes, dtype=np.int32)
     rows = 0
