@@ -26,8 +26,8 @@ MrBayes result of an earlier ``--json`` output (say so when reporting: the ancho
 measured in the same run).
 
 ``--target-seeds 1,2,3`` adds the speed-target part: SS and GSS at ``TARGET_SETTINGS`` (the
-``mh-tree`` sampler, two pooled ladders on two threads, 45,000 iterations per step and run, about
-a fourteenth of the paper's budget), once per seed, against the same MrBayes anchor.
+HMC sampler, two pooled ladders of 100 steps on two threads, 1,100 iterations per step and run),
+once per seed, against the same MrBayes anchor.
 
 Usage: ``python benchmarks/marginal.py [--chain-scale S] [--hmc-iter N] [--mrbayes-ngen N]
 [--methods LIST] [--grid-top K] [--no-mrbayes] [--anchor-json FILE] [--no-grid] [--no-single]
@@ -64,9 +64,13 @@ from phylo_vi.util.random import check_random_state
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "marginal"
 CHAIN_METHODS = ("hm", "shm", "bs", "cpo", "ppd", "ss", "ps", "mps", "gss")
 #: SS and GSS settings of the speed target (within 0.3 nats of MrBayes at >= 10x less wall time):
-#: the paper's kernel plus a whole-tree scaler, two ladders on two threads, 45,000 iterations per
-#: step and run, the first quarter of each chain discarded (as MrBayes does within each step)
-TARGET_SETTINGS = {"sampler": "mh-tree", "n_runs": 2, "n_iter": 45_000, "thin": 45, "burnin": 250}
+#: the HMC sampler (5 leapfrog steps, engine gradients), two ladders on two threads, a ladder of 100
+#: Beta(0.3, 1) quantiles (half the paper's spacing: at the paper's 50, the steps with β between
+#: 0.004 and 0.1 have Δβ² Var(ℓ) ≈ 1, where the variance of a stepping-stone ratio grows as
+#: exp(Δβ² Var ℓ) − 1), 1,100 iterations per step and run, the first 200 discarded (step-size and
+#: mass-matrix adaptation)
+TARGET_SETTINGS = {"sampler": "hmc", "n_leapfrog": 5, "n_runs": 2, "n_steps": 100, "n_iter": 1100, "thin": 1,
+                   "burnin": 200}
 #: estimators the paper's pipeline computed from one shared power-posterior ladder
 SHARED_LADDER = {"ss": stepping_stone_log_marginal, "ps": path_sampling_log_marginal,
                  "mps": modified_path_sampling_log_marginal}

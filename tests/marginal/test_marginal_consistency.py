@@ -71,10 +71,20 @@ def test_whole_tree_scaler_and_parallel_runs_are_consistent(method, quartet):
     _check_within_four_standard_errors(estimator, quartet)
 
 
-def test_parallel_runs_are_reproducible_and_counted(triplet):
-    settings = dict(n_steps=10, n_iter=2000, thin=2, burnin=100, sampler="mh-tree", n_runs=2, random_state=9)
+@pytest.mark.parametrize("method", [SteppingStone, GeneralizedSteppingStone])
+def test_gradient_based_parallel_ladders_are_consistent(method, triplet):
+    # the shape of the speed-target settings of benchmarks/marginal.py (HMC, two ladders pooled per
+    # step, 100 steps), with shorter chains
+    estimator = method(n_steps=100, n_iter=300, thin=1, burnin=60, sampler="hmc", n_leapfrog=5, n_runs=2,
+                       random_state=11)
+    _check_within_four_standard_errors(estimator, triplet)
+
+
+@pytest.mark.parametrize("sampler, n_iter", [("mh-tree", 2000), ("hmc", 200)])
+def test_parallel_runs_are_reproducible_and_counted(sampler, n_iter, triplet):
+    settings = dict(n_steps=10, n_iter=n_iter, thin=2, burnin=50, sampler=sampler, n_runs=2, random_state=9)
     first = SteppingStone(**settings).fit(triplet.problem())
     second = SteppingStone(**settings).fit(triplet.problem())
     assert first.log_marginal_ == second.log_marginal_
-    # two runs of 10 chains of 2,000 iterations (plus each chain's start) and the MAP search
-    assert first.n_likelihood_evaluations_ >= 2 * 10 * 2000
+    # two runs of 10 chains of n_iter iterations (at least one evaluation each) and the MAP search
+    assert first.n_likelihood_evaluations_ >= 2 * 10 * n_iter
