@@ -6,8 +6,10 @@ integrator (Neal 2011, "MCMC using Hamiltonian dynamics", Handbook of MCMC ch. 5
 driven by the likelihood engine's analytic gradient. The step size is tuned during burn-in by dual
 averaging towards acceptance 0.8 (Hoffman & Gelman 2014, JMLR 15:1593, Algorithm 5) and jittered
 uniformly in ±20% at every iteration; after the first half of burn-in the diagonal mass matrix is
-set to the inverse of the variances of y seen so far. All updates of a branch vector move every
-branch, so one iteration costs ``n_leapfrog`` likelihood-and-gradient evaluations.
+set to the inverse of the variances of y seen so far (when that half has more than
+``MIN_MASS_SAMPLES`` iterations; otherwise the chain keeps the mass matrix it was given). All
+updates of a branch vector move every branch, so one iteration costs ``n_leapfrog``
+likelihood-and-gradient evaluations.
 """
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ from phylo_vi.marginal.mcmc import ChainSample, TemperedTarget
 # layout of the HMC tuning vector
 LOG_STEP, LOG_STEP_BAR, H_BAR, N_ADAPT, MU = range(5)
 TARGET_ACCEPTANCE = 0.8
+#: the mass matrix is estimated from the first half of the warm-up only if that has more samples
+MIN_MASS_SAMPLES = 10
 
 
 def initial_hmc_tuning(n_branches: int, step_size: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
@@ -124,7 +128,7 @@ def _hmc_chain(plan, y, thin, n_warmup, n_leapfrog, beta, prior_rate, prior_weig
                     warm_sum[i] += y[i]
                     warm_sq[i] += y[i] * y[i]
                 n_warm_seen += 1
-                if iteration == n_warmup // 2 and n_warm_seen > 10:
+                if iteration == n_warmup // 2 and n_warm_seen > MIN_MASS_SAMPLES:
                     for i in range(n):
                         mean = warm_sum[i] / n_warm_seen
                         variance = warm_sq[i] / n_warm_seen - mean * mean

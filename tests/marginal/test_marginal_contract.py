@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from phylo_vi.errors import PhyloVIError
 from phylo_vi.marginal import METHODS, MarginalEstimator, make_estimator, parse_methods
+from phylo_vi.marginal.hmc import MIN_MASS_SAMPLES, initial_hmc_tuning, run_hmc
+from phylo_vi.marginal.methods import FAST
 
 # small MH settings so that the whole list runs in seconds (paper values are the defaults)
 SMALL = {"n_iter": 2000, "thin": 2, "burnin": 100, "n_steps": 8, "n_mcmc": 20, "n_live": 10, "n_samples": 500,
@@ -57,3 +60,20 @@ def test_paper_defaults_are_the_constructor_defaults():
     assert fast.sampler == "hmc" and fast.n_iter < ss.n_iter
     with pytest.raises(PhyloVIError):
         make_estimator("ss", preset="slowest")
+
+
+@pytest.mark.parametrize("name", ["bs", "ss", "gss"])
+def test_fast_preset_chains_adapt_the_hmc_mass_matrix(name, triplet):
+    # a warm-up of 2 * MIN_MASS_SAMPLES iterations or fewer keeps the unit mass matrix (the fast
+    # ladder once had exactly that); the fast preset's warm-up is long enough to estimate it
+    settings = FAST[name]
+    problem = triplet.problem()
+
+    def inverse_mass_after(burnin: int) -> np.ndarray:
+        tuning = initial_hmc_tuning(problem.n_branches)
+        run_hmc(problem, problem.initial_branch_lengths(), n_iter=settings["n_iter"], thin=settings["thin"],
+                burnin=burnin, n_leapfrog=settings["n_leapfrog"], rng=np.random.default_rng(1), tuning=tuning)
+        return tuning[1]
+
+    assert np.all(inverse_mass_after(2 * MIN_MASS_SAMPLES) == 1.0)
+    assert not np.allclose(inverse_mass_after(settings["burnin"]), 1.0, rtol=0.1)
