@@ -66,7 +66,7 @@ CHAIN_METHODS = ("hm", "shm", "bs", "cpo", "ppd", "ss", "ps", "mps", "gss")
 #: SS and GSS settings of the speed target (within 0.3 nats of MrBayes at >= 10x less wall time):
 #: the HMC sampler (5 leapfrog steps, engine gradients), two ladders on two threads, a ladder of 100
 #: Beta(0.3, 1) quantiles (half the paper's spacing: at the paper's 50, the steps with β between
-#: 0.004 and 0.1 have Δβ² Var(ℓ) ≈ 1, where the variance of a stepping-stone ratio grows as
+#: 0.004 and 0.1 have Δβ² Var(ℓ) between 0.4 and 1.4, where the variance of a stepping-stone ratio grows as
 #: exp(Δβ² Var ℓ) − 1), 1,100 iterations per step and run, the first 200 discarded (step-size and
 #: mass-matrix adaptation)
 TARGET_SETTINGS = {"sampler": "hmc", "n_leapfrog": 5, "n_runs": 2, "n_steps": 100, "n_iter": 1100, "thin": 1,
