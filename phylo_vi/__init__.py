@@ -5,7 +5,11 @@ patterns), ``likelihood`` (Felsenstein pruning), ``marginal`` (marginal-likeliho
 estimators), ``sbn`` (subsplit Bayesian networks), ``vi`` (variational-inference core),
 ``vbpi``, ``genotype`` (tumour genotype matrices), ``diagnostics``, ``report``.
 """
-from phylo_vi.errors import PhyloVIError
-
 __version__ = "0.1.0"
+
+from phylo_vi.util.numba_cache import use_numba_cache_dir  # noqa: E402  (before any kernel is compiled)
+
+use_numba_cache_dir(__version__)
+
+from phylo_vi.errors import PhyloVIError  # noqa: E402
 __all__ = ["PhyloVIError", "__version__"]
