@@ -59,11 +59,14 @@ def summarize(results: Sequence[CellResult], trees: Sequence[Tree], reference: n
             "sd_log_marginal": _finite(float(np.std(values, ddof=1))) if len(values) > 1 else None,
             "mean_standard_error": _finite(float(np.nanmean([r.standard_error for r in rows])))
             if any(math.isfinite(r.standard_error) for r in rows) else None,
+            "error_of_mean": _finite(float(np.std(values, ddof=1) / math.sqrt(len(values)))) if len(values) > 1
+            else _finite(float(rows[0].standard_error)),
             "mean_seconds": float(np.mean([r.seconds for r in rows])),
             "mean_evaluations": float(np.mean([r.evaluations for r in rows])),
         })
     summary: dict[str, Any] = dict(meta)
     summary.update({"n_trees": len(trees), "methods": methods, "replicates": len(replicates), "cells": per_cell})
+    summary["log_bayes_factors"] = log_bayes_factors(per_cell)
     if reference is not None:
         _, membership = split_membership(trees)
         metrics = []
@@ -82,12 +85,80 @@ def summarize(results: Sequence[CellResult], trees: Sequence[Tree], reference: n
     return summary
 
 
+def _cell_error(cell: dict) -> float:
+    """Error of one tree × method cell: the spread over replicates, else the mean reported s.e."""
+    for key in ("sd_log_marginal", "mean_standard_error"):
+        if cell[key] is not None and math.isfinite(cell[key]):
+            return float(cell[key])
+    return math.inf
+
+
+def best_determined_cells(cells: Sequence[dict]) -> dict[int, dict]:
+    """Per tree, the cell whose log Z is best determined (smallest spread over replicates, else smallest
+    reported standard error; the first listed method on ties). Estimates are read relative to it."""
+    best: dict[int, dict] = {}
+    for cell in cells:
+        if cell["mean_log_marginal"] is None:
+            continue
+        current = best.get(cell["tree"])
+        if current is None or _cell_error(cell) < _cell_error(current):
+            best[cell["tree"]] = cell
+    return best
+
+
+def log_bayes_factors(cells: Sequence[dict]) -> list[dict]:
+    """log Bayes factors log Z_k − log Z_ref of every tree k against a reference tree, per method.
+
+    The reference tree is the one with the highest mean log Z under the method whose estimates have
+    the smallest total error. Under the uniform topology prior these are log posterior odds
+    (Kass & Raftery 1995, J. Am. Stat. Assoc. 90:773, eq. 1). Standard error: the two cells' errors
+    of the mean (SD over replicates / sqrt(n), or the reported s.e. of a single replicate) added in
+    quadrature, or null where either is unknown.
+    """
+    by_method: dict[str, dict[int, dict]] = defaultdict(dict)
+    for cell in cells:
+        if cell["mean_log_marginal"] is not None:
+            by_method[cell["method"]][cell["tree"]] = cell
+    if not by_method:
+        return []
+    anchor = min(by_method, key=lambda m: sum(_cell_error(c) for c in by_method[m].values()))
+    reference_tree = max(by_method[anchor].values(), key=lambda c: c["mean_log_marginal"])["tree"]
+    rows = []
+    for method, trees in by_method.items():
+        reference = trees.get(reference_tree)
+        if reference is None:
+            continue
+        for tree, cell in sorted(trees.items()):
+            if tree == reference_tree:
+                continue
+            errors = (cell["error_of_mean"], reference["error_of_mean"])
+            rows.append({"method": method, "label": cell["label"], "tree": tree, "tree_name": cell["tree_name"],
+                         "reference_tree": reference_tree, "reference_tree_name": reference["tree_name"],
+                         "log_bayes_factor": cell["mean_log_marginal"] - reference["mean_log_marginal"],
+                         "standard_error": math.hypot(*errors) if None not in errors else None})
+    return rows
+
+
 # ------------------------------------------------------------------------------------ HTML
 def _per_method_time(summary: dict) -> dict[str, float]:
     times: dict[str, list[float]] = defaultdict(list)
     for cell in summary["cells"]:
         times[cell["method"]].append(cell["mean_seconds"])
     return {m: float(np.mean(v)) for m, v in times.items()}
+
+
+def shared_axis_limits(deltas: np.ndarray, floor: float = 1.0) -> tuple[float, float]:
+    """Limits of the shared "log Z relative to the best-determined estimate" axis.
+
+    Wide enough for every estimate within 5 times the median absolute deviation from the reference
+    (at least ±``floor`` nats), so that one far-off estimator (NMC thousands of nats below, say)
+    does not flatten the others: those are drawn at the edge, marked and labelled.
+    """
+    finite = np.abs(deltas[np.isfinite(deltas)])
+    half = max(floor, 5.0 * float(np.median(finite))) if finite.size else floor
+    inside = finite[finite <= half]
+    half = max(half, float(inside.max()) if inside.size else 0.0) * 1.1
+    return -half, half
 
 
 def _plot_log_marginals(report: HtmlReport, results: Sequence[CellResult], summary: dict, max_trees: int = 4) -> None:
@@ -98,19 +169,47 @@ def _plot_log_marginals(report: HtmlReport, results: Sequence[CellResult], summa
 
     methods = summary["methods"]
     labels = {r.method: r.label for r in results}
-    for tree in range(min(summary["n_trees"], max_trees)):
-        rows = [r for r in results if r.tree == tree]
-        figure, axis = plt.subplots(figsize=(max(6.0, 0.5 * len(methods) + 2), 3.8))
+    best = best_determined_cells(summary["cells"])
+    trees = [tree for tree in range(min(summary["n_trees"], max_trees)) if tree in best]
+    if not trees:
+        return
+    deltas = np.array([r.log_marginal - best[r.tree]["mean_log_marginal"] for r in results if r.tree in trees])
+    low, high = shared_axis_limits(deltas)
+    figure, axes = plt.subplots(len(trees), 1, figsize=(max(6.0, 0.5 * len(methods) + 2), 2.6 * len(trees)),
+                                sharex=True, sharey=True, squeeze=False)
+    for axis, tree in zip(axes[:, 0], trees):
+        reference = best[tree]
         for x, method in enumerate(methods):
-            values = [r for r in rows if r.method == method]
-            y = np.array([r.log_marginal for r in values])
-            se = np.array([r.standard_error for r in values])
-            offsets = np.linspace(-0.15, 0.15, len(values)) if len(values) > 1 else np.zeros(1)
-            axis.errorbar(x + offsets, y, yerr=np.where(np.isfinite(se), 2 * se, 0.0), fmt="o", ms=4, capsize=2)
-        axis.set_xticks(range(len(methods)), [labels[m] for m in methods], rotation=45)
-        axis.set_ylabel("log Z")
-        axis.set_title(f"{rows[0].tree_name if rows else tree}: log Z per method (bars: ±2 s.e.)")
-        report.figure(figure, caption=f"log Z of every method and replicate, tree {tree}")
+            rows = [r for r in results if r.tree == tree and r.method == method]
+            offsets = np.linspace(-0.15, 0.15, len(rows)) if len(rows) > 1 else np.zeros(1)
+            for offset, row in zip(offsets, rows):
+                delta = row.log_marginal - reference["mean_log_marginal"]
+                if low <= delta <= high:
+                    error = 2 * row.standard_error if math.isfinite(row.standard_error) else 0.0
+                    axis.errorbar(x + offset, delta, yerr=error, fmt="o", ms=4, capsize=2, color=f"C{x % 10}")
+                else:
+                    edge = high if delta > high else low
+                    axis.plot(x + offset, edge, marker="^" if delta > high else "v", ms=8, color="crimson")
+                    axis.annotate(f"{delta:+.4g}", (x + offset, edge), fontsize=7, color="crimson",
+                                  xytext=(3, -10 if delta > high else 4), textcoords="offset points")
+        axis.axhline(0.0, color="grey", lw=0.8)
+        axis.set_ylim(low, high)
+        axis.set_ylabel("Δ log Z (nats)")
+        axis.set_title(f"{reference['tree_name']}: relative to {reference['label']} "
+                       f"(log Z = {reference['mean_log_marginal']:.2f})", fontsize=9)
+    axes[-1, 0].set_xticks(range(len(methods)), [labels[m] for m in methods], rotation=45)
+    figure.tight_layout()
+    report.figure(figure, caption="log Z of every method and replicate relative to the best-determined estimate "
+                                  "of each tree (bars: ±2 s.e.; red triangles: off the shared scale, value shown)")
+
+
+def _whole_decades(values: Sequence[float]) -> tuple[float, float]:
+    """Log-axis limits at whole powers of ten around the positive ``values``, so that at least two
+    labelled major ticks are always shown (a range inside one decade has none otherwise)."""
+    positive = [v for v in values if v > 0 and math.isfinite(v)] or [1.0]
+    low = math.floor(math.log10(min(positive)))
+    high = max(math.ceil(math.log10(max(positive))), low + 1)
+    return 10.0 ** low, 10.0 ** high
 
 
 def _plot_time_error(report: HtmlReport, summary: dict) -> None:
@@ -147,7 +246,10 @@ def _plot_time_error(report: HtmlReport, summary: dict) -> None:
                 axis.axhline(level, color="grey", lw=0.8, ls="--")
         axis.set_xscale("log")
         axis.set_yscale("log")
-        axis.xaxis.set_minor_formatter(NullFormatter())  # short ranges label every minor tick otherwise
+        axis.set_xlim(*_whole_decades(list(times.values())))
+        axis.set_ylim(*_whole_decades(list(errors.values())))
+        axis.xaxis.set_minor_formatter(NullFormatter())
+        axis.yaxis.set_minor_formatter(NullFormatter())
         axis.set_xlabel("mean wall time per tree (s)")
         axis.set_ylabel(title)
     report.figure(figure, caption="Time against error (log-log), mean over trees and replicates")
@@ -192,6 +294,14 @@ def write_html_report(path: str | Path, results: Sequence[CellResult], summary: 
                  [[c["tree_name"], c["label"], c["mean_log_marginal"], c["sd_log_marginal"] or float("nan"),
                    c["mean_standard_error"] or float("nan"), c["mean_seconds"], c["mean_evaluations"]]
                   for c in summary["cells"]])
+    if summary["log_bayes_factors"]:
+        report.heading("log Bayes factors")
+        report.paragraph("log Z of each tree minus log Z of the reference tree, per method (mean over replicates); "
+                         "under the uniform topology prior these are log posterior odds.")
+        report.table(["method", "tree", "against", "log BF", "s.e."],
+                     [[row["label"], row["tree_name"], row["reference_tree_name"], row["log_bayes_factor"],
+                       row["standard_error"] if row["standard_error"] is not None else float("nan")]
+                      for row in summary["log_bayes_factors"]], float_format="{:.4g}")
     report.heading("Time against error")
     _plot_time_error(report, summary)
     if "metrics" in summary:
