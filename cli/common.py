@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
@@ -39,10 +40,20 @@ n_burnin_option = click.option(
     help="Number of trees discarded at the start of each MCMC chain (instead of --burnin).")
 
 
+def _prefix(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    if value is None:
+        return None
+    if not value or value.endswith(("/", os.sep)) or Path(value).is_dir():
+        raise click.BadParameter(f"{value!r} is a directory, not a prefix; give one such as "
+                                 f"{str(Path(value or '.') / 'run')!r}", ctx, param)
+    return Path(value)
+
+
 def out_option_for(help_text: str, *, required: bool = False):
-    """``-o/--out PREFIX`` (dest ``out_prefix``) with the command's own description of what it writes."""
-    return click.option("-o", "--out", "out_prefix", type=click.Path(path_type=Path), required=required,
-                        default=None, metavar="PREFIX", help=help_text)
+    """``-o/--out PREFIX`` (dest ``out_prefix``) with the command's own description of what it writes;
+    a directory is refused (it is not a prefix)."""
+    return click.option("-o", "--out", "out_prefix", type=click.Path(), callback=_prefix, required=required,
+                        metavar="PREFIX", help=help_text)
 
 
 out_option = out_option_for("Output prefix for result files.")
@@ -87,6 +98,8 @@ class DeviceType(click.ParamType):
             self.fail(f"{value!r} is not a torch device (cpu, cuda, cuda:N, mps)", param, ctx)
         if device.type == "cuda" and not torch.cuda.is_available():
             self.fail(f"{value!r} requested but CUDA is not available", param, ctx)
+        if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+            self.fail(f"{value!r}: there are {torch.cuda.device_count()} CUDA devices", param, ctx)
         if device.type not in ("cpu", "cuda", "mps"):
             self.fail(f"{value!r}: only cpu, cuda and mps devices are supported", param, ctx)
         if device.type == "mps" and not torch.backends.mps.is_available():

@@ -91,9 +91,9 @@ def denoise(matrix: Path, fp: float, fn: float, fmt: str, out_prefix: Path | Non
     check_rates(fp, fn)
     out = None if out_prefix is None else output_path(out_prefix, ".CFMatrix")
     outputs = None if out is None else planned_outputs({"matrix": out}, [matrix] + ([weights] if weights else []))
-    seed = resolve_seed(seed)
     data = read_genotype(matrix, fmt)
     network = False if no_network else (load_network(weights) if weights else True)
+    seed = resolve_seed(seed)
     start = time.perf_counter()
     result = run(data.values, fp, fn, network=network, decoding=decoding, n_candidates=candidates,
                  clone_penalty=DEFAULT_CLONE_PENALTY if clone_penalty is None else clone_penalty, random_state=seed)

@@ -51,14 +51,13 @@ def marginal(alignment: Path, trees: Path, methods: str, top: int | None, replic
 
     inputs = [alignment, trees] + ([reference_file] if reference_file is not None else [])
     outputs = None if out_prefix is None else planned_outputs(report_paths(out_prefix), inputs)
-    seed = resolve_seed(seed)
     study = MarginalStudy.from_files(alignment, trees, methods=methods, top=top, n_replicates=replicates,
-                                     random_state=seed, preset=preset, model=model, prior_rate=prior_rate,
-                                     reference_file=reference_file)
+                                     preset=preset, model=model, prior_rate=prior_rate, reference_file=reference_file)
+    seed = resolve_seed(seed)
     show = not quiet and sys.stderr.isatty()
     with DaskClient(workers, scheduler) as client:
         with tqdm(total=study.n_cells, desc="marginal", unit="cell", disable=not show, file=sys.stderr) as bar:
-            results, summary = study.run(client=client, progress=bar.update,
+            results, summary = study.run(seed, client=client, progress=bar.update,
                                          workers=scheduler if scheduler is not None else workers)
     if outputs is not None:
         with writing(outputs, quiet) as staged:

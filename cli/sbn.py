@@ -45,7 +45,7 @@ class ManyValuesCommand(click.Command):
         for index, word in enumerate(args):
             if word == "--" or word in self.many_values or word.startswith("-"):
                 if pending:
-                    rewritten.append(current)  # no value: click reports the missing argument
+                    raise click.UsageError(f"{current} needs at least one file", ctx)
                 current, pending = (word, True) if word in self.many_values else (None, False)
                 if word == "--":
                     rewritten += args[index:]
@@ -61,7 +61,7 @@ class ManyValuesCommand(click.Command):
                 rewritten.append(word)
         else:
             if pending:
-                rewritten.append(current)
+                raise click.UsageError(f"{current} needs at least one file", ctx)
         return super().parse_args(ctx, rewritten)
 
 

@@ -63,7 +63,8 @@ def load_network(path: str | Path | None = None) -> PointerNetwork:
         network.load_state_dict(checkpoint["state_dict"])
     except (OSError, EOFError, RuntimeError, KeyError, TypeError, ValueError, AttributeError,
             pickle.UnpicklingError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        first_line = str(exc).splitlines()[0] if str(exc) else ""
+        reason = first_line if 0 < len(first_line) <= 80 else type(exc).__name__
         raise InputFormatError(f"not a pointer-network weights file written by 'phylo-vi genotype train' "
                                f"({reason})", path) from None
     return network.eval()

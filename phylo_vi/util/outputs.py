@@ -57,19 +57,19 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def _probe_folder(folder: Path) -> None:
+def _probe_folder(folder: Path, target: Path) -> None:
     """Create, write, sync and remove a small file in ``folder``; raise on any failure."""
     try:
         fd, name = tempfile.mkstemp(prefix=STAGING_PREFIX, suffix=".probe", dir=folder)
     except OSError as exc:
-        raise OutputLocationError(f"{folder}: cannot write here ({_reason(exc)})") from None
+        raise OutputLocationError(f"{target}: cannot write in {folder} ({_reason(exc)})") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(b"\0" * PROBE_BYTES)
             handle.flush()
             os.fsync(handle.fileno())
     except OSError as exc:
-        raise OutputLocationError(f"{folder}: cannot write here ({_reason(exc)})") from None
+        raise OutputLocationError(f"{target}: cannot write in {folder} ({_reason(exc)})") from None
     finally:
         with contextlib.suppress(OSError):
             os.unlink(name)
@@ -109,22 +109,25 @@ class OutputSet:
                     raise OutputLocationError(f"{target}: is an input of this run; choose another output name")
             if target.is_dir():
                 raise OutputLocationError(f"{target}: is a directory; give a file name or prefix inside it")
-        for folder in dict.fromkeys(target.parent for target in self.targets.values()):
-            self._check_folder(folder)
+        first_in: dict[Path, Path] = {}
+        for target in self.targets.values():
+            first_in.setdefault(target.parent, target)
+        for folder, target in first_in.items():
+            self._check_folder(folder, target)
         return self
 
-    def _check_folder(self, folder: Path) -> None:
+    def _check_folder(self, folder: Path, target: Path) -> None:
         if not folder.exists():
             if not self.make_parents:
-                raise OutputLocationError(f"{folder}: no such directory")
+                raise OutputLocationError(f"{target}: cannot write: directory {folder} does not exist")
             existing = next(parent for parent in folder.parents if parent.exists())
             if not existing.is_dir():
-                raise OutputLocationError(f"{existing}: not a directory")
-            _probe_folder(existing)
+                raise OutputLocationError(f"{target}: cannot write: {existing} is not a directory")
+            _probe_folder(existing, target)
             return
         if not folder.is_dir():
-            raise OutputLocationError(f"{folder}: not a directory")
-        _probe_folder(folder)
+            raise OutputLocationError(f"{target}: cannot write: {folder} is not a directory")
+        _probe_folder(folder, target)
 
     @contextlib.contextmanager
     def staged(self) -> Iterator[dict[str, Path]]:
