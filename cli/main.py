@@ -14,6 +14,8 @@ import click
 from phylo_vi import __version__
 from phylo_vi.errors import PhyloVIError
 
+NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
+
 COMMANDS: dict[str, str] = {
     "genotype": "phylo_vi.cli.genotype:genotype",
     "likelihood": "phylo_vi.cli.likelihood:likelihood",
@@ -79,6 +81,9 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(1)
+    except NO_ARGS_IS_HELP as exc:  # a group run without a subcommand: its help, as click 8.1 did
+        click.echo(exc.format_message())
+        sys.exit(0)
     except click.UsageError as exc:
         click.echo(usage_error_line(exc), err=True)
         sys.exit(2)
@@ -91,9 +96,8 @@ def main(argv: list[str] | None = None) -> None:
     except FileNotFoundError as exc:
         click.echo(f"phylo-vi: error: {exc.filename}: no such file", err=True)
         sys.exit(2)
-    except (IsADirectoryError, PermissionError) as exc:
-        reason = "is a directory" if isinstance(exc, IsADirectoryError) else "permission denied"
-        click.echo(f"phylo-vi: error: {exc.filename}: {reason}", err=True)
+    except OSError as exc:  # the system refused a read or a write (permission, I/O error, ...)
+        click.echo(f"phylo-vi: error: {exc.filename or 'input/output'}: {exc.strerror or exc}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)

@@ -140,7 +140,12 @@ class OutputSet:
                     folder.mkdir(parents=True, exist_ok=True)
                 staging[folder] = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=folder))
             staged = {key: staging[target.parent] / target.name for key, target in self.targets.items()}
-            yield staged
+            try:
+                yield staged
+            except OSError as exc:  # a write failed after the check: the disk filled up, a device failed
+                folders = ", ".join(str(folder) for folder in staging)
+                raise OutputLocationError(f"{folders}: cannot write the outputs ({_reason(exc)}); "
+                                          "no output was changed") from None
             missing = [str(self.targets[key]) for key, path in staged.items() if not path.is_file()]
             if missing:
                 raise OutputLocationError(f"{', '.join(missing)}: announced but not written")

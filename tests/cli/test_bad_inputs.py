@@ -168,6 +168,7 @@ def _generated_cases() -> list[tuple[str, list[str], list[str]]]:
 CASES: list[tuple[str, list[str], list[str]]] = [
     # the command group
     ("no such command", ["no-such-command"], ["no-such-command"]),
+    ("unknown top-level option", ["--verbose"], ["--verbose"]),
     ("no such trees subcommand", ["trees", "sumary"], ["sumary"]),
     ("no such sbn subcommand", ["sbn", "fitt"], ["fitt"]),
     ("no such genotype subcommand", ["genotype", "chek"], ["chek"]),

@@ -120,6 +120,16 @@ def test_outputs_change_together_or_not_at_all(tmp_path):
     assert listing(tmp_path) == {"new.html": b"new page", "old.tsv": b"new table"}
 
 
+def test_a_disk_that_fills_up_while_writing_changes_nothing(tmp_path):
+    old = tmp_path / "a.tsv"
+    old.write_text("previous")
+    with pytest.raises(OutputLocationError, match="no space left.*no output was changed"):
+        with OutputSet({"a": old, "b": tmp_path / "b.tsv"}).staged() as staged:
+            staged["a"].write_text("new")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(staged["b"]))
+    assert listing(tmp_path) == {"a.tsv": b"previous"}
+
+
 def test_a_failed_rename_puts_the_previous_files_back(tmp_path, monkeypatch):
     first, second = tmp_path / "a.tsv", tmp_path / "b.tsv"
     first.write_text("old a")

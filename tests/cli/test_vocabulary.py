@@ -143,3 +143,8 @@ def test_denoise_and_grid_seed_is_deprecated_for_random_state():
     assert np.array_equal(old.matrix, new.matrix)
     with pytest.warns(DeprecationWarning, match="random_state"):
         assert run_grid(None, [], ["ml"], seed=3) == []  # no topology: no cell
+
+
+def test_a_group_without_subcommand_prints_its_help(capsys):
+    status, out, err = run_cli(capsys, "sbn")
+    assert (status, err) == (0, "") and out.startswith("Usage: phylo-vi sbn") and "sample" in out
