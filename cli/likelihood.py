@@ -31,6 +31,7 @@ def likelihood(alignment: Path, tree_file: Path, model_string: str, gradient: bo
     from tqdm import tqdm
 
     from phylo_vi.alignment import read_alignment
+    from phylo_vi.errors import TaxonMismatchError
     from phylo_vi.io.trees import read_trees
     from phylo_vi.likelihood import TreeLikelihood, parse_model
 
@@ -42,7 +43,10 @@ def likelihood(alignment: Path, tree_file: Path, model_string: str, gradient: bo
     with tqdm(total=len(sample), unit="tree", file=sys.stderr, leave=False,
               disable=quiet or not sys.stderr.isatty(), desc="likelihood") as bar:
         for index, tree in enumerate(sample):
-            engine = TreeLikelihood(patterns, tree, model, n_threads=threads)
+            try:
+                engine = TreeLikelihood(patterns, tree, model, n_threads=threads)
+            except TaxonMismatchError as exc:
+                raise TaxonMismatchError(f"{tree_file} (tree {index + 1}) and {alignment}: {exc}") from None
             resolved = engine.model
             entry: dict[str, Any] = {"tree": tree.name or str(index + 1)}
             if gradient:

@@ -228,7 +228,8 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("likelihood: PHYLIP with a missing row", ["likelihood", "bad_count.phy", "tree.nwk"], ["bad_count.phy"]),
     ("likelihood: empty alignment", ["likelihood", "empty.txt", "tree.nwk"], ["empty.txt"]),
     ("likelihood: binary alignment", ["likelihood", "binary.bin", "tree.nwk"], ["binary.bin"]),
-    ("likelihood: tree with a taxon not aligned", ["likelihood", "aln.fasta", "other_taxa.nwk"], ["E"]),
+    ("likelihood: tree with a taxon not aligned", ["likelihood", "aln.fasta", "other_taxa.nwk"],
+     ["other_taxa.nwk", "tree 1", "aln.fasta", "E"]),
     ("likelihood: malformed tree", ["likelihood", "aln.fasta", "unbalanced.nwk"], ["unbalanced.nwk", "line 2"]),
     ("likelihood: tree is an alignment", ["likelihood", "aln.fasta", "aln.fasta"], ["aln.fasta"]),
     # marginal
