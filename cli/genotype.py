@@ -153,10 +153,15 @@ def simulate(model: str, cells: int, mutations: int, clones: int, linear: bool, 
 @quiet_option
 def evaluate(truth: Path, pred: Path, fmt: str, as_json: bool, quiet: bool) -> None:
     """Entry error, ancestor-descendant and different-lineage accuracy (HUNTRESS definitions). Writes no file."""
+    from phylo_vi.errors import PhyloVIError
     from phylo_vi.genotype.formats import read_genotype
     from phylo_vi.genotype.metrics import evaluate_genotypes
 
-    scores = evaluate_genotypes(read_genotype(truth, fmt), read_genotype(pred, fmt))
+    truth_matrix, predicted = read_genotype(truth, fmt), read_genotype(pred, fmt)
+    try:
+        scores = evaluate_genotypes(truth_matrix, predicted)
+    except PhyloVIError as exc:
+        raise PhyloVIError(f"--truth {truth}, --pred {pred}: {exc}") from None
     emit_document({"truth": str(truth), "pred": str(pred), **scores.as_dict()}, as_json)
 
 
