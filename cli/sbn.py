@@ -12,7 +12,8 @@ from phylo_vi.cli.common import (burnin_choice, emit_json, json_option, n_burnin
 
 METHOD_CHOICES = ["srf", "ccd", "sa", "em", "em-alpha", "rooted"]
 TABLE_CHOICES = ["srf", "ccd", "sa", "em", "em-alpha"]
-tree_files = click.argument("trees", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+tree_files = click.argument("trees", nargs=-1, required=True,
+                            type=click.Path(exists=True, dir_okay=False, path_type=Path))
 alpha_option = click.option("--alpha", type=click.FloatRange(min=0), default=1e-4, show_default=True,
                             help="Regularisation of SBN-EM-α.")
 
