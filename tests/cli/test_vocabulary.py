@@ -148,3 +148,9 @@ def test_denoise_and_grid_seed_is_deprecated_for_random_state():
 def test_a_group_without_subcommand_prints_its_help(capsys):
     status, out, err = run_cli(capsys, "sbn")
     assert (status, err) == (0, "") and out.startswith("Usage: phylo-vi sbn") and "sample" in out
+
+
+@pytest.mark.parametrize("name", sorted(leaf_commands()))
+def test_every_command_has_help(capsys, name):
+    status, out, err = run_cli(capsys, *name.split()[1:], "--help")
+    assert (status, err) == (0, "") and out.startswith(f"Usage: {name} ")
