@@ -95,10 +95,11 @@ def main(argv=None) -> int:
     network = load_network()
     methods = {
         "input": lambda v, fp, fn: np.where(v == 3, 0, v).astype(np.int8),
-        "network": lambda v, fp, fn: network_flips(network, v, fp, fn, n_candidates=args.candidates, seed=args.seed),
+        "network": lambda v, fp, fn: network_flips(network, v, fp, fn, n_candidates=args.candidates,
+                                                   random_state=args.seed),
         "repair": lambda v, fp, fn: repair(v, fp, fn).matrix,
         "phylo_vi": lambda v, fp, fn: denoise(v, fp, fn, network=network, n_candidates=args.candidates,
-                                              seed=args.seed).matrix,
+                                              random_state=args.seed).matrix,
         "ScisTree2": run_scistree2,
     }
     if not args.no_huntress:

@@ -217,7 +217,7 @@ def part_two(args, patterns, trees) -> dict:
     start = time.perf_counter()
     with LocalCluster(n_workers=args.workers, threads_per_worker=1, dashboard_address=":0") as cluster, \
             Client(cluster) as client:
-        results = run_grid(patterns, trees, methods, seed=args.seed, preset=args.grid_preset, client=client)
+        results = run_grid(patterns, trees, methods, random_state=args.seed, preset=args.grid_preset, client=client)
     seconds = time.perf_counter() - start
     _, membership = split_membership(trees)
     rows = []

@@ -28,7 +28,7 @@ def main() -> None:
     rows = []
     for problem in PROBLEMS:
         runs = [compare_estimators(problem, n_evaluations=args.n_evaluations, n_repeats=args.n_repeats,
-                                   device=args.device, seed=1000 * r) for r in range(args.repeats)]
+                                   device=args.device, random_state=1000 * r) for r in range(args.repeats)]
         for name in ESTIMATORS:
             time_ratio, variance_ratio, bias = [], [], []
             for run in runs:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from phylo_vi.cli.common import (emit_document, emit_json, json_option, quiet_option, resolve_seed, seed_option,
-                                 threads_option, write_json)
+from phylo_vi.cli.common import (emit_document, emit_json, json_option, out_option_for, planned_outputs,
+                                 quiet_option, resolve_seed, seed_option, threads_option, write_json, writing)
 
 FORMAT_CHOICE = click.Choice(["auto", "sc", "scite", "sphyr", "csv"])
 format_option = click.option("--format", "fmt", type=FORMAT_CHOICE, default="auto", show_default=True,
@@ -25,7 +25,7 @@ def _rates(func):
     return func
 
 
-@click.group(name="genotype")
+@click.group(name="genotype", context_settings={"help_option_names": ["-h", "--help"]})
 def genotype() -> None:
     """Tumour single-cell genotype matrices (cells x mutations, 0/1, missing 3 or ?)."""
 
@@ -34,8 +34,9 @@ def genotype() -> None:
 @click.argument("matrix", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @format_option
 @json_option
-def check(matrix: Path, fmt: str, as_json: bool) -> None:
-    """Exact three-gamete conflict check and linear/branching test of MATRIX."""
+@quiet_option
+def check(matrix: Path, fmt: str, as_json: bool, quiet: bool) -> None:
+    """Exact three-gamete conflict check and linear/branching test of MATRIX. Writes no file."""
     from phylo_vi.genotype.conflicts import check_matrix_structure, conflicting_pairs
     from phylo_vi.genotype.formats import read_genotype
 
@@ -60,8 +61,8 @@ def check(matrix: Path, fmt: str, as_json: bool) -> None:
 @click.argument("matrix", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_rates
 @format_option
-@click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the conflict-free matrix here (CFMatrix layout).")
+@out_option_for("Output prefix: writes PREFIX.CFMatrix, the conflict-free matrix (PREFIX itself when it ends "
+                "in .CFMatrix). Without -o no file is written.")
 @click.option("--decoding", type=click.Choice(["beam", "sample"]), default="beam", show_default=True)
 @click.option("--candidates", type=click.IntRange(min=1), default=8, show_default=True,
               help="Beams or samples decoded by the pointer network.")
@@ -72,36 +73,42 @@ def check(matrix: Path, fmt: str, as_json: bool) -> None:
 @seed_option
 @threads_option
 @json_option
-def denoise(matrix: Path, fp: float, fn: float, fmt: str, out: Path | None, decoding: str, candidates: int,
+@quiet_option
+def denoise(matrix: Path, fp: float, fn: float, fmt: str, out_prefix: Path | None, decoding: str, candidates: int,
             no_network: bool, weights: Path | None, clone_penalty: float | None, seed: int | None,
-            threads: int, as_json: bool) -> None:
+            threads: int, as_json: bool, quiet: bool) -> None:
     """Remove FP/FN noise from MATRIX; the output is always conflict-free."""
     import torch
 
-    torch.set_num_threads(threads)
     from phylo_vi.genotype import denoise as run
-    from phylo_vi.genotype import is_conflict_free
     from phylo_vi.genotype.denoise import load_network
     from phylo_vi.genotype.formats import read_genotype, write_sc
+    from phylo_vi.genotype.matrix import check_rates
     from phylo_vi.genotype.repair import DEFAULT_CLONE_PENALTY
+    from phylo_vi.util.outputs import output_path
 
-    seed = resolve_seed(seed)
+    torch.set_num_threads(threads)
+    check_rates(fp, fn)
+    out = None if out_prefix is None else output_path(out_prefix, ".CFMatrix")
+    outputs = None if out is None else planned_outputs({"matrix": out}, [matrix] + ([weights] if weights else []))
     data = read_genotype(matrix, fmt)
     network = False if no_network else (load_network(weights) if weights else True)
+    seed = resolve_seed(seed)
     start = time.perf_counter()
     result = run(data.values, fp, fn, network=network, decoding=decoding, n_candidates=candidates,
-                 clone_penalty=DEFAULT_CLONE_PENALTY if clone_penalty is None else clone_penalty, seed=seed)
+                 clone_penalty=DEFAULT_CLONE_PENALTY if clone_penalty is None else clone_penalty, random_state=seed)
     seconds = time.perf_counter() - start
-    if out is not None:
-        write_sc(data.with_values(result.matrix), out)
-    document = {
-        "file": str(matrix), "seed": seed, "fp": fp, "fn": fn, "out": None if out is None else str(out),
-        "n_flips_total": int((result.matrix != (data.values % 3)).sum()),
-        "network_flips": result.n_network_flips, "network_conflicting_pairs": result.network_conflicts,
-        "repair_changes": result.n_repair_changes, "n_clones": result.n_clones,
-        "log_likelihood": result.log_likelihood, "conflict_free": is_conflict_free(result.matrix),
-        "seconds": seconds, "seconds_network": result.seconds_network, "seconds_repair": result.seconds_repair,
-    }
+    if outputs is not None:
+        with writing(outputs, quiet) as staged:
+            write_sc(data.with_values(result.matrix), staged["matrix"])
+    summary = result.as_dict(data.values)
+    document = {"file": str(matrix), "seed": seed, "fp": fp, "fn": fn, "out": None if out is None else str(out),
+                "n_flips_total": summary["n_flips_total"], "network_flips": summary["n_network_flips"],
+                "network_conflicting_pairs": summary["network_conflicts"],
+                "repair_changes": summary["n_repair_changes"], "n_clones": summary["n_clones"],
+                "log_likelihood": summary["log_likelihood"], "conflict_free": summary["conflict_free"],
+                "seconds": seconds, "seconds_network": summary["seconds_network"],
+                "seconds_repair": summary["seconds_repair"]}
     emit_document(document, as_json)
 
 
@@ -111,37 +118,31 @@ def denoise(matrix: Path, fp: float, fn: float, fmt: str, out: Path | None, deco
 @click.option("--mutations", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--clones", type=click.IntRange(min=2), default=10, show_default=True, help="Clonal model only.")
 @click.option("--linear", is_flag=True, help="Clonal model: a chain of clones.")
-@click.option("--fp", type=float, default=1e-4, show_default=True)
-@click.option("--fn", type=float, default=0.1, show_default=True)
-@click.option("--missing", type=float, default=0.0, show_default=True, help="Missing-entry rate.")
-@click.option("-o", "--out", "out_prefix", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Writes PREFIX.SC (noisy) and PREFIX.ground.CFMatrix (truth).")
+@click.option("--fp", type=click.FloatRange(0, 1, max_open=True), default=1e-4, show_default=True)
+@click.option("--fn", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True)
+@click.option("--missing", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
+              help="Missing-entry rate.")
+@out_option_for("Output prefix: writes PREFIX.SC (noisy) and PREFIX.ground.CFMatrix (truth).", required=True)
 @seed_option
 @json_option
+@quiet_option
 def simulate(model: str, cells: int, mutations: int, clones: int, linear: bool, fp: float, fn: float,
-             missing: float, out_prefix: Path, seed: int | None, as_json: bool) -> None:
+             missing: float, out_prefix: Path, seed: int | None, as_json: bool, quiet: bool) -> None:
     """Simulate a noise-free tumour matrix and its noisy observation."""
-    import numpy as np
-
     from phylo_vi.genotype.formats import write_sc
     from phylo_vi.genotype.matrix import GenotypeMatrix
-    from phylo_vi.genotype.simulate import add_noise, simulate_clonal, simulate_coalescent
+    from phylo_vi.genotype.simulate import simulate_experiment
 
+    outputs = planned_outputs({"noisy": Path(f"{out_prefix}.SC"), "truth": Path(f"{out_prefix}.ground.CFMatrix")})
     seed = resolve_seed(seed)
-    rng = np.random.default_rng(seed)
-    truth = (simulate_clonal(cells, mutations, clones, linear=linear, random_state=rng) if model == "clonal"
-             else simulate_coalescent(cells, mutations, random_state=rng))
-    observed = add_noise(truth, fp, fn, missing, random_state=rng)
-    noisy_path = Path(f"{out_prefix}.SC")
-    truth_path = Path(f"{out_prefix}.ground.CFMatrix")
-    write_sc(GenotypeMatrix(observed), noisy_path)
-    write_sc(GenotypeMatrix(truth), truth_path)
-    document = {"seed": seed, "model": model, "noisy": str(noisy_path), "truth": str(truth_path),
-                "entry_noise": float(np.mean(np.where(observed == 3, truth, observed) != truth))}
-    if as_json:
-        emit_json(document)
-    else:
-        click.echo(f"wrote {noisy_path} and {truth_path} (seed {seed})")
+    simulated = simulate_experiment(model, cells, mutations, n_clones=clones, linear=linear, fp=fp, fn=fn,
+                                    missing_rate=missing, random_state=seed)
+    with writing(outputs, quiet) as staged:
+        write_sc(GenotypeMatrix(simulated.observed), staged["noisy"])
+        write_sc(GenotypeMatrix(simulated.truth), staged["truth"])
+    document = {"seed": seed, "model": model, "noisy": str(outputs.targets["noisy"]),
+                "truth": str(outputs.targets["truth"]), "entry_noise": simulated.entry_noise}
+    emit_document(document, as_json)
 
 
 @genotype.command()
@@ -149,26 +150,25 @@ def simulate(model: str, cells: int, mutations: int, clones: int, linear: bool, 
 @click.option("--pred", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
 @format_option
 @json_option
-def evaluate(truth: Path, pred: Path, fmt: str, as_json: bool) -> None:
-    """Entry error, ancestor-descendant and different-lineage accuracy (HUNTRESS definitions)."""
+@quiet_option
+def evaluate(truth: Path, pred: Path, fmt: str, as_json: bool, quiet: bool) -> None:
+    """Entry error, ancestor-descendant and different-lineage accuracy (HUNTRESS definitions). Writes no file."""
     from phylo_vi.errors import PhyloVIError
     from phylo_vi.genotype.formats import read_genotype
-    from phylo_vi.genotype.metrics import evaluate as score
+    from phylo_vi.genotype.metrics import evaluate_genotypes
 
-    t = read_genotype(truth, fmt)
-    p = read_genotype(pred, fmt)
-    if t.mutation_names != p.mutation_names and sorted(t.mutation_names) == sorted(p.mutation_names):
-        p = p.with_values(p.values[:, [p.mutation_names.index(name) for name in t.mutation_names]])
-    if (p.values == 3).any() or (t.values == 3).any():
-        raise PhyloVIError("evaluate needs complete 0/1 matrices (no missing entries)")
-    document = {"truth": str(truth), "pred": str(pred), **score(t.values, p.values).as_dict()}
-    emit_document(document, as_json)
+    truth_matrix, predicted = read_genotype(truth, fmt), read_genotype(pred, fmt)
+    try:
+        scores = evaluate_genotypes(truth_matrix, predicted)
+    except PhyloVIError as exc:
+        raise PhyloVIError(f"--truth {truth}, --pred {pred}: {exc}") from None
+    emit_document({"truth": str(truth), "pred": str(pred), **scores.as_dict()}, as_json)
 
 
 @genotype.command()
 @click.option("--task", type=click.Choice(["pointer", "noise", "branching"]), default="pointer", show_default=True)
-@click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Pointer: weights file (.pt). Classifiers: JSON report of the comparison with the exact check.")
+@out_option_for("Output prefix: pointer writes PREFIX.pt (weights); noise and branching write PREFIX.json "
+                "(the comparison with the exact check). PREFIX itself when it ends in that suffix.", required=True)
 @click.option("--supervised-steps", type=click.IntRange(min=0), default=300, show_default=True)
 @click.option("--policy-steps", type=click.IntRange(min=0), default=60, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=2), default=16, show_default=True, help="Pointer network.")
@@ -178,12 +178,16 @@ def evaluate(truth: Path, pred: Path, fmt: str, as_json: bool) -> None:
 @threads_option
 @quiet_option
 @json_option
-def train(task: str, out: Path, supervised_steps: int, policy_steps: int, batch_size: int, n_train: int, size: int,
-          seed: int | None, threads: int, quiet: bool, as_json: bool) -> None:
+def train(task: str, out_prefix: Path, supervised_steps: int, policy_steps: int, batch_size: int, n_train: int,
+          size: int, seed: int | None, threads: int, quiet: bool, as_json: bool) -> None:
     """Retrain the pointer network (weights) or a classifier (reported next to the exact check)."""
     import torch
 
+    from phylo_vi.util.outputs import output_path
+
     torch.set_num_threads(threads)
+    out = output_path(out_prefix, ".pt" if task == "pointer" else ".json")
+    outputs = planned_outputs({"out": out})
     seed = resolve_seed(seed)
     if task == "pointer":
         from tqdm import tqdm
@@ -191,29 +195,22 @@ def train(task: str, out: Path, supervised_steps: int, policy_steps: int, batch_
         from phylo_vi.genotype.denoise import save_network
         from phylo_vi.genotype.training import train_pointer_network
 
-        bar = tqdm(total=supervised_steps + policy_steps, disable=quiet or not sys.stderr.isatty(), file=sys.stderr)
-        net, history = train_pointer_network(n_supervised=supervised_steps, n_policy=policy_steps,
-                                             batch_size=batch_size, seed=seed,
-                                             progress=lambda phase, step, value: bar.update(1))
-        bar.close()
-        save_network(net, out)
+        with tqdm(total=supervised_steps + policy_steps, disable=quiet or not sys.stderr.isatty(),
+                  file=sys.stderr) as bar:
+            net, history = train_pointer_network(n_supervised=supervised_steps, n_policy=policy_steps,
+                                                 batch_size=batch_size, random_state=seed,
+                                                 progress=lambda phase, step, value: bar.update(1))
+        with writing(outputs, quiet) as staged:
+            save_network(net, staged["out"])
         document = {"task": task, "seed": seed, "out": str(out), "seconds": history.seconds,
                     "final_supervised_loss": history.supervised_loss[-1] if history.supervised_loss else None,
                     "final_policy_reward": history.policy_reward[-1] if history.policy_reward else None}
     else:
-        from phylo_vi.genotype.classifiers import (MatrixClassifier, branching_dataset, compare_with_exact,
-                                                   noise_dataset)
+        from phylo_vi.genotype.classifiers import classifier_experiment
 
-        if task == "noise":
-            x, y = noise_dataset(n_train, size, size, model="clonal", random_state=seed)
-            xt, yt = noise_dataset(max(n_train // 4, 10), size, size, model="clonal", random_state=seed + 1)
-        else:
-            x, y, _ = branching_dataset(n_train, size, size, n_clones=max(2, size // 3), random_state=seed)
-            xt, yt, _ = branching_dataset(max(n_train // 4, 10), size, size, n_clones=max(2, size // 3),
-                                          random_state=seed + 1)
-        classifier = MatrixClassifier(task=task, random_state=seed).fit(x, y)
-        document = {"seed": seed, **compare_with_exact(classifier, xt, yt).as_dict()}
-        write_json(out, document)
+        document = {"seed": seed, **classifier_experiment(task, n_train, size, random_state=seed).as_dict()}
+        with writing(outputs, quiet) as staged:
+            write_json(staged["out"], document)
     if as_json:
         emit_json(document)
     else:

@@ -1,56 +1,66 @@
 """``phylo-vi likelihood``: log-likelihood (and branch gradients) of trees for an alignment."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from phylo_vi.cli.common import emit_json, json_option, threads_option
+from phylo_vi.cli.common import emit_json, json_option, quiet_option, threads_option
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("alignment", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("tree_file", metavar="TREE", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--model", "-m", "model_string", default="JC", show_default=True,
-              help="IQ-TREE model string with fixed parameters, e.g. 'GTR{1,2,1,1,2}+F+G4{0.5}'.")
+              help="IQ-TREE model string with fixed parameters, e.g. 'GTR{1,2,1,1,2}+F+G4{0.5}' (JC = JC69, "
+                   "K80 = K2P, HKY = HKY85, TN = TN93 = TrN).")
 @click.option("--gradient", is_flag=True, help="Also report d log L / d(branch length), keyed by the clade below.")
 @click.option("--median-gamma", is_flag=True, help="+G category rates from quantile medians instead of means.")
 @threads_option
 @json_option
+@quiet_option
 def likelihood(alignment: Path, tree_file: Path, model_string: str, gradient: bool, median_gamma: bool,
-               threads: int, as_json: bool) -> None:
-    """Log-likelihood of every tree in TREE (Newick, NEXUS, MrBayes, BEAST) for ALIGNMENT."""
+               threads: int, as_json: bool, quiet: bool) -> None:
+    """Log-likelihood of every tree in TREE (Newick, NEXUS, MrBayes, BEAST) for ALIGNMENT.
+
+    Writes no file. --json prints one document whose "trees" list has one entry per tree
+    (tree, log_likelihood and, with --gradient, gradient), for one tree as for many.
+    """
+    from tqdm import tqdm
+
     from phylo_vi.alignment import read_alignment
+    from phylo_vi.errors import TaxonMismatchError
     from phylo_vi.io.trees import read_trees
     from phylo_vi.likelihood import TreeLikelihood, parse_model
 
     model = parse_model(model_string, gamma_median=median_gamma)
     patterns = read_alignment(alignment).site_patterns()
+    sample = read_trees(tree_file, burnin=0.0)
     results: list[dict[str, Any]] = []
     resolved = None
-    for index, tree in enumerate(read_trees(tree_file, burnin=0.0)):
-        engine = TreeLikelihood(patterns, tree, model, threads=threads)
-        resolved = engine.model
-        entry: dict[str, Any] = {"tree": tree.name or str(index + 1)}
-        if gradient:
-            value, grad = engine.gradient()
-            entry["log_likelihood"] = value
-            entry["gradient"] = dict(zip(engine.clade_labels(), grad.tolist()))
-        else:
-            entry["log_likelihood"] = engine.log_likelihood()
-        results.append(entry)
-    document: dict[str, Any] = {
-        "alignment": str(alignment), "tree_file": str(tree_file), "model_name": resolved.name,
-        "model": resolved.to_iqtree(),
-        "n_sites": patterns.n_sites, "n_patterns": patterns.n_patterns, "n_trees": len(results),
-    }
-    if len(results) == 1:
-        document.update({key: value for key, value in results[0].items() if key != "tree"})
-    else:
-        document["trees"] = results
+    with tqdm(total=len(sample), unit="tree", file=sys.stderr, leave=False,
+              disable=quiet or not sys.stderr.isatty(), desc="likelihood") as bar:
+        for index, tree in enumerate(sample):
+            try:
+                engine = TreeLikelihood(patterns, tree, model, n_threads=threads)
+            except TaxonMismatchError as exc:
+                raise TaxonMismatchError(f"{tree_file} (tree {index + 1}) and {alignment}: {exc}") from None
+            resolved = engine.model
+            entry: dict[str, Any] = {"tree": tree.name or str(index + 1)}
+            if gradient:
+                value, grad = engine.gradient()
+                entry["log_likelihood"] = value
+                entry["gradient"] = dict(zip(engine.clade_labels(), grad.tolist()))
+            else:
+                entry["log_likelihood"] = engine.log_likelihood()
+            results.append(entry)
+            bar.update(1)
     if as_json:
-        emit_json(document)
+        emit_json({"alignment": str(alignment), "tree_file": str(tree_file), "model_name": resolved.name,
+                   "model": resolved.to_iqtree(), "n_sites": patterns.n_sites, "n_patterns": patterns.n_patterns,
+                   "n_trees": len(results), "trees": results})
         return
     for entry in results:
         prefix = f"{entry['tree']}\t" if len(results) > 1 else ""

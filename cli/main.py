@@ -14,6 +14,8 @@ import click
 from phylo_vi import __version__
 from phylo_vi.errors import PhyloVIError
 
+NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
+
 COMMANDS: dict[str, str] = {
     "genotype": "phylo_vi.cli.genotype:genotype",
     "likelihood": "phylo_vi.cli.likelihood:likelihood",
@@ -61,21 +63,41 @@ def cli() -> None:
     """phylo_vi: Bayesian phylogenetic inference from the command line."""
 
 
+def one_line(text: str) -> str:
+    """``text`` with its lines joined, for a one-line error message."""
+    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
+def usage_error_line(exc: click.UsageError) -> str:
+    """Click's usage error (four lines: usage, hint, blank, message) as one line naming the command."""
+    command = exc.ctx.command_path if exc.ctx is not None else "phylo-vi"
+    return f"{command}: error: {one_line(exc.format_message())} (see '{command} --help')"
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI, printing phylo_vi errors as one line with exit status 2."""
+    """Entry point: run the CLI; every error a user can cause is one line on stderr with exit status 2."""
     try:
         cli.main(args=argv, prog_name="phylo-vi", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(1)
+    except NO_ARGS_IS_HELP as exc:  # a group run without a subcommand: its help, as click 8.1 did
+        click.echo(exc.format_message())
+        sys.exit(0)
+    except click.UsageError as exc:
+        click.echo(usage_error_line(exc), err=True)
+        sys.exit(2)
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+        click.echo(f"phylo-vi: error: {one_line(exc.format_message())}", err=True)
+        sys.exit(2 if exc.exit_code == 1 else exc.exit_code)
     except PhyloVIError as exc:
-        click.echo(f"phylo-vi: error: {exc}", err=True)
+        click.echo(f"phylo-vi: error: {one_line(exc)}", err=True)
         sys.exit(2)
     except FileNotFoundError as exc:
         click.echo(f"phylo-vi: error: {exc.filename}: no such file", err=True)
+        sys.exit(2)
+    except OSError as exc:  # the system refused a read or a write (permission, I/O error, ...)
+        click.echo(f"phylo-vi: error: {exc.filename or 'input/output'}: {exc.strerror or exc}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)

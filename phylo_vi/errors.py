@@ -45,5 +45,10 @@ class ModelSpecificationError(PhyloVIError, ValueError):
     """Unknown or malformed substitution-model string or parameter."""
 
 
+class OutputLocationError(PhyloVIError):
+    """An output cannot be written where asked (an input of the run, a directory, a missing or
+    read-only folder, a full disk); raised before the work starts."""
+
+
 class EmptyInputError(InputFormatError):
     """An input yielded nothing (zero trees, zero sequences): never an empty success."""

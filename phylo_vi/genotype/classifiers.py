@@ -202,3 +202,23 @@ def compare_with_exact(classifier: MatrixClassifier, matrices: np.ndarray, label
         method = "is_linear (after exact repair when the matrix has conflicts)"
     return ClassifierComparison(classifier.task, len(labels), float(np.mean(predicted == labels)),
                                 float(np.mean(exact == labels)), method)
+
+
+def classifier_experiment(task: str, n_train: int = 1000, size: int = 10, *,
+                          random_state: int = 0) -> ClassifierComparison:
+    """Train a :class:`MatrixClassifier` for ``task`` (``noise``: clonal :func:`noise_dataset`;
+    ``branching``: :func:`branching_dataset` with ``max(2, size // 3)`` clones) on ``n_train``
+    ``size`` × ``size`` matrices drawn with seed ``random_state``, and compare it with the exact
+    check on ``max(n_train // 4, 10)`` held-out matrices drawn with seed ``random_state + 1``."""
+    n_test = max(n_train // 4, 10)
+    if task == "noise":
+        x, y = noise_dataset(n_train, size, size, model="clonal", random_state=random_state)
+        xt, yt = noise_dataset(n_test, size, size, model="clonal", random_state=random_state + 1)
+    elif task == "branching":
+        n_clones = max(2, size // 3)
+        x, y, _ = branching_dataset(n_train, size, size, n_clones=n_clones, random_state=random_state)
+        xt, yt, _ = branching_dataset(n_test, size, size, n_clones=n_clones, random_state=random_state + 1)
+    else:
+        raise PhyloVIError(f"unknown classifier task {task!r}; choose 'noise' or 'branching'")
+    classifier = MatrixClassifier(task=task, random_state=random_state).fit(x, y)
+    return compare_with_exact(classifier, xt, yt)

@@ -19,20 +19,22 @@ come from ``phylo-vi genotype train --seed 0`` (300 supervised and 60 policy-gra
 """
 from __future__ import annotations
 
+import pickle
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from phylo_vi.errors import PhyloVIError
+from phylo_vi.errors import InputFormatError, PhyloVIError
 from phylo_vi.genotype.conflicts import conflicting_pairs
 from phylo_vi.genotype.matrix import MISSING, check_matrix, check_rates
 from phylo_vi.genotype.pointer import PointerNetwork, encode_matrix
 from phylo_vi.genotype.repair import DEFAULT_CLONE_PENALTY, repair
 from phylo_vi.genotype.training import choices_to_masks, flip_reward
+from phylo_vi.util.deprecation import renamed
 from phylo_vi.vi.sequential import sample_sequences, stochastic_beam_search
 
 DECODINGS = ("beam", "sample")
@@ -48,13 +50,23 @@ def save_network(network: PointerNetwork, path: str | Path) -> None:
 
 
 def load_network(path: str | Path | None = None) -> PointerNetwork:
-    """Load weights written by :func:`save_network`; ``None`` loads the shipped weights."""
+    """Load weights written by :func:`save_network`; ``None`` loads the shipped weights.
+
+    A file that is not such a weights file raises :class:`~phylo_vi.errors.InputFormatError`.
+    """
     if path is None:
         path = resources.files("phylo_vi.genotype") / "weights" / "pointer.pt"
-    with open(path, "rb") as handle:
-        checkpoint = torch.load(handle, map_location="cpu", weights_only=True)
-    network = PointerNetwork(**checkpoint["config"])
-    network.load_state_dict(checkpoint["state_dict"])
+    try:
+        with open(path, "rb") as handle:
+            checkpoint = torch.load(handle, map_location="cpu", weights_only=True)
+        network = PointerNetwork(**checkpoint["config"])
+        network.load_state_dict(checkpoint["state_dict"])
+    except (OSError, EOFError, RuntimeError, KeyError, TypeError, ValueError, AttributeError,
+            pickle.UnpicklingError) as exc:
+        first_line = str(exc).splitlines()[0] if str(exc) else ""
+        reason = first_line if 0 < len(first_line) <= 80 else type(exc).__name__
+        raise InputFormatError(f"not a pointer-network weights file written by 'phylo-vi genotype train' "
+                               f"({reason})", path) from None
     return network.eval()
 
 
@@ -72,11 +84,21 @@ class DenoiseResult:
     seconds_network: float
     seconds_repair: float
 
+    def as_dict(self, observed: np.ndarray) -> dict:
+        """The counts, likelihood and times (no matrices) as a JSON-ready dict; ``n_flips_total``
+        counts the entries of the final matrix that differ from ``observed`` (missing read as 0)."""
+        document = {key: value for key, value in asdict(self).items() if key not in ("matrix", "network_matrix")}
+        document["n_flips_total"] = int((self.matrix != np.where(observed == MISSING, 0, observed)).sum())
+        document["conflict_free"] = len(conflicting_pairs(self.matrix)) == 0
+        return document
+
 
 def network_flips(network: PointerNetwork, observed: np.ndarray, fp: float, fn: float, *,
                   decoding: str = "beam", n_candidates: int = 8, max_flips: int | None = None,
-                  seed: int = 0) -> np.ndarray:
-    """The network's corrected matrix (n, m) 0/1: best-reward candidate of the decoded flip sets."""
+                  random_state: int = 0, seed: int | None = None) -> np.ndarray:
+    """The network's corrected matrix (n, m) 0/1: best-reward candidate of the decoded flip sets
+    (``random_state``: integer seed of the decoding; ``seed`` its deprecated spelling)."""
+    seed = renamed("network_flips", "seed", "random_state", seed, random_state, default=0)
     if decoding not in DECODINGS:
         raise PhyloVIError(f"decoding must be one of {DECODINGS}, got {decoding!r}")
     observed = check_matrix(observed)
@@ -105,12 +127,14 @@ def network_flips(network: PointerNetwork, observed: np.ndarray, fp: float, fn: 
 
 def denoise(observed: np.ndarray, fp: float, fn: float, *, network: PointerNetwork | bool = True,
             decoding: str = "beam", n_candidates: int = 8, clone_penalty: float = DEFAULT_CLONE_PENALTY,
-            seed: int = 0) -> DenoiseResult:
+            random_state: int = 0, seed: int | None = None) -> DenoiseResult:
     """Remove FP/FN noise from ``observed`` (0/1/3); the result is always conflict-free.
 
     ``network=True`` uses the shipped weights, a :class:`PointerNetwork` uses that network and
-    ``False`` runs the repair alone (ablation).
+    ``False`` runs the repair alone (ablation). ``random_state`` seeds the network's decoding
+    (``seed``: its deprecated spelling).
     """
+    random_state = renamed("denoise", "seed", "random_state", seed, random_state, default=0)
     check_rates(fp, fn)
     observed = check_matrix(observed)
     start = time.perf_counter()
@@ -119,7 +143,7 @@ def denoise(observed: np.ndarray, fp: float, fn: float, *, network: PointerNetwo
     if network is not False:
         net = load_network() if network is True else network
         network_matrix = network_flips(net, observed, fp, fn, decoding=decoding,
-                                       n_candidates=n_candidates, seed=seed)
+                                       n_candidates=n_candidates, random_state=random_state)
         n_conflicts = len(conflicting_pairs(network_matrix))
     middle = time.perf_counter()
     result = repair(observed, fp, fn, initial=network_matrix, clone_penalty=clone_penalty)

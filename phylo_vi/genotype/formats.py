@@ -33,6 +33,7 @@ import numpy as np
 from phylo_vi.errors import EmptyInputError, InputFormatError
 from phylo_vi.genotype.matrix import MISSING, GenotypeMatrix
 from phylo_vi.util.atomic import atomic_write
+from phylo_vi.util.text import text_lines
 
 FORMATS = ("sc", "scite", "sphyr", "csv")
 _VALUE = {"0": 0, "1": 1, "2": 1, "3": MISSING, "?": MISSING, "-1": MISSING, "NA": MISSING}
@@ -40,9 +41,7 @@ _SPHYR_HEADER = re.compile(r"^\s*(\d+)\s*#")
 
 
 def _lines(path: Path) -> list[tuple[int, str]]:
-    with open(path, encoding="utf-8") as handle:
-        numbered = [(k + 1, line.rstrip("\r\n")) for k, line in enumerate(handle)]
-    numbered = [(k, line) for k, line in numbered if line.strip()]
+    numbered = [(k, line) for k, line in text_lines(path) if line.strip()]
     if not numbered:
         raise EmptyInputError("empty genotype file", path)
     return numbered

@@ -20,7 +20,7 @@ import numpy as np
 
 from phylo_vi.errors import PhyloVIError
 from phylo_vi.genotype.conflicts import is_conflict_free
-from phylo_vi.genotype.matrix import check_matrix
+from phylo_vi.genotype.matrix import MISSING, GenotypeMatrix, check_matrix
 
 
 def _check_pair(truth, predicted) -> tuple[np.ndarray, np.ndarray]:
@@ -89,3 +89,15 @@ def evaluate(truth: np.ndarray, predicted: np.ndarray) -> Evaluation:
         conflict_free=is_conflict_free(p.astype(np.int8)),
         n_false_positives=int(((p == 1) & (t == 0)).sum()),
         n_false_negatives=int(((p == 0) & (t == 1)).sum()))
+
+
+def evaluate_genotypes(truth: GenotypeMatrix, predicted: GenotypeMatrix) -> Evaluation:
+    """:func:`evaluate` of two named matrices: the prediction's columns are put in the truth's order
+    when both hold the same mutation names; missing entries are refused."""
+    values = predicted.values
+    if predicted.mutation_names != truth.mutation_names and sorted(predicted.mutation_names) == sorted(
+            truth.mutation_names):
+        values = values[:, [predicted.mutation_names.index(name) for name in truth.mutation_names]]
+    if (values == MISSING).any() or (truth.values == MISSING).any():
+        raise PhyloVIError("evaluate needs complete 0/1 matrices (no missing entries)")
+    return evaluate(truth.values, values)

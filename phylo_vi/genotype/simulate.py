@@ -35,6 +35,11 @@ class SimulatedMatrix:
     fn: float
     missing_rate: float
 
+    @property
+    def entry_noise(self) -> float:
+        """Fraction of observed (non-missing) entries that differ from the truth."""
+        return float(np.mean(np.where(self.observed == MISSING, self.truth, self.observed) != self.truth))
+
 
 def simulate_clonal(n_cells: int, n_mutations: int, n_clones: int, *, linear: bool = False,
                     random_state=None) -> np.ndarray:
@@ -108,3 +113,20 @@ def simulate_dataset(n_matrices: int, n_cells: int, n_mutations: int, *, fp: flo
         observed = add_noise(truth, fp, fn, missing_rate, random_state=rng)
         out.append(SimulatedMatrix(truth, observed, fp, fn, missing_rate))
     return out
+
+
+def simulate_experiment(model: str = "clonal", n_cells: int = 100, n_mutations: int = 100, *, n_clones: int = 10,
+                        linear: bool = False, fp: float = 1e-4, fn: float = 0.1, missing_rate: float = 0.0,
+                        random_state=None) -> SimulatedMatrix:
+    """One noise-free matrix (``clonal``: :func:`simulate_clonal`; ``coalescent``:
+    :func:`simulate_coalescent`) and its noisy observation (:func:`add_noise`), from one generator
+    (the design of ``phylo-vi genotype simulate``)."""
+    rng = check_random_state(random_state)
+    if model == "clonal":
+        truth = simulate_clonal(n_cells, n_mutations, n_clones, linear=linear, random_state=rng)
+    elif model == "coalescent":
+        truth = simulate_coalescent(n_cells, n_mutations, random_state=rng)
+    else:
+        raise PhyloVIError(f"unknown model {model!r}; choose 'clonal' or 'coalescent'")
+    observed = add_noise(truth, fp, fn, missing_rate, random_state=rng)
+    return SimulatedMatrix(truth, observed, fp, fn, missing_rate)

@@ -30,6 +30,7 @@ from phylo_vi.genotype.matrix import MISSING
 from phylo_vi.genotype.pointer import PointerNetwork, encode_matrix
 from phylo_vi.genotype.simulate import add_noise, simulate_clonal
 from phylo_vi.util.random import check_random_state
+from phylo_vi.util.deprecation import renamed
 from phylo_vi.vi.score_function import leave_one_out_baseline, score_function_surrogate
 from phylo_vi.vi.sequential import sample_sequences, sequence_log_prob
 
@@ -124,12 +125,15 @@ class TrainingHistory:
 
 def train_pointer_network(*, n_supervised: int = 300, n_policy: int = 60, batch_size: int = 16,
                           n_samples: int = 8, shapes=DEFAULT_SHAPES, learning_rate: float = 2e-3,
-                          network: PointerNetwork | None = None, seed: int = 0,
-                          progress=None) -> tuple[PointerNetwork, TrainingHistory]:
+                          network: PointerNetwork | None = None, random_state: int = 0,
+                          progress=None, seed: int | None = None) -> tuple[PointerNetwork, TrainingHistory]:
     """Train (or continue training) a :class:`PointerNetwork` on simulated matrices, on CPU.
 
-    ``progress`` is an optional callable ``(phase, step, value)`` for progress reporting.
+    ``random_state`` is the integer seed of the simulations, the initialisation and the policy
+    samples (``seed``: its deprecated spelling). ``progress`` is an optional callable
+    ``(phase, step, value)`` for progress reporting.
     """
+    seed = renamed("train_pointer_network", "seed", "random_state", seed, random_state, default=0)
     rng = check_random_state(seed)
     torch.manual_seed(seed)  # parameter initialisation of a fresh network
     net = PointerNetwork() if network is None else network

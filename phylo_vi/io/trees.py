@@ -8,7 +8,7 @@ iterating a run re-reads its file, so memory does not grow with the number of tr
 
 Burn-in follows MrBayes (``relburnin=yes burninfrac=0.25``): ``floor(burnin * n_trees)`` trees
 are discarded at the start of *each* file, which needs ``n_trees`` first; it is counted by a
-byte scanner (:mod:`phylo_vi.io.counting`) without parsing. ``burnin_trees`` discards a fixed
+byte scanner (:mod:`phylo_vi.io.counting`) without parsing. ``n_burnin`` discards a fixed
 number instead. Thinning keeps every ``thin``-th tree after the burn-in, the first one
 included. A MrBayes ``.trprobs`` file is a weighted summary, not a chain: neither burn-in nor
 thinning applies to it.
@@ -42,6 +42,7 @@ from phylo_vi.io.tree_batches import TreeBatch, iter_tree_batches
 from phylo_vi.trees.bitset import bitset_indices, n_words
 from phylo_vi.trees.taxa import TaxonNamespace
 from phylo_vi.trees.tree import Tree
+from phylo_vi.util.deprecation import renamed
 
 PathLike = str | Path
 
@@ -188,11 +189,11 @@ def _as_paths(paths: PathLike | Iterable[PathLike]) -> list[Path]:
     return found
 
 
-def _check_options(burnin: float, burnin_trees: int | None, thin: int, format: str) -> None:
+def _check_options(burnin: float, n_burnin: int | None, thin: int, format: str) -> None:
     if not 0.0 <= burnin < 1.0:
         raise PhyloVIError(f"burnin must be a fraction in [0, 1), got {burnin}")
-    if burnin_trees is not None and (int(burnin_trees) != burnin_trees or burnin_trees < 0):
-        raise PhyloVIError(f"burnin_trees must be a non-negative integer, got {burnin_trees}")
+    if n_burnin is not None and (int(n_burnin) != n_burnin or n_burnin < 0):
+        raise PhyloVIError(f"n_burnin must be a non-negative integer, got {n_burnin}")
     if int(thin) != thin or thin < 1:
         raise PhyloVIError(f"thin must be a positive integer, got {thin}")
     if format != "auto" and format not in TREE_FORMATS:
@@ -200,8 +201,9 @@ def _check_options(burnin: float, burnin_trees: int | None, thin: int, format: s
 
 
 def read_trees(paths: PathLike | Sequence[PathLike], *, format: str = "auto", burnin: float = 0.25,
-               burnin_trees: int | None = None, thin: int = 1, taxa: TaxonNamespace | None = None,
-               rooted: bool | None = None, keep_annotations: bool = False) -> TreeSample:
+               n_burnin: int | None = None, thin: int = 1, taxa: TaxonNamespace | None = None,
+               rooted: bool | None = None, keep_annotations: bool = False,
+               burnin_trees: int | None = None) -> TreeSample:
     """Open tree files as one :class:`TreeSample` (see the module docstring for the rules).
 
     Parameters
@@ -210,19 +212,21 @@ def read_trees(paths: PathLike | Sequence[PathLike], *, format: str = "auto", bu
     format : ``"auto"`` (detected from each file's content) or one of
         ``mrbayes, trprobs, beast, nexus, revbayes, newick``.
     burnin : fraction of each file's trees discarded at its start (default 0.25, as MrBayes).
-    burnin_trees : number of trees discarded at the start of each file; overrides ``burnin``.
+    n_burnin : number of trees discarded at the start of each file; overrides ``burnin``.
     thin : keep every ``thin``-th tree after the burn-in.
     taxa : namespace to share (for example one already used for an alignment); new names
         are appended to it. A new namespace when None.
     rooted : force every tree rooted (True) or unrooted (False); None honours ``[&R]`` /
         ``[&U]`` and the format's default.
     keep_annotations : keep ``[&…]`` node comments in ``Tree.annotations``.
+    burnin_trees : deprecated spelling of ``n_burnin`` (DeprecationWarning; removed in the next release).
 
     The files are counted (not parsed) and the first tree of each is parsed here, so format
     errors in headers and an empty result surface at once; the trees themselves are parsed
     while the sample is iterated.
     """
-    _check_options(burnin, burnin_trees, thin, format)
+    n_burnin = renamed("read_trees", "burnin_trees", "n_burnin", burnin_trees, n_burnin)
+    _check_options(burnin, n_burnin, thin, format)
     taxa = TaxonNamespace() if taxa is None else taxa
     runs: list[TreeRun] = []
     leaf_set: np.ndarray | None = None
@@ -234,8 +238,8 @@ def read_trees(paths: PathLike | Sequence[PathLike], *, format: str = "auto", bu
         if n_trees == 0:
             raise EmptyInputError("no tree found", path)
         summary = fmt == "trprobs"
-        n_burnin = 0 if summary else (burnin_trees if burnin_trees is not None else math.floor(burnin * n_trees))
-        run = TreeRun(path, fmt, n_trees, min(int(n_burnin), n_trees), 1 if summary else int(thin), taxa,
+        discarded = 0 if summary else (n_burnin if n_burnin is not None else math.floor(burnin * n_trees))
+        run = TreeRun(path, fmt, n_trees, min(int(discarded), n_trees), 1 if summary else int(thin), taxa,
                       rooted=rooted, keep_annotations=keep_annotations)
         first_trees = run._read(lambda index: index == 0)
         first = next(first_trees)

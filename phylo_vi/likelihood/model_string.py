@@ -6,7 +6,7 @@ Grammar (case-insensitive names, whitespace ignored)::
     base       := JC | JC69 | F81 | K80 | K2P | HKY | HKY85 | TN | TN93 | TRN | GTR
     component  := "F" [values]         frequencies: given {a,c,g,t}, or empirical when bare
                 | "FQ"                 equal frequencies
-                | "G" [n] values       n discrete gamma categories (default 4), shape {alpha}
+                | "G" [n] values       n discrete gamma categories (default 4, at most 64), shape {alpha}
                 | "I" values           proportion of invariable sites {p}
     values     := "{" number ("," number)* "}"
 
@@ -30,6 +30,7 @@ _BASE = re.compile(r"([A-Za-z0-9]+)(?:\{([^}]*)\})?$")
 _BASES = {"JC": "JC", "JC69": "JC", "F81": "F81", "K80": "K80", "K2P": "K80", "HKY": "HKY", "HKY85": "HKY",
           "TN": "TN", "TN93": "TN", "TRN": "TN", "GTR": "GTR"}
 _N_BASE_VALUES = {"JC": (0,), "F81": (0,), "K80": (1,), "HKY": (1,), "TN": (2,), "GTR": (5, 6)}
+MAX_GAMMA_CATEGORIES = 64  # the partials grow with the categories; IQ-TREE's own models use at most 20
 
 
 def _split_top_level(text: str) -> list[str]:
@@ -97,8 +98,12 @@ def parse_model(text: str, *, gamma_median: bool = False) -> SubstitutionModel:
             if len(component) != 1:
                 raise ModelSpecificationError(
                     f"model {source!r}: +G needs its shape as +G{digits or 4}{{alpha}} (parameters are fixed)")
+            n_categories = int(digits) if digits else 4
+            if not 1 <= n_categories <= MAX_GAMMA_CATEGORIES:
+                raise ModelSpecificationError(
+                    f"model {source!r}: +G takes 1 to {MAX_GAMMA_CATEGORIES} categories, got {n_categories}")
             site["gamma_shape"] = float(component[0])
-            site["n_categories"] = int(digits) if digits else 4
+            site["n_categories"] = n_categories
         elif name == "I" and not digits:
             if len(component) != 1:
                 raise ModelSpecificationError(f"model {source!r}: +I needs its proportion as +I{{p}}")

@@ -19,6 +19,7 @@ from phylo_vi.likelihood.models import SubstitutionModel
 from phylo_vi.likelihood.plan import DEFAULT_BLOCK, build_plan
 from phylo_vi.trees.bitset import bitset_indices
 from phylo_vi.trees.tree import Tree
+from phylo_vi.util.deprecation import renamed
 
 
 _NO_TOPOLOGIES = np.zeros((3, 0, 0), dtype=np.int32)
@@ -44,8 +45,9 @@ class TreeLikelihood:
     patterns : site patterns of the alignment (rows are matched to the tree's taxa by name).
     tree : the topology; its branch lengths are the default evaluation point.
     model : a :class:`SubstitutionModel` or an IQ-TREE model string (``"GTR{...}+F+G4{0.5}"``).
-    threads : Numba threads over pattern blocks (log-likelihood, gradient) and over samples
-        (``log_likelihood_batch``); 1 runs the single-thread kernels.
+    n_threads : Numba threads over pattern blocks (log-likelihood, gradient) and over samples
+        (``log_likelihood_batch``); 1 runs the single-thread kernels. (``threads``: its deprecated
+        spelling, DeprecationWarning, removed in the next release.)
     block : patterns per cache block.
     site_repeats : evaluate (and differentiate) subtrees with few distinct site patterns once per
         site class (:mod:`phylo_vi.likelihood.site_repeats`); the values are the same, only faster
@@ -59,9 +61,11 @@ class TreeLikelihood:
     """
 
     def __init__(self, patterns: SitePatterns, tree: Tree, model: SubstitutionModel | str, *,
-                 threads: int = 1, block: int = DEFAULT_BLOCK, site_repeats: bool = True):
+                 n_threads: int = 1, block: int = DEFAULT_BLOCK, site_repeats: bool = True,
+                 threads: int | None = None):
+        threads = renamed("TreeLikelihood", "threads", "n_threads", threads, n_threads, default=1)
         if threads < 1:
-            raise PhyloVIError(f"threads must be at least 1, got {threads}")
+            raise PhyloVIError(f"n_threads must be at least 1, got {threads}")
         self.tree = tree
         self.patterns = patterns.match_taxa(tree.taxa)
         self.model = resolve_model(model, self.patterns)

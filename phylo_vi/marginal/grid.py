@@ -17,6 +17,7 @@ from phylo_vi.errors import PhyloVIError
 from phylo_vi.marginal.methods import METHODS, make_estimator
 from phylo_vi.marginal.problem import FixedTopologyProblem
 from phylo_vi.trees import Tree
+from phylo_vi.util.deprecation import renamed
 
 
 @dataclass(frozen=True)
@@ -57,24 +58,28 @@ def run_cell(patterns, tree: Tree, tree_index: int, method: str, replicate: int,
                       evaluations=estimator.n_likelihood_evaluations_, seed=seed)
 
 
-def grid_cells(n_trees: int, methods: Sequence[str], n_replicates: int, seed: int) -> list[tuple[int, str, int, int]]:
-    """``(tree, method, replicate, cell seed)`` for every cell, replicate-major order."""
+def grid_cells(n_trees: int, methods: Sequence[str], n_replicates: int,
+               random_state: int) -> list[tuple[int, str, int, int]]:
+    """``(tree, method, replicate, cell seed)`` for every cell, replicate-major order; the cell seeds
+    derive from the integer ``random_state`` (:func:`cell_seed`)."""
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise PhyloVIError(f"unknown method(s) {unknown}; known: {', '.join(METHODS)}")
-    return [(t, m, r, cell_seed(seed, t, m, r))
+    return [(t, m, r, cell_seed(random_state, t, m, r))
             for r in range(n_replicates) for t in range(n_trees) for m in methods]
 
 
-def run_grid(patterns, trees: Sequence[Tree], methods: Sequence[str], *, n_replicates: int = 1, seed: int = 0,
-             preset: str = "paper", model=None, prior_rate: float = 10.0, client=None,
-             progress: Callable[[int], None] | None = None) -> list[CellResult]:
+def run_grid(patterns, trees: Sequence[Tree], methods: Sequence[str], *, n_replicates: int = 1,
+             random_state: int = 0, preset: str = "paper", model=None, prior_rate: float = 10.0, client=None,
+             progress: Callable[[int], None] | None = None, seed: int | None = None) -> list[CellResult]:
     """Run every cell; ``client`` is a ``dask.distributed.Client`` or None for in-process.
 
-    ``progress`` is called with 1 after each finished cell (e.g. ``tqdm.update``). Results come
-    back in the order of :func:`grid_cells` whatever order the cells finished in.
+    ``random_state`` is the integer seed every cell seed derives from (``seed``: its deprecated
+    spelling). ``progress`` is called with 1 after each finished cell (e.g. ``tqdm.update``).
+    Results come back in the order of :func:`grid_cells` whatever order the cells finished in.
     """
-    cells = grid_cells(len(trees), methods, n_replicates, seed)
+    random_state = renamed("run_grid", "seed", "random_state", seed, random_state, default=0)
+    cells = grid_cells(len(trees), methods, n_replicates, random_state)
     if client is None:
         results = []
         for tree_index, method, replicate, cell in cells:
@@ -104,3 +109,58 @@ def _run_on_dask(client, patterns, trees, cells: Iterable[tuple[int, str, int, i
         if progress is not None:
             progress(1)
     return results  # type: ignore[return-value]
+
+
+DASK_CONNECT_TIMEOUT_S = 5.0
+
+
+def _check_scheduler_reachable(address: str) -> None:
+    """Open and close one TCP connection to ``address`` (``tcp://host:port`` or ``host:port``) so that an
+    unreachable scheduler is one clear error at once, not dask's retries until its timeout."""
+    import socket
+
+    from dask.distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        protocol, location = parse_address(address)
+        host, port = parse_host_port(location)
+    except (ValueError, TypeError) as exc:
+        raise PhyloVIError(f"scheduler address {address!r} is not tcp://HOST:PORT ({exc})") from None
+    if protocol not in ("tcp", "tls") or port is None:
+        raise PhyloVIError(f"scheduler address {address!r} is not tcp://HOST:PORT")
+    try:
+        socket.create_connection((host, int(port)), timeout=DASK_CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise PhyloVIError(f"dask scheduler {address} is unreachable ({exc.strerror or exc})") from None
+
+
+class DaskClient:
+    """Context manager giving the ``client`` of :func:`run_grid`: None (in-process, one worker), a
+    client of a fresh ``LocalCluster`` of ``workers`` processes, or a client of the running
+    scheduler at ``scheduler`` (checked to be reachable first)."""
+
+    def __init__(self, workers: int = 1, scheduler: str | None = None):
+        if scheduler is None and workers < 1:
+            raise PhyloVIError(f"workers must be at least 1, got {workers}")
+        self.workers, self.scheduler = workers, scheduler
+        self.client = self.cluster = None
+
+    def __enter__(self):
+        if self.scheduler is None and self.workers == 1:
+            return None
+        from dask.distributed import Client, LocalCluster
+
+        if self.scheduler is not None:
+            _check_scheduler_reachable(self.scheduler)
+            self.client = Client(self.scheduler, timeout=DASK_CONNECT_TIMEOUT_S)
+        else:
+            self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                        dashboard_address=":0")
+            self.client = Client(self.cluster)
+        return self.client
+
+    def __exit__(self, *exc) -> None:
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()

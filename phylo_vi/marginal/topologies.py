@@ -19,6 +19,7 @@ from phylo_vi.errors import EmptyInputError, TreeFormatError
 from phylo_vi.io.newick import parse_newick, read_newick
 from phylo_vi.io.nexus import read_nexus_trees
 from phylo_vi.trees import TaxonNamespace, Tree
+from phylo_vi.util.text import text_lines
 
 _CREDIBLE_LINE = re.compile(r"^\s*([-+0-9.eE]+)\t(.*\S)\s*$")
 
@@ -46,11 +47,12 @@ def read_credible_set(path: str | Path, taxa: TaxonNamespace | None = None) -> l
 
 
 def _first_content_line(path: Path) -> str:
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                return line
-    raise EmptyInputError("the file is empty", path)
+    """The first non-blank line, once every line is known to be UTF-8 text (the file is read whole:
+    credible sets and topology lists are small)."""
+    content = [line for _, line in text_lines(path) if line.strip()]
+    if not content:
+        raise EmptyInputError("the file is empty", path)
+    return content[0]
 
 
 def read_topologies(path: str | Path, taxa: TaxonNamespace | None = None) -> list[Tree]:

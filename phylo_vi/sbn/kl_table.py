@@ -15,6 +15,7 @@ import numpy as np
 from phylo_vi.sbn.edges import TreeArrays, unrooted_edge_tables
 from phylo_vi.sbn.kl import kl_divergence
 from phylo_vi.sbn.methods import DEFAULT_ALPHA, METHOD_LABELS, TABLE_METHODS, make_estimator
+from phylo_vi.util.deprecation import renamed
 
 
 @dataclass
@@ -59,19 +60,21 @@ class KLTable:
 
 
 def kl_table(truth: TreeArrays, truth_probabilities: np.ndarray, train: Sequence[TreeArrays], names: Sequence[str],
-             *, methods: Sequence[str] = TABLE_METHODS, alpha: float = DEFAULT_ALPHA, n_jobs: int = 1,
-             progress: Callable[[], None] | None = None) -> KLTable:
+             *, methods: Sequence[str] = TABLE_METHODS, alpha: float = DEFAULT_ALPHA, n_threads: int = 1,
+             progress: Callable[[], None] | None = None, n_jobs: int | None = None) -> KLTable:
     """Fit every method to every training sample and score it against the truth distribution.
 
-    ``n_jobs`` threads run each SBN's E-step (see :class:`~phylo_vi.sbn.SubsplitBayesianNetwork`).
+    ``n_threads`` threads run each SBN's E-step (see :class:`~phylo_vi.sbn.SubsplitBayesianNetwork`);
+    ``n_jobs`` is its deprecated spelling.
     """
+    n_threads = renamed("kl_table", "n_jobs", "n_threads", n_jobs, n_threads, default=1)
     rows = []
     reference = unrooted_edge_tables(truth, truth_probabilities, normalize=False)
     for sample, name in zip(train, names):
         tables = unrooted_edge_tables(sample)
         row = KLRow(name=name, n_topologies=tables.n_trees)
         for method in methods:
-            model = make_estimator(method, alpha=alpha, n_jobs=n_jobs).fit(tables)
+            model = make_estimator(method, alpha=alpha, n_threads=n_threads).fit(tables)
             result = kl_divergence(model, reference)
             row.kl[method], row.covered_mass[method] = result.kl, result.covered_mass
             if hasattr(model, "n_iter_") and model.n_iter_:

@@ -17,6 +17,7 @@ from phylo_vi.io.tree_batches import iter_tree_batches
 from phylo_vi.io.trees import read_trees
 from phylo_vi.sbn.edges import TreeArrays
 from phylo_vi.trees.taxa import TaxonNamespace
+from phylo_vi.util.deprecation import renamed
 
 
 def _batch_arrays(batch, n_nodes: int, unroot: bool):
@@ -35,14 +36,16 @@ def _batch_arrays(batch, n_nodes: int, unroot: bool):
 
 
 def read_tree_arrays(paths: str | Path | Sequence[str | Path], *, rooted: bool = False, burnin: float = 0.25,
-                     burnin_trees: int | None = None, thin: int = 1, taxa: TaxonNamespace | None = None,
-                     format: str = "auto", per_file: bool = False) -> TreeArrays | list[TreeArrays]:
+                     n_burnin: int | None = None, thin: int = 1, taxa: TaxonNamespace | None = None,
+                     format: str = "auto", per_file: bool = False,
+                     burnin_trees: int | None = None) -> TreeArrays | list[TreeArrays]:
     """Trees of one or more files as arrays (all files pooled, or one :class:`TreeArrays` per file).
 
     ``rooted`` selects binary rooted trees (2n − 1 nodes) instead of unrooted ones (2n − 2, a
     bifurcating root is removed). Weights are the trees' ``[&W]`` values (1 when absent).
     """
-    sample = read_trees(paths, format=format, burnin=burnin, burnin_trees=burnin_trees, thin=thin, taxa=taxa,
+    n_burnin = renamed("read_tree_arrays", "burnin_trees", "n_burnin", burnin_trees, n_burnin)
+    sample = read_trees(paths, format=format, burnin=burnin, n_burnin=n_burnin, thin=thin, taxa=taxa,
                         rooted=True if rooted else None)
     taxa = sample.taxa
     n_nodes = 2 * len(taxa) - (1 if rooted else 2)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from phylo_vi.errors import InputFormatError
+from phylo_vi.errors import InputFormatError, PhyloVIError
 from phylo_vi.sbn.base import TreeDistribution
 from phylo_vi.trees.taxa import TaxonNamespace
 from phylo_vi.util.atomic import atomic_write
@@ -39,16 +39,21 @@ def model_from_dict(document: dict, taxa: TaxonNamespace | None = None, path: st
     cls = _registry().get(document.get("model"))
     if cls is None:
         raise InputFormatError(f"unknown model type {document.get('model')!r}", path)
-    names = document["taxa"]
-    if taxa is None:
-        taxa = TaxonNamespace(names)
-    elif tuple(taxa) != tuple(names):
-        from phylo_vi.errors import TaxonMismatchError
+    try:
+        names = document["taxa"]
+        if taxa is None:
+            taxa = TaxonNamespace(names)
+        elif tuple(taxa) != tuple(names):
+            from phylo_vi.errors import TaxonMismatchError
 
-        raise TaxonMismatchError(f"{path or 'model'}: the model's taxa differ from the given namespace")
-    model = cls(**document["params"])
-    model.taxa_ = taxa
-    model._load_state(document["state"])
+            raise TaxonMismatchError(f"{path or 'model'}: the model's taxa differ from the given namespace")
+        model = cls(**document["params"])
+        model.taxa_ = taxa
+        model._load_state(document["state"])
+    except PhyloVIError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise InputFormatError(f"damaged model file ({type(exc).__name__}: {exc})", path) from None
     return model
 
 
@@ -59,4 +64,8 @@ def load_model(path: str | Path, taxa: TaxonNamespace | None = None) -> TreeDist
             document = json.load(handle)
     except json.JSONDecodeError as exc:
         raise InputFormatError(f"invalid JSON: {exc.msg}", path, exc.lineno) from None
+    except UnicodeDecodeError:
+        raise InputFormatError("not a UTF-8 text file (a model is JSON)", path) from None
+    if not isinstance(document, dict):
+        raise InputFormatError("not a phylo_vi SBN model file", path)
     return model_from_dict(document, taxa, path)

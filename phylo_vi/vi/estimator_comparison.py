@@ -32,9 +32,10 @@ from phylo_vi.vi.logspace import sample_gumbel
 from phylo_vi.vi.score_function import leave_one_out_baseline, score_function_surrogate
 from phylo_vi.vi.sum_and_sample import sum_and_sample_surrogate
 from phylo_vi.vi.toy_problems import BernoulliToy, CategoricalToy
+from phylo_vi.util.deprecation import renamed
 from phylo_vi.vi.unordered_set import unordered_set_surrogate
 
-__all__ = ["PROBLEMS", "ESTIMATORS", "EstimatorResult", "make_problem", "compare_estimators"]
+__all__ = ["PROBLEMS", "ESTIMATORS", "EstimatorResult", "make_problem", "compare_estimators", "compare_on_problems"]
 
 PROBLEMS = ("bernoulli", "bernoulli-eta-4", "categorical")
 RELAXATION_TEMPERATURE = 0.5
@@ -125,15 +126,17 @@ def _synchronize(device: torch.device) -> None:
 
 def compare_estimators(problem_name: str = "bernoulli", *, n_evaluations: int = 4, n_repeats: int = 2000,
                        estimators: list[str] | None = None, device: torch.device | str = "cpu",
-                       dtype: torch.dtype = torch.float64, seed: int = 0,
-                       on_estimator_done: Callable[[str], None] | None = None) -> dict:
+                       dtype: torch.dtype = torch.float64, random_state: int = 0,
+                       on_estimator_done: Callable[[str], None] | None = None, seed: int | None = None) -> dict:
     """Run every estimator on ``problem_name``; return a JSON-ready document.
 
-    Keys: ``problem``, ``exact_gradient``, ``n_evaluations``, ``n_repeats``, ``seed``,
+    Keys: ``problem``, ``exact_gradient``, ``n_evaluations``, ``n_repeats``, ``seed`` (the integer
+    ``random_state``; estimator i draws from a torch generator seeded ``random_state + i``),
     ``device``, ``estimators`` (list of :class:`EstimatorResult` dicts). Each estimator is run
     once on a few rows before it is timed (warm-up); ``on_estimator_done(name)`` is called after
-    each estimator (progress reporting).
+    each estimator (progress reporting). ``seed`` is the deprecated spelling of ``random_state``.
     """
+    seed = renamed("compare_estimators", "seed", "random_state", seed, random_state, default=0)
     device = torch.device(device)
     names = list(ESTIMATORS) if estimators is None else estimators
     unknown = [name for name in names if name not in ESTIMATORS]
@@ -167,3 +170,18 @@ def compare_estimators(problem_name: str = "bernoulli", *, n_evaluations: int = 
             on_estimator_done(name)
     return {"problem": problem_name, "exact_gradient": exact.tolist(), "n_evaluations": n_evaluations,
             "n_repeats": n_repeats, "seed": seed, "device": str(device), "estimators": results}
+
+
+def compare_on_problems(problems: list[str], *, n_evaluations: int = 4, n_repeats: int = 2000,
+                        estimators: list[str] | None = None, device: torch.device | str = "cpu",
+                        dtype: torch.dtype = torch.float64, random_state: int = 0,
+                        on_estimator_done: Callable[[str], None] | None = None) -> dict:
+    """:func:`compare_estimators` on each of ``problems`` (``"all"`` among them: every problem) with the
+    same settings; the report document has the settings and one ``problems`` entry per problem."""
+    names = list(PROBLEMS) if "all" in problems else list(dict.fromkeys(problems))
+    documents = [compare_estimators(name, n_evaluations=n_evaluations, n_repeats=n_repeats, estimators=estimators,
+                                    device=device, dtype=dtype, random_state=random_state,
+                                    on_estimator_done=on_estimator_done)
+                 for name in names]
+    return {"seed": random_state, "device": str(torch.device(device)), "dtype": str(dtype).removeprefix("torch."),
+            "n_evaluations": n_evaluations, "n_repeats": n_repeats, "problems": documents}

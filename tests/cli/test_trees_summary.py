@@ -47,7 +47,7 @@ def test_done_when_subsampled_has_10_trees_of_27_taxa(capsys, shared_data):
     document = summary_json(capsys, str(shared_data / "DS1" / "DS1.subsampled_10.t"), "--burnin", "0")
     # issue 2, "Done when"; shared/data/README.md: 10 trees of DS1 (27 taxa)
     assert (document["trees_kept"], document["n_taxa"]) == (10, 27)
-    assert document["files"][0]["burnin_trees"] == 0
+    assert document["files"][0]["n_burnin"] == 0
 
 
 def _sumt_log():
@@ -107,8 +107,8 @@ def test_out_prefix_tables_match_mrbayes_trprobs(capsys, tmp_path):
     assert len(splits) - 1 == 19  # every non-trivial split sampled after burn-in
 
 
-def test_text_output_burnin_trees_and_thin(capsys):
-    status, out, _ = run_cli(capsys, "trees", "summary", *RUNS, "--burnin-trees", "101", "--thin", "5", "-q")
+def test_text_output_n_burnin_and_thin(capsys):
+    status, out, _ = run_cli(capsys, "trees", "summary", *RUNS, "--n-burnin", "101", "--thin", "5", "-q")
     assert status == 0
     # 501 trees, 101 discarded, every 5th of the remaining 400 kept: 80 per run
     assert "trees kept: 160 of 1002; taxa: 14" in out
@@ -131,9 +131,15 @@ def test_malformed_file_exits_2_with_one_line(capsys, tmp_path, text):
     assert err.count("\n") == 1 and err.startswith("phylo-vi: error: ") and str(path) in err
 
 
-def test_burnin_and_burnin_trees_together_are_refused(capsys):
-    status, _, err = run_cli(capsys, "trees", "summary", RUNS[0], "--burnin", "0.1", "--burnin-trees", "5")
+def test_burnin_and_n_burnin_together_are_refused(capsys):
+    status, _, err = run_cli(capsys, "trees", "summary", RUNS[0], "--burnin", "0.1", "--n-burnin", "5")
     assert status == 2 and "not both" in err
+
+
+def test_deprecated_burnin_trees_still_works_with_a_note(capsys):
+    status, out, err = run_cli(capsys, "trees", "summary", *RUNS, "--burnin-trees", "101", "--thin", "5", "-q")
+    assert status == 0 and "trees kept: 160 of 1002" in out  # as --n-burnin 101 above
+    assert "--burnin-trees is deprecated" in err and "--n-burnin" in err
 
 
 def test_missing_file_exits_2(capsys, tmp_path):

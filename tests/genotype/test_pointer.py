@@ -78,7 +78,7 @@ def test_beam_search_returns_distinct_flip_sets():
 
 
 def test_training_is_deterministic_under_a_seed():
-    kwargs = dict(n_supervised=2, n_policy=2, batch_size=2, n_samples=2, shapes=((5, 5),), seed=3)
+    kwargs = dict(n_supervised=2, n_policy=2, batch_size=2, n_samples=2, shapes=((5, 5),), random_state=3)
     def tiny():
         torch.manual_seed(5)  # same initial weights for both runs
         return PointerNetwork(hidden=8, n_heads=2, n_layers=1)

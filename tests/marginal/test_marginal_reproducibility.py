@@ -39,12 +39,12 @@ def test_grid_identical_in_process_and_on_dask(quartet):
 
     trees = [quartet.tree, parse_newick("((A,C),B,D);", quartet.patterns.taxa, add_taxa=False)]
     methods = ["nmc", "glis", "gl"]
-    serial = run_grid(quartet.patterns, trees, methods, n_replicates=2, seed=9, preset="paper")
+    serial = run_grid(quartet.patterns, trees, methods, n_replicates=2, random_state=9, preset="paper")
     values = {}
     for workers in (1, 2):
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster, \
                 Client(cluster) as client:
-            values[workers] = run_grid(quartet.patterns, trees, methods, n_replicates=2, seed=9, preset="paper",
+            values[workers] = run_grid(quartet.patterns, trees, methods, n_replicates=2, random_state=9, preset="paper",
                                        client=client)
     expected = [(r.replicate, r.tree, r.method, r.log_marginal) for r in serial]
     for workers in (1, 2):

@@ -95,3 +95,21 @@ def test_rooted_sbn_on_a_beast_file(capsys, tmp_path):
     # 3-taxon clade in the 3 possible ways once each, so each has probability 1 × 1/3
     values = [float(line.split("\t")[2]) for line in out.strip().splitlines()[1:]]
     assert status == 0 and np.allclose(values, np.log(1 / 3), atol=1e-12)
+
+
+def test_prob_and_sample_json_carry_the_same_values_as_the_text(capsys, tmp_path):
+    folder = files("phylo_vi.data") / "mrbayes"
+    run = str(folder / "example.nex.run1.t")
+    model = tmp_path / "srf"
+    assert _run(capsys, "fit", run, "--method", "srf", "-o", model, "-q")[0] == 0
+    model = tmp_path / "srf.json"  # -o is a prefix: PREFIX.json
+    _, text, _ = _run(capsys, "prob", model, run)
+    status, out, _ = _run(capsys, "prob", model, run, "--json")
+    rows = [line.split("\t") for line in text.strip().splitlines()[1:]]
+    assert status == 0 and [row["log_q"] for row in json.loads(out)["trees"]] == [float(r[2]) for r in rows]
+    _, text, _ = _run(capsys, "sample", model, "-n", 4, "--seed", 2)
+    status, out, _ = _run(capsys, "sample", model, "-n", 4, "--seed", 2, "--json")
+    assert status == 0 and json.loads(out)["trees"] == text.splitlines()
+    status, _, err = _run(capsys, "sample", model, "-n", 4, "--seed", 2, "-o", tmp_path / "drawn")
+    assert status == 0 and err == f"wrote: {tmp_path / 'drawn.nwk'}\n"
+    assert (tmp_path / "drawn.nwk").read_text().splitlines() == text.splitlines()

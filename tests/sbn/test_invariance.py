@@ -66,7 +66,7 @@ def test_threads_give_the_same_fit():
     # the E-step summed over 3 chunks of trees instead of 1: equal up to rounding
     taxa, space = all_unrooted_trees(7)
     weights = np.random.default_rng(2).dirichlet(np.ones(60))
-    one = make_estimator("em-alpha", alpha=0.01, n_jobs=1).fit(space[:60], weights)
-    three = make_estimator("em-alpha", alpha=0.01, n_jobs=3).fit(space[:60], weights)
+    one = make_estimator("em-alpha", alpha=0.01, n_threads=1).fit(space[:60], weights)
+    three = make_estimator("em-alpha", alpha=0.01, n_threads=3).fit(space[:60], weights)
     assert one.n_iter_ == three.n_iter_
     assert np.allclose(one.log_prob(space), three.log_prob(space), atol=1e-10, rtol=0)

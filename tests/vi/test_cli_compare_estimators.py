@@ -14,7 +14,7 @@ from phylo_vi.vi.estimator_comparison import compare_estimators, make_problem
 def _invoke(args):
     result = CliRunner().invoke(cli, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    return result.output
+    return result.stdout
 
 
 def test_json_document_has_exact_gradient_and_unbiased_estimators(tmp_path):
