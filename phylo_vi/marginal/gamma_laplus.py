@@ -11,7 +11,20 @@ from phylo_vi.marginal.laplus import fit_map_curvature, gamma_log_density, gamma
 
 
 class GammaLaplus(MarginalEstimator):
-    """Product-of-gammas Laplace-like approximation at the MAP."""
+    """Product-of-gammas Laplace-like approximation at the MAP.
+
+    Parameters
+    ----------
+    tol : float, default 1e-7
+        Convergence tolerance of the MAP fit whose curvature the approximation uses.
+
+    Attributes
+    ----------
+    shape_, rate_ : ndarray of shape (n_branches,)
+        The gamma of each branch, matched to the MAP and the curvature there.
+    log_marginal_, standard_error_, wall_time_, n_likelihood_evaluations_
+        The estimate and its bookkeeping (:class:`~phylo_vi.marginal.base.MarginalEstimator`).
+    """
 
     name = "gl"
     label = "GL"

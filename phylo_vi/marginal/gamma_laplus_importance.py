@@ -14,7 +14,24 @@ from phylo_vi.marginal.laplus import fit_map_curvature, gamma_log_density, gamma
 
 
 class GammaLaplusImportanceSampling(MarginalEstimator):
-    """Importance sampling with the product-of-gammas Laplus proposal."""
+    """Importance sampling with the product-of-gammas Laplus proposal.
+
+    Parameters
+    ----------
+    n_samples : int, default 10_000
+        Draws from the proposal.
+    tol : float, default 1e-3
+        Convergence tolerance of the MAP fit that centres the proposal.
+    random_state : None, int or numpy Generator
+        Seeds the draws.
+
+    Attributes
+    ----------
+    shape_, rate_ : ndarray of shape (n_branches,)
+        The gamma proposal of each branch.
+    log_marginal_, standard_error_, wall_time_, n_likelihood_evaluations_
+        The estimate and its bookkeeping (:class:`~phylo_vi.marginal.base.MarginalEstimator`).
+    """
 
     name = "glis"
     label = "GLIS"

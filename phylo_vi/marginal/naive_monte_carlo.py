@@ -11,7 +11,20 @@ from phylo_vi.marginal.importance import importance_sampling_log_marginal
 
 
 class NaiveMonteCarlo(MarginalEstimator):
-    """Average likelihood over draws from the branch-length prior."""
+    """Average likelihood over draws from the branch-length prior.
+
+    Parameters
+    ----------
+    n_samples : int, default 10_000
+        Draws from the prior.
+    random_state : None, int or numpy Generator
+        Seeds the draws.
+
+    Attributes
+    ----------
+    log_marginal_, standard_error_, wall_time_, n_likelihood_evaluations_
+        The estimate and its bookkeeping (:class:`~phylo_vi.marginal.base.MarginalEstimator`).
+    """
 
     name = "nmc"
     label = "NMC"

@@ -65,7 +65,30 @@ def run_power_posterior_ladder(problem, betas: np.ndarray, *, sampler: str, n_it
 
 
 class PowerPosteriorEstimator(MarginalEstimator):
-    """Base of SS, PS, MPS and GSS: ladder settings (paper defaults) and the ladder run."""
+    """Base of SS, PS, MPS and GSS: ladder settings (paper defaults, module docstring) and the ladder run.
+
+    Parameters
+    ----------
+    n_steps : int, default 50
+        Inverse temperatures K of the ladder.
+    alpha : float, default 0.3
+        β_k are the k/(K − 1) quantiles of Beta(alpha, 1) (:func:`~phylo_vi.marginal.ladder.power_posterior_ladder`).
+    n_iter, thin, burnin : int, default 1_000_000, 1000, 100
+        Iterations, logging interval and discarded logged rows of the chain at each β.
+    sampler : {"mh", "mh-tree", "hmc"}, default "mh"
+        The chains' sampler (:class:`~phylo_vi.marginal.posterior_sampling.PosteriorSamplingEstimator`).
+    n_leapfrog : int, default 10
+        Leapfrog steps per HMC trajectory (``sampler="hmc"`` only).
+    n_runs : int, default 1
+        Independent ladders run on threads and pooled per step.
+    random_state : None, int or numpy Generator
+        Seeds the chains (``n_runs`` streams spawned from it).
+
+    Attributes
+    ----------
+    log_marginal_, standard_error_, wall_time_, n_likelihood_evaluations_
+        The estimate and its bookkeeping (:class:`~phylo_vi.marginal.base.MarginalEstimator`).
+    """
 
     def __init__(self, *, n_steps: int = 50, alpha: float = 0.3, n_iter: int = 1_000_000, thin: int = 1000,
                  burnin: int = 100, sampler: str = "mh", n_leapfrog: int = 10, n_runs: int = 1, random_state=None):

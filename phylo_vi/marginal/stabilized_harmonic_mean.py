@@ -39,7 +39,22 @@ def stabilized_harmonic_mean_log_marginal(log_likelihoods: np.ndarray, delta: fl
 
 
 class StabilizedHarmonicMean(PosteriorSamplingEstimator):
-    """Newton & Raftery's stabilised harmonic mean over posterior samples."""
+    """Newton & Raftery's stabilised harmonic mean over posterior samples.
+
+    Parameters
+    ----------
+    delta : float, default 0.01
+        Share of imagined draws from the prior (Newton & Raftery 1994, eq. 13).
+    n_iter, thin, burnin, sampler, n_leapfrog, random_state
+        The posterior chain (:class:`~phylo_vi.marginal.posterior_sampling.PosteriorSamplingEstimator`).
+
+    Attributes
+    ----------
+    n_samples_ : int
+        Posterior samples the estimate uses (logged rows after burn-in).
+    log_marginal_, standard_error_, wall_time_, n_likelihood_evaluations_
+        The estimate and its bookkeeping (:class:`~phylo_vi.marginal.base.MarginalEstimator`).
+    """
 
     name = "shm"
     label = "SHM"

@@ -14,7 +14,8 @@ from typing import Sequence
 
 import numpy as np
 
-from phylo_vi.errors import PhyloVIError, TaxonMismatchError
+from phylo_vi.base import Estimator
+from phylo_vi.errors import InvalidParameterError, TaxonMismatchError
 from phylo_vi.sbn.edges import EdgeTables, TreeArrays, unrooted_edge_tables
 from phylo_vi.sbn.kernels import pad_log_table, padded_indices, rooting_log_probs_kernel
 from phylo_vi.sbn.support import index_trees
@@ -30,8 +31,14 @@ def log_sum_exp_rows(values: np.ndarray) -> np.ndarray:
         return np.where(finite, safe + np.log(np.exp(values - safe[:, None]).sum(axis=1)), -np.inf)
 
 
-class TreeDistribution(ABC):
-    """A probability distribution over tree topologies on one taxon namespace."""
+class TreeDistribution(Estimator, ABC):
+    """A probability distribution over tree topologies on one taxon namespace.
+
+    Attributes
+    ----------
+    taxa_ : TaxonNamespace
+        The taxa of the training trees; every scored tree must use the same namespace.
+    """
 
     rooted: bool = False
 
@@ -54,20 +61,12 @@ class TreeDistribution(ABC):
         return [arrays.tree(i) for i in range(len(arrays))]
 
     @abstractmethod
-    def _params_dict(self) -> dict:
-        """Hyperparameters as given to ``__init__``."""
-
-    @abstractmethod
     def _state_dict(self) -> dict:
         """Fitted state, JSON-serialisable."""
 
     @abstractmethod
     def _load_state(self, state: dict) -> None:
         """Restore the fitted state written by :meth:`_state_dict`."""
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "taxa_"):
-            raise PhyloVIError(f"this {type(self).__name__} is not fitted yet; call fit() first")
 
     def _check_taxa(self, trees):
         """The trees (as a list; arrays and tables unchanged) after checking they use the model's taxa."""
@@ -92,7 +91,7 @@ class TreeDistribution(ABC):
         below ``level`` when the draws did not reach it (raise ``n_samples``).
         """
         if not 0 < level <= 1:
-            raise PhyloVIError(f"level must lie in (0, 1], got {level}")
+            raise InvalidParameterError(f"level must lie in (0, 1], got {level}")
         candidates = self._distinct(self.sample_arrays(n_samples, random_state))
         log_q = self.log_prob(candidates)
         order = np.argsort(-log_q, kind="stable")
@@ -133,17 +132,13 @@ class TreeDistribution(ABC):
         """JSON-serialisable document: model type, hyperparameters, taxa and fitted state."""
         self._check_fitted()
         return {"format": "phylo_vi.sbn", "version": 1, "model": type(self).__name__,
-                "params": self._params_dict(), "taxa": list(self.taxa_), "state": self._state_dict()}
+                "params": self.get_params(), "taxa": list(self.taxa_), "state": self._state_dict()}
 
     def save(self, path: str | Path) -> None:
         """Write the model as JSON, atomically."""
         from phylo_vi.sbn.serialization import save_model
 
         save_model(self, path)
-
-    def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in self._params_dict().items())
-        return f"{type(self).__name__}({params})"
 
 
 class SubsplitModel(TreeDistribution):
@@ -168,6 +163,7 @@ class SubsplitModel(TreeDistribution):
 
     def log_prob(self, trees: Sequence[Tree] | TreeArrays) -> np.ndarray:
         """log q(Tᵘ) = log Σ_e P(Tᵘ rooted on e) (Zhang & Matsen 2018, eq. 5)."""
+        self._check_fitted()
         if len(trees) == 0:
             return np.zeros(0)
         return log_sum_exp_rows(self.rooting_log_probs(trees))

@@ -73,7 +73,20 @@ def _rooted_factor_keys(clade_ids, children, sister, n_clades):
 class RootedSubsplitBayesianNetwork(SubsplitModel):
     """SBN over rooted binary trees, fitted by counting (module docstring).
 
-    Fitted attributes: ``support_``, ``log_root_``, ``log_cpd_`` (as the unrooted model).
+    Parameters
+    ----------
+    None: the maximum-likelihood estimate is determined by the weighted sample.
+
+    Attributes
+    ----------
+    taxa_ : TaxonNamespace
+        Taxa of the training trees.
+    support_ : SubsplitSupport
+        Clades, root splits, parent subsplits and PCSPs seen in the sample.
+    log_root_ : ndarray of shape (n_root_splits,)
+        log P of each root split.
+    log_cpd_ : ndarray of shape (n_pcsps,)
+        log P of each PCSP given its parent subsplit.
     """
 
     rooted = True
@@ -145,9 +158,6 @@ class RootedSubsplitBayesianNetwork(SubsplitModel):
         log_root = np.where(root >= 0, self.log_root_[np.maximum(root, 0)], -np.inf)
         log_factors = np.where(pcsp >= 0, self.log_cpd_[np.maximum(pcsp, 0)], np.where(pcsp == NO_FACTOR, 0.0, -np.inf))
         return log_root + log_factors.sum(axis=1)
-
-    def _params_dict(self) -> dict:
-        return {}
 
     def _state_dict(self) -> dict:
         return {"support": self.support_.to_dict(), "log_root": self.log_root_.tolist(), "log_cpd": self.log_cpd_.tolist()}
