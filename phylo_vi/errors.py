@@ -56,3 +56,6 @@ class InvalidParameterError(PhyloVIError, ValueError, TypeError):
 class NotFittedError(PhyloVIError, AttributeError):
     """An estimator's fitted attribute or method was used before ``fit``."""
 
+
+class ConvergenceError(PhyloVIError, RuntimeError):
+    """An iterative procedure did not finish within its step limit."""
