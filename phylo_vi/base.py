@@ -8,22 +8,94 @@
   ``numpy.random.Generator``).
 
 :class:`Estimator` gives ``get_params`` / ``set_params`` (read from the ``__init__`` signature),
-a ``repr`` of the hyperparameters, and the fitted-state check: reading a fitted attribute (or
-calling a method that needs one) before ``fit`` raises :class:`~phylo_vi.errors.NotFittedError`.
-:func:`clone` makes an unfitted copy with the same hyperparameters.
+a ``repr`` of the hyperparameters, the fitted-state check (reading a fitted attribute, or calling
+a method that needs one, before ``fit`` raises :class:`~phylo_vi.errors.NotFittedError`) and the
+hyperparameter check: a class declares what each hyperparameter accepts in
+``parameter_constraints`` (:class:`Interval`, :class:`Options`, ``None``, ``"random_state"``),
+and ``fit`` starts with :meth:`Estimator.validate_params`, which raises
+:class:`~phylo_vi.errors.InvalidParameterError` naming the parameter, as scikit-learn's
+``_param_validation`` does. :func:`clone` makes an unfitted copy with the same hyperparameters.
 """
 from __future__ import annotations
 
 import inspect
-from typing import Any, TypeVar
+import math
+from dataclasses import dataclass
+from numbers import Integral, Real
+from typing import Any, ClassVar, Sequence, TypeVar
+
+import numpy as np
 
 from phylo_vi.errors import InvalidParameterError, NotFittedError
 
 EstimatorT = TypeVar("EstimatorT", bound="Estimator")
 
 
+@dataclass(frozen=True)
+class Interval:
+    """Integers (``kind=int``) or finite reals (``kind=float``) between ``low`` and ``high``
+    (None: unbounded); ``closed`` is ``"both"``, ``"left"``, ``"right"`` or ``"neither"``."""
+
+    kind: type
+    low: float | None = None
+    high: float | None = None
+    closed: str = "both"
+
+    def accepts(self, value: Any) -> bool:
+        number_type = Integral if self.kind is int else Real
+        if isinstance(value, bool) or not isinstance(value, number_type) or not math.isfinite(value):
+            return False
+        if self.low is not None and (value < self.low or (value == self.low and self.closed in ("right", "neither"))):
+            return False
+        return self.high is None or not (value > self.high
+                                         or (value == self.high and self.closed in ("left", "neither")))
+
+    def __str__(self) -> str:
+        left = "(" if self.low is None or self.closed in ("right", "neither") else "["
+        right = ")" if self.high is None or self.closed in ("left", "neither") else "]"
+        low = "-inf" if self.low is None else self.low
+        high = "inf" if self.high is None else self.high
+        return f"{'an integer' if self.kind is int else 'a number'} in {left}{low}, {high}{right}"
+
+
+@dataclass(frozen=True)
+class Options:
+    """One of the given values."""
+
+    values: tuple
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str) and value in self.values
+
+    def __str__(self) -> str:
+        return f"one of {', '.join(map(repr, self.values))}"
+
+
+#: constraints shared by many hyperparameters
+COUNT = (Interval(int, 1),)
+POSITIVE = (Interval(float, 0.0, closed="right"),)
+NON_NEGATIVE = (Interval(float, 0.0),)
+RANDOM_STATE = ("random_state",)
+
+
+def accepts(constraint: Interval | Options | str | None, value: Any) -> bool:
+    """True when ``value`` meets ``constraint`` (an :class:`Interval`, :class:`Options`, None or ``"random_state"``)."""
+    if constraint is None:
+        return value is None
+    if constraint == "random_state":
+        return value is None or isinstance(value, (Integral, np.random.Generator)) and not isinstance(value, bool)
+    return constraint.accepts(value)
+
+
+def _describe(constraint: Interval | Options | str | None) -> str:
+    return {None: "None", "random_state": "None, an int or a numpy Generator"}.get(constraint, str(constraint))
+
+
 class Estimator:
-    """Base class: hyperparameter introspection and the fitted-state check (module docstring)."""
+    """Base class: hyperparameter introspection and checks, the fitted-state check (module docstring)."""
+
+    #: hyperparameter name -> list of accepted constraints (any one suffices)
+    parameter_constraints: ClassVar[dict[str, Sequence]] = {}
 
     @classmethod
     def param_names(cls) -> list[str]:
@@ -43,6 +115,14 @@ class Estimator:
                 raise InvalidParameterError(f"{type(self).__name__} has no parameter {key!r}; valid: {sorted(valid)}")
             setattr(self, key, value)
         return self
+
+    def validate_params(self) -> None:
+        """Raise :class:`InvalidParameterError` for the first hyperparameter no constraint accepts."""
+        for name, value in self.get_params().items():
+            constraints = self.parameter_constraints.get(name)
+            if constraints is not None and not any(accepts(c, value) for c in constraints):
+                accepted = " or ".join(_describe(c) for c in constraints)
+                raise InvalidParameterError(f"{type(self).__name__}: {name} must be {accepted}, got {value!r}")
 
     def __repr__(self) -> str:
         params = ", ".join(f"{key}={value!r}" for key, value in self.get_params().items())

@@ -22,7 +22,7 @@ import torch
 
 import phylo_vi
 from phylo_vi.alignment import Alignment, SequenceRecord
-from phylo_vi.base import Estimator, clone
+from phylo_vi.base import Estimator, Interval, Options, accepts, clone
 from phylo_vi.errors import InvalidParameterError, NotFittedError, PhyloVIError
 from phylo_vi.genotype.classifiers import MatrixClassifier, noise_dataset
 from phylo_vi.io import parse_newick
@@ -190,6 +190,33 @@ def test_unfitted_use_raises_not_fitted(estimator_class):
             with pytest.raises(NotFittedError, match="not fitted"):
                 getattr(estimator, method)(*args)
     assert issubclass(NotFittedError, PhyloVIError)
+
+
+def _invalid_values(constraints) -> list:
+    """Values that no constraint of one hyperparameter accepts (scikit-learn's ``generate_invalid_param_val``)."""
+    values = ["not-an-option"] if not any(isinstance(c, Options) for c in constraints) else [3.5]
+    for interval in (c for c in constraints if isinstance(c, Interval)):
+        if interval.low is not None:
+            values.append(interval.low if interval.closed in ("right", "neither") else interval.low - 1)
+        if interval.high is not None:
+            values.append(interval.high if interval.closed in ("left", "neither") else interval.high + 1)
+        values.append(float("nan"))
+    return [value for value in values if not any(accepts(c, value) for c in constraints)]
+
+
+def test_every_hyperparameter_has_constraints_its_default_meets(estimator_class):
+    assert set(estimator_class.parameter_constraints) == set(estimator_class.param_names())
+    estimator_class().validate_params()
+
+
+def test_fit_rejects_invalid_hyperparameters_by_name(estimator_class):
+    for name, constraints in estimator_class.parameter_constraints.items():
+        invalid = _invalid_values(constraints)
+        assert invalid, f"no invalid value found for {name}"
+        for value in invalid:
+            estimator = _small_estimator(estimator_class).set_params(**{name: value})
+            with pytest.raises(InvalidParameterError, match=f"{name} must be"):
+                estimator.fit(*_fit_inputs(estimator))
 
 
 def test_fit_returns_self_and_keeps_the_parameters(estimator_class):

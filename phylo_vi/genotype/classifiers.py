@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from phylo_vi.base import Estimator
+from phylo_vi.base import COUNT, POSITIVE, RANDOM_STATE, Estimator, Interval, Options
 from phylo_vi.errors import InvalidParameterError
 from phylo_vi.genotype.conflicts import is_conflict_free, is_linear
 from phylo_vi.genotype.matrix import MISSING
@@ -108,6 +108,10 @@ class MatrixClassifier(Estimator):
         Mean binary cross-entropy per epoch.
     """
 
+    parameter_constraints = {"task": [Options(TASKS)], "hidden": COUNT, "n_layers": [None, Interval(int, 1)],
+                             "n_epochs": COUNT, "batch_size": COUNT, "learning_rate": POSITIVE,
+                             "random_state": RANDOM_STATE}
+
     def __init__(self, *, task: str = "noise", hidden: int = 100, n_layers: int | None = None,
                  n_epochs: int = 30, batch_size: int = 64, learning_rate: float = 1e-3,
                  random_state=None):
@@ -124,8 +128,7 @@ class MatrixClassifier(Estimator):
 
     def fit(self, matrices: np.ndarray, labels: np.ndarray) -> "MatrixClassifier":
         """Train on (N, n, m) matrices and 0/1 labels with binary cross-entropy and Adam."""
-        if self.task not in TASKS:
-            raise InvalidParameterError(f"task must be one of {TASKS}, got {self.task!r}")
+        self.validate_params()
         rng = check_random_state(self.random_state)
         torch.manual_seed(int(rng.integers(2**31)))
         x = self._inputs(matrices)

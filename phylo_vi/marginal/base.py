@@ -46,8 +46,10 @@ class MarginalEstimator(Estimator, ABC):
     #: True when the estimate does not depend on the random state
     deterministic: ClassVar[bool] = False
 
+
     def fit(self, problem) -> "MarginalEstimator":
         """Estimate log p(D | tau) of ``problem``; sets the fitted attributes and returns ``self``."""
+        self.validate_params()
         rng = check_random_state(getattr(self, "random_state", None))
         start_count = problem.n_likelihood_evaluations
         start = time.perf_counter()

@@ -5,6 +5,7 @@ log Z ≈ f(b̂) − Σ_i log BetaPrime(b̂_i; α_i, β_i), parameters from
 """
 from __future__ import annotations
 
+from phylo_vi.base import POSITIVE
 from phylo_vi.marginal.base import MarginalEstimator
 from phylo_vi.marginal.laplus import (beta_prime_log_density, beta_prime_parameters, fit_map_curvature,
                                       laplus_log_marginal)
@@ -29,6 +30,8 @@ class BetaPrimeLaplus(MarginalEstimator):
     name = "bl"
     label = "BL"
     deterministic = True
+
+    parameter_constraints = {"tol": POSITIVE}
 
     def __init__(self, *, tol: float = 1e-7):
         self.tol = tol

@@ -6,6 +6,7 @@ mean-field fit. Settings of :func:`phylo_vi.marginal.variational.fit_mean_field_
 """
 from __future__ import annotations
 
+from phylo_vi.base import COUNT, NON_NEGATIVE, POSITIVE, RANDOM_STATE
 from phylo_vi.marginal.base import MarginalEstimator
 from phylo_vi.marginal.variational import fit_mean_field_lognormal
 
@@ -40,6 +41,9 @@ class EvidenceLowerBound(MarginalEstimator):
 
     name = "elbo"
     label = "ELBO"
+
+    parameter_constraints = {"eta": POSITIVE, "max_iter": COUNT, "check_every": COUNT, "elbo_draws": COUNT,
+                             "tol": NON_NEGATIVE, "random_state": RANDOM_STATE}
 
     def __init__(self, *, eta: float = 0.1, max_iter: int = 1_000_000, check_every: int = 100,
                  elbo_draws: int = 100, tol: float = 1e-3, random_state=None):

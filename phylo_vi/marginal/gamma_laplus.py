@@ -6,6 +6,7 @@ diagonal second derivative). MAP precision 1e-7 as in the paper. Deterministic.
 """
 from __future__ import annotations
 
+from phylo_vi.base import POSITIVE
 from phylo_vi.marginal.base import MarginalEstimator
 from phylo_vi.marginal.laplus import fit_map_curvature, gamma_log_density, gamma_parameters, laplus_log_marginal
 
@@ -29,6 +30,8 @@ class GammaLaplus(MarginalEstimator):
     name = "gl"
     label = "GL"
     deterministic = True
+
+    parameter_constraints = {"tol": POSITIVE}
 
     def __init__(self, *, tol: float = 1e-7):
         self.tol = tol

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from phylo_vi.base import COUNT, POSITIVE, RANDOM_STATE
 from phylo_vi.marginal.base import MarginalEstimator
 from phylo_vi.marginal.importance import importance_sampling_log_marginal
 from phylo_vi.marginal.laplus import fit_map_curvature, gamma_log_density, gamma_parameters
@@ -35,6 +36,8 @@ class GammaLaplusImportanceSampling(MarginalEstimator):
 
     name = "glis"
     label = "GLIS"
+
+    parameter_constraints = {"n_samples": COUNT, "tol": POSITIVE, "random_state": RANDOM_STATE}
 
     def __init__(self, *, n_samples: int = 10_000, tol: float = 1e-3, random_state=None):
         self.n_samples = n_samples

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from phylo_vi.base import POSITIVE
 from phylo_vi.marginal.base import MarginalEstimator
 from phylo_vi.marginal.laplus import (BOUNDARY, fit_map_curvature, gamma_log_density, gamma_parameters,
                                       laplus_log_marginal, lognormal_log_density)
@@ -34,6 +35,8 @@ class LognormalLaplus(MarginalEstimator):
     name = "ll"
     label = "LL"
     deterministic = True
+
+    parameter_constraints = {"tol": POSITIVE}
 
     def __init__(self, *, tol: float = 1e-7):
         self.tol = tol

@@ -4,6 +4,7 @@ Fourment et al. 2020, spec row 2 (precision 1e-5). Deterministic.
 """
 from __future__ import annotations
 
+from phylo_vi.base import POSITIVE
 from phylo_vi.marginal.base import MarginalEstimator
 from phylo_vi.marginal.optimize import maximize_branch_lengths
 
@@ -27,6 +28,8 @@ class MaximumAPosteriori(MarginalEstimator):
     name = "map"
     label = "MAP"
     deterministic = True
+
+    parameter_constraints = {"tol": POSITIVE}
 
     def __init__(self, *, tol: float = 1e-5):
         self.tol = tol

@@ -5,6 +5,7 @@ spec row 1) but a common proxy for comparing topologies. Deterministic.
 """
 from __future__ import annotations
 
+from phylo_vi.base import POSITIVE
 from phylo_vi.marginal.base import MarginalEstimator
 from phylo_vi.marginal.optimize import maximize_branch_lengths
 
@@ -28,6 +29,8 @@ class MaximumLikelihood(MarginalEstimator):
     name = "ml"
     label = "ML"
     deterministic = True
+
+    parameter_constraints = {"tol": POSITIVE}
 
     def __init__(self, *, tol: float = 1e-5):
         self.tol = tol

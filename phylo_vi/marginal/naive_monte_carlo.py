@@ -6,6 +6,7 @@ posterior is concentrated relative to the prior.
 """
 from __future__ import annotations
 
+from phylo_vi.base import COUNT, RANDOM_STATE
 from phylo_vi.marginal.base import MarginalEstimator
 from phylo_vi.marginal.importance import importance_sampling_log_marginal
 
@@ -28,6 +29,8 @@ class NaiveMonteCarlo(MarginalEstimator):
 
     name = "nmc"
     label = "NMC"
+
+    parameter_constraints = {"n_samples": COUNT, "random_state": RANDOM_STATE}
 
     def __init__(self, *, n_samples: int = 10_000, random_state=None):
         self.n_samples = n_samples

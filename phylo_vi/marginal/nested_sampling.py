@@ -19,6 +19,7 @@ from numba import njit
 from scipy.special import logsumexp
 
 from phylo_vi.likelihood.branch_updates import build_branch_cache, cached_log_likelihood, reset_branch_lengths
+from phylo_vi.base import COUNT, NON_NEGATIVE, RANDOM_STATE
 from phylo_vi.marginal.base import MarginalEstimator
 from phylo_vi.marginal.mcmc import initial_tuning, mh_sweep
 
@@ -102,6 +103,9 @@ class NestedSampling(MarginalEstimator):
 
     name = "ns"
     label = "NS"
+
+    parameter_constraints = {"n_live": COUNT, "n_mcmc": COUNT, "max_iter": COUNT, "tol": NON_NEGATIVE,
+                             "random_state": RANDOM_STATE}
 
     def __init__(self, *, n_live: int = 50, n_mcmc: int = 1000, max_iter: int = 100_000, tol: float = 1e-6,
                  random_state=None):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from phylo_vi.errors import PhyloVIError
+from phylo_vi.base import COUNT, RANDOM_STATE, Interval, Options
 from phylo_vi.marginal.base import MarginalEstimator
 from phylo_vi.marginal.hmc import run_hmc
 from phylo_vi.marginal.mcmc import ChainSample, TemperedTarget, run_adaptive_mcmc
@@ -70,6 +71,9 @@ class PosteriorSamplingEstimator(MarginalEstimator):
     log_marginal_, standard_error_, wall_time_, n_likelihood_evaluations_
         The estimate and its bookkeeping (:class:`~phylo_vi.marginal.base.MarginalEstimator`).
     """
+
+    parameter_constraints = {"n_iter": COUNT, "thin": COUNT, "burnin": [Interval(int, 0)],
+                             "sampler": [Options(SAMPLERS)], "n_leapfrog": COUNT, "random_state": RANDOM_STATE}
 
     def __init__(self, *, n_iter: int = 1_000_000, thin: int = 1000, burnin: int = 100, sampler: str = "mh",
                  n_leapfrog: int = 10, random_state=None):

@@ -15,6 +15,7 @@ import math
 import numpy as np
 from scipy.special import logsumexp
 
+from phylo_vi.base import Interval
 from phylo_vi.marginal.harmonic_mean import harmonic_mean_log_marginal
 from phylo_vi.marginal.posterior_sampling import PosteriorSamplingEstimator
 
@@ -58,6 +59,9 @@ class StabilizedHarmonicMean(PosteriorSamplingEstimator):
 
     name = "shm"
     label = "SHM"
+
+    parameter_constraints = {**PosteriorSamplingEstimator.parameter_constraints,
+                             "delta": [Interval(float, 0.0, 1.0, closed="neither")]}
 
     def __init__(self, *, delta: float = 0.01, n_iter: int = 1_000_000, thin: int = 1000, burnin: int = 100,
                  sampler: str = "mh", n_leapfrog: int = 10, random_state=None):

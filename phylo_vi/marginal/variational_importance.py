@@ -6,6 +6,7 @@ the log-normal Jacobian. q from :func:`phylo_vi.marginal.variational.fit_mean_fi
 """
 from __future__ import annotations
 
+from phylo_vi.base import COUNT
 from phylo_vi.marginal.elbo import EvidenceLowerBound
 from phylo_vi.marginal.importance import importance_sampling_log_marginal
 
@@ -40,6 +41,8 @@ class VariationalImportanceSampling(EvidenceLowerBound):
 
     name = "vbis"
     label = "VBIS"
+
+    parameter_constraints = {**EvidenceLowerBound.parameter_constraints, "n_samples": COUNT}
 
     def __init__(self, *, n_samples: int = 10_000, eta: float = 0.1, max_iter: int = 1_000_000,
                  check_every: int = 100, elbo_draws: int = 100, tol: float = 1e-3, random_state=None):

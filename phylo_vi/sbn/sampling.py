@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from phylo_vi.errors import PhyloVIError
+from phylo_vi.errors import InvalidParameterError, PhyloVIError
 from phylo_vi.sbn.bitkeys import lookup, row_keys
 from phylo_vi.sbn.edges import TreeArrays
 from phylo_vi.trees import bitset
@@ -113,7 +113,7 @@ def tree_from_preorder(parent: np.ndarray, taxon: np.ndarray, taxa, rooted: bool
 def sample_topologies(model, n: int, random_state=None) -> TreeArrays:
     """``n`` topologies drawn from a fitted SBN (rooted or unrooted, as the model), as arrays."""
     if n < 0:
-        raise PhyloVIError(f"number of samples must be >= 0, got {n}")
+        raise InvalidParameterError(f"number of samples must be >= 0, got {n}")
     rng = check_random_state(random_state)
     n_taxa = len(model.taxa_)
     uniforms = rng.random((n, n_taxa - 1))

@@ -29,7 +29,7 @@ from typing import Sequence
 
 import numpy as np
 
-from phylo_vi.errors import InvalidParameterError
+from phylo_vi.base import COUNT, NON_NEGATIVE, Interval, Options
 from phylo_vi.sbn.base import SubsplitModel
 from phylo_vi.sbn.edges import TreeArrays, unrooted_edge_tables
 from phylo_vi.sbn.kernels import expected_counts_kernel, map_parameters_kernel, pad_log_table, packed_tables
@@ -92,6 +92,8 @@ class SubsplitBayesianNetwork(SubsplitModel):
     """
 
     rooted = False
+    parameter_constraints = {"method": [Options(METHODS)], "alpha": NON_NEGATIVE, "max_iter": COUNT,
+                             "min_iter": [Interval(int, 0)], "tol": NON_NEGATIVE, "n_jobs": COUNT}
 
     def __init__(self, *, method: str = "em", alpha: float = 0.0, max_iter: int = 1000, min_iter: int = 50,
                  tol: float = 1e-5, n_jobs: int = 1):
@@ -102,18 +104,10 @@ class SubsplitBayesianNetwork(SubsplitModel):
         self.tol = tol
         self.n_jobs = n_jobs
 
-    def _check_params(self) -> None:
-        if self.method not in METHODS:
-            raise InvalidParameterError(f"method must be one of {METHODS}, got {self.method!r}")
-        if not np.isfinite(self.alpha) or self.alpha < 0:
-            raise InvalidParameterError(f"alpha must be a finite number >= 0, got {self.alpha}")
-        if self.max_iter < 1 or self.min_iter < 0 or self.tol < 0 or self.n_jobs < 1:
-            raise InvalidParameterError("max_iter and n_jobs must be >= 1, min_iter >= 0 and tol >= 0")
-
     def fit(self, trees: Sequence[Tree] | TreeArrays, sample_weight: Sequence[float] | None = None
             ) -> "SubsplitBayesianNetwork":
         """Fit to unrooted trees; ``sample_weight`` defaults to each tree's ``weight``."""
-        self._check_params()
+        self.validate_params()
         tables = unrooted_edge_tables(trees, sample_weight)
         tables = tables.select(tables.weights > 0)
         support, indexed = build_support(tables)
