@@ -14,7 +14,8 @@ hyperparameter check: a class declares what each hyperparameter accepts in
 ``parameter_constraints`` (:class:`Interval`, :class:`Options`, ``None``, ``"random_state"``),
 and ``fit`` starts with :meth:`Estimator.validate_params`, which raises
 :class:`~phylo_vi.errors.InvalidParameterError` naming the parameter, as scikit-learn's
-``_param_validation`` does. :func:`clone` makes an unfitted copy with the same hyperparameters.
+``_param_validation`` does. Methods that need a fit call :func:`check_is_fitted`; :func:`clone`
+makes an unfitted copy with the same hyperparameters.
 """
 from __future__ import annotations
 
@@ -76,6 +77,8 @@ COUNT = (Interval(int, 1),)
 POSITIVE = (Interval(float, 0.0, closed="right"),)
 NON_NEGATIVE = (Interval(float, 0.0),)
 RANDOM_STATE = ("random_state",)
+SAMPLE_SIZE = (Interval(int, 0),)
+PROBABILITY_LEVEL = (Interval(float, 0.0, 1.0, closed="right"),)
 
 
 def accepts(constraint: Interval | Options | str | None, value: Any) -> bool:
@@ -89,6 +92,12 @@ def accepts(constraint: Interval | Options | str | None, value: Any) -> bool:
 
 def _describe(constraint: Interval | Options | str | None) -> str:
     return {None: "None", "random_state": "None, an int or a numpy Generator"}.get(constraint, str(constraint))
+
+
+def check_parameter(name: str, value: Any, constraints: Sequence) -> None:
+    """Raise :class:`InvalidParameterError` unless one of ``constraints`` accepts ``value``."""
+    if not any(accepts(c, value) for c in constraints):
+        raise InvalidParameterError(f"{name} must be {' or '.join(_describe(c) for c in constraints)}, got {value!r}")
 
 
 class Estimator:
@@ -119,30 +128,31 @@ class Estimator:
     def validate_params(self) -> None:
         """Raise :class:`InvalidParameterError` for the first hyperparameter no constraint accepts."""
         for name, value in self.get_params().items():
-            constraints = self.parameter_constraints.get(name)
-            if constraints is not None and not any(accepts(c, value) for c in constraints):
-                accepted = " or ".join(_describe(c) for c in constraints)
-                raise InvalidParameterError(f"{type(self).__name__}: {name} must be {accepted}, got {value!r}")
+            if name in self.parameter_constraints:
+                check_parameter(f"{type(self).__name__}: {name}", value, self.parameter_constraints[name])
 
     def __repr__(self) -> str:
         params = ", ".join(f"{key}={value!r}" for key, value in self.get_params().items())
         return f"{type(self).__name__}({params})"
 
-    def _is_fitted(self) -> bool:
-        """True once ``fit`` has set a fitted attribute (a public name ending in ``_``)."""
-        return any(name.endswith("_") and not name.startswith("_") for name in vars(self))
-
-    def _check_fitted(self) -> None:
-        """Raise :class:`NotFittedError` unless ``fit`` has been called."""
-        if not self._is_fitted():
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit() first")
-
     def __getattr__(self, name: str) -> Any:
         # called only for attributes that do not exist: a fitted attribute read before fit
         # gets the reason; anything else is the usual AttributeError
-        if name.endswith("_") and not name.startswith("_") and not self._is_fitted():
+        if _is_fitted_name(name) and not any(map(_is_fitted_name, vars(self))):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet (no {name}); call fit() first")
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
+def _is_fitted_name(name: str) -> bool:
+    """Fitted state lives in public attributes whose names end in ``_``."""
+    return name.endswith("_") and not name.startswith("_")
+
+
+def check_is_fitted(estimator: Estimator) -> None:
+    """Raise :class:`NotFittedError` unless ``fit`` has set a fitted attribute (scikit-learn's
+    ``check_is_fitted``)."""
+    if not any(map(_is_fitted_name, vars(estimator))):
+        raise NotFittedError(f"this {type(estimator).__name__} is not fitted yet; call fit() first")
 
 
 def clone(estimator: EstimatorT) -> EstimatorT:

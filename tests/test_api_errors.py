@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from phylo_vi.errors import ConvergenceError, InvalidParameterError, NotFittedError, PhyloVIError
-from phylo_vi.genotype import is_linear
-from phylo_vi.genotype.classifiers import MatrixClassifier
+from phylo_vi.genotype import is_linear, log_likelihood, simulate_clonal
+from phylo_vi.genotype.classifiers import MatrixClassifier, noise_dataset
 from phylo_vi.io import parse_newick
 from phylo_vi.marginal import NaiveMonteCarlo, SteppingStone, make_estimator
 from phylo_vi.sbn import SampleRelativeFrequency, SubsplitBayesianNetwork
@@ -42,11 +42,19 @@ CASES = [
     ("estimator used before fit", lambda: NaiveMonteCarlo().log_marginal_, NotFittedError, AttributeError),
     ("topology model used before fit", lambda: SubsplitBayesianNetwork().sample(3), NotFittedError, AttributeError),
     ("negative number of draws", lambda: _fitted_srf().sample(-1), InvalidParameterError, ValueError),
+    ("number of draws not an integer", lambda: _fitted_srf().sample(2.5), InvalidParameterError, TypeError),
     ("credible level outside (0, 1]", lambda: _fitted_srf().credible_set(1.5), InvalidParameterError, ValueError),
+    ("credible level not a number", lambda: _fitted_srf().credible_set("high"), InvalidParameterError, TypeError),
     ("unknown SBN method", lambda: SubsplitBayesianNetwork(method="ml").fit(_trees()), InvalidParameterError,
      ValueError),
     ("linear/branching of a matrix with conflicts", lambda: is_linear(np.array([[1, 1], [1, 0], [0, 1]])),
      InvalidParameterError, ValueError),
+    ("error rate not a number", lambda: log_likelihood(np.zeros((2, 2)), np.zeros((2, 2)), "0.1", 0.1),
+     InvalidParameterError, ValueError),
+    ("candidate of another shape", lambda: log_likelihood(simulate_clonal(6, 5, 3, random_state=1),
+                                                          np.zeros((2, 5), np.int8), 0.1, 0.1),
+     InvalidParameterError, ValueError),
+    ("unknown simulation model", lambda: noise_dataset(2, 3, 3, model="yule"), InvalidParameterError, ValueError),
     ("unknown classifier task", lambda: MatrixClassifier(task="size").fit(np.zeros((2, 3, 3)), np.array([0, 1])),
      InvalidParameterError, ValueError),
     ("top-k with k larger than the support", lambda: gumbel_top_k(torch.zeros(3), 4), InvalidParameterError,

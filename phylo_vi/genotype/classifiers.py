@@ -24,7 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from phylo_vi.base import COUNT, POSITIVE, RANDOM_STATE, Estimator, Interval, Options
+from phylo_vi.base import (COUNT, POSITIVE, RANDOM_STATE, Estimator, Interval, Options, check_is_fitted,
+                           check_parameter)
 from phylo_vi.errors import InvalidParameterError
 from phylo_vi.genotype.conflicts import is_conflict_free, is_linear
 from phylo_vi.genotype.matrix import MISSING
@@ -157,7 +158,7 @@ class MatrixClassifier(Estimator):
 
     def predict_proba(self, matrices: np.ndarray) -> np.ndarray:
         """Probability of the positive class (noise: has conflicts; branching: linear)."""
-        self._check_fitted()
+        check_is_fitted(self)
         x = self._inputs(matrices)
         if tuple(x.shape[1:]) != self.shape_:
             raise InvalidParameterError(f"classifier was trained on {self.shape_} matrices, got {tuple(x.shape[1:])}")
@@ -172,7 +173,10 @@ class MatrixClassifier(Estimator):
 def noise_dataset(n_samples: int, n_cells: int, n_mutations: int, *, fp: float = 1e-3, fn: float = 0.1,
                   model: str = "coalescent", random_state=None) -> tuple[np.ndarray, np.ndarray]:
     """PhyloM's noise-inference set: half clean perfect phylogenies (label 0), half noisy copies
-    redrawn until they hold a conflict (label 1; up to n m tries, as in PhyloM ``pure_noisy``)."""
+    redrawn until they hold a conflict (label 1; up to n m tries, as in PhyloM ``pure_noisy``).
+    ``model`` draws the clean matrices: ``"coalescent"`` (:func:`simulate_coalescent`) or
+    ``"clonal"`` (:func:`simulate_clonal` with a random number of clones)."""
+    check_parameter("model", model, (Options(("coalescent", "clonal")),))
     rng = check_random_state(random_state)
     matrices, labels = [], []
     for k in range(n_samples):

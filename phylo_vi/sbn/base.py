@@ -14,8 +14,8 @@ from typing import Sequence
 
 import numpy as np
 
-from phylo_vi.base import Estimator
-from phylo_vi.errors import InvalidParameterError, TaxonMismatchError
+from phylo_vi.base import PROBABILITY_LEVEL, Estimator, check_is_fitted, check_parameter
+from phylo_vi.errors import TaxonMismatchError
 from phylo_vi.sbn.edges import EdgeTables, TreeArrays, unrooted_edge_tables
 from phylo_vi.sbn.kernels import pad_log_table, padded_indices, rooting_log_probs_kernel
 from phylo_vi.sbn.support import index_trees
@@ -90,8 +90,7 @@ class TreeDistribution(Estimator, ABC):
         their exact probability; returns (trees, log probabilities, mass covered). The mass is
         below ``level`` when the draws did not reach it (raise ``n_samples``).
         """
-        if not 0 < level <= 1:
-            raise InvalidParameterError(f"level must lie in (0, 1], got {level}")
+        check_parameter("level", level, PROBABILITY_LEVEL)
         candidates = self._distinct(self.sample_arrays(n_samples, random_state))
         log_q = self.log_prob(candidates)
         order = np.argsort(-log_q, kind="stable")
@@ -130,7 +129,7 @@ class TreeDistribution(Estimator, ABC):
     # --------------------------------------------------------------------------- persistence
     def to_dict(self) -> dict:
         """JSON-serialisable document: model type, hyperparameters, taxa and fitted state."""
-        self._check_fitted()
+        check_is_fitted(self)
         return {"format": "phylo_vi.sbn", "version": 1, "model": type(self).__name__,
                 "params": self.get_params(), "taxa": list(self.taxa_), "state": self._state_dict()}
 
@@ -150,7 +149,7 @@ class SubsplitModel(TreeDistribution):
     def rooting_log_probs(self, trees: Sequence[Tree] | TreeArrays) -> np.ndarray:
         """``(n_trees, 2n − 3)`` log P(tree rooted on edge e); edge e lies above node e of the
         tree as stored (after removing a bifurcating root)."""
-        self._check_fitted()
+        check_is_fitted(self)
         trees = self._check_taxa(trees)
         tables = unrooted_edge_tables(trees, np.ones(len(trees)), normalize=False, deduplicate=False)
         indexed = index_trees(tables, self.support_)
@@ -163,7 +162,7 @@ class SubsplitModel(TreeDistribution):
 
     def log_prob(self, trees: Sequence[Tree] | TreeArrays) -> np.ndarray:
         """log q(Tᵘ) = log Σ_e P(Tᵘ rooted on e) (Zhang & Matsen 2018, eq. 5)."""
-        self._check_fitted()
+        check_is_fitted(self)
         if len(trees) == 0:
             return np.zeros(0)
         return log_sum_exp_rows(self.rooting_log_probs(trees))
@@ -172,7 +171,7 @@ class SubsplitModel(TreeDistribution):
         """Draw ``n`` topologies: root split, then child subsplits top-down (ancestral sampling)."""
         from phylo_vi.sbn.sampling import sample_topologies
 
-        self._check_fitted()
+        check_is_fitted(self)
         return sample_topologies(self, n, random_state)
 
     def _mode_candidates(self) -> list[Tree]:

@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 from numba import njit
 
-from phylo_vi.errors import InvalidParameterError
+from phylo_vi.base import SAMPLE_SIZE, check_is_fitted, check_parameter
 from phylo_vi.sbn.base import TreeDistribution
 from phylo_vi.sbn.bitkeys import keys_to_rows, lookup, row_keys
 from phylo_vi.sbn.edges import EdgeTables, TreeArrays, unrooted_edge_tables
@@ -86,7 +86,7 @@ class ConditionalCladeDistribution(TreeDistribution):
 
     def log_prob(self, trees: Sequence[Tree] | TreeArrays) -> np.ndarray:
         """log q(Tᵘ): sum of log conditional clade probabilities (−inf for unseen subsplits)."""
-        self._check_fitted()
+        check_is_fitted(self)
         trees = self._check_taxa(trees)
         if len(trees) == 0:
             return np.zeros(0)
@@ -105,9 +105,8 @@ class ConditionalCladeDistribution(TreeDistribution):
 
     def sample_arrays(self, n: int, random_state=None) -> TreeArrays:
         """Draw ``n`` topologies: from the clade of all taxa but the first, split clades top-down."""
-        self._check_fitted()
-        if n < 0:
-            raise InvalidParameterError(f"number of samples must be >= 0, got {n}")
+        check_is_fitted(self)
+        check_parameter("number of samples", n, SAMPLE_SIZE)
         n_taxa = len(self.taxa_)
         n_clades = len(self.clade_keys_)
         clades = keys_to_rows(self.clade_keys_, self.n_words_)

@@ -12,6 +12,7 @@ from typing import Sequence
 import numpy as np
 from numba import njit
 
+from phylo_vi.base import check_is_fitted
 from phylo_vi.errors import EmptyInputError, PhyloVIError, TaxonMismatchError
 from phylo_vi.sbn.base import SubsplitModel
 from phylo_vi.sbn.bitkeys import lookup, row_keys
@@ -145,7 +146,7 @@ class RootedSubsplitBayesianNetwork(SubsplitModel):
 
     def log_prob(self, trees: Sequence[Tree] | TreeArrays) -> np.ndarray:
         """log P(T) of each rooted tree (−inf when a root split or PCSP is outside the support)."""
-        self._check_fitted()
+        check_is_fitted(self)
         if len(trees) == 0:
             return np.zeros(0)
         _, _, clades, children, sister = self._tables(trees, self.taxa_)
