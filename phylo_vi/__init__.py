@@ -3,7 +3,9 @@
 Subpackages: ``io`` (file formats), ``trees`` (array trees, bitsets), ``alignment`` (site
 patterns), ``likelihood`` (Felsenstein pruning), ``marginal`` (marginal-likelihood
 estimators), ``sbn`` (subsplit Bayesian networks), ``vi`` (variational-inference core),
-``vbpi``, ``genotype`` (tumour genotype matrices), ``diagnostics``, ``report``.
+``genotype`` (tumour genotype matrices), ``diagnostics`` (MCMC tree-sample diagnostics),
+``report`` (HTML and TSV reports), ``util``. Every estimator follows the contract of :mod:`phylo_vi.base`;
+every error a user can cause is a :class:`PhyloVIError` (:mod:`phylo_vi.errors`).
 """
 __version__ = "0.1.0"
 

@@ -52,3 +52,15 @@ class OutputLocationError(PhyloVIError):
 
 class EmptyInputError(InputFormatError):
     """An input yielded nothing (zero trees, zero sequences): never an empty success."""
+
+
+class InvalidParameterError(PhyloVIError, ValueError, TypeError):
+    """An argument or hyperparameter of the Python API has a bad value or type."""
+
+
+class NotFittedError(PhyloVIError, AttributeError):
+    """An estimator's fitted attribute or method was used before ``fit``."""
+
+
+class ConvergenceError(PhyloVIError, RuntimeError):
+    """An iterative procedure did not finish within its step limit."""

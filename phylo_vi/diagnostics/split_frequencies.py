@@ -23,7 +23,8 @@ from phylo_vi.trees import bitset
 from phylo_vi.trees.taxa import TaxonNamespace
 from phylo_vi.trees.tree import Tree
 
-_CHUNK_TREES = 4096
+#: trees whose splits are counted together (one ``np.unique`` call) by default
+CHUNK_TREES = 4096
 
 
 @dataclass(frozen=True)
@@ -66,10 +67,12 @@ class SplitCounter:
     """Streaming accumulator of weighted split counts (memory independent of the number of trees).
 
     Splits of a chunk of trees are counted at once with ``np.unique`` and merged into a table
-    keyed by the split as a Python integer, so any number of taxa works.
+    keyed by the split as a Python integer, so any number of taxa works; ``chunk_trees`` trees
+    are held between merges.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, chunk_trees: int = CHUNK_TREES) -> None:
+        self.chunk_trees = chunk_trees
         self.taxa: TaxonNamespace | None = None
         self._leaf_count: int | None = None
         self._table: dict[int, float] = {}
@@ -94,7 +97,7 @@ class SplitCounter:
         self._pending_weights.append(tree.weight)
         self.total_weight += tree.weight
         self.n_trees += 1
-        if len(self._pending) >= _CHUNK_TREES:
+        if len(self._pending) >= self.chunk_trees:
             self._flush()
 
     def update(self, trees: Iterable[Tree]) -> "SplitCounter":

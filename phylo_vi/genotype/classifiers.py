@@ -24,7 +24,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from phylo_vi.errors import PhyloVIError
+from phylo_vi.base import (COUNT, POSITIVE, RANDOM_STATE, Estimator, Interval, Options, check_is_fitted,
+                           check_parameter)
+from phylo_vi.errors import InvalidParameterError
 from phylo_vi.genotype.conflicts import is_conflict_free, is_linear
 from phylo_vi.genotype.matrix import MISSING
 from phylo_vi.genotype.repair import repair
@@ -76,8 +78,40 @@ class _Perceptron(nn.Module):
         return self.net(x.flatten(1)).squeeze(-1)
 
 
-class MatrixClassifier:
-    """Binary classifier of fixed-shape genotype matrices (scikit-learn style)."""
+class MatrixClassifier(Estimator):
+    """Binary classifier of fixed-shape genotype matrices (PhyloM's perceptrons, module docstring).
+
+    Parameters
+    ----------
+    task : {"noise", "branching"}, default "noise"
+        ``"noise"``: sigmoid layers, dropout 0.2, label 1 = has a three-gamete conflict;
+        ``"branching"``: tanh layers, dropout 0.5, label 1 = linear clonal tree.
+    hidden : int, default 100
+        Units per hidden layer.
+    n_layers : int or None, default None
+        Hidden layers; None takes PhyloM's (2 for noise, 1 for branching).
+    n_epochs : int, default 30
+        Passes over the training set.
+    batch_size : int, default 64
+        Matrices per Adam step.
+    learning_rate : float, default 1e-3
+        Adam step size.
+    random_state : None, int or numpy Generator
+        Seeds the weight initialisation, dropout and the batch order.
+
+    Attributes
+    ----------
+    shape_ : tuple of int
+        (cells, mutations) of the training matrices; predictions need the same shape.
+    module_ : torch.nn.Module
+        The trained perceptron (in evaluation mode).
+    loss_curve_ : list of float
+        Mean binary cross-entropy per epoch.
+    """
+
+    parameter_constraints = {"task": [Options(TASKS)], "hidden": COUNT, "n_layers": [None, Interval(int, 1)],
+                             "n_epochs": COUNT, "batch_size": COUNT, "learning_rate": POSITIVE,
+                             "random_state": RANDOM_STATE}
 
     def __init__(self, *, task: str = "noise", hidden: int = 100, n_layers: int | None = None,
                  n_epochs: int = 30, batch_size: int = 64, learning_rate: float = 1e-3,
@@ -95,8 +129,7 @@ class MatrixClassifier:
 
     def fit(self, matrices: np.ndarray, labels: np.ndarray) -> "MatrixClassifier":
         """Train on (N, n, m) matrices and 0/1 labels with binary cross-entropy and Adam."""
-        if self.task not in TASKS:
-            raise PhyloVIError(f"task must be one of {TASKS}, got {self.task!r}")
+        self.validate_params()
         rng = check_random_state(self.random_state)
         torch.manual_seed(int(rng.integers(2**31)))
         x = self._inputs(matrices)
@@ -125,20 +158,25 @@ class MatrixClassifier:
 
     def predict_proba(self, matrices: np.ndarray) -> np.ndarray:
         """Probability of the positive class (noise: has conflicts; branching: linear)."""
+        check_is_fitted(self)
         x = self._inputs(matrices)
         if tuple(x.shape[1:]) != self.shape_:
-            raise PhyloVIError(f"classifier was trained on {self.shape_} matrices, got {tuple(x.shape[1:])}")
+            raise InvalidParameterError(f"classifier was trained on {self.shape_} matrices, got {tuple(x.shape[1:])}")
         with torch.no_grad():
             return torch.sigmoid(self.module_(x)).numpy().astype(np.float64)
 
     def predict(self, matrices: np.ndarray) -> np.ndarray:
+        """Predicted 0/1 label of each matrix (probability of the positive class >= 0.5)."""
         return (self.predict_proba(matrices) >= 0.5).astype(np.int8)
 
 
 def noise_dataset(n_samples: int, n_cells: int, n_mutations: int, *, fp: float = 1e-3, fn: float = 0.1,
                   model: str = "coalescent", random_state=None) -> tuple[np.ndarray, np.ndarray]:
     """PhyloM's noise-inference set: half clean perfect phylogenies (label 0), half noisy copies
-    redrawn until they hold a conflict (label 1; up to n m tries, as in PhyloM ``pure_noisy``)."""
+    redrawn until they hold a conflict (label 1; up to n m tries, as in PhyloM ``pure_noisy``).
+    ``model`` draws the clean matrices: ``"coalescent"`` (:func:`simulate_coalescent`) or
+    ``"clonal"`` (:func:`simulate_clonal` with a random number of clones)."""
+    check_parameter("model", model, (Options(("coalescent", "clonal")),))
     rng = check_random_state(random_state)
     matrices, labels = [], []
     for k in range(n_samples):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from phylo_vi.errors import InvalidParameterError
 from phylo_vi.genotype.matrix import MISSING, check_matrix
 
 
@@ -50,11 +51,11 @@ def branching_pairs(matrix: np.ndarray) -> np.ndarray:
 def is_linear(matrix: np.ndarray) -> bool:
     """True for a conflict-free matrix whose clones form a chain (no disjoint non-empty columns).
 
-    Raises ``ValueError`` on a matrix with conflicts, for which the question is undefined;
-    use :func:`check_matrix_structure` to get counts for noisy matrices.
+    Raises :class:`~phylo_vi.errors.InvalidParameterError` on a matrix with conflicts, for which
+    the question is undefined; use :func:`check_matrix_structure` to get counts for noisy matrices.
     """
     if not is_conflict_free(matrix):
-        raise ValueError("linear/branching is defined only for conflict-free matrices")
+        raise InvalidParameterError("linear/branching is defined only for conflict-free matrices")
     return len(branching_pairs(matrix)) == 0
 
 

@@ -9,9 +9,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from phylo_vi.errors import PhyloVIError
+from phylo_vi.base import Interval, check_parameter
+from phylo_vi.errors import InvalidParameterError, PhyloVIError
 
 MISSING = 3
+#: FP and FN rates lie strictly between 0 and 1 (a zero rate makes a flip impossible)
+ERROR_RATE = (Interval(float, 0.0, 1.0, closed="neither"),)
 
 
 @dataclass
@@ -79,12 +82,13 @@ def observation_log_probs(observed: np.ndarray, fp: float, fn: float) -> tuple[n
 def check_rates(fp: float, fn: float) -> None:
     """Error rates must lie strictly between 0 and 1 (a zero rate makes a flip impossible)."""
     for name, rate in (("fp", fp), ("fn", fn)):
-        if not 0.0 < float(rate) < 1.0:
-            raise PhyloVIError(f"{name} rate must be in (0, 1), got {rate}")
+        check_parameter(f"{name} rate", rate, ERROR_RATE)
 
 
 def log_likelihood(observed: np.ndarray, candidate: np.ndarray, fp: float, fn: float) -> float:
     """log P(observed | candidate) under the FP/FN model; missing entries are skipped."""
     log0, log1 = observation_log_probs(observed, fp, fn)
     candidate = check_matrix(candidate, allow_missing=False)
+    if candidate.shape != log0.shape:
+        raise InvalidParameterError(f"candidate of shape {candidate.shape} for an observed matrix of shape {log0.shape}")
     return float(np.where(candidate == 1, log1, log0).sum())

@@ -16,7 +16,7 @@ by clustering genotypers such as BnpC, Borgsmüller et al. 2020, Bioinformatics 
    tree of single cells;
 2. the distinct rows become groups; then, until nothing changes, (a) a tree over the groups is
    improved by SPR hill climbing with exact placement (incremental move scores, see
-   :mod:`._tree_search`), (b) the genotypes of all its nodes become candidates, (c) candidates
+   :mod:`.tree_search`), (b) the genotypes of all its nodes become candidates, (c) candidates
    are dropped, cheapest first, while moving their cells to the next-best candidate costs less
    than ``lambda``, and every cell takes its best remaining candidate.
 
@@ -31,7 +31,7 @@ import numpy as np
 from scipy.cluster.hierarchy import linkage
 
 from phylo_vi.errors import PhyloVIError
-from phylo_vi.genotype._tree_search import _leaf_genotypes, _placement, _spr_hill_climb
+from phylo_vi.genotype.tree_search import leaf_genotypes, placement, spr_hill_climb
 from phylo_vi.genotype.matrix import MISSING, check_matrix, observation_log_probs
 
 DEFAULT_CLONE_PENALTY = 15.0  # tuned on 100 x 100 clonal simulations (seed 123), not on benchmark data
@@ -47,7 +47,7 @@ class RepairResult:
     n_rounds: int
 
 
-def _linkage_tree(profiles: np.ndarray) -> np.ndarray:
+def linkage_tree(profiles: np.ndarray) -> np.ndarray:
     """Parent array of the average-linkage (UPGMA) tree over the rows of ``profiles``."""
     k = profiles.shape[0]
     parent = np.full(2 * k - 1, -1, dtype=np.int64)
@@ -62,11 +62,11 @@ def _linkage_tree(profiles: np.ndarray) -> np.ndarray:
 def _tree_genotypes(profiles: np.ndarray, gain: np.ndarray, max_sweeps: int) -> np.ndarray:
     """Node genotypes (2k - 1, m), leaves first, of the SPR-improved tree over ``k`` groups."""
     k = gain.shape[0]
-    parent = _linkage_tree(profiles)
+    parent = linkage_tree(profiles)
     if k > 2 and max_sweeps > 0:
-        parent, _ = _spr_hill_climb(parent, gain, max_sweeps, 2 * k - 1)
-    best_node, _ = _placement(parent, gain)
-    return _leaf_genotypes(parent, best_node, k)
+        parent, _ = spr_hill_climb(parent, gain, max_sweeps, 2 * k - 1)
+    best_node, _ = placement(parent, gain)
+    return leaf_genotypes(parent, best_node, k)
 
 
 def _group_gain(labels: np.ndarray, cell_gain: np.ndarray, k: int) -> np.ndarray:

@@ -55,7 +55,20 @@ def optimal_bridge(l1: np.ndarray, l2: np.ndarray, initial_log_z: float, tol: fl
 
 
 class BridgeSampling(PosteriorSamplingEstimator):
-    """Optimal bridge between the posterior and a normal fitted on log branch lengths."""
+    """Optimal bridge between the posterior and a normal fitted on log branch lengths.
+
+    Parameters
+    ----------
+    n_iter, thin, burnin, sampler, n_leapfrog, random_state
+        The posterior chain (:class:`~phylo_vi.marginal.posterior_sampling.PosteriorSamplingEstimator`).
+
+    Attributes
+    ----------
+    n_samples_ : int
+        Posterior samples the estimate uses (logged rows after burn-in).
+    log_marginal_, standard_error_, wall_time_, n_likelihood_evaluations_
+        The estimate and its bookkeeping (:class:`~phylo_vi.marginal.base.MarginalEstimator`).
+    """
 
     name = "bs"
     label = "BS"

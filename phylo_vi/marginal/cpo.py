@@ -22,7 +22,20 @@ def cpo_log_marginal(pattern_log_likelihoods: np.ndarray, weights: np.ndarray) -
 
 
 class ConditionalPredictiveOrdinate(PosteriorSamplingEstimator):
-    """Log pseudo-marginal likelihood Σ_s w_s log CPO_s over posterior samples."""
+    """Log pseudo-marginal likelihood Σ_s w_s log CPO_s over posterior samples.
+
+    Parameters
+    ----------
+    n_iter, thin, burnin, sampler, n_leapfrog, random_state
+        The posterior chain (:class:`~phylo_vi.marginal.posterior_sampling.PosteriorSamplingEstimator`).
+
+    Attributes
+    ----------
+    n_samples_ : int
+        Posterior samples the estimate uses (logged rows after burn-in).
+    log_marginal_, standard_error_, wall_time_, n_likelihood_evaluations_
+        The estimate and its bookkeeping (:class:`~phylo_vi.marginal.base.MarginalEstimator`).
+    """
 
     name = "cpo"
     label = "CPO"

@@ -6,16 +6,32 @@ diagonal second derivative). MAP precision 1e-7 as in the paper. Deterministic.
 """
 from __future__ import annotations
 
+from phylo_vi.base import POSITIVE
 from phylo_vi.marginal.base import MarginalEstimator
 from phylo_vi.marginal.laplus import fit_map_curvature, gamma_log_density, gamma_parameters, laplus_log_marginal
 
 
 class GammaLaplus(MarginalEstimator):
-    """Product-of-gammas Laplace-like approximation at the MAP."""
+    """Product-of-gammas Laplace-like approximation at the MAP.
+
+    Parameters
+    ----------
+    tol : float, default 1e-7
+        Convergence tolerance of the MAP fit whose curvature the approximation uses.
+
+    Attributes
+    ----------
+    shape_, rate_ : ndarray of shape (n_branches,)
+        The gamma of each branch, matched to the MAP and the curvature there.
+    log_marginal_, standard_error_, wall_time_, n_likelihood_evaluations_
+        The estimate and its bookkeeping (:class:`~phylo_vi.marginal.base.MarginalEstimator`).
+    """
 
     name = "gl"
     label = "GL"
     deterministic = True
+
+    parameter_constraints = {"tol": POSITIVE}
 
     def __init__(self, *, tol: float = 1e-7):
         self.tol = tol

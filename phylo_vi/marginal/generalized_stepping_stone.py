@@ -26,7 +26,21 @@ def moment_matched_gammas(branch_lengths: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 class GeneralizedSteppingStone(PowerPosteriorEstimator):
-    """Stepping-stone from a moment-matched gamma reference to the posterior."""
+    """Stepping-stone from a moment-matched gamma reference to the posterior.
+
+    Parameters
+    ----------
+    n_steps, alpha, n_iter, thin, burnin, sampler, n_leapfrog, n_runs, random_state
+        The power-posterior ladder (:class:`~phylo_vi.marginal.power_posterior.PowerPosteriorEstimator`);
+        the reference is fitted to a posterior chain with the same settings.
+
+    Attributes
+    ----------
+    reference_shape_, reference_rate_ : ndarray of shape (n_branches,)
+        The product-of-gammas reference, moment-matched to the posterior chain.
+    log_marginal_, standard_error_, wall_time_, n_likelihood_evaluations_
+        The estimate and its bookkeeping (:class:`~phylo_vi.marginal.base.MarginalEstimator`).
+    """
 
     name = "gss"
     label = "GSS"

@@ -29,7 +29,20 @@ def harmonic_mean_standard_error(log_likelihoods: np.ndarray) -> float:
 
 
 class HarmonicMean(PosteriorSamplingEstimator):
-    """Harmonic mean of the likelihood over posterior samples (Newton & Raftery 1994)."""
+    """Harmonic mean of the likelihood over posterior samples (Newton & Raftery 1994).
+
+    Parameters
+    ----------
+    n_iter, thin, burnin, sampler, n_leapfrog, random_state
+        The posterior chain (:class:`~phylo_vi.marginal.posterior_sampling.PosteriorSamplingEstimator`).
+
+    Attributes
+    ----------
+    n_samples_ : int
+        Posterior samples the estimate uses (logged rows after burn-in).
+    log_marginal_, standard_error_, wall_time_, n_likelihood_evaluations_
+        The estimate and its bookkeeping (:class:`~phylo_vi.marginal.base.MarginalEstimator`).
+    """
 
     name = "hm"
     label = "HM"

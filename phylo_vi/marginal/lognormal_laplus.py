@@ -8,17 +8,35 @@ from __future__ import annotations
 
 import numpy as np
 
+from phylo_vi.base import POSITIVE
 from phylo_vi.marginal.base import MarginalEstimator
 from phylo_vi.marginal.laplus import (BOUNDARY, fit_map_curvature, gamma_log_density, gamma_parameters,
                                       laplus_log_marginal, lognormal_log_density)
 
 
 class LognormalLaplus(MarginalEstimator):
-    """Product-of-log-normals Laplace-like approximation at the MAP (gamma on boundary branches)."""
+    """Product-of-log-normals Laplace-like approximation at the MAP (gamma on boundary branches).
+
+    Parameters
+    ----------
+    tol : float, default 1e-7
+        Convergence tolerance of the MAP fit whose curvature the approximation uses.
+
+    Attributes
+    ----------
+    mu_, sigma_ : ndarray of shape (n_branches,)
+        The log-normal of each branch, matched to the MAP and the curvature there.
+    lognormal_ : ndarray of bool, shape (n_branches,)
+        Branches approximated by the log-normal (the others by the gamma).
+    log_marginal_, standard_error_, wall_time_, n_likelihood_evaluations_
+        The estimate and its bookkeeping (:class:`~phylo_vi.marginal.base.MarginalEstimator`).
+    """
 
     name = "ll"
     label = "LL"
     deterministic = True
+
+    parameter_constraints = {"tol": POSITIVE}
 
     def __init__(self, *, tol: float = 1e-7):
         self.tol = tol

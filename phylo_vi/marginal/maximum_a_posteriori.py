@@ -4,16 +4,32 @@ Fourment et al. 2020, spec row 2 (precision 1e-5). Deterministic.
 """
 from __future__ import annotations
 
+from phylo_vi.base import POSITIVE
 from phylo_vi.marginal.base import MarginalEstimator
 from phylo_vi.marginal.optimize import maximize_branch_lengths
 
 
 class MaximumAPosteriori(MarginalEstimator):
-    """max_b ℓ(b) + log p(b) by L-BFGS-B."""
+    """max_b ℓ(b) + log p(b) by L-BFGS-B.
+
+    Parameters
+    ----------
+    tol : float, default 1e-5
+        Convergence tolerance of L-BFGS-B.
+
+    Attributes
+    ----------
+    branch_lengths_ : ndarray of shape (n_branches,)
+        The maximum-a-posteriori branch lengths.
+    log_marginal_, standard_error_, wall_time_, n_likelihood_evaluations_
+        The estimate and its bookkeeping (:class:`~phylo_vi.marginal.base.MarginalEstimator`).
+    """
 
     name = "map"
     label = "MAP"
     deterministic = True
+
+    parameter_constraints = {"tol": POSITIVE}
 
     def __init__(self, *, tol: float = 1e-5):
         self.tol = tol

@@ -26,11 +26,3 @@ def batch_means_variance(values: np.ndarray) -> float:
     correlated = float(np.var(batches, ddof=1)) * batch_size / n
     return max(independent, correlated)
 
-
-def effective_sample_size(values: np.ndarray) -> float:
-    """``n`` times the ratio of the i.i.d. variance to the batch-means variance of the mean."""
-    values = np.asarray(values, dtype=np.float64)
-    variance = batch_means_variance(values)
-    if not variance > 0:
-        return float(len(values))
-    return float(np.var(values, ddof=1)) / variance

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from phylo_vi.errors import PhyloVIError
+from phylo_vi.errors import InvalidParameterError
 from phylo_vi.marginal.base import MarginalEstimator
 from phylo_vi.marginal.beta_prime_laplus import BetaPrimeLaplus
 from phylo_vi.marginal.bridge_sampling import BridgeSampling
@@ -72,23 +72,26 @@ def parse_methods(text: str) -> list[str]:
             continue
         name = key if key in METHODS else by_label.get(key)
         if name is None:
-            raise PhyloVIError(f"unknown method {item.strip()!r}; known: all, {', '.join(METHODS)}")
+            raise InvalidParameterError(f"unknown method {item.strip()!r}; known: all, {', '.join(METHODS)}")
         if name not in names:
             names.append(name)
     if not names:
-        raise PhyloVIError("no method given")
+        raise InvalidParameterError("no method given")
     return names
 
 
 def make_estimator(name: str, *, preset: str = "paper", random_state=None, **overrides: Any) -> MarginalEstimator:
     """Estimator ``name`` with the preset's hyperparameters (plus ``overrides``)."""
     if name not in METHODS:
-        raise PhyloVIError(f"unknown method {name!r}; known: {', '.join(METHODS)}")
+        raise InvalidParameterError(f"unknown method {name!r}; known: {', '.join(METHODS)}")
     if preset not in PRESETS:
-        raise PhyloVIError(f"unknown preset {preset!r}; choose one of {PRESETS}")
+        raise InvalidParameterError(f"unknown preset {preset!r}; choose one of {PRESETS}")
     cls = METHODS[name]
+    unknown = sorted(set(overrides) - set(cls.param_names()))
+    if unknown:
+        raise InvalidParameterError(f"{cls.__name__} has no parameter(s) {unknown}; valid: {cls.param_names()}")
     params = dict(FAST[name]) if preset == "fast" else {}
     params.update(overrides)
-    if "random_state" in cls._param_names():
+    if "random_state" in cls.param_names():
         params["random_state"] = random_state
     return cls(**params)

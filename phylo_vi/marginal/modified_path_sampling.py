@@ -27,7 +27,18 @@ def modified_path_sampling_log_marginal(betas: np.ndarray, log_likelihoods: np.n
 
 
 class ModifiedPathSampling(PowerPosteriorEstimator):
-    """Path sampling with the Friel–Hurn–Wyse variance correction of the trapezoid rule."""
+    """Path sampling with the Friel–Hurn–Wyse variance correction of the trapezoid rule.
+
+    Parameters
+    ----------
+    n_steps, alpha, n_iter, thin, burnin, sampler, n_leapfrog, n_runs, random_state
+        The power-posterior ladder (:class:`~phylo_vi.marginal.power_posterior.PowerPosteriorEstimator`).
+
+    Attributes
+    ----------
+    log_marginal_, standard_error_, wall_time_, n_likelihood_evaluations_
+        The estimate and its bookkeeping (:class:`~phylo_vi.marginal.base.MarginalEstimator`).
+    """
 
     name = "mps"
     label = "MPS"

@@ -6,15 +6,31 @@ posterior is concentrated relative to the prior.
 """
 from __future__ import annotations
 
+from phylo_vi.base import COUNT, RANDOM_STATE
 from phylo_vi.marginal.base import MarginalEstimator
 from phylo_vi.marginal.importance import importance_sampling_log_marginal
 
 
 class NaiveMonteCarlo(MarginalEstimator):
-    """Average likelihood over draws from the branch-length prior."""
+    """Average likelihood over draws from the branch-length prior.
+
+    Parameters
+    ----------
+    n_samples : int, default 10_000
+        Draws from the prior.
+    random_state : None, int or numpy Generator
+        Seeds the draws.
+
+    Attributes
+    ----------
+    log_marginal_, standard_error_, wall_time_, n_likelihood_evaluations_
+        The estimate and its bookkeeping (:class:`~phylo_vi.marginal.base.MarginalEstimator`).
+    """
 
     name = "nmc"
     label = "NMC"
+
+    parameter_constraints = {"n_samples": COUNT, "random_state": RANDOM_STATE}
 
     def __init__(self, *, n_samples: int = 10_000, random_state=None):
         self.n_samples = n_samples

@@ -19,6 +19,7 @@ from numba import njit
 from scipy.special import logsumexp
 
 from phylo_vi.likelihood.branch_updates import build_branch_cache, cached_log_likelihood, reset_branch_lengths
+from phylo_vi.base import COUNT, NON_NEGATIVE, RANDOM_STATE
 from phylo_vi.marginal.base import MarginalEstimator
 from phylo_vi.marginal.mcmc import initial_tuning, mh_sweep
 
@@ -77,10 +78,34 @@ def nested_sampling_log_marginal(dead_ll: np.ndarray, live_ll: np.ndarray, n_liv
 
 
 class NestedSampling(MarginalEstimator):
-    """Skilling's nested sampling with constrained prior MCMC replacements."""
+    """Skilling's nested sampling with constrained prior MCMC replacements.
+
+    Parameters
+    ----------
+    n_live : int, default 50
+        Live points.
+    n_mcmc : int, default 1000
+        MCMC steps per replacement of the worst live point.
+    max_iter : int, default 100_000
+        Most iterations (replacements).
+    tol : float, default 1e-6
+        Stop when a retired point changes log Z by less than ``tol``.
+    random_state : None, int or numpy Generator
+        Seeds the prior draws and the constrained chains.
+
+    Attributes
+    ----------
+    n_iterations_ : int
+        Iterations (replacements) run.
+    log_marginal_, standard_error_, wall_time_, n_likelihood_evaluations_
+        The estimate and its bookkeeping (:class:`~phylo_vi.marginal.base.MarginalEstimator`).
+    """
 
     name = "ns"
     label = "NS"
+
+    parameter_constraints = {"n_live": COUNT, "n_mcmc": COUNT, "max_iter": COUNT, "tol": NON_NEGATIVE,
+                             "random_state": RANDOM_STATE}
 
     def __init__(self, *, n_live: int = 50, n_mcmc: int = 1000, max_iter: int = 100_000, tol: float = 1e-6,
                  random_state=None):

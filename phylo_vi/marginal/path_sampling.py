@@ -34,7 +34,18 @@ def path_sampling_log_marginal(betas: np.ndarray, log_likelihoods: np.ndarray) -
 
 
 class PathSampling(PowerPosteriorEstimator):
-    """Thermodynamic integration of the mean log-likelihood over the power-posterior ladder."""
+    """Thermodynamic integration of the mean log-likelihood over the power-posterior ladder.
+
+    Parameters
+    ----------
+    n_steps, alpha, n_iter, thin, burnin, sampler, n_leapfrog, n_runs, random_state
+        The power-posterior ladder (:class:`~phylo_vi.marginal.power_posterior.PowerPosteriorEstimator`).
+
+    Attributes
+    ----------
+    log_marginal_, standard_error_, wall_time_, n_likelihood_evaluations_
+        The estimate and its bookkeeping (:class:`~phylo_vi.marginal.base.MarginalEstimator`).
+    """
 
     name = "ps"
     label = "PS"

@@ -21,7 +21,20 @@ def lppd_log_marginal(pattern_log_likelihoods: np.ndarray, weights: np.ndarray) 
 
 
 class PosteriorPredictive(PosteriorSamplingEstimator):
-    """Log pointwise posterior predictive density of the alignment."""
+    """Log pointwise posterior predictive density of the alignment.
+
+    Parameters
+    ----------
+    n_iter, thin, burnin, sampler, n_leapfrog, random_state
+        The posterior chain (:class:`~phylo_vi.marginal.posterior_sampling.PosteriorSamplingEstimator`).
+
+    Attributes
+    ----------
+    n_samples_ : int
+        Posterior samples the estimate uses (logged rows after burn-in).
+    log_marginal_, standard_error_, wall_time_, n_likelihood_evaluations_
+        The estimate and its bookkeeping (:class:`~phylo_vi.marginal.base.MarginalEstimator`).
+    """
 
     name = "ppd"
     label = "PPD"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from phylo_vi.errors import PhyloVIError
+from phylo_vi.base import COUNT, RANDOM_STATE, Interval, Options
 from phylo_vi.marginal.base import MarginalEstimator
 from phylo_vi.marginal.hmc import run_hmc
 from phylo_vi.marginal.mcmc import ChainSample, TemperedTarget, run_adaptive_mcmc
@@ -46,7 +47,33 @@ def sample_posterior(problem, *, sampler: str = "mh", n_iter: int = 1_000_000, t
 
 
 class PosteriorSamplingEstimator(MarginalEstimator):
-    """Base of the estimators computed from one posterior chain (paper defaults)."""
+    """Base of the estimators computed from one posterior chain (paper defaults, module docstring).
+
+    Parameters
+    ----------
+    n_iter : int, default 1_000_000
+        Chain iterations (MH moves of one branch, or HMC trajectories with ``sampler="hmc"``).
+    thin : int, default 1000
+        Log every ``thin``-th iteration.
+    burnin : int, default 100
+        Logged rows discarded at the start.
+    sampler : {"mh", "mh-tree", "hmc"}, default "mh"
+        The paper's adaptive scaler/slider MH, the same plus a whole-tree scaler, or HMC.
+    n_leapfrog : int, default 10
+        Leapfrog steps per HMC trajectory (``sampler="hmc"`` only).
+    random_state : None, int or numpy Generator
+        Seeds the chain.
+
+    Attributes
+    ----------
+    n_samples_ : int
+        Posterior samples the estimate uses (logged rows after burn-in).
+    log_marginal_, standard_error_, wall_time_, n_likelihood_evaluations_
+        The estimate and its bookkeeping (:class:`~phylo_vi.marginal.base.MarginalEstimator`).
+    """
+
+    parameter_constraints = {"n_iter": COUNT, "thin": COUNT, "burnin": [Interval(int, 0)],
+                             "sampler": [Options(SAMPLERS)], "n_leapfrog": COUNT, "random_state": RANDOM_STATE}
 
     def __init__(self, *, n_iter: int = 1_000_000, thin: int = 1000, burnin: int = 100, sampler: str = "mh",
                  n_leapfrog: int = 10, random_state=None):

@@ -18,12 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from phylo_vi.base import COUNT, POSITIVE, RANDOM_STATE, Interval, Options
 from phylo_vi.marginal.base import MarginalEstimator
 from phylo_vi.marginal.hmc import initial_hmc_tuning
 from phylo_vi.marginal.ladder import power_posterior_ladder
 from phylo_vi.marginal.mcmc import TemperedTarget, initial_tuning
 from phylo_vi.marginal.optimize import maximize_branch_lengths
-from phylo_vi.marginal.posterior_sampling import START_TOLERANCE, run_sampler
+from phylo_vi.marginal.posterior_sampling import SAMPLERS, START_TOLERANCE, run_sampler
 
 
 @dataclass
@@ -65,7 +66,34 @@ def run_power_posterior_ladder(problem, betas: np.ndarray, *, sampler: str, n_it
 
 
 class PowerPosteriorEstimator(MarginalEstimator):
-    """Base of SS, PS, MPS and GSS: ladder settings (paper defaults) and the ladder run."""
+    """Base of SS, PS, MPS and GSS: ladder settings (paper defaults, module docstring) and the ladder run.
+
+    Parameters
+    ----------
+    n_steps : int, default 50
+        Inverse temperatures K of the ladder.
+    alpha : float, default 0.3
+        β_k are the k/(K − 1) quantiles of Beta(alpha, 1) (:func:`~phylo_vi.marginal.ladder.power_posterior_ladder`).
+    n_iter, thin, burnin : int, default 1_000_000, 1000, 100
+        Iterations, logging interval and discarded logged rows of the chain at each β.
+    sampler : {"mh", "mh-tree", "hmc"}, default "mh"
+        The chains' sampler (:class:`~phylo_vi.marginal.posterior_sampling.PosteriorSamplingEstimator`).
+    n_leapfrog : int, default 10
+        Leapfrog steps per HMC trajectory (``sampler="hmc"`` only).
+    n_runs : int, default 1
+        Independent ladders run on threads and pooled per step.
+    random_state : None, int or numpy Generator
+        Seeds the chains (``n_runs`` streams spawned from it).
+
+    Attributes
+    ----------
+    log_marginal_, standard_error_, wall_time_, n_likelihood_evaluations_
+        The estimate and its bookkeeping (:class:`~phylo_vi.marginal.base.MarginalEstimator`).
+    """
+
+    parameter_constraints = {"n_steps": [Interval(int, 2)], "alpha": POSITIVE, "n_iter": COUNT, "thin": COUNT,
+                             "burnin": [Interval(int, 0)], "sampler": [Options(SAMPLERS)], "n_leapfrog": COUNT,
+                             "n_runs": COUNT, "random_state": RANDOM_STATE}
 
     def __init__(self, *, n_steps: int = 50, alpha: float = 0.3, n_iter: int = 1_000_000, thin: int = 1000,
                  burnin: int = 100, sampler: str = "mh", n_leapfrog: int = 10, n_runs: int = 1, random_state=None):

@@ -15,6 +15,7 @@ import math
 import numpy as np
 from scipy.special import logsumexp
 
+from phylo_vi.base import Interval
 from phylo_vi.marginal.harmonic_mean import harmonic_mean_log_marginal
 from phylo_vi.marginal.posterior_sampling import PosteriorSamplingEstimator
 
@@ -39,10 +40,28 @@ def stabilized_harmonic_mean_log_marginal(log_likelihoods: np.ndarray, delta: fl
 
 
 class StabilizedHarmonicMean(PosteriorSamplingEstimator):
-    """Newton & Raftery's stabilised harmonic mean over posterior samples."""
+    """Newton & Raftery's stabilised harmonic mean over posterior samples.
+
+    Parameters
+    ----------
+    delta : float, default 0.01
+        Share of imagined draws from the prior (Newton & Raftery 1994, eq. 13).
+    n_iter, thin, burnin, sampler, n_leapfrog, random_state
+        The posterior chain (:class:`~phylo_vi.marginal.posterior_sampling.PosteriorSamplingEstimator`).
+
+    Attributes
+    ----------
+    n_samples_ : int
+        Posterior samples the estimate uses (logged rows after burn-in).
+    log_marginal_, standard_error_, wall_time_, n_likelihood_evaluations_
+        The estimate and its bookkeeping (:class:`~phylo_vi.marginal.base.MarginalEstimator`).
+    """
 
     name = "shm"
     label = "SHM"
+
+    parameter_constraints = {**PosteriorSamplingEstimator.parameter_constraints,
+                             "delta": [Interval(float, 0.0, 1.0, closed="neither")]}
 
     def __init__(self, *, delta: float = 0.01, n_iter: int = 1_000_000, thin: int = 1000, burnin: int = 100,
                  sampler: str = "mh", n_leapfrog: int = 10, random_state=None):

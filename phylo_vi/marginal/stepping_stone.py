@@ -39,7 +39,18 @@ def stepping_stone_log_marginal(betas: np.ndarray, values: np.ndarray) -> tuple[
 
 
 class SteppingStone(PowerPosteriorEstimator):
-    """Stepping-stone estimate over the Beta(0.3, 1) ladder of warm-started power posteriors."""
+    """Stepping-stone estimate over the Beta(0.3, 1) ladder of warm-started power posteriors.
+
+    Parameters
+    ----------
+    n_steps, alpha, n_iter, thin, burnin, sampler, n_leapfrog, n_runs, random_state
+        The power-posterior ladder (:class:`~phylo_vi.marginal.power_posterior.PowerPosteriorEstimator`).
+
+    Attributes
+    ----------
+    log_marginal_, standard_error_, wall_time_, n_likelihood_evaluations_
+        The estimate and its bookkeeping (:class:`~phylo_vi.marginal.base.MarginalEstimator`).
+    """
 
     name = "ss"
     label = "SS"

@@ -14,7 +14,8 @@ from typing import Sequence
 
 import numpy as np
 
-from phylo_vi.errors import PhyloVIError, TaxonMismatchError
+from phylo_vi.base import PROBABILITY_LEVEL, Estimator, check_is_fitted, check_parameter
+from phylo_vi.errors import TaxonMismatchError
 from phylo_vi.sbn.edges import EdgeTables, TreeArrays, unrooted_edge_tables
 from phylo_vi.sbn.kernels import pad_log_table, padded_indices, rooting_log_probs_kernel
 from phylo_vi.sbn.support import index_trees
@@ -30,8 +31,14 @@ def log_sum_exp_rows(values: np.ndarray) -> np.ndarray:
         return np.where(finite, safe + np.log(np.exp(values - safe[:, None]).sum(axis=1)), -np.inf)
 
 
-class TreeDistribution(ABC):
-    """A probability distribution over tree topologies on one taxon namespace."""
+class TreeDistribution(Estimator, ABC):
+    """A probability distribution over tree topologies on one taxon namespace.
+
+    Attributes
+    ----------
+    taxa_ : TaxonNamespace
+        The taxa of the training trees; every scored tree must use the same namespace.
+    """
 
     rooted: bool = False
 
@@ -54,20 +61,12 @@ class TreeDistribution(ABC):
         return [arrays.tree(i) for i in range(len(arrays))]
 
     @abstractmethod
-    def _params_dict(self) -> dict:
-        """Hyperparameters as given to ``__init__``."""
-
-    @abstractmethod
     def _state_dict(self) -> dict:
         """Fitted state, JSON-serialisable."""
 
     @abstractmethod
     def _load_state(self, state: dict) -> None:
         """Restore the fitted state written by :meth:`_state_dict`."""
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "taxa_"):
-            raise PhyloVIError(f"this {type(self).__name__} is not fitted yet; call fit() first")
 
     def _check_taxa(self, trees):
         """The trees (as a list; arrays and tables unchanged) after checking they use the model's taxa."""
@@ -91,8 +90,7 @@ class TreeDistribution(ABC):
         their exact probability; returns (trees, log probabilities, mass covered). The mass is
         below ``level`` when the draws did not reach it (raise ``n_samples``).
         """
-        if not 0 < level <= 1:
-            raise PhyloVIError(f"level must lie in (0, 1], got {level}")
+        check_parameter("level", level, PROBABILITY_LEVEL)
         candidates = self._distinct(self.sample_arrays(n_samples, random_state))
         log_q = self.log_prob(candidates)
         order = np.argsort(-log_q, kind="stable")
@@ -131,19 +129,15 @@ class TreeDistribution(ABC):
     # --------------------------------------------------------------------------- persistence
     def to_dict(self) -> dict:
         """JSON-serialisable document: model type, hyperparameters, taxa and fitted state."""
-        self._check_fitted()
+        check_is_fitted(self)
         return {"format": "phylo_vi.sbn", "version": 1, "model": type(self).__name__,
-                "params": self._params_dict(), "taxa": list(self.taxa_), "state": self._state_dict()}
+                "params": self.get_params(), "taxa": list(self.taxa_), "state": self._state_dict()}
 
     def save(self, path: str | Path) -> None:
         """Write the model as JSON, atomically."""
         from phylo_vi.sbn.serialization import save_model
 
         save_model(self, path)
-
-    def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in self._params_dict().items())
-        return f"{type(self).__name__}({params})"
 
 
 class SubsplitModel(TreeDistribution):
@@ -155,7 +149,7 @@ class SubsplitModel(TreeDistribution):
     def rooting_log_probs(self, trees: Sequence[Tree] | TreeArrays) -> np.ndarray:
         """``(n_trees, 2n − 3)`` log P(tree rooted on edge e); edge e lies above node e of the
         tree as stored (after removing a bifurcating root)."""
-        self._check_fitted()
+        check_is_fitted(self)
         trees = self._check_taxa(trees)
         tables = unrooted_edge_tables(trees, np.ones(len(trees)), normalize=False, deduplicate=False)
         indexed = index_trees(tables, self.support_)
@@ -168,6 +162,7 @@ class SubsplitModel(TreeDistribution):
 
     def log_prob(self, trees: Sequence[Tree] | TreeArrays) -> np.ndarray:
         """log q(Tᵘ) = log Σ_e P(Tᵘ rooted on e) (Zhang & Matsen 2018, eq. 5)."""
+        check_is_fitted(self)
         if len(trees) == 0:
             return np.zeros(0)
         return log_sum_exp_rows(self.rooting_log_probs(trees))
@@ -176,7 +171,7 @@ class SubsplitModel(TreeDistribution):
         """Draw ``n`` topologies: root split, then child subsplits top-down (ancestral sampling)."""
         from phylo_vi.sbn.sampling import sample_topologies
 
-        self._check_fitted()
+        check_is_fitted(self)
         return sample_topologies(self, n, random_state)
 
     def _mode_candidates(self) -> list[Tree]:

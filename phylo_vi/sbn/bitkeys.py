@@ -40,13 +40,6 @@ def lookup(table: np.ndarray, queries: np.ndarray) -> np.ndarray:
     return np.where(table[position] == queries, position, -1).astype(np.int64)
 
 
-def pair_keys(first: np.ndarray, second: np.ndarray, n_second: int) -> np.ndarray:
-    """Scalar key ``first * n_second + second`` of integer pairs (-1 when either is -1)."""
-    first = np.asarray(first, dtype=np.int64)
-    second = np.asarray(second, dtype=np.int64)
-    return np.where((first < 0) | (second < 0), -1, first * np.int64(n_second) + second)
-
-
 _FIBONACCI = np.uint64(0x9E3779B97F4A7C15)
 
 

@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 from numba import njit
 
-from phylo_vi.errors import PhyloVIError
+from phylo_vi.base import SAMPLE_SIZE, check_is_fitted, check_parameter
 from phylo_vi.sbn.base import TreeDistribution
 from phylo_vi.sbn.bitkeys import keys_to_rows, lookup, row_keys
 from phylo_vi.sbn.edges import EdgeTables, TreeArrays, unrooted_edge_tables
@@ -40,9 +40,24 @@ def _clade_factors(tables: EdgeTables, clade_keys: np.ndarray):
 class ConditionalCladeDistribution(TreeDistribution):
     """Larget's CCD for unrooted trees (module docstring).
 
-    Fitted attributes: ``clades_`` (sorted clade bitsets), ``split_keys_`` / ``split_weights_``
-    (c(s), keyed by the smaller clade id of the two sides), ``subsplit_keys_`` /
-    ``subsplit_weights_`` (c(C → s), keyed by ``clade id * n_clades + smaller child half id``).
+    Parameters
+    ----------
+    None: the estimate is determined by the weighted sample.
+
+    Attributes
+    ----------
+    taxa_ : TaxonNamespace
+        Taxa of the training trees.
+    clade_keys_ : ndarray of shape (n_clades,)
+        Sorted keys of the clade bitsets (:func:`~phylo_vi.sbn.bitkeys.row_keys`); a clade's id
+        is its position here.
+    n_words_ : int
+        uint64 words per clade bitset.
+    split_keys_, split_weights_ : ndarray of shape (n_splits,)
+        c(s) of every split, keyed by the smaller clade id of its two sides.
+    subsplit_keys_, subsplit_weights_ : ndarray of shape (n_subsplits,)
+        c(C → s) of every clade and subsplit, keyed by ``clade id * n_clades + smaller child
+        half id``.
     """
 
     def __init__(self) -> None:
@@ -71,7 +86,7 @@ class ConditionalCladeDistribution(TreeDistribution):
 
     def log_prob(self, trees: Sequence[Tree] | TreeArrays) -> np.ndarray:
         """log q(Tᵘ): sum of log conditional clade probabilities (−inf for unseen subsplits)."""
-        self._check_fitted()
+        check_is_fitted(self)
         trees = self._check_taxa(trees)
         if len(trees) == 0:
             return np.zeros(0)
@@ -90,9 +105,8 @@ class ConditionalCladeDistribution(TreeDistribution):
 
     def sample_arrays(self, n: int, random_state=None) -> TreeArrays:
         """Draw ``n`` topologies: from the clade of all taxa but the first, split clades top-down."""
-        self._check_fitted()
-        if n < 0:
-            raise PhyloVIError(f"number of samples must be >= 0, got {n}")
+        check_is_fitted(self)
+        check_parameter("number of samples", n, SAMPLE_SIZE)
         n_taxa = len(self.taxa_)
         n_clades = len(self.clade_keys_)
         clades = keys_to_rows(self.clade_keys_, self.n_words_)
@@ -109,9 +123,6 @@ class ConditionalCladeDistribution(TreeDistribution):
         uniforms = check_random_state(random_state).random((n, n_taxa - 2))
         parent, taxon = _ccd_sample_kernel(uniforms, start, offsets, self.subsplit_weights_, half, other, clade_taxon)
         return arrays_from_preorder(parent, taxon, self.taxa_, False)
-
-    def _params_dict(self) -> dict:
-        return {}
 
     def _state_dict(self) -> dict:
         return {"clades": keys_to_rows(self.clade_keys_, self.n_words_).tolist(),

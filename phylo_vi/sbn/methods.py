@@ -1,7 +1,7 @@
 """The estimators by the names of the SBN paper's table (Zhang & Matsen, NeurIPS 2018, Table 1)."""
 from __future__ import annotations
 
-from phylo_vi.errors import PhyloVIError
+from phylo_vi.errors import InvalidParameterError
 from phylo_vi.sbn.base import TreeDistribution
 from phylo_vi.sbn.ccd import ConditionalCladeDistribution
 from phylo_vi.sbn.rooted import RootedSubsplitBayesianNetwork
@@ -30,4 +30,4 @@ def make_estimator(method: str, *, alpha: float = DEFAULT_ALPHA, max_iter: int =
         return SubsplitBayesianNetwork(method="sa" if method == "sa" else "em",
                                        alpha=alpha if method == "em-alpha" else 0.0,
                                        max_iter=max_iter, min_iter=min_iter, tol=tol, n_jobs=n_threads)
-    raise PhyloVIError(f"unknown method {method!r}; choose one of {', '.join(METHOD_LABELS)}")
+    raise InvalidParameterError(f"unknown method {method!r}; choose one of {', '.join(METHOD_LABELS)}")

@@ -12,6 +12,7 @@ from typing import Sequence
 import numpy as np
 from numba import njit
 
+from phylo_vi.base import check_is_fitted
 from phylo_vi.errors import EmptyInputError, PhyloVIError, TaxonMismatchError
 from phylo_vi.sbn.base import SubsplitModel
 from phylo_vi.sbn.bitkeys import lookup, row_keys
@@ -73,7 +74,20 @@ def _rooted_factor_keys(clade_ids, children, sister, n_clades):
 class RootedSubsplitBayesianNetwork(SubsplitModel):
     """SBN over rooted binary trees, fitted by counting (module docstring).
 
-    Fitted attributes: ``support_``, ``log_root_``, ``log_cpd_`` (as the unrooted model).
+    Parameters
+    ----------
+    None: the maximum-likelihood estimate is determined by the weighted sample.
+
+    Attributes
+    ----------
+    taxa_ : TaxonNamespace
+        Taxa of the training trees.
+    support_ : SubsplitSupport
+        Clades, root splits, parent subsplits and PCSPs seen in the sample.
+    log_root_ : ndarray of shape (n_root_splits,)
+        log P of each root split.
+    log_cpd_ : ndarray of shape (n_pcsps,)
+        log P of each PCSP given its parent subsplit.
     """
 
     rooted = True
@@ -132,7 +146,7 @@ class RootedSubsplitBayesianNetwork(SubsplitModel):
 
     def log_prob(self, trees: Sequence[Tree] | TreeArrays) -> np.ndarray:
         """log P(T) of each rooted tree (−inf when a root split or PCSP is outside the support)."""
-        self._check_fitted()
+        check_is_fitted(self)
         if len(trees) == 0:
             return np.zeros(0)
         _, _, clades, children, sister = self._tables(trees, self.taxa_)
@@ -145,9 +159,6 @@ class RootedSubsplitBayesianNetwork(SubsplitModel):
         log_root = np.where(root >= 0, self.log_root_[np.maximum(root, 0)], -np.inf)
         log_factors = np.where(pcsp >= 0, self.log_cpd_[np.maximum(pcsp, 0)], np.where(pcsp == NO_FACTOR, 0.0, -np.inf))
         return log_root + log_factors.sum(axis=1)
-
-    def _params_dict(self) -> dict:
-        return {}
 
     def _state_dict(self) -> dict:
         return {"support": self.support_.to_dict(), "log_root": self.log_root_.tolist(), "log_cpd": self.log_cpd_.tolist()}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from phylo_vi.base import SAMPLE_SIZE, check_parameter
 from phylo_vi.errors import PhyloVIError
 from phylo_vi.sbn.bitkeys import lookup, row_keys
 from phylo_vi.sbn.edges import TreeArrays
@@ -112,8 +113,7 @@ def tree_from_preorder(parent: np.ndarray, taxon: np.ndarray, taxa, rooted: bool
 
 def sample_topologies(model, n: int, random_state=None) -> TreeArrays:
     """``n`` topologies drawn from a fitted SBN (rooted or unrooted, as the model), as arrays."""
-    if n < 0:
-        raise PhyloVIError(f"number of samples must be >= 0, got {n}")
+    check_parameter("number of samples", n, SAMPLE_SIZE)
     rng = check_random_state(random_state)
     n_taxa = len(model.taxa_)
     uniforms = rng.random((n, n_taxa - 1))

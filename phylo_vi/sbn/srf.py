@@ -9,7 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
-from phylo_vi.errors import PhyloVIError
+from phylo_vi.base import PROBABILITY_LEVEL, SAMPLE_SIZE, check_is_fitted, check_parameter
 from phylo_vi.io.newick import parse_newick
 from phylo_vi.sbn.base import TreeDistribution
 from phylo_vi.sbn.edges import TreeArrays, split_set_keys, unrooted_edge_tables
@@ -20,8 +20,18 @@ from phylo_vi.util.random import check_random_state
 class SampleRelativeFrequency(TreeDistribution):
     """Empirical distribution of unrooted topologies.
 
-    Fitted attributes: ``topologies_`` (distinct topologies as :class:`TreeArrays`, most frequent
-    first; ``trees_`` gives them as trees), ``probabilities_``.
+    Parameters
+    ----------
+    None: the estimate is determined by the weighted sample.
+
+    Attributes
+    ----------
+    taxa_ : TaxonNamespace
+        Taxa of the training trees.
+    topologies_ : TreeArrays
+        The distinct sampled topologies, most frequent first (``trees_`` gives them as trees).
+    probabilities_ : ndarray of shape (n_topologies,)
+        Their weighted sample frequencies, summing to one.
     """
 
     def __init__(self) -> None:
@@ -55,7 +65,7 @@ class SampleRelativeFrequency(TreeDistribution):
 
     def log_prob(self, trees: Sequence[Tree] | TreeArrays) -> np.ndarray:
         """log of the sample frequency of each topology (−inf when it was not sampled)."""
-        self._check_fitted()
+        check_is_fitted(self)
         trees = self._check_taxa(trees)
         if len(trees) == 0:
             return np.zeros(0)
@@ -68,16 +78,14 @@ class SampleRelativeFrequency(TreeDistribution):
 
     def sample_arrays(self, n: int, random_state=None) -> TreeArrays:
         """Draw ``n`` topologies from the sample frequencies."""
-        self._check_fitted()
-        if n < 0:
-            raise PhyloVIError(f"number of samples must be >= 0, got {n}")
+        check_is_fitted(self)
+        check_parameter("number of samples", n, SAMPLE_SIZE)
         picks = check_random_state(random_state).choice(len(self.probabilities_), size=n, p=self.probabilities_)
         return TreeArrays(self.topologies_.parent[picks], self.topologies_.taxon[picks], np.ones(n), self.taxa_)
 
     def credible_set(self, level: float = 0.95, **_) -> tuple[list[Tree], np.ndarray, float]:
         """Exact credible set: the most frequent topologies until their mass reaches ``level``."""
-        if not 0 < level <= 1:
-            raise PhyloVIError(f"level must lie in (0, 1], got {level}")
+        check_parameter("level", level, PROBABILITY_LEVEL)
         cumulative = np.cumsum(self.probabilities_)
         size = int(min(np.searchsorted(cumulative, level - 1e-12) + 1, len(cumulative)))
         return [self.topologies_.tree(i) for i in range(size)], np.log(self.probabilities_[:size]), \
@@ -85,11 +93,8 @@ class SampleRelativeFrequency(TreeDistribution):
 
     def most_probable_tree(self, **_) -> tuple[Tree, float]:
         """The most frequent topology (exact)."""
-        self._check_fitted()
+        check_is_fitted(self)
         return self.topologies_.tree(0), float(np.log(self.probabilities_[0]))
-
-    def _params_dict(self) -> dict:
-        return {}
 
     def _state_dict(self) -> dict:
         return {"trees": [tree.to_newick(lengths=False) for tree in self.trees_],

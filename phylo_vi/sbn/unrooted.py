@@ -29,7 +29,7 @@ from typing import Sequence
 
 import numpy as np
 
-from phylo_vi.errors import PhyloVIError
+from phylo_vi.base import COUNT, NON_NEGATIVE, Interval, Options
 from phylo_vi.sbn.base import SubsplitModel
 from phylo_vi.sbn.edges import TreeArrays, unrooted_edge_tables
 from phylo_vi.sbn.kernels import expected_counts_kernel, map_parameters_kernel, pad_log_table, packed_tables
@@ -55,19 +55,45 @@ class SubsplitBayesianNetwork(SubsplitModel):
 
     Parameters
     ----------
-    method : ``"sa"`` (simple average over rootings) or ``"em"`` (EM over the latent root).
-    alpha : Dirichlet regularisation of EM (SBN-EM-α; 0 for plain EM; the paper uses 1e-4).
-    max_iter, min_iter, tol : EM stopping rule of the authors' code (module docstring).
-    n_jobs : threads for the E-step (the trees are split into ``n_jobs`` contiguous chunks; the
+    method : {"sa", "em"}, default "em"
+        ``"sa"`` (simple average over rootings) or ``"em"`` (EM over the latent root).
+    alpha : float, default 0.0
+        Dirichlet regularisation of EM (SBN-EM-α; 0 for plain EM; the paper uses 1e-4).
+    max_iter, min_iter : int, default 1000, 50
+        EM stopping rule of the authors' code (module docstring).
+    tol : float, default 1e-5
+        EM stops once the score changes by less than ``tol`` after ``min_iter`` iterations.
+    n_jobs : int, default 1
+        Threads for the E-step (the trees are split into ``n_jobs`` contiguous chunks; the
         Numba kernel releases the GIL). The counts are summed per chunk, so results agree across
         ``n_jobs`` to rounding (~1e-16), and exactly for a fixed ``n_jobs``.
 
-    Fitted attributes: ``support_`` (:class:`SubsplitSupport`), ``log_root_`` (log P of each
-    root split), ``log_cpd_`` (log P of each PCSP given its parent subsplit), ``scores_`` (EM
-    score per iteration, SA start first), ``n_iter_``, ``n_trees_`` (distinct training topologies).
+    Attributes
+    ----------
+    taxa_ : TaxonNamespace
+        Taxa of the training trees.
+    support_ : SubsplitSupport
+        Clades, root splits, parent subsplits and PCSPs of all rootings of the sample.
+    log_root_ : ndarray of shape (n_root_splits,)
+        log P of each root split.
+    log_cpd_ : ndarray of shape (n_pcsps,)
+        log P of each PCSP given its parent subsplit.
+    scores_ : list of float
+        EM score Σ_T w_T log q(T) (plus the log prior for EM-α) per iteration, SA start first;
+        empty for SA.
+    n_iter_ : int
+        EM iterations run (``len(scores_)``).
+    n_trees_ : int
+        Distinct training topologies.
+    root_prior_, parent_prior_ : ndarray
+        SA counts m̃ of root splits and parent subsplits (the centre of the EM-α prior).
+    n_children_ : ndarray of shape (n_parents,)
+        Number of PCSPs |C(Y,Z)| below each parent subsplit in the support.
     """
 
     rooted = False
+    parameter_constraints = {"method": [Options(METHODS)], "alpha": NON_NEGATIVE, "max_iter": COUNT,
+                             "min_iter": [Interval(int, 0)], "tol": NON_NEGATIVE, "n_jobs": COUNT}
 
     def __init__(self, *, method: str = "em", alpha: float = 0.0, max_iter: int = 1000, min_iter: int = 50,
                  tol: float = 1e-5, n_jobs: int = 1):
@@ -78,18 +104,10 @@ class SubsplitBayesianNetwork(SubsplitModel):
         self.tol = tol
         self.n_jobs = n_jobs
 
-    def _check_params(self) -> None:
-        if self.method not in METHODS:
-            raise PhyloVIError(f"method must be one of {METHODS}, got {self.method!r}")
-        if not np.isfinite(self.alpha) or self.alpha < 0:
-            raise PhyloVIError(f"alpha must be a finite number >= 0, got {self.alpha}")
-        if self.max_iter < 1 or self.min_iter < 0 or self.tol < 0 or self.n_jobs < 1:
-            raise PhyloVIError("max_iter and n_jobs must be >= 1, min_iter >= 0 and tol >= 0")
-
     def fit(self, trees: Sequence[Tree] | TreeArrays, sample_weight: Sequence[float] | None = None
             ) -> "SubsplitBayesianNetwork":
         """Fit to unrooted trees; ``sample_weight`` defaults to each tree's ``weight``."""
-        self._check_params()
+        self.validate_params()
         tables = unrooted_edge_tables(trees, sample_weight)
         tables = tables.select(tables.weights > 0)
         support, indexed = build_support(tables)
@@ -161,10 +179,6 @@ class SubsplitBayesianNetwork(SubsplitModel):
         self.log_root_, self.log_cpd_ = self.log_root_.copy(), self.log_cpd_.copy()
 
     # ------------------------------------------------------------------------- persistence
-    def _params_dict(self) -> dict:
-        return {"method": self.method, "alpha": self.alpha, "max_iter": self.max_iter, "min_iter": self.min_iter,
-                "tol": self.tol, "n_jobs": self.n_jobs}
-
     def _state_dict(self) -> dict:
         return {"support": self.support_.to_dict(), "log_root": self.log_root_.tolist(),
                 "log_cpd": self.log_cpd_.tolist(), "root_prior": self.root_prior_.tolist(),

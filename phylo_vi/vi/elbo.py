@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from phylo_vi.errors import InvalidParameterError
+
 __all__ = ["reparameterized_elbo", "normal_kl_to_standard"]
 
 
@@ -38,8 +40,8 @@ def reparameterized_elbo(log_likelihood: Tensor, *, log_prior: Tensor | None = N
     """
     if kl is not None:
         if log_prior is not None or log_q is not None:
-            raise ValueError("give either kl or (log_prior, log_q), not both")
+            raise InvalidParameterError("give either kl or (log_prior, log_q), not both")
         return likelihood_scale * log_likelihood.mean(dim=dim) - kl
     if log_prior is None or log_q is None:
-        raise ValueError("without an analytic kl, log_prior and log_q are required")
+        raise InvalidParameterError("without an analytic kl, log_prior and log_q are required")
     return (likelihood_scale * log_likelihood + log_prior - log_q).mean(dim=dim)

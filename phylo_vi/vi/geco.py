@@ -24,6 +24,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from phylo_vi.errors import InvalidParameterError
+
 __all__ = ["GECO"]
 
 
@@ -41,9 +43,9 @@ class GECO:
     def __init__(self, *, alpha: float = 0.99, step_size: float = 1e-2, initial_multiplier: float = 1.0,
                  bounds: tuple[float, float] = (1e-10, 1e10)):
         if not 0.0 <= alpha < 1.0:
-            raise ValueError(f"alpha must lie in [0, 1), got {alpha}")
+            raise InvalidParameterError(f"alpha must lie in [0, 1), got {alpha}")
         if initial_multiplier <= 0:
-            raise ValueError("the Lagrange multiplier must start positive")
+            raise InvalidParameterError("the Lagrange multiplier must start positive")
         self.alpha = alpha
         self.step_size = step_size
         self.bounds = bounds

@@ -20,6 +20,7 @@ import math
 import torch
 from torch import Tensor
 
+from phylo_vi.errors import InvalidParameterError
 from phylo_vi.vi.logspace import sample_gumbel
 
 
@@ -40,7 +41,7 @@ def gumbel_top_k(log_p: Tensor, k: int, *, generator: torch.Generator | None = N
         categories are possible (those indices are arbitrary and must be masked).
     """
     if not 1 <= k <= log_p.shape[-1]:
-        raise ValueError(f"k must lie in [1, {log_p.shape[-1]}], got {k}")
+        raise InvalidParameterError(f"k must lie in [1, {log_p.shape[-1]}], got {k}")
     log_p = log_p.detach()
     keys = log_p + sample_gumbel(log_p.shape, like=log_p, generator=generator)
     keys = torch.where(torch.isneginf(log_p), torch.full_like(keys, -math.inf), keys)

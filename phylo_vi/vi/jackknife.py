@@ -27,6 +27,8 @@ import math
 import torch
 from torch import Tensor
 
+from phylo_vi.errors import InvalidParameterError
+
 __all__ = ["jackknife_log_marginal", "jackknife_coefficients"]
 
 
@@ -43,7 +45,7 @@ def jackknife_log_marginal(log_weights: Tensor, order: int = 1, dim: int = 0) ->
     """
     k = log_weights.shape[dim]
     if not 0 <= order < k:
-        raise ValueError(f"jackknife order must lie in [0, {k - 1}] for K = {k}, got {order}")
+        raise InvalidParameterError(f"jackknife order must lie in [0, {k - 1}] for K = {k}, got {order}")
     lw = log_weights.movedim(dim, -1)
     estimate = torch.zeros_like(lw[..., 0])
     for j, coefficient in enumerate(jackknife_coefficients(k, order)):

@@ -37,6 +37,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from phylo_vi.errors import InvalidParameterError
+
 __all__ = ["score_function_surrogate", "leave_one_out_baseline", "MovingAverageBaseline"]
 
 
@@ -66,7 +68,7 @@ def leave_one_out_baseline(f: Tensor, dim: int = 0) -> Tensor:
     """``b_k = (sum_j f_j - f_k) / (K - 1)`` along ``dim`` (requires ``K >= 2``), detached."""
     n = f.shape[dim]
     if n < 2:
-        raise ValueError("the leave-one-out baseline needs at least 2 samples along dim")
+        raise InvalidParameterError("the leave-one-out baseline needs at least 2 samples along dim")
     f = f.detach()
     return (f.sum(dim=dim, keepdim=True) - f) / (n - 1)
 
@@ -81,7 +83,7 @@ class MovingAverageBaseline:
 
     def __init__(self, *, decay: float = 0.9):
         if not 0.0 <= decay < 1.0:
-            raise ValueError(f"decay must lie in [0, 1), got {decay}")
+            raise InvalidParameterError(f"decay must lie in [0, 1), got {decay}")
         self.decay = decay
         self.value_: Tensor | None = None
 

@@ -54,6 +54,7 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 from torch import Tensor
 
+from phylo_vi.errors import ConvergenceError, InvalidParameterError
 from phylo_vi.vi.gumbel_top_k import shift_gumbel_maximum
 from phylo_vi.vi.logspace import sample_gumbel
 
@@ -111,7 +112,7 @@ def _masked_step_log_probs(model: SequentialModel, state: Any, finished: Tensor)
 
 def _check_steps(step: int, max_steps: int | None) -> None:
     if max_steps is not None and step >= max_steps:
-        raise RuntimeError(f"sequential model did not finish within max_steps={max_steps}")
+        raise ConvergenceError(f"sequential model did not finish within max_steps={max_steps}")
 
 
 def sample_sequences(model: SequentialModel, batch_size: int, n_samples: int = 1, *,
@@ -155,7 +156,7 @@ def stochastic_beam_search(model: SequentialModel, batch_size: int, k: int, *,
     ``valid = False``, ``log_prob = -inf`` and ``keys = -inf``.
     """
     if k < 1:
-        raise ValueError(f"beam size k must be >= 1, got {k}")
+        raise InvalidParameterError(f"beam size k must be >= 1, got {k}")
     state = model.initial_state(batch_size)
     device = _device_of(model, state)
     state = model.select(state, torch.arange(batch_size, device=device).repeat_interleave(k))
@@ -215,7 +216,7 @@ def sequence_log_prob(model: SequentialModel, batch_size: int, choices: Tensor, 
 
     ``choices`` (batch, n, T) long with ``-1`` padding after the end; returns (batch, n),
     differentiable w.r.t. the model (use it to re-score samples drawn under ``no_grad``).
-    Raises ``ValueError`` if a sequence ends before the model finishes it.
+    Raises :class:`~phylo_vi.errors.InvalidParameterError` if a sequence ends before the model finishes it.
     """
     n = choices.shape[1]
     state = model.initial_state(batch_size)
@@ -229,14 +230,14 @@ def sequence_log_prob(model: SequentialModel, batch_size: int, choices: Tensor, 
         choice = flat[:, step]
         log_p = _masked_step_log_probs(model, state, finished)
         if bool(((choice < 0) & ~finished).any()):
-            raise ValueError(f"a sequence ends at step {step} before the model finished it")
+            raise InvalidParameterError(f"a sequence ends at step {step} before the model finished it")
         safe = torch.where(finished, torch.zeros_like(choice), choice)
         chosen = log_p.gather(-1, safe.unsqueeze(-1)).squeeze(-1)
         total = chosen if total is None else total + chosen
         state = model.advance(state, safe)
         finished = finished | model.is_finished(state)
     if not bool(finished.all()):
-        raise ValueError("a sequence stops before the model finished it")
+        raise InvalidParameterError("a sequence stops before the model finished it")
     if total is None:
         total = torch.zeros(batch_size * n, device=device)
     return total.view(batch_size, n)

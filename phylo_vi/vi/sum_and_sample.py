@@ -29,6 +29,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
+from phylo_vi.errors import InvalidParameterError
 from phylo_vi.vi.logspace import log1mexp, sample_gumbel
 
 __all__ = ["sum_and_sample_surrogate", "sum_and_sample_terms", "optimal_n_summed"]
@@ -40,7 +41,7 @@ def optimal_n_summed(log_q: Tensor, *, max_summed: int, tail_mass: float = 0.05)
     ``log_q`` (..., C); returns ``max_summed`` when no smaller ``k`` reaches the tolerance.
     """
     if max_summed < 0:
-        raise ValueError("max_summed must be >= 0")
+        raise InvalidParameterError("max_summed must be >= 0")
     sorted_log_q = torch.sort(log_q.detach(), dim=-1, descending=True).values
     covered = torch.logcumsumexp(sorted_log_q, dim=-1).exp()                   # q(top-k), k = 1..C
     reached = (1.0 - covered <= tail_mass).reshape(-1, covered.shape[-1]).all(dim=0)
@@ -69,7 +70,7 @@ def sum_and_sample_surrogate(log_q: Tensor, cost: Callable[[Tensor], Tensor], n_
     """
     n_categories = log_q.shape[-1]
     if not 0 <= n_summed < n_categories:
-        raise ValueError(f"n_summed must lie in [0, {n_categories - 1}], got {n_summed}")
+        raise InvalidParameterError(f"n_summed must lie in [0, {n_categories - 1}], got {n_summed}")
     with torch.no_grad():
         order = torch.sort(log_q.detach(), dim=-1, descending=True, stable=True).indices
         summed = order[..., :n_summed]   # ties go to the lower category index

@@ -16,6 +16,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from phylo_vi.errors import InvalidParameterError
+
 __all__ = ["BernoulliToy", "CategoricalToy"]
 
 
@@ -61,7 +63,7 @@ class CategoricalToy:
 
     def __init__(self, logits: Tensor, costs: Tensor):
         if logits.shape != costs.shape or logits.dim() != 1:
-            raise ValueError("logits and costs must be 1-d tensors of equal length")
+            raise InvalidParameterError("logits and costs must be 1-d tensors of equal length")
         self.parameter = logits.detach().clone().requires_grad_(True)
         self.costs = costs.detach().to(logits)
 

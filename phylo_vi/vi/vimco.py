@@ -24,6 +24,7 @@ import math
 import torch
 from torch import Tensor
 
+from phylo_vi.errors import InvalidParameterError
 from phylo_vi.vi.logspace import leave_one_out_logsumexp, logmeanexp
 
 __all__ = ["vimco_surrogate", "vimco_learning_signal"]
@@ -33,7 +34,7 @@ def vimco_learning_signal(log_weights: Tensor, dim: int = 0) -> Tensor:
     """Per-sample signal ``L^ - L^_{-j}`` (detached), same shape as ``log_weights``."""
     k = log_weights.shape[dim]
     if k < 2:
-        raise ValueError("VIMCO needs at least 2 samples along dim")
+        raise InvalidParameterError("VIMCO needs at least 2 samples along dim")
     lw = log_weights.detach()
     bound = logmeanexp(lw, dim=dim, keepdim=True)
     mean_others = (lw.sum(dim=dim, keepdim=True) - lw) / (k - 1)

@@ -1,7 +1,7 @@
 """Split frequencies: DendroPy as the oracle on the DS1 files, brute force on small samples."""
-import importlib
 from collections import Counter
 
+import dendropy
 import numpy as np
 import pytest
 
@@ -22,7 +22,6 @@ def _label_sets(frequencies):
 
 def _dendropy_split_frequencies(path):
     """Weighted split frequencies computed from DendroPy's own parse and bipartition encoding."""
-    dendropy = pytest.importorskip("dendropy")
     trees = dendropy.TreeList.get(path=str(path), schema="nexus", store_tree_weights=True,
                                   preserve_underscores=True)
     reference = trees.taxon_namespace[0]  # first taxon of the translate block, as ours
@@ -76,14 +75,11 @@ def test_integer_weights_equal_repeated_trees():
     assert repeated.n_trees == 6 and weighted.n_trees == 3
 
 
-def test_streaming_chunks_give_the_same_counts(monkeypatch):
-    module = importlib.import_module("phylo_vi.diagnostics.split_frequencies")
-
+def test_streaming_chunks_give_the_same_counts():
     taxa = TaxonNamespace(["A", "B", "C", "D", "E", "F"])
     trees = _trees(["((A,B),C,(D,(E,F)));", "((A,C),B,(D,(E,F)));", "((A,B),(C,D),(E,F));"] * 5, taxa)
     whole = split_frequencies(trees)
-    monkeypatch.setattr(module, "_CHUNK_TREES", 2)
-    chunked = split_frequencies(trees)
+    chunked = SplitCounter(chunk_trees=2).update(trees).result()
     np.testing.assert_array_equal(whole.splits, chunked.splits)
     np.testing.assert_array_equal(whole.weights, chunked.weights)
 

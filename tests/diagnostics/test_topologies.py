@@ -1,6 +1,8 @@
 """Topology frequencies, cumulative probabilities and credible sets."""
+import dendropy
 import numpy as np
 import pytest
+from dendropy.calculate import treecompare
 
 from phylo_vi.diagnostics import topology_frequencies
 from phylo_vi.io.newick import parse_newick
@@ -25,11 +27,8 @@ def test_ds1_trprobs_rep1(shared_data):
 
 def test_ds1_subsampled_has_ten_distinct_topologies(shared_data):
     # 10 MCMC trees (bito's DS1.subsampled_10.t); compared with DendroPy's symmetric-difference distance
-    dendropy = pytest.importorskip("dendropy")
     path = shared_data / "DS1" / "DS1.subsampled_10.t"
     trees = dendropy.TreeList.get(path=str(path), schema="nexus", preserve_underscores=True)
-    from dendropy.calculate import treecompare
-
     distinct = []
     for tree in trees:
         if not any(treecompare.symmetric_difference(tree, other) == 0 for other in distinct):

@@ -57,4 +57,4 @@ def test_entry_error_counts_flips():
     truth = np.zeros((4, 5), np.int8)
     predicted = truth.copy()
     predicted[0, 0] = predicted[3, 4] = 1
-    assert entry_error(truth, predicted) == pytest.approx(2 / 20)
+    assert entry_error(truth, predicted) == pytest.approx(2 / 20, rel=1e-12)

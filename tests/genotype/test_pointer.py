@@ -24,9 +24,9 @@ def test_encoding_keeps_the_rate_as_a_float():
     observed = np.array([[1, 0], [MISSING, 1]], dtype=np.int8)
     features = encode_matrix(observed, 1e-4, 0.02, dtype=torch.float64)
     # A'' = [i, j, r, a', log10 r / 4, missing]; r = fp where a'=1, fn where a'=0 (PhyloM data.py)
-    assert features[0, 0, 2].item() == pytest.approx(1e-4)
-    assert features[0, 1, 2].item() == pytest.approx(0.02)
-    assert features[1, 0].tolist()[2:] == pytest.approx([0.5, 0.0, np.log10(0.5) / 4, 1.0])
+    assert features[0, 0, 2].item() == pytest.approx(1e-4, rel=1e-12)
+    assert features[0, 1, 2].item() == pytest.approx(0.02, rel=1e-12)
+    assert features[1, 0].tolist()[2:] == pytest.approx([0.5, 0.0, np.log10(0.5) / 4, 1.0], rel=1e-12, abs=1e-15)
 
 
 def test_sampled_log_probs_equal_teacher_forced_ones(device, dtype):

@@ -17,7 +17,7 @@ SMALL = {"n_iter": 2000, "thin": 2, "burnin": 100, "n_steps": 8, "n_mcmc": 20, "
 
 
 def _small(name: str) -> dict:
-    params = METHODS[name]._param_names()
+    params = METHODS[name].param_names()
     return {key: value for key, value in SMALL.items() if key in params}
 
 

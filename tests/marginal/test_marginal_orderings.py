@@ -26,7 +26,7 @@ def test_ml_bounds_log_z_and_the_likelihood_at_the_map(triplet):
     assert ml.log_marginal_ >= triplet.log_marginal
     assert ml.log_marginal_ >= problem.log_likelihood(map_.branch_lengths_) - 1e-8
     assert map_.log_marginal_ == pytest.approx(problem.log_likelihood(map_.branch_lengths_)
-                                               + problem.log_prior(map_.branch_lengths_))
+                                               + problem.log_prior(map_.branch_lengths_), rel=1e-12)
     assert ml.n_likelihood_evaluations_ > 0 and np.isnan(ml.standard_error_)
 
 

@@ -14,7 +14,6 @@ from scipy import stats
 from phylo_vi.sbn import (ConditionalCladeDistribution, RootedSubsplitBayesianNetwork, SampleRelativeFrequency,
                           SubsplitBayesianNetwork)
 from phylo_vi.sbn.edges import TreeArrays, split_set_keys, unrooted_edge_tables
-from phylo_vi.sbn.rooted import _rooted_kernel
 
 from .enumeration import all_rooted_trees, all_unrooted_trees
 
@@ -31,10 +30,10 @@ def _chi_square(probabilities: np.ndarray, counts: np.ndarray) -> float:
 
 
 def _rooted_keys(trees) -> list[bytes]:
-    """Sorted clade bitsets of rooted trees (equal keys exactly for equal rooted topologies)."""
-    arrays = trees if isinstance(trees, TreeArrays) else TreeArrays.from_trees(trees)
-    clades, _, _ = _rooted_kernel(arrays.parent, arrays.taxon, 1)
-    return [row.tobytes() for row in np.sort(clades[..., 0], axis=1)]
+    """Topology keys of rooted trees (equal exactly for equal rooted topologies)."""
+    if isinstance(trees, TreeArrays):
+        trees = [trees.tree(i) for i in range(len(trees))]
+    return [tree.topology_key() for tree in trees]
 
 
 def _unrooted_counts(space, draws) -> np.ndarray:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+import ete3
 import numpy as np
 import pytest
 
@@ -10,8 +11,6 @@ from phylo_vi.errors import TaxonMismatchError
 from phylo_vi.io.newick import parse_newick
 from phylo_vi.trees import TaxonNamespace
 from phylo_vi.trees.ete import from_ete, to_ete
-
-ete3 = pytest.importorskip("ete3", reason="ete3 is a declared dependency; install it with six")
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -55,14 +55,14 @@ def test_multiplier_gets_no_gradient_and_stays_positive(device, dtype):
     x = torch.tensor(1.0, device=device, dtype=dtype, requires_grad=True)
     for _ in range(50):
         geco(x ** 2, -(x ** 2) - 100.0)          # strongly satisfied: lambda shrinks to the clamp
-    assert geco.multiplier_.item() == pytest.approx(1e-10)
+    assert geco.multiplier_.item() == pytest.approx(1e-10, rel=64 * torch.finfo(dtype).eps)
     assert not geco.multiplier_.requires_grad
     geco = GECO(alpha=0.5, initial_multiplier=2.0)
     geco(x ** 2, x ** 2 - 4.0)                  # C_ma = -3
     used = geco.multiplier_.item()
-    assert used == pytest.approx(2.0 * math.exp(-3e-2))
+    assert used == pytest.approx(2.0 * math.exp(-3e-2), rel=64 * torch.finfo(dtype).eps)
     loss = geco(x ** 2, 3 * x ** 2)             # C_t = 3, C_ma = 0.5 * -3 + 0.5 * 3 = 0
     # value uses the moving average; gradient uses the batch: d/dx [x^2 + lambda 3 x^2] = 2x + 6 lambda x
-    assert loss.item() == pytest.approx(1.0 + used * 0.0)
+    assert loss.item() == pytest.approx(1.0 + used * 0.0, rel=64 * torch.finfo(dtype).eps)
     (grad,) = torch.autograd.grad(loss, x)
-    assert grad.item() == pytest.approx(2.0 + 6.0 * used)
+    assert grad.item() == pytest.approx(2.0 + 6.0 * used, rel=64 * torch.finfo(dtype).eps)

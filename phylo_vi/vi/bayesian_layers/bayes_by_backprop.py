@@ -23,6 +23,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.functional import softplus
 
+from phylo_vi.errors import InvalidParameterError
 from phylo_vi.vi.logspace import sample_normal
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
@@ -33,7 +34,7 @@ def minibatch_kl_weights(n_batches: int, *, scheme: str = "geometric") -> list[f
     if scheme == "uniform":
         return [1.0 / n_batches] * n_batches
     if scheme != "geometric":
-        raise ValueError(f"scheme must be 'geometric' or 'uniform', not {scheme!r}")
+        raise InvalidParameterError(f"scheme must be 'geometric' or 'uniform', not {scheme!r}")
     return [2.0 ** (n_batches - i) / (2.0 ** n_batches - 1.0) for i in range(1, n_batches + 1)]
 
 
@@ -42,7 +43,7 @@ class ScaleMixturePrior:
 
     def __init__(self, *, pi: float = 0.5, sigma1: float = math.exp(0.0), sigma2: float = math.exp(-6.0)):
         if not 0.0 <= pi <= 1.0:
-            raise ValueError("pi must lie in [0, 1]")
+            raise InvalidParameterError("pi must lie in [0, 1]")
         self.pi, self.sigma1, self.sigma2 = pi, sigma1, sigma2
 
     def log_prob(self, w: Tensor) -> Tensor:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from phylo_vi.errors import InvalidParameterError
+
 
 class Flow(nn.Module):
     """A bijection ``f`` on R^d with a tractable log-Jacobian determinant.
@@ -22,7 +24,7 @@ class Flow(nn.Module):
 
     def inverse(self, y: Tensor) -> tuple[Tensor, Tensor]:
         """Return ``(f^{-1}(y), log |det df^{-1}/dy|)`` where an analytic inverse exists."""
-        raise TypeError(f"{type(self).__name__} has no analytic inverse; score only its own samples")
+        raise InvalidParameterError(f"{type(self).__name__} has no analytic inverse; score only its own samples")
 
 
 class FlowDistribution(nn.Module):

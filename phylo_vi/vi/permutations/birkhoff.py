@@ -29,6 +29,7 @@ import math
 import torch
 from torch import Tensor
 
+from phylo_vi.errors import InvalidParameterError
 from phylo_vi.vi.logspace import sample_normal
 from phylo_vi.vi.permutations.sinkhorn import hungarian_matching, log_sinkhorn
 
@@ -71,7 +72,7 @@ def birkhoff_rounding_sample(log_mean: Tensor, log_noise_scale: Tensor, temperat
     ``log_noise_scale`` is ``log V`` (broadcastable), ``temperature`` lies in (0, 1).
     """
     if not 0.0 < temperature < 1.0:
-        raise ValueError(f"the rounding temperature must lie in (0, 1), got {temperature}")
+        raise InvalidParameterError(f"the rounding temperature must lie in (0, 1), got {temperature}")
     mean = log_sinkhorn(log_mean, n_iters).exp()
     scale = log_noise_scale.exp()
     eps = sample_normal(mean.shape, like=mean, generator=generator)

@@ -34,7 +34,8 @@ def _deepest_first(parent):
 
 
 @njit(cache=True, nogil=True)
-def _clade_sums(parent, d):
+def clade_sums(parent, d):
+    """``S[v, j]``: the gain ``d`` summed over the leaves under node ``v``, shape (n_nodes, m)."""
     n_nodes = parent.shape[0]
     n_leaves, n_mutations = d.shape
     sums = np.zeros((n_nodes, n_mutations))
@@ -48,9 +49,9 @@ def _clade_sums(parent, d):
 
 
 @njit(cache=True, nogil=True)
-def _placement(parent, d):
+def placement(parent, d):
     """Best node per mutation (-1 = absent everywhere) and the summed gain."""
-    sums = _clade_sums(parent, d)
+    sums = clade_sums(parent, d)
     n_nodes, n_mutations = sums.shape
     best_node = np.full(n_mutations, -1, dtype=np.int64)
     total = 0.0
@@ -65,8 +66,9 @@ def _placement(parent, d):
 
 
 @njit(cache=True, nogil=True)
-def _score(parent, d):
-    sums = _clade_sums(parent, d)
+def tree_score(parent, d):
+    """Summed gain of the best placement of every mutation (the total of :func:`placement`)."""
+    sums = clade_sums(parent, d)
     total = 0.0
     for j in range(sums.shape[1]):
         best = 0.0
@@ -78,7 +80,8 @@ def _score(parent, d):
 
 
 @njit(cache=True, nogil=True)
-def _is_ancestor(parent, a, v):
+def is_ancestor(parent, a, v):
+    """True when ``a`` is ``v`` or lies on the path from ``v`` to the root."""
     while v != -1:
         if v == a:
             return True
@@ -87,7 +90,7 @@ def _is_ancestor(parent, a, v):
 
 
 @njit(cache=True, nogil=True)
-def _spr_move(parent, s, t):
+def spr_move(parent, s, t):
     """Prune the subtree at ``s`` and regraft it on the edge above ``t``; returns a new array."""
     out = parent.copy()
     p = out[s]
@@ -103,7 +106,7 @@ def _spr_move(parent, s, t):
 
 
 @njit(cache=True, nogil=True)
-def _top_two(sums):
+def top_two(sums):
     """Per mutation, the largest and second-largest clade sums and their nodes."""
     n_nodes, n_mutations = sums.shape
     top = np.full((2, n_mutations), -np.inf)
@@ -120,7 +123,7 @@ def _top_two(sums):
 
 
 @njit(cache=True, nogil=True)
-def _move_score(parent, sums, top, top_node, s, t, delta, changed):
+def move_score(parent, sums, top, top_node, s, t, delta, changed):
     """Total gain after moving ``s`` above ``t``, touching only the two root paths.
 
     Pruning ``s`` (parent ``p``) adds ``-S[s]`` to the ancestors of ``p``; regrafting adds
@@ -174,14 +177,14 @@ def _move_score(parent, sums, top, top_node, s, t, delta, changed):
 
 
 @njit(cache=True, nogil=True)
-def _spr_hill_climb(parent, d, max_sweeps, n_pruned):
+def spr_hill_climb(parent, d, max_sweeps, n_pruned):
     """First-improvement SPR until a sweep finds no better tree (or ``max_sweeps``).
 
     Only nodes ``0..n_pruned-1`` are pruned (``n_pruned = k`` moves single leaves only).
     """
     n_nodes = parent.shape[0]
-    sums = _clade_sums(parent, d)
-    top, top_node = _top_two(sums)
+    sums = clade_sums(parent, d)
+    top, top_node = top_two(sums)
     best = np.maximum(top[0], 0.0).sum()
     delta = np.zeros(n_nodes, dtype=np.int64)
     changed = np.zeros(2 * n_nodes, dtype=np.int64)
@@ -192,13 +195,13 @@ def _spr_hill_climb(parent, d, max_sweeps, n_pruned):
                 continue
             for t in range(n_nodes):
                 p = parent[s]
-                if t == s or t == p or parent[t] == p or _is_ancestor(parent, s, t):
+                if t == s or t == p or parent[t] == p or is_ancestor(parent, s, t):
                     continue
-                score = _move_score(parent, sums, top, top_node, s, t, delta, changed)
+                score = move_score(parent, sums, top, top_node, s, t, delta, changed)
                 if score > best + 1e-9:
-                    parent = _spr_move(parent, s, t)
-                    sums = _clade_sums(parent, d)
-                    top, top_node = _top_two(sums)
+                    parent = spr_move(parent, s, t)
+                    sums = clade_sums(parent, d)
+                    top, top_node = top_two(sums)
                     best = np.maximum(top[0], 0.0).sum()
                     improved = True
         if not improved:
@@ -207,7 +210,7 @@ def _spr_hill_climb(parent, d, max_sweeps, n_pruned):
 
 
 @njit(cache=True, nogil=True)
-def _leaf_genotypes(parent, best_node, n_leaves):
+def leaf_genotypes(parent, best_node, n_leaves):
     """(n_nodes, m) 0/1 genotypes: node v carries mutation j iff best_node[j] is v or an ancestor."""
     n_nodes = parent.shape[0]
     n_mutations = best_node.shape[0]
