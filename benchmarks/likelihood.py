@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import json
+import os
 import statistics
 import sys
 import time
@@ -33,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "reference"
+REFERENCE = Path(os.environ.get("PHYLO_VI_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "data" / "reference"
 GTR_G4 = "GTR{0.7322,1.113,0.6498,1.878,3.333}+F{0.2340,0.2568,0.2799,0.2293}+G4{0.1124}"
 SIM_MODEL = "GTR{1.2,3.1,0.8,0.9,4.0}+F{0.30,0.20,0.22,0.28}+G4{0.5}"
 CASES = [  # name, alignment, tree, model, what

@@ -1,12 +1,13 @@
 """Numba kernels: Felsenstein pruning by pattern blocks, with gradients (Ji et al. 2020).
 
 Every function here is ``@njit`` and callable from other Numba code. The public entry points
-take a *plan*, the plain tuple of arrays built by :func:`phylo_vi.likelihood.plan.build_plan`
-(its layout is documented there), and a branch-length vector ``t`` (n_nodes - 1,), where ``t[i]``
-is the branch above post-order node ``i``:
+take a *plan*, the :class:`~phylo_vi.likelihood.plan.Plan` (a named tuple of arrays) built by
+:func:`phylo_vi.likelihood.plan.build_plan` (its fields are documented there), and a branch-length
+vector ``t`` (n_nodes - 1,), where ``t[i]`` is the branch above post-order node ``i``:
 
 - :func:`plan_log_likelihood` (plan, t) -> float
-- :func:`plan_gradient` (plan, t, gradient, hessian, category_gradient, with_hessian) -> float
+- :func:`plan_gradient` (plan, t, gradient, hessian, category_gradient, with_hessian) -> float, the
+  three output buffers from :func:`gradient_workspace` (plan)
 - :func:`plan_log_likelihood_batch` (plan, t (S, n_nodes - 1), out (S,)) -> None
 - :func:`plan_pattern_log_likelihoods` (plan, t, out (P,)) -> float (per-pattern log L in out)
 
@@ -46,9 +47,12 @@ scale bookkeeping; in an unscaled block the root's value is that denominator.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
+
+from phylo_vi.likelihood.plan import Plan
 
 SCALING_THRESHOLD = 1e-280
 
@@ -759,12 +763,7 @@ def _preorder_block(lo, hi, scaled, with_hessian, use_classes, child_offsets, ch
 
 
 # ----------------------------------------------------------------------------- plan API
-# plan = (child_offsets, child_nodes, tip_row, tip_codes, weights, invariant, freqs, rates,
-#         cat_weights, values, vectors, inverse, rate_matrix, rate_matrix2, tips,
-#         pmats, post, up, pre, site, qt, numer, slot,
-#         node_classes, class_offsets, class_children, class_codes, boundary_row, pattern_class, messages,
-#         class_above)
-# (phylo_vi.likelihood.plan.build_plan); work arrays carry a leading "buffer" axis: one per
+# plan: a phylo_vi.likelihood.plan.Plan (build_plan); work arrays carry a leading "buffer" axis: one per
 # thread. ``matrices`` selects the buffer holding the transition matrices, ``work`` the partials.
 
 
@@ -773,36 +772,33 @@ def _prepare(plan, branch_lengths, matrices, with_classes):
     """Transition matrices of ``branch_lengths`` into buffer ``matrices`` (derivatives of P are
     formed from the rate matrix in the pre-order pass, so none are stored here) and, with
     ``with_classes``, the messages of the site classes (:func:`class_messages`)."""
-    transition_matrices(branch_lengths, plan[9], plan[10], plan[11], plan[7], plan[15][matrices])
-    if with_classes and plan[23].shape[0] > 0:
-        class_messages(plan[2], plan[23], plan[24], plan[25], plan[26], plan[15][matrices], plan[29][matrices])
+    transition_matrices(branch_lengths, plan.values, plan.vectors, plan.inverse, plan.rates, plan.pmats[matrices])
+    if with_classes and plan.node_classes.shape[0] > 0:
+        class_messages(plan.tip_row, plan.node_classes, plan.class_offsets, plan.class_children, plan.class_codes,
+                       plan.pmats[matrices], plan.messages[matrices])
 
 
 @njit(cache=True, nogil=True)
 def _blocks(plan, matrices, work, lo_block, hi_block, pattern_out):
     """Sum of the block log-likelihoods of blocks ``lo_block:hi_block``."""
-    (child_offsets, child_nodes, tip_row, tip_codes, weights, invariant, freqs, rates, cat_weights, values,
-     vectors, inverse, rate_matrix, rate_matrix2, tips, pmats, post, up, pre, site, qt, numer, slot,
-     node_classes, class_offsets, class_children, class_codes, boundary_row, pattern_class, messages,
-     class_above) = plan
-    n_patterns = weights.shape[0]
-    block = post.shape[4]
+    n_patterns = plan.weights.shape[0]
+    block = plan.post.shape[4]
     total = 0.0
     for b in range(lo_block, hi_block):
         lo = b * block
         hi = min(n_patterns, lo + block)
-        total += _block_log_likelihood(lo, hi, False, node_classes.shape[0] > 0, child_offsets, child_nodes, tip_row,
-                                       tips, weights,
-                                       invariant, freqs, cat_weights, pmats[matrices], post[work], up[work],
-                                       site[work], slot, pattern_out, node_classes, boundary_row, pattern_class,
-                                       messages[matrices])[0]
+        total += _block_log_likelihood(lo, hi, False, plan.node_classes.shape[0] > 0, plan.child_offsets,
+                                       plan.child_nodes, plan.tip_row, plan.tips, plan.weights, plan.invariant,
+                                       plan.freqs, plan.cat_weights, plan.pmats[matrices], plan.post[work],
+                                       plan.up[work], plan.site[work], plan.slot, pattern_out, plan.node_classes,
+                                       plan.boundary_row, plan.pattern_class, plan.messages[matrices])[0]
     return total
 
 
 @njit(cache=True, nogil=True)
 def _evaluate(plan, matrices, work, lo_block, hi_block):
     """Sum of the block log-likelihoods of blocks ``lo_block:hi_block`` (after :func:`_prepare`)."""
-    return _blocks(plan, matrices, work, lo_block, hi_block, plan[4][:0])
+    return _blocks(plan, matrices, work, lo_block, hi_block, plan.weights[:0])
 
 
 @njit(cache=True, nogil=True)
@@ -814,44 +810,59 @@ def _differentiate(plan, matrices, work, lo_block, hi_block, with_hessian, use_c
     above compact subtrees are summed by class into ``class_above[work]``, for
     :func:`_finish_class_gradients` after the last block; returns NaN when a block needs
     rescaling (the caller starts over without classes)."""
-    (child_offsets, child_nodes, tip_row, tip_codes, weights, invariant, freqs, rates, cat_weights, values,
-     vectors, inverse, rate_matrix, rate_matrix2, tips, pmats, post, up, pre, site, qt, numer, slot,
-     node_classes, class_offsets, class_children, class_codes, boundary_row, pattern_class, messages,
-     class_above) = plan
+    weights = plan.weights
     n_patterns = weights.shape[0]
-    block = post.shape[4]
+    block = plan.post.shape[4]
+    pmats, up, site, class_above = plan.pmats[matrices], plan.up[work], plan.site[work], plan.class_above[work]
     total = 0.0
     if use_classes:
-        class_above[work][:, :, :] = 0.0
+        class_above[:, :, :] = 0.0
     for b in range(lo_block, hi_block):
         lo = b * block
         hi = min(n_patterns, lo + block)
-        value, scaled = _block_log_likelihood(lo, hi, True, use_classes, child_offsets, child_nodes, tip_row, tips,
-                                              weights, invariant, freqs, cat_weights, pmats[matrices], post[work],
-                                              up[work], site[work], slot, weights[:0], node_classes, boundary_row,
-                                              pattern_class, messages[matrices])
+        value, scaled = _block_log_likelihood(lo, hi, True, use_classes, plan.child_offsets, plan.child_nodes,
+                                              plan.tip_row, plan.tips, weights, plan.invariant, plan.freqs,
+                                              plan.cat_weights, pmats, plan.post[work], up, site, plan.slot,
+                                              weights[:0], plan.node_classes, plan.boundary_row, plan.pattern_class,
+                                              plan.messages[matrices])
         if use_classes and scaled:
             return np.nan
         total += value
-        _preorder_block(lo, hi, scaled, with_hessian, use_classes, child_offsets, child_nodes, tip_row, weights, freqs,
-                        rates, cat_weights, rate_matrix, rate_matrix2, pmats[matrices], up[work], pre[work],
-                        site[work], qt[work], numer[work], gradient, hessian, category_gradient, node_classes,
-                        boundary_row, pattern_class, class_above[work])
+        _preorder_block(lo, hi, scaled, with_hessian, use_classes, plan.child_offsets, plan.child_nodes, plan.tip_row,
+                        weights, plan.freqs, plan.rates, plan.cat_weights, plan.rate_matrix, plan.rate_matrix2, pmats,
+                        up, plan.pre[work], site, plan.qt[work], plan.numer[work], gradient, hessian,
+                        category_gradient, plan.node_classes, plan.boundary_row, plan.pattern_class, class_above)
     return total
 
 
 @njit(cache=True, nogil=True)
 def _finish_class_gradients(plan, matrices, work, gradient, category_gradient):
     """The gradients of the compact subtrees from ``class_above[work]`` (:func:`_class_gradients`)."""
-    _class_gradients(plan[2], plan[23], plan[24], plan[25], plan[7], plan[8], plan[12], plan[15][matrices],
-                     plan[29][matrices], plan[30][work], gradient, category_gradient)
+    _class_gradients(plan.tip_row, plan.node_classes, plan.class_offsets, plan.class_children, plan.rates,
+                     plan.cat_weights, plan.rate_matrix, plan.pmats[matrices], plan.messages[matrices],
+                     plan.class_above[work], gradient, category_gradient)
 
 
 @njit(cache=True, nogil=True)
 def n_blocks(plan):
     """Number of pattern blocks of a plan."""
-    block = plan[16].shape[4]
-    return (plan[4].shape[0] + block - 1) // block
+    block = plan.post.shape[4]
+    return (plan.weights.shape[0] + block - 1) // block
+
+
+class GradientWorkspace(NamedTuple):
+    """Output buffers of :func:`plan_gradient` for B branches and K rate categories."""
+
+    gradient: np.ndarray           # (B,) d log L / dt
+    hessian: np.ndarray            # (B,) d^2 log L / dt^2 (filled only with the Hessian)
+    category_gradient: np.ndarray  # (B, K) d log L / d(r_k t)
+
+
+@njit(cache=True, nogil=True)
+def gradient_workspace(plan):
+    """Uninitialised :class:`GradientWorkspace` sized for the plan's tree and rate categories."""
+    n_branches = plan.tip_row.shape[0] - 1
+    return GradientWorkspace(np.empty(n_branches), np.empty(n_branches), np.empty((n_branches, plan.rates.shape[0])))
 
 
 @njit(cache=True, nogil=True)
@@ -870,7 +881,7 @@ def plan_gradient(plan, branch_lengths, gradient, hessian, category_gradient, wi
     Without the Hessian, a plan with site classes differentiates compact subtrees per class
     (:func:`_class_gradients`) unless a site needs rescaling.
     """
-    use_classes = not with_hessian and plan[23].shape[0] > 0
+    use_classes = not with_hessian and plan.node_classes.shape[0] > 0
     _prepare(plan, branch_lengths, 0, use_classes)
     gradient[:] = 0.0
     hessian[:] = 0.0
@@ -904,11 +915,9 @@ def plan_log_likelihood_batch(plan, branch_lengths, out):
 @njit(cache=True, nogil=True)
 def plan_gradient_batch(plan, branch_lengths, out, gradients):
     """``out[s]``, ``gradients[s]`` = log L and d log L / dt at ``branch_lengths[s]`` (single thread)."""
-    n_branches = branch_lengths.shape[1]
-    hessian = np.empty(n_branches)
-    category = np.empty((n_branches, plan[7].shape[0]))
+    work = gradient_workspace(plan)
     for s in range(branch_lengths.shape[0]):
-        out[s] = plan_gradient(plan, branch_lengths[s], gradients[s], hessian, category, False)
+        out[s] = plan_gradient(plan, branch_lengths[s], gradients[s], work.hessian, work.category_gradient, False)
 
 
 # ------------------------------------------------------------------------- threaded variants
@@ -919,7 +928,7 @@ def plan_gradient_batch(plan, branch_lengths, out, gradients):
 def plan_log_likelihood_threads(plan, branch_lengths):
     """:func:`plan_log_likelihood` with pattern blocks spread over the plan's buffers (threads)."""
     _prepare(plan, branch_lengths, 0, True)
-    n_work = plan[16].shape[0]
+    n_work = plan.post.shape[0]
     total = n_blocks(plan)
     parts = np.zeros(n_work)
     for w in prange(n_work):
@@ -930,7 +939,7 @@ def plan_log_likelihood_threads(plan, branch_lengths):
 @njit(cache=True, nogil=True, parallel=True)
 def _differentiate_threads(plan, with_hessian, use_classes, grads, hessians, categories, parts):
     """:func:`_differentiate` with the pattern blocks spread over the plan's buffers (one per thread)."""
-    n_work = plan[16].shape[0]
+    n_work = plan.post.shape[0]
     total = n_blocks(plan)
     for w in prange(n_work):
         grads[w, :] = 0.0
@@ -944,13 +953,13 @@ def _differentiate_threads(plan, with_hessian, use_classes, grads, hessians, cat
 def plan_gradient_threads(plan, branch_lengths, gradient, hessian, category_gradient, with_hessian):
     """:func:`plan_gradient` with pattern blocks spread over the plan's buffers (threads); with
     site classes, the class sums of the threads are added before the compact subtrees are finished."""
-    use_classes = not with_hessian and plan[23].shape[0] > 0
+    use_classes = not with_hessian and plan.node_classes.shape[0] > 0
     _prepare(plan, branch_lengths, 0, use_classes)
-    n_work = plan[16].shape[0]
+    n_work = plan.post.shape[0]
     n_branches = branch_lengths.shape[0]
     grads = np.zeros((n_work, n_branches))
     hessians = np.zeros((n_work, n_branches))
-    categories = np.zeros((n_work, n_branches, plan[7].shape[0]))
+    categories = np.zeros((n_work, n_branches, plan.rates.shape[0]))
     parts = np.zeros(n_work)
     _differentiate_threads(plan, with_hessian, use_classes, grads, hessians, categories, parts)
     if use_classes and np.isnan(parts.sum()):
@@ -960,7 +969,7 @@ def plan_gradient_threads(plan, branch_lengths, gradient, hessian, category_grad
     hessian[:] = hessians.sum(axis=0)
     category_gradient[:, :] = categories.sum(axis=0)
     if use_classes:
-        class_above = plan[30]
+        class_above = plan.class_above
         for w in range(1, n_work):
             class_above[0] += class_above[w]
         _finish_class_gradients(plan, 0, 0, gradient, category_gradient)
@@ -970,7 +979,7 @@ def plan_gradient_threads(plan, branch_lengths, gradient, hessian, category_grad
 @njit(cache=True, nogil=True, parallel=True)
 def plan_log_likelihood_batch_threads(plan, branch_lengths, out):
     """:func:`plan_log_likelihood_batch` with samples spread over the plan's buffers (threads)."""
-    n_work = plan[16].shape[0]
+    n_work = plan.post.shape[0]
     n_samples = branch_lengths.shape[0]
     blocks = n_blocks(plan)
     for w in prange(n_work):
@@ -1013,16 +1022,17 @@ def evaluate(mode, t, out, gradients, hessian, category_gradient, with_hessian, 
     """
     if not valid_lengths(t):
         return False
-    plan = (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21,
-            a22, a23, a24, a25, a26, a27, a28, a29, a30)
-    n_nodes = a2.shape[0]
+    plan = Plan(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21,
+                a22, a23, a24, a25, a26, a27, a28, a29, a30)
+    n_nodes = plan.tip_row.shape[0]
     for s in range(t.shape[0]):
         if mode == LOG_LIKELIHOOD or mode == BATCH:
             out[s] = plan_log_likelihood(plan, t[s])
         elif mode == TOPOLOGIES:
             # the plan's site classes belong to its own topology: none for the others
-            tree_plan = (topologies[0, s], topologies[1, s, :n_nodes - 1], topologies[2, s, :n_nodes]) \
-                + plan[3:22] + (slots[s], a23[:0]) + plan[24:]
+            tree_plan = Plan(topologies[0, s], topologies[1, s, :n_nodes - 1], topologies[2, s, :n_nodes], a3, a4, a5,
+                             a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, slots[s],
+                             a23[:0], a24, a25, a26, a27, a28, a29, a30)
             out[s] = plan_log_likelihood(tree_plan, t[s])
         elif mode == PATTERNS:
             out[s] = plan_pattern_log_likelihoods(plan, t[s], gradients[s])

@@ -15,10 +15,12 @@ whose internal children are compact too, is *compact*: the kernels compute its m
 remaining *dense* nodes, near the root, are pruned by pattern blocks as before, reading the
 messages of their compact children through each pattern's class.
 
-:func:`site_classes` returns the plan entries 23-28 (layout in :mod:`phylo_vi.likelihood.plan`);
-class rows of all nodes share one numbering ("rows"), children before parents.
+:func:`site_classes` returns the plan's class fields as :class:`SiteClasses` (layout in
+:mod:`phylo_vi.likelihood.plan`); class rows of all nodes share one numbering ("rows"), children before parents.
 """
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -28,6 +30,17 @@ from phylo_vi.trees.tree import Tree
 #: measurement: shares of 0.3 to 0.6 evaluate DS1 and the 100-taxon simulation equally fast,
 #: 0.8 and 1.0 slower; a compact node's classes are computed without pattern blocks).
 COMPACT_FRACTION = 0.4
+
+
+class SiteClasses(NamedTuple):
+    """The site classes of a plan (:func:`site_classes`); ``node_classes`` is empty when there are none."""
+
+    node_classes: np.ndarray
+    class_offsets: np.ndarray
+    class_children: np.ndarray
+    class_codes: np.ndarray
+    boundary_row: np.ndarray
+    pattern_class: np.ndarray
 
 
 def _classes(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -46,8 +59,8 @@ def _classes(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return representative, inverse
 
 
-def site_classes(tree: Tree, codes: np.ndarray, max_fraction: float = COMPACT_FRACTION) -> tuple:
-    """Plan entries 23-28 for ``tree`` and the site patterns ``codes`` (T x P, uint8 bitmasks):
+def site_classes(tree: Tree, codes: np.ndarray, max_fraction: float = COMPACT_FRACTION) -> SiteClasses:
+    """The site classes of ``tree`` and the site patterns ``codes`` (T x P, uint8 bitmasks):
     ``node_classes`` int32 (N,) (0: no classes), ``class_offsets`` int32 (N,) (first row of each
     node's classes), ``class_children`` int32 (C, 2) (rows of the two children's classes of an
     internal class), ``class_codes`` uint8 (C,) (code of a leaf class), ``boundary_row`` int32 (N,)
@@ -93,10 +106,11 @@ def site_classes(tree: Tree, codes: np.ndarray, max_fraction: float = COMPACT_FR
     for row, u in enumerate(boundary):
         boundary_row[u] = row
         pattern_class[row] = class_offsets[u] + classes[u]
-    return node_classes, class_offsets, class_children, class_codes, boundary_row, pattern_class
+    return SiteClasses(node_classes, class_offsets, class_children, class_codes, boundary_row, pattern_class)
 
 
-def no_site_classes(n_patterns: int) -> tuple:
-    """Plan entries 23-28 of a plan without site classes (empty ``node_classes``)."""
-    return (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros((0, 2), dtype=np.int32),
-            np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int32), np.zeros((0, n_patterns), dtype=np.int32))
+def no_site_classes(n_patterns: int) -> SiteClasses:
+    """The site classes of a plan without any (empty ``node_classes``)."""
+    return SiteClasses(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros((0, 2), dtype=np.int32),
+                       np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int32),
+                       np.zeros((0, n_patterns), dtype=np.int32))

@@ -53,8 +53,8 @@ class TreeLikelihood:
 
     Attributes
     ----------
-    plan : the tuple of arrays the Numba kernels of :mod:`phylo_vi.likelihood.kernels` take
-        (layout in :mod:`phylo_vi.likelihood.plan`); single-thread kernels use buffer 0.
+    plan : the :class:`~phylo_vi.likelihood.plan.Plan` (named tuple of arrays) the Numba kernels of
+        :mod:`phylo_vi.likelihood.kernels` take; single-thread kernels use buffer 0.
     model : the resolved model (empirical frequencies filled in).
     """
 
