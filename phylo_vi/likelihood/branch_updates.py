@@ -55,8 +55,9 @@ import numpy as np
 from numba import njit
 
 from phylo_vi.likelihood.fast_log import SMALLEST_NORMAL, weighted_log_sum
-from phylo_vi.likelihood.kernels import _matrix_message, matrix_entries, transition_matrices
+from phylo_vi.likelihood.messages import matrix_message
 from phylo_vi.likelihood.plan import Plan
+from phylo_vi.likelihood.transition import matrix_entries, transition_matrices
 
 LOWER, ABOVE, LOWER_SCALED, ABOVE_SCALED = range(4)
 UNDERFLOW = 2.0 ** -256
@@ -214,7 +215,7 @@ def _product_of_messages(pmats, lower, factors, n_factors, pre_factor, above, ds
         for j in range(used, n_factors):
             s = np.intp(factors[j])
             for k in range(n_categories):
-                _matrix_message(pmats, s, k, lower, s, n_patterns, dst, v, True)
+                matrix_message(pmats, s, k, lower, s, n_patterns, dst, v, True)
         _partial_maxima(dst, v, maxima)
 
 
