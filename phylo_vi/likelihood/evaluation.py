@@ -131,6 +131,14 @@ def plan_log_likelihood(plan, branch_lengths):
 
 
 @njit(cache=True, nogil=True)
+def _no_derivatives(gradient, hessian, category_gradient):
+    """NaN derivatives, for a point where log L = -inf (see :func:`plan_gradient`)."""
+    gradient[:] = np.nan
+    hessian[:] = np.nan
+    category_gradient[:, :] = np.nan
+
+
+@njit(cache=True, nogil=True)
 def plan_gradient(plan, branch_lengths, gradient, hessian, category_gradient, with_hessian):
     """log L at ``branch_lengths``, single thread; fills ``gradient`` (n_nodes - 1,) with d log L / dt,
     ``hessian`` (n_nodes - 1,) with the diagonal d^2 log L / dt^2 (only when ``with_hessian``) and
@@ -138,6 +146,11 @@ def plan_gradient(plan, branch_lengths, gradient, hessian, category_gradient, wi
     ``gradient = category_gradient @ rates`` and d log L / d r_k = ``t @ category_gradient[:, k]``.
     Without the Hessian, a plan with site classes differentiates compact subtrees per class
     (:func:`class_gradients`) unless a site needs rescaling.
+
+    Where log L = -inf (a site has likelihood 0, e.g. a zero-length branch between different
+    states) log L has no derivative: along a branch whose lengthening makes the site possible the
+    one-sided derivative is +inf, along the others it is 0/0. The derivatives are then NaN
+    (:func:`_no_derivatives`), never a finite number.
     """
     use_classes = not with_hessian and plan.node_classes.shape[0] > 0
     _prepare(plan, branch_lengths, 0, use_classes)
@@ -149,10 +162,12 @@ def plan_gradient(plan, branch_lengths, gradient, hessian, category_gradient, wi
     if use_classes and math.isnan(value):
         gradient[:] = 0.0
         category_gradient[:, :] = 0.0
-        return _differentiate(plan, 0, 0, 0, n_blocks(plan), with_hessian, False, gradient, hessian,
-                              category_gradient)
-    if use_classes:
+        value = _differentiate(plan, 0, 0, 0, n_blocks(plan), with_hessian, False, gradient, hessian,
+                               category_gradient)
+    elif use_classes:
         _finish_class_gradients(plan, 0, 0, gradient, category_gradient)
+    if value == -np.inf:
+        _no_derivatives(gradient, hessian, category_gradient)
     return value
 
 
@@ -231,7 +246,10 @@ def plan_gradient_threads(plan, branch_lengths, gradient, hessian, category_grad
         for w in range(1, n_work):
             class_above[0] += class_above[w]
         _finish_class_gradients(plan, 0, 0, gradient, category_gradient)
-    return parts.sum()
+    value = parts.sum()
+    if value == -np.inf:
+        _no_derivatives(gradient, hessian, category_gradient)
+    return value
 
 
 @njit(cache=True, nogil=True, parallel=True)
