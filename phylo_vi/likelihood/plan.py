@@ -58,6 +58,14 @@ from phylo_vi.trees.tree import Tree
 #: Patterns per block: the live partials of a block (a few slots) stay in cache, and the
 #: per-node loop overhead is spread over enough patterns (256 measured best of 32-1024).
 DEFAULT_BLOCK = 256
+#: Bytes allowed to the block buffers of the nodes (``post``, ``up``, ``pre``); a larger tree gets a
+#: smaller block (at least ``MIN_BLOCK`` patterns: smaller blocks make the scattered reads of tip
+#: rows dominate), so that a plan's memory stays linear in the number of nodes with a bounded
+#: constant (a 100,000-taxon tree would otherwise reserve 1.6 GB per rate category for each of
+#: ``up`` and ``pre``). ``up`` and ``pre`` are only written by gradients: np.zeros maps their pages
+#: lazily, so a plan used for log-likelihoods alone never makes them resident.
+NODE_BUFFER_BYTES = 2**30
+MIN_BLOCK = 32
 _ALLOWED_BITS = np.array([1, 2, 4, 8], dtype=np.uint8)
 
 
@@ -154,11 +162,12 @@ def build_plan(tree: Tree, codes: np.ndarray, weights: np.ndarray, model: Substi
     if tip_row.max() >= codes.shape[0]:
         raise PhyloVIError("a leaf's taxon index has no row in the site patterns")
     n_patterns = codes.shape[1]
-    block = int(max(1, min(block, n_patterns)))
     n_categories = model.n_categories
     w = int(n_buffers)
     slot = partial_slots(tree)
     n_slots = int(slot.max()) + 1
+    bytes_per_pattern = w * (2 * n_nodes + n_slots) * n_categories * 4 * 8
+    block = int(max(1, min(block, n_patterns, max(MIN_BLOCK, NODE_BUFFER_BYTES // bytes_per_pattern))))
     tips = np.ascontiguousarray((codes[:, None, :] >> np.arange(4, dtype=np.uint8)[None, :, None]) & 1)
     classes = site_classes(tree, codes) if site_repeats else no_site_classes(n_patterns)
     n_class_rows = classes.class_children.shape[0]

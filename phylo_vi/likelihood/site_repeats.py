@@ -65,23 +65,33 @@ def site_classes(tree: Tree, codes: np.ndarray, max_fraction: float = COMPACT_FR
     node's classes), ``class_children`` int32 (C, 2) (rows of the two children's classes of an
     internal class), ``class_codes`` uint8 (C,) (code of a leaf class), ``boundary_row`` int32 (N,)
     (row of ``pattern_class`` for a compact node under a dense parent, else -1) and
-    ``pattern_class`` int32 (B, P) (the class row of every pattern at those nodes)."""
+    ``pattern_class`` int32 (B, P) (the class row of every pattern at those nodes).
+
+    Memory is linear in the number of nodes: a node's class of every pattern (P entries) is kept
+    only until its parent is done, and afterwards only at boundary nodes (the rows of
+    ``pattern_class``)."""
     n_nodes, n_patterns, parent, leaf = tree.n_nodes, codes.shape[1], tree.parent, tree.n_children == 0
-    classes: list[np.ndarray | None] = [None] * n_nodes
-    firsts: list[np.ndarray | None] = [None] * n_nodes  # a representative pattern of each class
+    classes: list[np.ndarray | None] = [None] * n_nodes    # class of every pattern
+    firsts: list[np.ndarray | None] = [None] * n_nodes     # a representative pattern of each class
+    child_classes: list[tuple | None] = [None] * n_nodes   # the children's classes of each class
     compact = np.zeros(n_nodes, dtype=bool)
     for u in range(n_nodes):
-        children = tree.children(u)
         if leaf[u]:
-            firsts[u], classes[u] = _classes(codes[tree.taxon[u]])
             continue
-        if u == tree.root or len(children) != 2 or not all(compact[c] or leaf[c] for c in children):
-            continue
-        a, b = (int(c) for c in children)
-        first, inverse = _classes(classes[a] * len(firsts[b]) + classes[b])
-        if len(first) <= max_fraction * n_patterns:
-            compact[u] = True
-            firsts[u], classes[u] = first, inverse
+        children = [int(c) for c in tree.children(u)]
+        if u != tree.root and len(children) == 2 and all(compact[c] or leaf[c] for c in children):
+            for c in children:
+                if leaf[c]:
+                    firsts[c], classes[c] = _classes(codes[tree.taxon[c]])
+            a, b = children
+            first, inverse = _classes(classes[a] * len(firsts[b]) + classes[b])
+            if len(first) <= max_fraction * n_patterns:
+                compact[u] = True
+                firsts[u], classes[u] = first, inverse
+                child_classes[u] = (classes[a][first], classes[b][first])
+        for c in children:
+            if compact[u] or not compact[c]:       # not a boundary node: its pattern classes are done
+                classes[c] = None
     has_classes = compact.copy()
     has_classes[:-1] |= leaf[:-1] & compact[parent[:-1]]
     node_classes = np.zeros(n_nodes, dtype=np.int32)
@@ -100,7 +110,7 @@ def site_classes(tree: Tree, codes: np.ndarray, max_fraction: float = COMPACT_FR
         own = slice(class_offsets[u], class_offsets[u] + node_classes[u])
         if compact[u]:
             for side, c in enumerate(tree.children(u)):
-                class_children[own, side] = class_offsets[c] + classes[c][firsts[u]]
+                class_children[own, side] = class_offsets[c] + child_classes[u][side]
         else:
             class_codes[own] = codes[tree.taxon[u], firsts[u]]
     for row, u in enumerate(boundary):
