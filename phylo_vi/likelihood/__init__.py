@@ -64,6 +64,9 @@ frequencies=None)`` for ``t`` of shape (B,) or (S, B), differentiable (autograd)
 lengths and, when passed as tensors, in the exchangeabilities and frequencies.
 ``TreeLikelihood.exchangeability_gradient()`` uses it for d log L / d(GTR rates).
 
+Simulated data (:mod:`~phylo_vi.likelihood.simulate`) for tests and benchmarks:
+``random_join_tree(n_taxa, random_state)`` and ``simulate_patterns(tree, model, n_sites, random_state)``.
+
 References: Felsenstein (1981) J. Mol. Evol. 17:368 (pruning); Yang (1994) J. Mol. Evol. 39:306
 (discrete gamma); Ji et al. (2020) Mol. Biol. Evol. 37:3047 (linear-time gradient).
 """

@@ -13,6 +13,9 @@ from numba import njit
 
 from phylo_vi.likelihood.transition import HOT, matrix_entries
 
+# The helpers here index whole arrays (no views): a view costs a reference-count update,
+# which would be paid for every node, category and block.
+
 
 @njit(**HOT)
 def tip_message(pmats, c, k, tips, row, lo, nb, dst, d, multiply):

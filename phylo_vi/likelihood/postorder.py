@@ -34,8 +34,8 @@ def _postorder_block(lo, hi, scaled, store_up, use_classes, child_offsets, child
 
     With ``use_classes`` (unscaled blocks of a plan with site classes) compact nodes are
     skipped: a dense node reads a compact child's message from ``messages`` through
-    ``pattern_class[boundary_row[c]]`` (filled by :func:`class_messages`; with ``store_up`` it is
-    copied to ``up[c]``).
+    ``pattern_class[boundary_row[c]]`` (filled by :func:`~phylo_vi.likelihood.messages.class_messages`;
+    with ``store_up`` it is copied to ``up[c]``).
     """
     n_nodes = tip_row.shape[0]
     n_categories = pmats.shape[1]

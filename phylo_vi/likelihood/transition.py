@@ -59,6 +59,3 @@ def matrix_entries(pmats, m, k, transposed):
             pmats[m, k, 2, 0], pmats[m, k, 2, 1], pmats[m, k, 2, 2], pmats[m, k, 2, 3],
             pmats[m, k, 3, 0], pmats[m, k, 3, 1], pmats[m, k, 3, 2], pmats[m, k, 3, 3])
 
-
-# The helpers below index whole arrays (no views): a view costs a reference-count update,
-# which would be paid for every node, category and block.
