@@ -20,12 +20,19 @@ reported beside it, and the gradient's cost is given in both kinds of evaluation
 
 Usage: ``python benchmarks/likelihood.py [--rounds 7] [--seconds 0.3] [--clock wall|cpu] [--json]``. Prints a
 markdown table (medians over rounds, phylo_vi/BEAGLE throughput ratios), or one JSON document.
+
+``--large-tree N [--sites S]`` instead times one tree of N taxa (``likelihood.simulate``: random joins,
+JC69 alignment of S sites): building the tree, simulating, building the likelihood, a log-likelihood
+(compiled), a gradient, and the peak resident memory after each of the last two (no anchor: BEAGLE
+would hold every node's partials, 6 GB at N = 100,000 and S = 1,000).
 """
 from __future__ import annotations
 
 import argparse
 import ctypes
 import json
+import os
+import resource
 import statistics
 import sys
 import time
@@ -33,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "reference"
+REFERENCE = Path(os.environ.get("PHYLO_VI_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "data" / "reference"
 GTR_G4 = "GTR{0.7322,1.113,0.6498,1.878,3.333}+F{0.2340,0.2568,0.2799,0.2293}+G4{0.1124}"
 SIM_MODEL = "GTR{1.2,3.1,0.8,0.9,4.0}+F{0.30,0.20,0.22,0.28}+G4{0.5}"
 CASES = [  # name, alignment, tree, model, what
@@ -248,7 +255,45 @@ def run(rounds: int, seconds: float, clock: str = "wall") -> dict:
             "rounds": rounds, "seconds_per_round": seconds, "clock": clock, "statistic": "median", "cases": results}
 
 
+def large_tree(n_taxa: int, n_sites: int, clock: str = "wall") -> dict:
+    """Seconds (``clock``) of each step of one likelihood on a simulated tree of ``n_taxa``, and the peak
+    resident memory (MiB) of the process after the log-likelihood and after the gradient."""
+    from phylo_vi.likelihood import JC69, TreeLikelihood
+    from phylo_vi.likelihood.simulate import random_join_tree, simulate_patterns
+
+    timer = CLOCKS[clock]
+    steps = {}
+
+    def step(name, function):
+        start = timer()
+        result = function()
+        steps[name] = timer() - start
+        return result
+
+    tree = step("random tree", lambda: random_join_tree(n_taxa, 1))
+    patterns = step("simulate", lambda: simulate_patterns(tree, JC69(), n_sites, 2))
+    lik = step("build likelihood", lambda: TreeLikelihood(patterns, tree, "JC"))
+    step("first log-likelihood", lik.log_likelihood)
+    value = step("log-likelihood", lik.log_likelihood)
+    rss_value = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    step("gradient", lik.gradient)
+    return {"benchmark": "likelihood-large-tree", "n_taxa": n_taxa, "n_sites": n_sites,
+            "n_patterns": patterns.n_patterns, "block": lik.plan.post.shape[4], "log_likelihood": value,
+            "clock": clock, "seconds": steps, "peak_rss_mib_after_log_likelihood": rss_value,
+            "peak_rss_mib_after_gradient": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
 def markdown(document: dict) -> str:
+    if document["benchmark"] == "likelihood-large-tree":
+        steps = document["seconds"]
+        return "\n".join([
+            f"One tree of {document['n_taxa']:,} taxa, JC69, {document['n_sites']:,} sites "
+            f"({document['n_patterns']:,} patterns), {document['clock']} clock, seconds:", "",
+            "| " + " | ".join(steps) + " | peak RSS after log L (MiB) | after gradient (MiB) |",
+            "|" + "---:|" * (len(steps) + 2),
+            "| " + " | ".join(f"{s:.2f}" for s in steps.values())
+            + f" | {document['peak_rss_mib_after_log_likelihood']:,.0f}"
+            + f" | {document['peak_rss_mib_after_gradient']:,.0f} |"])
     lines = [f"Anchor: {document['anchor']}; medians of {document['rounds']} rounds ({document['clock']} clock).", "",
              "| case | phylo_vi /s | BEAGLE /s | ratio | without site repeats /s (ratio) | agreement "
              "| gradient cost (evals) phylo_vi / BEAGLE | gradient cost (evals without site repeats) |",
@@ -272,8 +317,13 @@ def main(argv=None) -> None:
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
                         help="wall: elapsed time; cpu: CPU time of this process (steadier on a loaded machine)")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument("--large-tree", type=int, metavar="N", help="time one simulated tree of N taxa instead")
+    parser.add_argument("--sites", type=int, default=1000, help="alignment length of --large-tree")
     args = parser.parse_args(argv)
-    document = run(args.rounds, args.seconds, args.clock)
+    if args.large_tree:
+        document = large_tree(args.large_tree, args.sites, args.clock)
+    else:
+        document = run(args.rounds, args.seconds, args.clock)
     if args.json:
         json.dump(document, sys.stdout, indent=2)
         sys.stdout.write("\n")

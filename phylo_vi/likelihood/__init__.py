@@ -28,18 +28,19 @@ above post-order node ``i`` (nodes ``0 .. n_nodes - 2``), the convention of
     log_likelihood_trees(patterns, trees, model) -> (n_trees,)  many topologies, one kernel call
 
 Numba-callable kernels (:mod:`~phylo_vi.likelihood.kernels`), for loops compiled by Numba that
-must not return to Python. ``lik.plan`` is a tuple of arrays (layout in
-:mod:`~phylo_vi.likelihood.plan`; it holds its own work buffers, so one plan must not be used
-by two threads at once)::
+must not return to Python. ``lik.plan`` is a :class:`~phylo_vi.likelihood.plan.Plan`, a named
+tuple of arrays read by field name (``plan.rates``; fields in :mod:`~phylo_vi.likelihood.plan`;
+it holds its own work buffers, so one plan must not be used by two threads at once)::
 
-    from phylo_vi.likelihood.kernels import plan_log_likelihood, plan_gradient
+    from phylo_vi.likelihood.kernels import gradient_workspace, plan_log_likelihood, plan_gradient
     plan = lik.plan
     @njit
-    def mcmc_step(plan, t, gradient, hessian, category_gradient):
+    def mcmc_step(plan, t):
+        work = gradient_workspace(plan)                          # allocate once, outside hot loops
         log_l = plan_log_likelihood(plan, t)                     # t: float64 (B,), C-contiguous
-        log_l = plan_gradient(plan, t, gradient, hessian, category_gradient, False)
+        log_l = plan_gradient(plan, t, work.gradient, work.hessian, work.category_gradient, False)
         # gradient (B,), hessian (B,) (filled when the last argument is True),
-        # category_gradient (B, K) = d log L / d(r_k t); preallocate them once with np.empty.
+        # category_gradient (B, K) = d log L / d(r_k t).
     # also: plan_log_likelihood_batch(plan, T (S, B), out (S,)), plan_gradient_batch(plan, T, out, grads),
     # plan_pattern_log_likelihoods(plan, t, out (P,)) -> weighted total, out = log L of each pattern
     # another model, same topology and buffers: plan = with_model(plan, new_model)
@@ -52,16 +53,19 @@ Single-branch updates for MCMC (:mod:`~phylo_vi.likelihood.branch_updates`): a c
 partials below and above every branch, so that a proposal on one branch costs one pass over the
 patterns instead of a full pruning; all Numba-callable::
 
-    cache = build_branch_cache(lik.plan, t)          # its own buffers: one cache per chain
+    cache = build_branch_cache(lik.plan, t)          # a BranchCache named tuple; one per chain
     log_l = branch_log_likelihood(cache, c, new_t)   # log L with branch c at new_t, others cached
     accept_branch(cache, c, new_t)                   # make it the current state (lazy invalidation)
-    reset_branch_lengths(cache, t2); cached_log_likelihood(cache)
+    reset_branch_lengths(cache, t2); cached_log_likelihood(cache); cache.branch_lengths  # current t
 
 Torch twin (:mod:`~phylo_vi.likelihood.torch_backend`): ``TorchTreeLikelihood(patterns, tree,
 model, device=..., dtype=torch.float64)`` with ``log_likelihood(t, exchangeabilities=None,
 frequencies=None)`` for ``t`` of shape (B,) or (S, B), differentiable (autograd) in the branch
 lengths and, when passed as tensors, in the exchangeabilities and frequencies.
 ``TreeLikelihood.exchangeability_gradient()`` uses it for d log L / d(GTR rates).
+
+Simulated data (:mod:`~phylo_vi.likelihood.simulate`) for tests and benchmarks:
+``random_join_tree(n_taxa, random_state)`` and ``simulate_patterns(tree, model, n_sites, random_state)``.
 
 References: Felsenstein (1981) J. Mol. Evol. 17:368 (pruning); Yang (1994) J. Mol. Evol. 39:306
 (discrete gamma); Ji et al. (2020) Mol. Biol. Evol. 37:3047 (linear-time gradient).
@@ -70,12 +74,12 @@ from phylo_vi.likelihood.frequencies import empirical_frequencies
 from phylo_vi.likelihood.gamma import gamma_category_rates, gamma_category_rates_derivative
 from phylo_vi.likelihood.model_string import parse_model
 from phylo_vi.likelihood.models import F81, GTR, HKY85, JC69, K80, TN93, SubstitutionModel
-from phylo_vi.likelihood.plan import build_plan, with_model
+from phylo_vi.likelihood.plan import Plan, build_plan, with_model
 from phylo_vi.likelihood.topologies import log_likelihood_trees
 from phylo_vi.likelihood.tree_likelihood import TreeLikelihood, resolve_model
 
 __all__ = [
     "SubstitutionModel", "JC69", "K80", "F81", "HKY85", "TN93", "GTR", "parse_model", "empirical_frequencies",
-    "gamma_category_rates", "gamma_category_rates_derivative", "TreeLikelihood", "resolve_model", "build_plan",
+    "gamma_category_rates", "gamma_category_rates_derivative", "TreeLikelihood", "resolve_model", "Plan", "build_plan",
     "with_model", "log_likelihood_trees",
 ]

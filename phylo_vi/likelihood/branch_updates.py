@@ -25,21 +25,22 @@ maxima; patterns are touched only when they underflow. Evaluation (1) then runs 
 vectorised :func:`~phylo_vi.likelihood.fast_log.weighted_log_sum` when no count is set on
 branch c, and an exact scalar path otherwise.
 
-Layout of the cache tuple (N nodes in post-order, root last; K categories; P patterns)::
+Fields of the cache, a :class:`BranchCache` named tuple (N nodes in post-order, root last; K
+categories; P patterns)::
 
-    0  child_offsets int32 (N + 1,)   1 child_nodes int32 (N - 1,)   2 parent int32 (N,) (-1: root)
-    3  first int32 (N,)   first post-order node of each subtree: v is below-or-at u iff first[u] <= v <= u
-    4  weights (P,)   5 invariant (P,)   6 freqs (4,)   7 rates (K,)   8 cat_weights (K,)
-    9  values (4,)   10 vectors (4, 4)   11 inverse (4, 4)           (the plan's model arrays)
-    12 t (N - 1,)    current branch lengths
-    13 pmats (N, K, 4, 4)   P(r_k t_v)
-    14 proposal (1, K, 4, 4) and 15 proposal_length (1,): scratch for (1)
-    16 lower (N, K, 4, P)   D_v (leaves: tip partials)
-    17 above (N, K, 4, P)   qt_v = (P_u^T qt_u) * prod over siblings s of P_s D_s (u = parent of v;
-                            at the root the frequencies take the place of P_u^T qt_u)
-    18 lower_scale, 19 above_scale  int32 (N, P)  exponent counts (units of 256 bits)
-    20 valid uint8 (4, N)   rows LOWER, ABOVE, LOWER_SCALED, ABOVE_SCALED
-    21 work (3, P)   22 factors int32 (N,)   23 path int32 (N,)
+    child_offsets int32 (N + 1,)   child_nodes int32 (N - 1,)   parent int32 (N,) (-1: root)
+    first int32 (N,)   first post-order node of each subtree: v is below-or-at u iff first[u] <= v <= u
+    weights (P,)   invariant (P,)   freqs (4,)   rates (K,)   cat_weights (K,)
+    values (4,)   vectors (4, 4)   inverse (4, 4)           (the plan's model arrays)
+    branch_lengths (N - 1,)   current branch lengths
+    pmats (N, K, 4, 4)   P(r_k t_v)
+    proposal (1, K, 4, 4) and proposal_length (1,): scratch for (1)
+    lower (N, K, 4, P)   D_v (leaves: tip partials)
+    above (N, K, 4, P)   qt_v = (P_u^T qt_u) * prod over siblings s of P_s D_s (u = parent of v;
+                         at the root the frequencies take the place of P_u^T qt_u)
+    lower_scale, above_scale  int32 (N, P)  exponent counts (units of 256 bits)
+    valid uint8 (4, N)   rows LOWER, ABOVE, LOWER_SCALED, ABOVE_SCALED
+    work (3, P)   factors int32 (N,)   path int32 (N,)
 
 A stale partial is rebuilt from its neighbours in one fused pass (two matrix-vector products
 and their elementwise product). Memory is 2 N K P doubles (DS1, JC69: 3 MB); one cache
@@ -48,12 +49,15 @@ belongs to one chain (not thread-safe).
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
 from phylo_vi.likelihood.fast_log import SMALLEST_NORMAL, weighted_log_sum
-from phylo_vi.likelihood.kernels import _matrix_message, matrix_entries, transition_matrices
+from phylo_vi.likelihood.messages import matrix_message
+from phylo_vi.likelihood.plan import Plan
+from phylo_vi.likelihood.transition import matrix_entries, transition_matrices
 
 LOWER, ABOVE, LOWER_SCALED, ABOVE_SCALED = range(4)
 UNDERFLOW = 2.0 ** -256
@@ -63,14 +67,41 @@ LOG_SCALE_UP = 256.0 * math.log(2.0)
 _HOT = dict(cache=True, nogil=True, fastmath={"contract"})
 
 
-def build_branch_cache(plan: tuple, branch_lengths: np.ndarray) -> tuple:
+class BranchCache(NamedTuple):
+    """The partials and scratch of single-branch updates (fields in the module docstring)."""
+
+    child_offsets: np.ndarray
+    child_nodes: np.ndarray
+    parent: np.ndarray
+    first: np.ndarray
+    weights: np.ndarray
+    invariant: np.ndarray
+    freqs: np.ndarray
+    rates: np.ndarray
+    cat_weights: np.ndarray
+    values: np.ndarray
+    vectors: np.ndarray
+    inverse: np.ndarray
+    branch_lengths: np.ndarray
+    pmats: np.ndarray
+    proposal: np.ndarray
+    proposal_length: np.ndarray
+    lower: np.ndarray
+    above: np.ndarray
+    lower_scale: np.ndarray
+    above_scale: np.ndarray
+    valid: np.ndarray
+    work: np.ndarray
+    factors: np.ndarray
+    path: np.ndarray
+
+
+def build_branch_cache(plan: Plan, branch_lengths: np.ndarray) -> BranchCache:
     """A single-branch update cache for the topology and model of a likelihood ``plan``
     (:func:`phylo_vi.likelihood.plan.build_plan`), at ``branch_lengths`` (N - 1,)."""
-    child_offsets, child_nodes, tip_row = plan[0], plan[1], plan[2]
+    child_offsets, child_nodes, tip_row, tips = plan.child_offsets, plan.child_nodes, plan.tip_row, plan.tips
     n_nodes = tip_row.shape[0]
-    weights, invariant, freqs, rates, cat_weights, values, vectors, inverse = plan[4:12]
-    tips = plan[14]
-    n_categories, n_patterns = rates.shape[0], weights.shape[0]
+    n_categories, n_patterns = plan.rates.shape[0], plan.weights.shape[0]
     parent = np.full(n_nodes, -1, dtype=np.int32)
     first = np.arange(n_nodes, dtype=np.int32)
     for u in range(n_nodes):
@@ -84,11 +115,15 @@ def build_branch_cache(plan: tuple, branch_lengths: np.ndarray) -> tuple:
         lower[v] = tips[tip_row[v]][None, :, :]
     valid = np.zeros((4, n_nodes), dtype=np.uint8)
     valid[LOWER, tip_row >= 0] = 1
-    cache = (child_offsets, child_nodes, parent, first, weights, invariant, freqs, rates, cat_weights,
-             values, vectors, inverse, np.zeros(n_nodes - 1), np.zeros((n_nodes, n_categories, 4, 4)),
-             np.zeros((1, n_categories, 4, 4)), np.zeros(1), lower, np.zeros(shape),
-             np.zeros((n_nodes, n_patterns), dtype=np.int32), np.zeros((n_nodes, n_patterns), dtype=np.int32),
-             valid, np.zeros((3, n_patterns)), np.zeros(n_nodes, dtype=np.int32), np.zeros(n_nodes, dtype=np.int32))
+    cache = BranchCache(child_offsets=child_offsets, child_nodes=child_nodes, parent=parent, first=first,
+                        weights=plan.weights, invariant=plan.invariant, freqs=plan.freqs, rates=plan.rates,
+                        cat_weights=plan.cat_weights, values=plan.values, vectors=plan.vectors, inverse=plan.inverse,
+                        branch_lengths=np.zeros(n_nodes - 1), pmats=np.zeros((n_nodes, n_categories, 4, 4)),
+                        proposal=np.zeros((1, n_categories, 4, 4)), proposal_length=np.zeros(1), lower=lower,
+                        above=np.zeros(shape), lower_scale=np.zeros((n_nodes, n_patterns), dtype=np.int32),
+                        above_scale=np.zeros((n_nodes, n_patterns), dtype=np.int32), valid=valid,
+                        work=np.zeros((3, n_patterns)), factors=np.zeros(n_nodes, dtype=np.int32),
+                        path=np.zeros(n_nodes, dtype=np.int32))
     reset_branch_lengths(cache, np.ascontiguousarray(branch_lengths, dtype=np.float64))
     return cache
 
@@ -96,9 +131,9 @@ def build_branch_cache(plan: tuple, branch_lengths: np.ndarray) -> tuple:
 @njit(cache=True, nogil=True)
 def reset_branch_lengths(cache, branch_lengths):
     """Move the cache to new branch lengths (N - 1,): every partial that depends on them is stale."""
-    child_offsets, t, pmats, valid = cache[0], cache[12], cache[13], cache[20]
+    child_offsets, t, pmats, valid = cache.child_offsets, cache.branch_lengths, cache.pmats, cache.valid
     t[:] = branch_lengths
-    transition_matrices(t, cache[9], cache[10], cache[11], cache[7], pmats)
+    transition_matrices(t, cache.values, cache.vectors, cache.inverse, cache.rates, pmats)
     for v in range(valid.shape[1]):
         if child_offsets[v + 1] > child_offsets[v]:
             valid[LOWER, v] = 0
@@ -180,7 +215,7 @@ def _product_of_messages(pmats, lower, factors, n_factors, pre_factor, above, ds
         for j in range(used, n_factors):
             s = np.intp(factors[j])
             for k in range(n_categories):
-                _matrix_message(pmats, s, k, lower, s, n_patterns, dst, v, True)
+                matrix_message(pmats, s, k, lower, s, n_patterns, dst, v, True)
         _partial_maxima(dst, v, maxima)
 
 
@@ -188,8 +223,8 @@ def _product_of_messages(pmats, lower, factors, n_factors, pre_factor, above, ds
 def _ensure_lower(cache, u):
     """Recompute the stale post-order partials D_v of the subtree of u (children first)."""
     child_offsets, child_nodes, first, pmats, lower, above = (
-        cache[0], cache[1], cache[3], cache[13], cache[16], cache[17])
-    lower_scale, valid, work, factors = cache[18], cache[20], cache[21], cache[22]
+        cache.child_offsets, cache.child_nodes, cache.first, cache.pmats, cache.lower, cache.above)
+    lower_scale, valid, work, factors = cache.lower_scale, cache.valid, cache.work, cache.factors
     for v in range(first[u], u + 1):
         if valid[LOWER, v]:
             continue
@@ -214,9 +249,9 @@ def _ensure_lower(cache, u):
 def _ensure_above(cache, c):
     """Recompute the stale pre-order partials qt_v on the path from the root down to branch c."""
     child_offsets, child_nodes, parent, freqs, pmats, lower, above = (
-        cache[0], cache[1], cache[2], cache[6], cache[13], cache[16], cache[17])
+        cache.child_offsets, cache.child_nodes, cache.parent, cache.freqs, cache.pmats, cache.lower, cache.above)
     lower_scale, above_scale, valid, work, factors, path = (
-        cache[18], cache[19], cache[20], cache[21], cache[22], cache[23])
+        cache.lower_scale, cache.above_scale, cache.valid, cache.work, cache.factors, cache.path)
     root = parent.shape[0] - 1
     n = 0
     v = c
@@ -295,9 +330,9 @@ def _add_invariant(site, invariant):
 def branch_log_likelihood(cache, c, length):
     """log L of the tree with branch c at ``length`` and every other branch at its cached length (eq. 1)."""
     weights, invariant, rates, cat_weights, values, vectors, inverse = (
-        cache[4], cache[5], cache[7], cache[8], cache[9], cache[10], cache[11])
-    proposal, proposal_length, lower, above = cache[14], cache[15], cache[16], cache[17]
-    lower_scale, above_scale, valid, work = cache[18], cache[19], cache[20], cache[21]
+        cache.weights, cache.invariant, cache.rates, cache.cat_weights, cache.values, cache.vectors, cache.inverse)
+    proposal, proposal_length, lower, above = cache.proposal, cache.proposal_length, cache.lower, cache.above
+    lower_scale, above_scale, valid, work = cache.lower_scale, cache.above_scale, cache.valid, cache.work
     _ensure_lower(cache, c)
     _ensure_above(cache, c)
     proposal_length[0] = length
@@ -327,9 +362,9 @@ def branch_log_likelihood(cache, c, length):
 @njit(cache=True, nogil=True)
 def accept_branch(cache, c, length):
     """Set branch c to ``length`` and mark the partials that depend on it stale."""
-    parent, first, t, pmats, valid = cache[2], cache[3], cache[12], cache[13], cache[20]
+    parent, first, t, pmats, valid = cache.parent, cache.first, cache.branch_lengths, cache.pmats, cache.valid
     t[c] = length
-    transition_matrices(t[c:c + 1], cache[9], cache[10], cache[11], cache[7], pmats[c:c + 1])
+    transition_matrices(t[c:c + 1], cache.values, cache.vectors, cache.inverse, cache.rates, pmats[c:c + 1])
     u = parent[c]
     while u != -1:
         valid[LOWER, u] = 0
@@ -342,4 +377,4 @@ def accept_branch(cache, c, length):
 @njit(cache=True, nogil=True)
 def cached_log_likelihood(cache):
     """log L at the cached branch lengths."""
-    return branch_log_likelihood(cache, 0, cache[12][0])
+    return branch_log_likelihood(cache, 0, cache.branch_lengths[0])

@@ -11,6 +11,14 @@ Transition matrices come from the symmetrised eigendecomposition: with ``D = dia
 ``P(t) = U diag(exp(lambda t)) U^{-1}`` with ``U = D^{-1/2} V``, ``U^{-1} = V^T D^{1/2}``
 (Felsenstein 2004, *Inferring Phylogenies*, ch. 13). Derivatives:
 ``dP/dt = Q P(t)``, ``d^2P/dt^2 = Q^2 P(t)``.
+
+**Exact at every finite t >= 0.** The stationary eigenpair is set exactly (index 0: ``lambda_0 =
+0``, right eigenvector ``1``, left eigenvector ``pi``) instead of taken from the solver, whose
+``lambda_0 ~ 1e-17`` made ``exp(lambda_0 t)`` wrong from ``t ~ 1e15`` on, and P is evaluated as
+``P(t) = I + sum_{k>=1} U_k expm1(lambda_k t) U^{-1}_k`` (:func:`exact_transition_matrices`):
+``expm1`` keeps the off-diagonal entries ``~ Q_ij t`` of short branches to full relative precision
+(``exp`` would leave rounding noise of 1e-17 where the exact value is 1e-300), ``P(0) = I``
+exactly, and ``P(t) -> 1 pi^T`` as the ``expm1`` terms reach -1, with no overflow for any finite t.
 """
 from __future__ import annotations
 
@@ -137,7 +145,13 @@ class SubstitutionModel:
         symmetric = root[:, None] * q / root[None, :]
         symmetric = 0.5 * (symmetric + symmetric.T)
         values, v = np.linalg.eigh(symmetric)
-        return EigenSystem(values, v / root[:, None], v.T * root[None, :], q)
+        order = np.argsort(-values)              # the stationary eigenvalue (0, the largest) first
+        values, v = values[order], v[:, order]
+        vectors, inverse = v / root[:, None], v.T * root[None, :]
+        values[0] = 0.0
+        vectors[:, 0] = 1.0
+        inverse[0] = pi
+        return EigenSystem(values, vectors, inverse, q)
 
     # ----------------------------------------------------------------------- site classes
     def gamma_rates(self) -> np.ndarray:
@@ -158,8 +172,7 @@ class SubstitutionModel:
         """``P(r_k t)`` for every length t and category k: shape ``(*t.shape, K, 4, 4)``."""
         eig = self.eigen()
         t = np.asarray(branch_lengths, dtype=np.float64)
-        scaled = t[..., None, None] * self.category_rates()[:, None] * eig.values
-        return np.einsum("ij,...j,jl->...il", eig.vectors, np.exp(scaled), eig.inverse)
+        return exact_transition_matrices(t[..., None] * self.category_rates(), eig.values, eig.vectors, eig.inverse)
 
     # ------------------------------------------------------------------------------ output
     def to_iqtree(self) -> str:
@@ -178,6 +191,16 @@ class SubstitutionModel:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.to_iqtree()!r}, median={self.gamma_median})"
+
+
+def exact_transition_matrices(tau: np.ndarray, values: np.ndarray, vectors: np.ndarray,
+                              inverse: np.ndarray) -> np.ndarray:
+    """``P(tau) = I + sum_{k>=1} U_k expm1(lambda_k tau) U^-1_k`` for every entry of ``tau``, shape
+    ``(*tau.shape, 4, 4)``, from an :class:`EigenSystem` with the stationary pair at index 0 (module
+    docstring); the stationary term is left out, so ``tau = inf`` (an overflowed ``r t``) gives
+    ``1 pi^T``."""
+    decay = np.expm1(np.asarray(tau, dtype=np.float64)[..., None] * values[1:])
+    return np.eye(N_STATES) + np.einsum("ij,...j,jl->...il", vectors[:, 1:], decay, inverse[1:])
 
 
 def _check_frequencies(frequencies, name: str) -> np.ndarray:

@@ -1,7 +1,8 @@
-"""The *plan*: every array the Numba kernels need, as one plain tuple.
+"""The *plan*: every array the Numba kernels need, as one named tuple of arrays.
 
-``plan = build_plan(tree, codes, weights, model)`` is a tuple (fixed order, fixed dtypes, so
-kernels compile once for every model and tree)::
+``plan = build_plan(tree, codes, weights, model)`` is a :class:`Plan` (a ``typing.NamedTuple``:
+Numba compiles ``plan.rates`` to the same static field load as a tuple index, fixed dtypes so
+kernels compile once for every model and tree). Its fields, in order::
 
     0  child_offsets  int32 (N + 1,)    CSR children of post-order node u: child_nodes[o[u]:o[u+1]]
     1  child_nodes    int32 (N - 1,)
@@ -45,6 +46,8 @@ belongs to one tree topology; the model arrays (5-13) can be swapped with :func:
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from phylo_vi.errors import PhyloVIError
@@ -55,7 +58,51 @@ from phylo_vi.trees.tree import Tree
 #: Patterns per block: the live partials of a block (a few slots) stay in cache, and the
 #: per-node loop overhead is spread over enough patterns (256 measured best of 32-1024).
 DEFAULT_BLOCK = 256
+#: Bytes allowed to the block buffers of the nodes (``post``, ``up``, ``pre``); a larger tree gets a
+#: smaller block (at least ``MIN_BLOCK`` patterns: smaller blocks make the scattered reads of tip
+#: rows dominate), so that a plan's memory stays linear in the number of nodes with a bounded
+#: constant (a 100,000-taxon tree would otherwise reserve 1.6 GB per rate category for each of
+#: ``up`` and ``pre``). ``up`` and ``pre`` are only written by gradients: np.zeros maps their pages
+#: lazily, so a plan used for log-likelihoods alone never makes them resident.
+NODE_BUFFER_BYTES = 2**30
+MIN_BLOCK = 32
 _ALLOWED_BITS = np.array([1, 2, 4, 8], dtype=np.uint8)
+
+
+class Plan(NamedTuple):
+    """The arrays of one likelihood evaluation (layout in the module docstring)."""
+
+    child_offsets: np.ndarray
+    child_nodes: np.ndarray
+    tip_row: np.ndarray
+    tip_codes: np.ndarray
+    weights: np.ndarray
+    invariant: np.ndarray
+    freqs: np.ndarray
+    rates: np.ndarray
+    cat_weights: np.ndarray
+    values: np.ndarray
+    vectors: np.ndarray
+    inverse: np.ndarray
+    rate_matrix: np.ndarray
+    rate_matrix2: np.ndarray
+    tips: np.ndarray
+    pmats: np.ndarray
+    post: np.ndarray
+    up: np.ndarray
+    pre: np.ndarray
+    site: np.ndarray
+    qt: np.ndarray
+    numer: np.ndarray
+    slot: np.ndarray
+    node_classes: np.ndarray
+    class_offsets: np.ndarray
+    class_children: np.ndarray
+    class_codes: np.ndarray
+    boundary_row: np.ndarray
+    pattern_class: np.ndarray
+    messages: np.ndarray
+    class_above: np.ndarray
 
 
 def invariant_site_likelihoods(codes: np.ndarray, model: SubstitutionModel) -> np.ndarray:
@@ -90,18 +137,20 @@ def partial_slots(tree: Tree) -> np.ndarray:
     return slot
 
 
-def model_arrays(model: SubstitutionModel, codes: np.ndarray) -> tuple:
-    """Plan entries 5-13 for ``model`` (frequencies must be resolved)."""
+def model_arrays(model: SubstitutionModel, codes: np.ndarray) -> dict[str, np.ndarray]:
+    """The model fields of a plan (``invariant`` to ``rate_matrix2``) for ``model`` (frequencies
+    must be resolved)."""
     eig = model.eigen()
     q = np.ascontiguousarray(eig.rate_matrix)
-    return (invariant_site_likelihoods(codes, model), np.ascontiguousarray(model.frequencies),
-            np.ascontiguousarray(model.category_rates()), np.ascontiguousarray(model.category_weights()),
-            np.ascontiguousarray(eig.values), np.ascontiguousarray(eig.vectors),
-            np.ascontiguousarray(eig.inverse), q, q @ q)
+    return dict(invariant=invariant_site_likelihoods(codes, model), freqs=np.ascontiguousarray(model.frequencies),
+                rates=np.ascontiguousarray(model.category_rates()),
+                cat_weights=np.ascontiguousarray(model.category_weights()),
+                values=np.ascontiguousarray(eig.values), vectors=np.ascontiguousarray(eig.vectors),
+                inverse=np.ascontiguousarray(eig.inverse), rate_matrix=q, rate_matrix2=q @ q)
 
 
 def build_plan(tree: Tree, codes: np.ndarray, weights: np.ndarray, model: SubstitutionModel, *,
-               n_buffers: int = 1, block: int = DEFAULT_BLOCK, site_repeats: bool = True) -> tuple:
+               n_buffers: int = 1, block: int = DEFAULT_BLOCK, site_repeats: bool = True) -> Plan:
     """Plan for ``tree`` with ``codes`` (rows indexed by the tree's taxon indices, T x P); with
     ``site_repeats`` evaluations compute the partials of compact subtrees once per site class."""
     codes = np.ascontiguousarray(codes, dtype=np.uint8)
@@ -113,25 +162,29 @@ def build_plan(tree: Tree, codes: np.ndarray, weights: np.ndarray, model: Substi
     if tip_row.max() >= codes.shape[0]:
         raise PhyloVIError("a leaf's taxon index has no row in the site patterns")
     n_patterns = codes.shape[1]
-    block = int(max(1, min(block, n_patterns)))
     n_categories = model.n_categories
     w = int(n_buffers)
     slot = partial_slots(tree)
     n_slots = int(slot.max()) + 1
+    bytes_per_pattern = w * (2 * n_nodes + n_slots) * n_categories * 4 * 8
+    block = int(max(1, min(block, n_patterns, max(MIN_BLOCK, NODE_BUFFER_BYTES // bytes_per_pattern))))
     tips = np.ascontiguousarray((codes[:, None, :] >> np.arange(4, dtype=np.uint8)[None, :, None]) & 1)
-    work = (tips, np.zeros((w, n_nodes, n_categories, 4, 4)),
-            np.zeros((w, n_slots, n_categories, 4, block)), np.zeros((w, n_nodes, n_categories, 4, block)),
-            np.zeros((w, n_nodes, n_categories, 4, block)), np.zeros((w, 9, block)),
-            np.zeros((w, 1, n_categories, 4, block)), np.zeros((w, n_categories, block)), slot)
-    topology = (np.ascontiguousarray(tree.child_offsets, dtype=np.int32),
-                np.ascontiguousarray(tree.child_nodes, dtype=np.int32), tip_row, codes, weights)
     classes = site_classes(tree, codes) if site_repeats else no_site_classes(n_patterns)
-    class_work = tuple(np.zeros((w, classes[2].shape[0], n_categories, 4)) for _ in range(2))
-    return topology + model_arrays(model, codes) + work + classes + class_work
+    n_class_rows = classes.class_children.shape[0]
+    return Plan(child_offsets=np.ascontiguousarray(tree.child_offsets, dtype=np.int32),
+                child_nodes=np.ascontiguousarray(tree.child_nodes, dtype=np.int32), tip_row=tip_row,
+                tip_codes=codes, weights=weights, **model_arrays(model, codes), tips=tips,
+                pmats=np.zeros((w, n_nodes, n_categories, 4, 4)),
+                post=np.zeros((w, n_slots, n_categories, 4, block)),
+                up=np.zeros((w, n_nodes, n_categories, 4, block)), pre=np.zeros((w, n_nodes, n_categories, 4, block)),
+                site=np.zeros((w, 9, block)), qt=np.zeros((w, 1, n_categories, 4, block)),
+                numer=np.zeros((w, n_categories, block)), slot=slot, **classes._asdict(),
+                messages=np.zeros((w, n_class_rows, n_categories, 4)),
+                class_above=np.zeros((w, n_class_rows, n_categories, 4)))
 
 
-def with_model(plan: tuple, model: SubstitutionModel) -> tuple:
+def with_model(plan: Plan, model: SubstitutionModel) -> Plan:
     """The same plan (shared work buffers) under another model with the same number of categories."""
-    if model.n_categories != plan[7].shape[0]:
+    if model.n_categories != plan.rates.shape[0]:
         raise PhyloVIError("with_model keeps the work buffers: the number of rate categories must not change")
-    return plan[:5] + model_arrays(model, plan[3]) + plan[14:]
+    return plan._replace(**model_arrays(model, plan.tip_codes))

@@ -15,10 +15,12 @@ whose internal children are compact too, is *compact*: the kernels compute its m
 remaining *dense* nodes, near the root, are pruned by pattern blocks as before, reading the
 messages of their compact children through each pattern's class.
 
-:func:`site_classes` returns the plan entries 23-28 (layout in :mod:`phylo_vi.likelihood.plan`);
-class rows of all nodes share one numbering ("rows"), children before parents.
+:func:`site_classes` returns the plan's class fields as :class:`SiteClasses` (layout in
+:mod:`phylo_vi.likelihood.plan`); class rows of all nodes share one numbering ("rows"), children before parents.
 """
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -28,6 +30,17 @@ from phylo_vi.trees.tree import Tree
 #: measurement: shares of 0.3 to 0.6 evaluate DS1 and the 100-taxon simulation equally fast,
 #: 0.8 and 1.0 slower; a compact node's classes are computed without pattern blocks).
 COMPACT_FRACTION = 0.4
+
+
+class SiteClasses(NamedTuple):
+    """The site classes of a plan (:func:`site_classes`); ``node_classes`` is empty when there are none."""
+
+    node_classes: np.ndarray
+    class_offsets: np.ndarray
+    class_children: np.ndarray
+    class_codes: np.ndarray
+    boundary_row: np.ndarray
+    pattern_class: np.ndarray
 
 
 def _classes(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -46,29 +59,39 @@ def _classes(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return representative, inverse
 
 
-def site_classes(tree: Tree, codes: np.ndarray, max_fraction: float = COMPACT_FRACTION) -> tuple:
-    """Plan entries 23-28 for ``tree`` and the site patterns ``codes`` (T x P, uint8 bitmasks):
+def site_classes(tree: Tree, codes: np.ndarray, max_fraction: float = COMPACT_FRACTION) -> SiteClasses:
+    """The site classes of ``tree`` and the site patterns ``codes`` (T x P, uint8 bitmasks):
     ``node_classes`` int32 (N,) (0: no classes), ``class_offsets`` int32 (N,) (first row of each
     node's classes), ``class_children`` int32 (C, 2) (rows of the two children's classes of an
     internal class), ``class_codes`` uint8 (C,) (code of a leaf class), ``boundary_row`` int32 (N,)
     (row of ``pattern_class`` for a compact node under a dense parent, else -1) and
-    ``pattern_class`` int32 (B, P) (the class row of every pattern at those nodes)."""
+    ``pattern_class`` int32 (B, P) (the class row of every pattern at those nodes).
+
+    Memory is linear in the number of nodes: a node's class of every pattern (P entries) is kept
+    only until its parent is done, and afterwards only at boundary nodes (the rows of
+    ``pattern_class``)."""
     n_nodes, n_patterns, parent, leaf = tree.n_nodes, codes.shape[1], tree.parent, tree.n_children == 0
-    classes: list[np.ndarray | None] = [None] * n_nodes
-    firsts: list[np.ndarray | None] = [None] * n_nodes  # a representative pattern of each class
+    classes: list[np.ndarray | None] = [None] * n_nodes    # class of every pattern
+    firsts: list[np.ndarray | None] = [None] * n_nodes     # a representative pattern of each class
+    child_classes: list[tuple | None] = [None] * n_nodes   # the children's classes of each class
     compact = np.zeros(n_nodes, dtype=bool)
     for u in range(n_nodes):
-        children = tree.children(u)
         if leaf[u]:
-            firsts[u], classes[u] = _classes(codes[tree.taxon[u]])
             continue
-        if u == tree.root or len(children) != 2 or not all(compact[c] or leaf[c] for c in children):
-            continue
-        a, b = (int(c) for c in children)
-        first, inverse = _classes(classes[a] * len(firsts[b]) + classes[b])
-        if len(first) <= max_fraction * n_patterns:
-            compact[u] = True
-            firsts[u], classes[u] = first, inverse
+        children = [int(c) for c in tree.children(u)]
+        if u != tree.root and len(children) == 2 and all(compact[c] or leaf[c] for c in children):
+            for c in children:
+                if leaf[c]:
+                    firsts[c], classes[c] = _classes(codes[tree.taxon[c]])
+            a, b = children
+            first, inverse = _classes(classes[a] * len(firsts[b]) + classes[b])
+            if len(first) <= max_fraction * n_patterns:
+                compact[u] = True
+                firsts[u], classes[u] = first, inverse
+                child_classes[u] = (classes[a][first], classes[b][first])
+        for c in children:
+            if compact[u] or not compact[c]:       # not a boundary node: its pattern classes are done
+                classes[c] = None
     has_classes = compact.copy()
     has_classes[:-1] |= leaf[:-1] & compact[parent[:-1]]
     node_classes = np.zeros(n_nodes, dtype=np.int32)
@@ -87,16 +110,17 @@ def site_classes(tree: Tree, codes: np.ndarray, max_fraction: float = COMPACT_FR
         own = slice(class_offsets[u], class_offsets[u] + node_classes[u])
         if compact[u]:
             for side, c in enumerate(tree.children(u)):
-                class_children[own, side] = class_offsets[c] + classes[c][firsts[u]]
+                class_children[own, side] = class_offsets[c] + child_classes[u][side]
         else:
             class_codes[own] = codes[tree.taxon[u], firsts[u]]
     for row, u in enumerate(boundary):
         boundary_row[u] = row
         pattern_class[row] = class_offsets[u] + classes[u]
-    return node_classes, class_offsets, class_children, class_codes, boundary_row, pattern_class
+    return SiteClasses(node_classes, class_offsets, class_children, class_codes, boundary_row, pattern_class)
 
 
-def no_site_classes(n_patterns: int) -> tuple:
-    """Plan entries 23-28 of a plan without site classes (empty ``node_classes``)."""
-    return (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros((0, 2), dtype=np.int32),
-            np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int32), np.zeros((0, n_patterns), dtype=np.int32))
+def no_site_classes(n_patterns: int) -> SiteClasses:
+    """The site classes of a plan without any (empty ``node_classes``)."""
+    return SiteClasses(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros((0, 2), dtype=np.int32),
+                       np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int32),
+                       np.zeros((0, n_patterns), dtype=np.int32))

@@ -38,8 +38,7 @@ def log_likelihood_trees(patterns: SitePatterns, trees: Sequence[Tree], model: S
         lengths = np.ascontiguousarray(np.stack([tree.branch_length[:-1] for tree in group]))
         plan = build_plan(group[0], patterns.codes, patterns.weights, model, block=block)
         slots = np.stack([partial_slots(tree) for tree in group])
-        post = plan[16]
-        plan = plan[:16] + (np.zeros((1, int(slots.max()) + 1) + post.shape[2:]),) + plan[17:]
+        plan = plan._replace(post=np.zeros((1, int(slots.max()) + 1) + plan.post.shape[2:]))
         values = np.empty(len(group))
         topologies = np.zeros((3, len(group), n_nodes + 1), dtype=np.int32)
         for row, tree in enumerate(group):

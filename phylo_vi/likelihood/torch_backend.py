@@ -9,9 +9,14 @@ Pruning as in :mod:`phylo_vi.likelihood.kernels` (Felsenstein 1981): node partia
 ``(S, K, P, 4)`` are products of child messages ``partial_c @ P_c^T``; every internal partial is
 divided by its maximum over (k, i) and the logarithms are accumulated (the maxima are detached:
 they are exact constants of the rescaling, so gradients are unchanged). Transition matrices
-come from the fixed model's eigendecomposition, or, when exchangeabilities or frequencies are
-passed as tensors, from ``torch.linalg.matrix_exp`` of the normalised rate matrix built from them
-(differentiable also where eigenvalues coincide, as for JC).
+come from the fixed model's eigendecomposition, ``I + sum_{m>=1} U_m expm1(lambda_m tau) U^-1_m`` as
+in :mod:`phylo_vi.likelihood.transition`, or, when exchangeabilities or frequencies are passed as
+tensors, from ``torch.linalg.matrix_exp`` of the normalised rate matrix built from them
+(differentiable also where eigenvalues coincide, as for JC). Both are exact for every finite
+t >= 0: ``matrix_exp(tau Q)`` itself is not (scaling and squaring of a matrix with eigenvalue 0
+amplifies rounding, 5e3 at tau = 1e17 and inf from 1e100), so it is taken of the deflated
+``Q - 1 pi^T``, whose eigenvalues are all negative: ``exp(tau Q) = exp(tau (Q - 1 pi^T)) -
+expm1(-tau) 1 pi^T`` (``Q`` and ``1 pi^T`` commute and ``Q 1 pi^T = 0``).
 """
 from __future__ import annotations
 
@@ -81,13 +86,16 @@ class TorchTreeLikelihood(torch.nn.Module):
                             frequencies: torch.Tensor | None = None) -> torch.Tensor:
         """``P(r_k t_b)`` of shape ``(S, B, K, 4, 4)`` for branch lengths ``(S, B)``."""
         tau = branch_lengths[..., None] * self.rates                             # (S, B, K)
+        identity = torch.eye(4, dtype=tau.dtype, device=tau.device)
         if exchangeabilities is None and frequencies is None:
-            e = torch.exp(tau[..., None] * self.eigenvalues)                    # (S, B, K, 4)
-            return (self.eigenvectors * e[..., None, :]) @ self.eigeninverse
+            decay = torch.expm1(tau[..., None] * self.eigenvalues[1:])           # (S, B, K, 3)
+            return identity + (self.eigenvectors[:, 1:] * decay[..., None, :]) @ self.eigeninverse[1:]
         r = self.exchangeabilities if exchangeabilities is None else exchangeabilities
         pi = self.freqs if frequencies is None else frequencies
-        q = rate_matrix_from(r, pi)
-        return torch.linalg.matrix_exp(tau[..., None, None] * q)
+        stationary = torch.ones(4, 1, dtype=pi.dtype, device=pi.device) * pi      # 1 pi^T
+        deflated = rate_matrix_from(r, pi) - stationary
+        tau = tau[..., None, None]
+        return torch.linalg.matrix_exp(tau * deflated) - torch.expm1(-tau) * stationary
 
     def forward(self, branch_lengths: torch.Tensor, exchangeabilities: torch.Tensor | None = None,
                 frequencies: torch.Tensor | None = None) -> torch.Tensor:

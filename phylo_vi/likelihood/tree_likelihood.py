@@ -55,8 +55,8 @@ class TreeLikelihood:
 
     Attributes
     ----------
-    plan : the tuple of arrays the Numba kernels of :mod:`phylo_vi.likelihood.kernels` take
-        (layout in :mod:`phylo_vi.likelihood.plan`); single-thread kernels use buffer 0.
+    plan : the :class:`~phylo_vi.likelihood.plan.Plan` (named tuple of arrays) the Numba kernels of
+        :mod:`phylo_vi.likelihood.kernels` take; single-thread kernels use buffer 0.
     model : the resolved model (empirical frequencies filled in).
     """
 
@@ -141,7 +141,10 @@ class TreeLikelihood:
         return float(value), gradient, hessian, category, t
 
     def gradient(self, branch_lengths=None) -> tuple[float, np.ndarray]:
-        """``(log L, d log L / dt)``: one post-order and one pre-order pass (Ji et al. 2020)."""
+        """``(log L, d log L / dt)``: one post-order and one pre-order pass (Ji et al. 2020).
+
+        Where log L = -inf (a zero-length branch between different states) the gradient is NaN:
+        log L has no derivative there (:func:`phylo_vi.likelihood.kernels.plan_gradient`)."""
         value, gradient, _, _, _ = self._derivatives(branch_lengths, False)
         return value, gradient
 

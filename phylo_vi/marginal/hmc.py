@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 
 from phylo_vi.errors import PhyloVIError
-from phylo_vi.likelihood.kernels import plan_gradient
+from phylo_vi.likelihood.kernels import gradient_workspace, plan_gradient
 from phylo_vi.marginal.mcmc import ChainSample, TemperedTarget
 
 # layout of the HMC tuning vector
@@ -36,19 +36,19 @@ def initial_hmc_tuning(n_branches: int, step_size: float = 0.05) -> tuple[np.nda
 
 
 @njit(cache=True, nogil=True)
-def _potential(plan, y, beta, prior_rate, prior_weight, ref_shape, ref_rate, ref_weight, branch, grad_b, grad_y,
-               hessian, category):
-    """Log target in y = log b and its gradient (written to ``grad_y``); returns (log target, ℓ)."""
+def _potential(plan, y, beta, prior_rate, prior_weight, ref_shape, ref_rate, ref_weight, branch, work, grad_y):
+    """Log target in y = log b and its gradient (written to ``grad_y``; ``work`` a
+    :func:`~phylo_vi.likelihood.kernels.gradient_workspace`); returns (log target, ℓ)."""
     n = y.shape[0]
     for i in range(n):
         if not -300.0 < y[i] < 20.0:  # diverging trajectory: outside any plausible branch length
             return -np.inf, -np.inf
         branch[i] = math.exp(y[i])
-    ll = plan_gradient(plan, branch, grad_b, hessian, category, False)
+    ll = plan_gradient(plan, branch, work.gradient, work.hessian, work.category_gradient, False)
     total = beta * ll
     for i in range(n):
         b = branch[i]
-        g = beta * grad_b[i] - prior_weight * prior_rate
+        g = beta * work.gradient[i] - prior_weight * prior_rate
         total += -prior_weight * prior_rate * b + y[i]
         if ref_weight != 0.0:
             total += ref_weight * ((ref_shape[i] - 1.0) * y[i] - ref_rate[i] * b)
@@ -64,18 +64,16 @@ def _hmc_chain(plan, y, thin, n_warmup, n_leapfrog, beta, prior_rate, prior_weig
     np.random.seed(seed)
     n = y.shape[0]
     branch = np.empty(n)
-    grad_b = np.empty(n)
     grad = np.empty(n)
     grad_new = np.empty(n)
     y_new = np.empty(n)
     momentum = np.empty(n)
-    hessian = np.empty(n)
-    category = np.empty((n, plan[7].shape[0]))
+    work = gradient_workspace(plan)
     warm_sum = np.zeros(n)
     warm_sq = np.zeros(n)
     n_warm_seen = 0
     log_target, ll = _potential(plan, y, beta, prior_rate, prior_weight, ref_shape, ref_rate, ref_weight,
-                                branch, grad_b, grad, hessian, category)
+                                branch, work, grad)
     evaluations = 1
     samples[0] = np.exp(y)
     sample_ll[0] = ll
@@ -98,7 +96,7 @@ def _hmc_chain(plan, y, thin, n_warmup, n_leapfrog, beta, prior_rate, prior_weig
                     momentum[i] += 0.5 * step * grad_new[i]
                     y_new[i] += step * inverse_mass[i] * momentum[i]
                 new_target, new_ll = _potential(plan, y_new, beta, prior_rate, prior_weight, ref_shape, ref_rate,
-                                                ref_weight, branch, grad_b, grad_new, hessian, category)
+                                                ref_weight, branch, work, grad_new)
                 evaluations += 1
                 if not math.isfinite(new_target):
                     break

@@ -68,7 +68,7 @@ def _tree_scaler_step(cache, plan, proposal, log_likelihood, beta, prior_rate, p
                       ref_weight, threshold, tuning):
     """Scale every branch by s ~ U(f, 1/f) (log Hastings ratio (B − 2) log s, as for B scaled
     parameters); one full likelihood evaluation. Returns the new log-likelihood."""
-    branch_lengths = cache[12]
+    branch_lengths = cache.branch_lengths
     n_branches = branch_lengths.shape[0]
     f = tuning[TREE_SCALE_FACTOR]
     s = f + np.random.random() * (1.0 / f - f)
@@ -99,7 +99,7 @@ def mh_sweep(cache, plan, log_likelihood, n_steps, beta, prior_rate, prior_weigh
     ``log_likelihood``); returns the final log-likelihood. With probability
     ``tree_scaler_weight`` an iteration scales the whole tree instead (evaluated with ``plan``),
     otherwise it is the paper's single-branch scaler or slider."""
-    branch_lengths = cache[12]
+    branch_lengths = cache.branch_lengths
     n_branches = branch_lengths.shape[0]
     proposal = np.empty(n_branches)
     for _ in range(n_steps):
@@ -161,12 +161,12 @@ def _mh_chain(cache, plan, log_likelihood, thin, beta, prior_rate, prior_weight,
               ref_shape, ref_rate, ref_weight, threshold, tuning, tree_scaler_weight, seed, samples, sample_ll):
     """Fill ``samples``: row 0 is the start, each further row ``thin`` iterations later."""
     np.random.seed(seed)
-    samples[0] = cache[12]
+    samples[0] = cache.branch_lengths
     sample_ll[0] = log_likelihood
     for row in range(1, samples.shape[0]):
         log_likelihood = mh_sweep(cache, plan, log_likelihood, thin, beta, prior_rate, prior_weight,
                                   ref_shape, ref_rate, ref_weight, threshold, tuning, tree_scaler_weight)
-        samples[row] = cache[12]
+        samples[row] = cache.branch_lengths
         sample_ll[row] = log_likelihood
     return log_likelihood
 
@@ -223,4 +223,4 @@ def run_adaptive_mcmc(problem, start: np.ndarray, *, n_iter: int, thin: int, bur
               float(target.prior_weight), shape, rate, float(target.reference_weight), -np.inf, tuning,
               float(tree_scaler_weight), int(rng.integers(2**31 - 1)), samples, sample_ll)
     problem.count_evaluations(1 + (n_rows - 1) * thin)
-    return ChainSample(samples[burnin:], sample_ll[burnin:], cache[12].copy(), tuning)
+    return ChainSample(samples[burnin:], sample_ll[burnin:], cache.branch_lengths.copy(), tuning)

@@ -29,12 +29,12 @@ def _nested_kernel(cache, plan, prior_rate, n_live, n_mcmc, max_iter, tol, tunin
     """Fill ``live``/``live_ll`` and the retired log-likelihoods, starting from the branch lengths
     held by ``cache``; returns (iterations, log Z of the dead)."""
     np.random.seed(seed)
-    n = cache[12].shape[0]
+    n = cache.branch_lengths.shape[0]
     ones = np.ones(n)
     ll = cached_log_likelihood(cache)
     for k in range(n_live):
         ll = mh_sweep(cache, plan, ll, n_mcmc, 0.0, prior_rate, 1.0, ones, ones, 0.0, -np.inf, tuning, 0.0)
-        live[k] = cache[12]
+        live[k] = cache.branch_lengths
         live_ll[k] = ll
     log_shrink = math.log(1.0 - math.exp(-1.0 / n_live))
     log_z = -np.inf
@@ -58,7 +58,7 @@ def _nested_kernel(cache, plan, prior_rate, n_live, n_mcmc, max_iter, tol, tunin
         reset_branch_lengths(cache, live[other])
         ll = mh_sweep(cache, plan, live_ll[other], n_mcmc, 0.0, prior_rate, 1.0, ones, ones, 0.0, threshold,
                       tuning, 0.0)
-        live[worst] = cache[12]
+        live[worst] = cache.branch_lengths
         live_ll[worst] = ll
     return iteration, log_z
 

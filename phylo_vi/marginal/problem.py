@@ -23,6 +23,7 @@ from phylo_vi.errors import PhyloVIError
 from phylo_vi.likelihood.kernels import plan_pattern_log_likelihoods
 from phylo_vi.likelihood.tree_likelihood import TreeLikelihood
 from phylo_vi.likelihood.models import JC69, SubstitutionModel
+from phylo_vi.likelihood.plan import Plan
 from phylo_vi.trees import Tree
 
 
@@ -60,8 +61,8 @@ class FixedTopologyProblem:
         return FixedTopologyProblem(self.patterns, self.tree, self.model, prior_rate=self.prior_rate)
 
     @property
-    def kernel_plan(self) -> tuple:
-        """The engine's plain-array plan, for the samplers' Numba kernels (single-thread buffer 0)."""
+    def kernel_plan(self) -> Plan:
+        """The engine's plan (a named tuple of arrays), for the samplers' Numba kernels (single-thread buffer 0)."""
         return self.likelihood.plan
 
     # ---------------------------------------------------------------------------- structure

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from phylo_vi.likelihood.kernels import plan_gradient, plan_log_likelihood
+from phylo_vi.likelihood.kernels import gradient_workspace, plan_gradient, plan_log_likelihood
 from phylo_vi.marginal.laplus import BOUNDARY, fit_map_curvature
 
 
@@ -50,9 +50,7 @@ def _fit_kernel(plan, mu, log_sigma, tied, prior_rate, eta, max_iter, check_ever
     n = mu.shape[0]
     branch = np.empty(n)
     eps = np.empty(n)
-    grad_b = np.empty(n)
-    hessian = np.empty(n)
-    category = np.empty((n, plan[7].shape[0]))
+    work = gradient_workspace(plan)
     s_mu = np.zeros(n)
     s_sigma = np.zeros(n)
     n_checks = 0
@@ -67,11 +65,11 @@ def _fit_kernel(plan, mu, log_sigma, tied, prior_rate, eta, max_iter, check_ever
                 mu[i] = -10.0 + math.exp(2.0 * log_sigma[i])
             eps[i] = np.random.standard_normal()
             branch[i] = math.exp(mu[i] + math.exp(log_sigma[i]) * eps[i])
-        plan_gradient(plan, branch, grad_b, hessian, category, False)
+        plan_gradient(plan, branch, work.gradient, work.hessian, work.category_gradient, False)
         evaluations += 1
         for i in range(n):
             sigma = math.exp(log_sigma[i])
-            dy = (grad_b[i] - prior_rate) * branch[i] + 1.0
+            dy = (work.gradient[i] - prior_rate) * branch[i] + 1.0
             g_sigma = dy * sigma * eps[i] + 1.0
             if tied[i]:
                 g_sigma += dy * 2.0 * sigma * sigma

@@ -57,7 +57,7 @@ def test_site_repeats_equal_dense_pruning(case, reference_dir, ds1_patterns, sim
         patterns, tree, model = sim_patterns, next(read_newick(reference_dir / "sim100x10000.true.nwk")), SIM_MODEL
     repeats = TreeLikelihood(patterns, tree, model)
     dense = TreeLikelihood(patterns, tree, model, site_repeats=False)
-    assert repeats.plan[23].sum() > 0 and dense.plan[23].shape[0] == 0
+    assert repeats.plan.node_classes.sum() > 0 and dense.plan.node_classes.shape[0] == 0
     rng = np.random.default_rng(11)
     samples = tree.branch_length[:-1] * rng.uniform(0.5, 1.5, (3, repeats.n_branches))
     np.testing.assert_allclose(repeats.log_likelihood_batch(samples), dense.log_likelihood_batch(samples),
@@ -79,7 +79,7 @@ def test_site_repeats_with_threads_and_ambiguity_match_numpy_pruning(tree_a, num
                                               branch_lengths=lengths, per_pattern=True)
     single = TreeLikelihood(patterns, tree_a, "JC")
     threaded = TreeLikelihood(patterns, tree_a, "JC", threads=2, block=64)
-    assert single.plan[23].sum() > 0
+    assert single.plan.node_classes.sum() > 0
     np.testing.assert_allclose(single.pattern_log_likelihoods(lengths), expected, rtol=1e-10)
     total = float(patterns.weights @ expected)
     assert single.log_likelihood(lengths) == pytest.approx(total, rel=1e-12)
