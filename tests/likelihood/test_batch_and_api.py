@@ -79,7 +79,7 @@ def test_invalid_inputs_raise(engine, ds1_patterns, reference_dir):
 @pytest.mark.slow
 def test_threads_give_the_same_values(engine, ds1_patterns):
     # reference: the single-thread kernels (threads only split pattern blocks / samples)
-    threaded = TreeLikelihood(ds1_patterns, engine.tree, GTR_G4, threads=2, block=64)
+    threaded = TreeLikelihood(ds1_patterns, engine.tree, GTR_G4, n_threads=2, block=64)
     samples = np.random.default_rng(1).uniform(0.0, 0.3, (5, engine.n_branches))
     assert threaded.log_likelihood() == pytest.approx(engine.log_likelihood(), rel=1e-13)
     np.testing.assert_allclose(threaded.gradient()[1], engine.gradient()[1], rtol=1e-11, atol=1e-9)

@@ -185,7 +185,7 @@ def test_all_branches_at_zero_between_different_sequences_is_impossible(tree, pa
     assert lik.log_likelihood(np.zeros(lik.n_branches)) == -math.inf
     value, gradient = lik.gradient(np.zeros(lik.n_branches))
     assert value == -math.inf and np.all(np.isnan(gradient))
-    threaded = TreeLikelihood(patterns, tree, "JC", threads=2)
+    threaded = TreeLikelihood(patterns, tree, "JC", n_threads=2)
     value, gradient = threaded.gradient(np.zeros(lik.n_branches))
     assert value == -math.inf and np.all(np.isnan(gradient))
 

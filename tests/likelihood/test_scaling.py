@@ -71,7 +71,7 @@ def test_gradient_under_scaling_matches_finite_differences(big_problem):
         fd = (likelihood.log_likelihood(t + e) - likelihood.log_likelihood(t - e)) / (2 * h)
         assert gradient[branch] == pytest.approx(fd, rel=1e-5, abs=1e-5)
     # two threads: the blocks of one thread need rescaling, so both start over without site classes
-    threaded = TreeLikelihood(patterns, tree, "JC+G4{0.5}", threads=2, block=4)
+    threaded = TreeLikelihood(patterns, tree, "JC+G4{0.5}", n_threads=2, block=4)
     threaded_value, threaded_gradient = threaded.gradient(t)
     assert threaded_value == pytest.approx(value, rel=1e-12)
     np.testing.assert_allclose(threaded_gradient, gradient, rtol=1e-9, atol=1e-9)

@@ -80,7 +80,7 @@ def test_pruning_matches_numpy_reference_on_simulated_alignment(model, simulated
     lengths = tree.branch_length[:-1].copy()
     expected = _reference_log_likelihood(numpy_reference, patterns, tree, model, lengths)
     for lik in (TreeLikelihood(patterns, tree, model), TreeLikelihood(patterns, tree, model, site_repeats=False),
-                TreeLikelihood(patterns, tree, model, threads=2)):
+                TreeLikelihood(patterns, tree, model, n_threads=2)):
         assert lik.log_likelihood() == pytest.approx(expected, rel=1e-12, abs=0)
     assert patterns.n_patterns > 300                     # enough distinct columns for several pattern blocks
 

@@ -78,7 +78,7 @@ def test_site_repeats_with_threads_and_ambiguity_match_numpy_pruning(tree_a, num
     expected = numpy_reference.log_likelihood(patterns.codes, patterns.weights, tree_a, q, np.full(4, 0.25),
                                               branch_lengths=lengths, per_pattern=True)
     single = TreeLikelihood(patterns, tree_a, "JC")
-    threaded = TreeLikelihood(patterns, tree_a, "JC", threads=2, block=64)
+    threaded = TreeLikelihood(patterns, tree_a, "JC", n_threads=2, block=64)
     assert single.plan.node_classes.sum() > 0
     np.testing.assert_allclose(single.pattern_log_likelihoods(lengths), expected, rtol=1e-10)
     total = float(patterns.weights @ expected)
@@ -106,7 +106,7 @@ def test_gradients_per_class_equal_dense_gradients(case, reference_dir, ds1_patt
     assert repeats.gamma_shape_derivative(lengths) == pytest.approx(dense.gamma_shape_derivative(lengths), rel=1e-9)
     np.testing.assert_allclose(repeats.exchangeability_gradient(lengths), dense.exchangeability_gradient(lengths),
                                rtol=1e-9)
-    threaded = TreeLikelihood(patterns, tree, model, threads=2)
+    threaded = TreeLikelihood(patterns, tree, model, n_threads=2)
     np.testing.assert_allclose(threaded.gradient(lengths)[1], dense_gradient, rtol=1e-9,
                                atol=1e-9 * np.abs(dense_gradient).max())
 
