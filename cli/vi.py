@@ -7,7 +7,7 @@ import click
 
 from phylo_vi.cli.common import emit_json, json_option, out_option, quiet_option, resolve_seed, seed_option
 
-PROBLEM_CHOICES = ("bernoulli", "bernoulli-eta-4", "categorical", "all")
+PROBLEM_CHOICES = ("bernoulli", "bernoulli-eta-4", "categorical", "vae-digits", "all")
 
 
 @click.group("vi")
@@ -43,6 +43,12 @@ def compare_estimators_command(problems, n_evaluations, n_repeats, estimators, d
     from phylo_vi.vi.estimator_comparison import ESTIMATORS, PROBLEMS, compare_estimators
 
     seed = resolve_seed(seed)
+    if "vae-digits" in problems:   # categorical VAE trained on binarised digits (phylo_vi.vi.vae.comparison)
+        from phylo_vi.vi.vae.comparison import vae_digits_command
+        click.echo(vae_digits_command(problems, n_evaluations=n_evaluations, estimators=estimators, device=device,
+                                      dtype=dtype, out_prefix=out_prefix, as_json=as_json, seed=seed,
+                                      show_progress=not quiet and sys.stderr.isatty()))
+        return
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ModelSpecificationError(f"--device {device} requested but CUDA is not available")
     names = list(PROBLEMS) if "all" in problems else list(dict.fromkeys(problems))

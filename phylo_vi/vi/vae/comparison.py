@@ -213,3 +213,31 @@ def write_vae_digits_report(prefix: str | Path, document: dict) -> None:
     write_html_report(f"{prefix}.html", document, TABLE_HEADER, table_rows(document))
     with atomic_write(f"{prefix}.json") as handle:
         json.dump(document, handle, indent=1)
+
+
+def vae_digits_command(problems: Sequence[str], *, n_evaluations: int, estimators: Sequence[str], device: str,
+                       dtype: str, out_prefix: str | Path | None, as_json: bool, seed: int, show_progress: bool) -> str:
+    """``phylo-vi vi compare-estimators --problem vae-digits``: run, write the report, return stdout text.
+
+    Runs on one torch thread (the networks are small: thread synchronisation costs more than it
+    saves, and far more on a shared machine).
+    """
+    from tqdm import tqdm
+
+    if set(problems) != {"vae-digits"}:
+        raise VAEConfigurationError("vae-digits trains models: run it on its own, not with the toy problems")
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise VAEConfigurationError(f"--device {device} requested but CUDA is not available")
+    torch.set_num_threads(1)
+    names = list(dict.fromkeys(estimators)) or list(DISCRETE_ESTIMATORS)
+    with tqdm(total=len(names) + 4, disable=not show_progress, desc="vae-digits") as bar:
+        document = run_vae_digits(seed=seed, estimators=names, device=device, dtype=getattr(torch, dtype),
+                                  progress=lambda _: bar.update(), n_samples=n_evaluations)
+    if out_prefix is not None:
+        write_vae_digits_report(out_prefix, document)
+    if as_json:
+        return json.dumps(document)
+    lines = ["| " + " | ".join(TABLE_HEADER[:6]) + " |", "|" + "---|" * 6]
+    for row in table_rows(document):
+        lines.append("| " + " | ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row[:6]) + " |")
+    return "\n".join(lines)
