@@ -182,7 +182,7 @@ def run_vae_digits(*, seed: int = 0, estimators: Sequence[str] | None = None, de
     began = time.perf_counter()
     discrete = compare_discrete_estimators(settings, x_train, x_heldout, estimators=names, seed=seed, on_done=progress)
     weightings = compare_kl_weightings(settings, x_train, x_heldout, seed=seed, on_done=progress)
-    public = {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items() if k != "dtype"}
+    public = {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items() if k not in ("dtype", "device")}
     return {"problem": "vae-digits", "seed": seed, "device": str(device), "dtype": str(dtype).replace("torch.", ""),
             "n_train": int(x_train.shape[0]), "n_pixels": int(x_train.shape[1]), "n_heldout": int(x_heldout.shape[0]), "settings": public,
             "discrete_estimators": discrete, "kl_weighting": weightings, "seconds": time.perf_counter() - began}
