@@ -39,8 +39,10 @@ def test_short_comparison_is_consistent(tmp_path, device, dtype):
         assert exact["encoder"]["variance"] == pytest.approx(0.0, abs=1e-20)
         assert exact["encoder"]["squared_bias"] == pytest.approx(0.0, abs=1e-20)
     weightings = {run["weighting"]: run for run in document["kl_weighting"]["runs"]}
-    assert set(weightings) == {"elbo", "beta-annealing", "geco"}
-    assert weightings["geco"]["final_multiplier"] > 0
+    assert set(weightings) == {"elbo", "beta-annealing", "geco 0.9", "geco 0.8"}
+    assert weightings["geco 0.9"]["final_multiplier"] > 0
+    assert weightings["geco 0.8"]["target_per_pixel"] == pytest.approx(
+        0.8 * weightings["elbo"]["heldout_reconstruction_per_pixel"])
     write_vae_digits_report(tmp_path / "vae", document)
     assert len((tmp_path / "vae.tsv").read_text().splitlines()) == 1 + len(DISCRETE_ESTIMATORS)
     assert "<img" in (tmp_path / "vae.html").read_text() or "<svg" in (tmp_path / "vae.html").read_text()
