@@ -23,7 +23,6 @@ import statistics
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from phylo_vi.genotype import denoise, read_genotype

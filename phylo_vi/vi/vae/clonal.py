@@ -119,7 +119,8 @@ class ClonalVAE(DiscreteVAE):
 
     def __init__(self, *, fp: float, fn: float, max_clones: int = 20, clone_penalty: float = DEFAULT_CLONE_PENALTY,
                  encoder_warmup_steps: int = 200,
-                 hidden: Sequence[int] = (64,), estimator: str = "unordered-set", n_samples: int = 4, n_steps: int = 1500, batch_size: int = 64,
+                 hidden: Sequence[int] = (64,), estimator: str = "unordered-set", n_samples: int = 4,
+                 n_steps: int = 1500, batch_size: int = 64,
                  learning_rate: float = 1e-2, eval_every: int = 0, checkpoint_path: str | Path | None = None,
                  checkpoint_every: int = 0, resume: bool = False, progress: bool = False,
                  device: str | torch.device = "cpu", dtype: torch.dtype = torch.float64,

@@ -180,7 +180,8 @@ def run_vae_digits(*, seed: int = 0, estimators: Sequence[str] | None = None, de
     names = list(DISCRETE_ESTIMATORS) if not estimators else list(dict.fromkeys(estimators))
     bad = [name for name in names if name not in DISCRETE_ESTIMATORS]
     if bad:
-        raise VAEConfigurationError(f"unknown estimator(s) {', '.join(bad)}; choose from {', '.join(DISCRETE_ESTIMATORS)}")
+        raise VAEConfigurationError(f"unknown estimator(s) {', '.join(bad)}; "
+                                    f"choose from {', '.join(DISCRETE_ESTIMATORS)}")
     settings = {**DEFAULT_SETTINGS, **overrides, "device": device, "dtype": dtype}
     x_train, x_heldout = load_binarised_digits(seed=seed)
     began = time.perf_counter()
@@ -188,7 +189,8 @@ def run_vae_digits(*, seed: int = 0, estimators: Sequence[str] | None = None, de
     weightings = compare_kl_weightings(settings, x_train, x_heldout, seed=seed, on_done=progress)
     public = {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items() if k not in ("dtype", "device")}
     return {"problem": "vae-digits", "seed": seed, "device": str(device), "dtype": str(dtype).replace("torch.", ""),
-            "n_train": int(x_train.shape[0]), "n_pixels": int(x_train.shape[1]), "n_heldout": int(x_heldout.shape[0]), "settings": public,
+            "n_train": int(x_train.shape[0]), "n_pixels": int(x_train.shape[1]),
+            "n_heldout": int(x_heldout.shape[0]), "settings": public,
             "discrete_estimators": discrete, "kl_weighting": weightings, "seconds": time.perf_counter() - began}
 
 

@@ -1,6 +1,5 @@
-"""How the reconstruction and KL terms of a Gaussian VAE are combined into one loss.
+"""Other ways than the ELBO to combine the reconstruction and KL terms of a Gaussian VAE.
 
-* :class:`ELBOWeighting`: ``-E log p(x | z) + KL``, the negative ELBO.
 * :class:`BetaAnnealing`: ``-E log p(x | z) + beta_t KL`` with ``beta_t`` rising linearly from
   ``beta_start`` to 1 over ``warmup_steps`` (KL annealing, Bowman et al. 2016, §3.1; Sønderby
   et al. 2016, §2.3). Once ``beta = 1`` the loss is the negative ELBO.
@@ -13,7 +12,7 @@
   holds with equality (when it is active); the KL reached there is the price of the required
   reconstruction.
 
-All three are called as ``weighting(reconstruction, kl, n_dimensions)`` with the batch means
+Both are called as ``weighting(reconstruction, kl, n_dimensions)`` with the batch means
 of ``E_q log p(x | z)`` and ``KL(q || p)`` (scalars) and return the scalar loss.
 
 References
@@ -29,14 +28,7 @@ from torch import Tensor
 from phylo_vi.vi.geco import GECO
 from phylo_vi.vi.vae.errors import VAEConfigurationError
 
-__all__ = ["ELBOWeighting", "BetaAnnealing", "GECOWeighting"]
-
-
-class ELBOWeighting:
-    """The negative ELBO, ``-reconstruction + kl``."""
-
-    def __call__(self, reconstruction: Tensor, kl: Tensor, n_dimensions: int) -> Tensor:
-        return -reconstruction + kl
+__all__ = ["BetaAnnealing", "GECOWeighting"]
 
 
 class BetaAnnealing:

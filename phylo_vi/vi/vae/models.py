@@ -28,7 +28,7 @@ from phylo_vi.vi.vae.discrete_objectives import (Surrogates, check_estimator, de
                                                  exact_elbo, exact_log_marginal)
 from phylo_vi.vi.vae.errors import VAEConfigurationError
 from phylo_vi.vi.vae.gaussian_objectives import GAUSSIAN_OBJECTIVES, gaussian_surrogates, gaussian_terms
-from phylo_vi.vi.vae.kl_weighting import BetaAnnealing, ELBOWeighting, GECOWeighting
+from phylo_vi.vi.vae.kl_weighting import BetaAnnealing, GECOWeighting
 from phylo_vi.vi.vae.likelihoods import make_likelihood
 from phylo_vi.vi.vae.networks import DiscreteEncoder, GaussianEncoder, initialise
 from phylo_vi.vi.vae.training import train_vae
@@ -237,7 +237,7 @@ class GaussianVAE(_VAEBase):
             self.weighting_ = BetaAnnealing(warmup_steps=self.warmup_steps)
         elif self.kl_weighting == "geco":
             if self.reconstruction_target is None:
-                raise VAEConfigurationError("GECO needs a reconstruction_target (negative log-likelihood per dimension)")
+                raise VAEConfigurationError("GECO needs a reconstruction_target (nats per data dimension)")
             self.weighting_ = GECOWeighting(target=self.reconstruction_target, alpha=self.geco_alpha,
                                             step_size=self.geco_step_size)
         else:

@@ -69,7 +69,8 @@ def write_html_report(path: str | Path, document: dict, header: Sequence[str], r
                 "final multiplier"),
                [[r["weighting"], "-" if r["target_per_pixel"] is None else r["target_per_pixel"],
                  r["heldout_reconstruction_per_pixel"], "-" if r["meets_target"] is None else str(r["meets_target"]),
-                 r["heldout_kl"], r["heldout_neg_elbo"], "-" if r["final_multiplier"] is None else r["final_multiplier"]]
+                 r["heldout_kl"], r["heldout_neg_elbo"],
+                 "-" if r["final_multiplier"] is None else r["final_multiplier"]]
                 for r in weightings["runs"]])
     figure, axes = plt.subplots(1, 2, figsize=(13, 4.2))
     for run in weightings["runs"]:
