@@ -11,13 +11,14 @@ the implied genotype matrix and, in the same run, the entry error of ``phylo_vi.
 The estimator comparison on the digits is the CLI's:
 ``phylo-vi vi compare-estimators --problem vae-digits --seed 0 -o vae``.
 
-Usage: ``python benchmarks/vae.py [--data DIR] [--estimators reinforce-loo,unordered-set]
+Usage: ``python benchmarks/vae.py [--data DIR (default $PHYLO_VI_SHARED or ../shared, then data/genotype/phiscs_sim)] [--estimators reinforce-loo,unordered-set]
 [--steps 1500] [--seed 0] [--no-denoise] [--json]``.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import time
@@ -35,8 +36,8 @@ NAME = re.compile(r"simNo_(\d+)-.*-fp_([0-9.]+)-fn_([0-9.]+)-")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data"
-                        / "genotype" / "phiscs_sim")
+    shared = Path(os.environ.get("PHYLO_VI_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
+    parser.add_argument("--data", type=Path, default=shared / "data" / "genotype" / "phiscs_sim")
     parser.add_argument("--estimators", default="reinforce-loo,unordered-set")
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--max-clones", type=int, default=20)

@@ -3,7 +3,10 @@
 Each decoder maps latent features ``z`` (..., B, L) through an MLP to the parameters of a
 factorised distribution over the ``D`` data dimensions and returns ``log p(x | z)`` (..., B),
 summed over dimensions (never averaged: the ELBO's two terms must be on the same scale, spec
-§1.1). Leading sample axes broadcast against the data (B, D).
+§1.1). Leading sample axes broadcast against the data (B, D). With ``sparse_vd_generator`` the decoder's
+layers are Bayesian (sparse variational dropout, :func:`phylo_vi.vi.vae.networks.mlp`); its
+weight KL (:func:`phylo_vi.vi.vae.networks.weight_kl`) then enters the loss divided by the number
+of training points (Molchanov et al. 2017, eq. 3, per datum).
 
 * :class:`BernoulliLikelihood`: binary data, logits; ``log p = -BCE`` in its stable form
   ``x l - softplus(l)``.
@@ -34,9 +37,10 @@ __all__ = ["BernoulliLikelihood", "GaussianLikelihood", "CategoricalLikelihood",
 class BernoulliLikelihood(nn.Module):
     """``x_d ~ Bernoulli(sigmoid(logit_d(z)))`` independently."""
 
-    def __init__(self, n_latent: int, n_outputs: int, hidden: Sequence[int] = (64,)):
+    def __init__(self, n_latent: int, n_outputs: int, hidden: Sequence[int] = (64,), *,
+                 sparse_vd_generator: torch.Generator | None = None):
         super().__init__()
-        self.net = mlp([n_latent, *hidden, n_outputs])
+        self.net = mlp([n_latent, *hidden, n_outputs], sparse_vd_generator=sparse_vd_generator)
 
     def log_prob(self, x: Tensor, z: Tensor) -> Tensor:
         logits = self.net(z)
@@ -50,9 +54,10 @@ class BernoulliLikelihood(nn.Module):
 class GaussianLikelihood(nn.Module):
     """``x_d ~ N(mean_d(z), exp(log_scale_d)^2)`` independently."""
 
-    def __init__(self, n_latent: int, n_outputs: int, hidden: Sequence[int] = (64,)):
+    def __init__(self, n_latent: int, n_outputs: int, hidden: Sequence[int] = (64,), *,
+                 sparse_vd_generator: torch.Generator | None = None):
         super().__init__()
-        self.net = mlp([n_latent, *hidden, n_outputs])
+        self.net = mlp([n_latent, *hidden, n_outputs], sparse_vd_generator=sparse_vd_generator)
         self.log_scale = nn.Parameter(torch.zeros(n_outputs))
 
     def log_prob(self, x: Tensor, z: Tensor) -> Tensor:
@@ -66,10 +71,11 @@ class GaussianLikelihood(nn.Module):
 class CategoricalLikelihood(nn.Module):
     """``x_d ~ Categorical(softmax(logits_d(z)))`` over ``n_values`` levels; ``x`` holds integers."""
 
-    def __init__(self, n_latent: int, n_outputs: int, n_values: int, hidden: Sequence[int] = (64,)):
+    def __init__(self, n_latent: int, n_outputs: int, n_values: int, hidden: Sequence[int] = (64,), *,
+                 sparse_vd_generator: torch.Generator | None = None):
         super().__init__()
         self.n_values = n_values
-        self.net = mlp([n_latent, *hidden, n_outputs * n_values])
+        self.net = mlp([n_latent, *hidden, n_outputs * n_values], sparse_vd_generator=sparse_vd_generator)
 
     def _log_probs(self, z: Tensor) -> Tensor:
         logits = self.net(z)
@@ -86,12 +92,12 @@ class CategoricalLikelihood(nn.Module):
 
 
 def make_likelihood(name: str, n_latent: int, n_outputs: int, hidden: Sequence[int], *,
-                    n_values: int = 2) -> nn.Module:
-    """Decoder by name: ``bernoulli``, ``gaussian`` or ``categorical``."""
+                    n_values: int = 2, sparse_vd_generator: torch.Generator | None = None) -> nn.Module:
+    """Decoder by name: ``bernoulli``, ``gaussian`` or ``categorical`` (Bayesian layers with a generator)."""
     if name == "bernoulli":
-        return BernoulliLikelihood(n_latent, n_outputs, hidden)
+        return BernoulliLikelihood(n_latent, n_outputs, hidden, sparse_vd_generator=sparse_vd_generator)
     if name == "gaussian":
-        return GaussianLikelihood(n_latent, n_outputs, hidden)
+        return GaussianLikelihood(n_latent, n_outputs, hidden, sparse_vd_generator=sparse_vd_generator)
     if name == "categorical":
-        return CategoricalLikelihood(n_latent, n_outputs, n_values, hidden)
+        return CategoricalLikelihood(n_latent, n_outputs, n_values, hidden, sparse_vd_generator=sparse_vd_generator)
     raise VAEConfigurationError(f"unknown likelihood {name!r}; choose bernoulli, gaussian or categorical")

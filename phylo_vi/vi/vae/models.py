@@ -15,6 +15,7 @@ generator, so one seed gives the same initial network on every device.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Sequence
 
@@ -30,7 +31,8 @@ from phylo_vi.vi.vae.errors import VAEConfigurationError
 from phylo_vi.vi.vae.gaussian_objectives import GAUSSIAN_OBJECTIVES, gaussian_surrogates, gaussian_terms
 from phylo_vi.vi.vae.kl_weighting import BetaAnnealing, GECOWeighting
 from phylo_vi.vi.vae.likelihoods import make_likelihood
-from phylo_vi.vi.vae.networks import DiscreteEncoder, GaussianEncoder, initialise
+from phylo_vi.vi.bayesian_layers import SparseVDLinear
+from phylo_vi.vi.vae.networks import DiscreteEncoder, GaussianEncoder, initialise, weight_kl
 from phylo_vi.vi.vae.training import train_vae
 
 __all__ = ["DiscreteVAE", "GaussianVAE", "resolve_seed"]
@@ -41,6 +43,21 @@ def resolve_seed(random_state: int | None) -> int:
     if random_state is None:
         return int(np.random.SeedSequence().generate_state(1)[0])
     return int(random_state)
+
+
+def _evaluating(method):
+    """Run ``method`` without gradient and with the networks in evaluation mode (pruned
+    deterministic weights for a Bayesian decoder), restoring the mode afterwards."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        was_training = self.module_.training
+        self.module_.eval()
+        try:
+            with torch.no_grad():
+                return method(self, *args, **kwargs)
+        finally:
+            self.module_.train(was_training)
+    return wrapper
 
 
 def _batch_means(per_datum: Surrogates) -> Surrogates:
@@ -60,10 +77,22 @@ class _VAEBase:
             raise VAEConfigurationError(f"data must be a non-empty (n, D) matrix, got shape {tuple(x.shape)}")
         init_generator = torch.Generator().manual_seed(self.seed_)
         self.generator_ = torch.Generator(device=self.device_).manual_seed(self.seed_)
+        self.n_train_ = x.shape[0]
         self._build(x.shape[1])
         self.module_ = nn.ModuleDict({"encoder": self.encoder_, "decoder": self.decoder_})
         initialise(self.module_, init_generator, device=self.device_, dtype=self.dtype)
         return x
+
+    def _sparse_vd_generator(self) -> torch.Generator | None:
+        """CPU generator of the Bayesian decoder's weights and noise (None: plain decoder)."""
+        return torch.Generator().manual_seed(self.seed_ + 1) if self.bayesian_decoder else None
+
+    def _with_weight_kl(self, means: Surrogates) -> Surrogates:
+        """Add the Bayesian decoder's weight KL per training point to the model loss."""
+        if not self.bayesian_decoder:
+            return means
+        model = means.model + weight_kl(self.decoder_) / self.n_train_
+        return Surrogates(model, model if means.guide is means.model else means.guide)
 
     def _as_data(self, x) -> Tensor:
         return torch.as_tensor(x).to(device=self.device_, dtype=self.dtype)
@@ -78,6 +107,10 @@ class _VAEBase:
             evaluate=None if heldout is None else (lambda: evaluate(heldout)), eval_every=self.eval_every,
             checkpoint_path=self.checkpoint_path, checkpoint_every=self.checkpoint_every, resume=self.resume,
             progress=self.progress, description=self._description())
+        if self.bayesian_decoder:
+            layers = [m for m in self.decoder_.modules() if isinstance(m, SparseVDLinear)]
+            pruned = sum(float((m.log_alpha() > m.threshold).sum()) for m in layers)
+            self.decoder_sparsity_ = pruned / sum(m.theta.numel() for m in layers)
         self.n_decoder_evaluations_ = self.n_steps * min(self.batch_size, x.shape[0]) * evaluations_per_datum
 
 
@@ -89,13 +122,16 @@ class DiscreteVAE(_VAEBase):
     latent : ``categorical`` (``latent_size`` categories) or ``bernoulli`` (``latent_size`` bits).
     likelihood : ``bernoulli``, ``gaussian`` or ``categorical`` (``n_values`` levels) data.
     hidden : hidden-layer widths of encoder and decoder.
+    bayesian_decoder : sparse-variational-dropout decoder layers (weight KL per training point in
+        the loss; pruned weights at evaluation; ``decoder_sparsity_`` after fitting).
     estimator, n_samples, temperature : see :func:`~phylo_vi.vi.vae.discrete_objectives.discrete_surrogates`.
     eval_every : steps between held-out evaluations (``fit(..., x_heldout=...)``).
     checkpoint_path, checkpoint_every, resume : checkpointing of the training loop.
     """
 
     def __init__(self, *, latent: str = "categorical", latent_size: int = 10, likelihood: str = "bernoulli",
-                 n_values: int = 2, hidden: Sequence[int] = (64,), estimator: str = "unordered-set",
+                 n_values: int = 2, hidden: Sequence[int] = (64,), bayesian_decoder: bool = False,
+                 estimator: str = "unordered-set",
                  n_samples: int = 4, temperature: float = 0.5, n_steps: int = 2000, batch_size: int = 64,
                  learning_rate: float = 1e-3, eval_every: int = 0, checkpoint_path: str | Path | None = None,
                  checkpoint_every: int = 0, resume: bool = False, progress: bool = False,
@@ -106,6 +142,7 @@ class DiscreteVAE(_VAEBase):
         self.likelihood = likelihood
         self.n_values = n_values
         self.hidden = tuple(hidden)
+        self.bayesian_decoder = bayesian_decoder
         self.estimator = estimator
         self.n_samples = n_samples
         self.temperature = temperature
@@ -125,7 +162,7 @@ class DiscreteVAE(_VAEBase):
         self.latent_ = make_latent(self.latent, self.latent_size)
         self.encoder_ = DiscreteEncoder(n_inputs, self.latent_.n_logits, self.hidden)
         self.decoder_ = make_likelihood(self.likelihood, self.latent_.n_features, n_inputs, self.hidden,
-                                        n_values=self.n_values)
+                                        n_values=self.n_values, sparse_vd_generator=self._sparse_vd_generator())
 
     def _description(self) -> str:
         return self.estimator
@@ -147,7 +184,7 @@ class DiscreteVAE(_VAEBase):
                                    generator=self.generator_ if generator is None else generator)
 
     def _step_losses(self, batch: Tensor, step: int) -> Surrogates:
-        return _batch_means(self.surrogates(batch))
+        return self._with_weight_kl(_batch_means(self.surrogates(batch)))
 
     def _evaluate(self, x: Tensor) -> dict:
         return {"elbo": float(self.elbo(x).mean()), "log_marginal": float(self.log_marginal(x).mean())}
@@ -159,18 +196,18 @@ class DiscreteVAE(_VAEBase):
         self._fit(x, x_heldout, self._evaluate, decoder_evaluations(self.estimator, self.n_samples, self.latent_))
         return self
 
-    @torch.no_grad()
+    @_evaluating
     def posterior_log_probs(self, x) -> Tensor:
         """``log q(z | x)`` over the latent outcomes, (n, n_outcomes)."""
         return self.latent_.outcome_log_probs(self._encode(self._as_data(x)))
 
-    @torch.no_grad()
+    @_evaluating
     def elbo(self, x) -> Tensor:
         """Exact ELBO of each row (enumeration over the latent outcomes)."""
         x = self._as_data(x)
         return exact_elbo(self.latent_, self._encode(x), lambda z: self.decoder_.log_prob(x, z), self.log_prior())
 
-    @torch.no_grad()
+    @_evaluating
     def log_marginal(self, x) -> Tensor:
         """Exact ``log p(x)`` of each row under the fitted decoder."""
         x = self._as_data(x)
@@ -184,6 +221,7 @@ class GaussianVAE(_VAEBase):
     Parameters
     ----------
     objective : ``elbo``, ``elbo-analytic``, ``iwae`` or ``dreg``.
+    bayesian_decoder : as in :class:`DiscreteVAE`.
     n_samples : reparameterised samples per datum and step (``K`` of the IWAE bound).
     kl_weighting : ``elbo``, ``beta-annealing`` (over ``warmup_steps``) or ``geco`` (constraint
         ``-E log p(x | z) <= D reconstruction_target``, GECO's ``geco_alpha`` and
@@ -191,7 +229,8 @@ class GaussianVAE(_VAEBase):
     """
 
     def __init__(self, *, n_latent: int = 2, likelihood: str = "bernoulli", n_values: int = 2,
-                 hidden: Sequence[int] = (64,), objective: str = "elbo-analytic", n_samples: int = 1,
+                 hidden: Sequence[int] = (64,), bayesian_decoder: bool = False, objective: str = "elbo-analytic",
+                 n_samples: int = 1,
                  kl_weighting: str = "elbo", warmup_steps: int = 1000, reconstruction_target: float | None = None,
                  geco_alpha: float = 0.99, geco_step_size: float = 1e-3, n_steps: int = 2000, batch_size: int = 64,
                  learning_rate: float = 1e-3, eval_every: int = 0, checkpoint_path: str | Path | None = None,
@@ -202,6 +241,7 @@ class GaussianVAE(_VAEBase):
         self.likelihood = likelihood
         self.n_values = n_values
         self.hidden = tuple(hidden)
+        self.bayesian_decoder = bayesian_decoder
         self.objective = objective
         self.n_samples = n_samples
         self.kl_weighting = kl_weighting
@@ -226,7 +266,8 @@ class GaussianVAE(_VAEBase):
             raise VAEConfigurationError(f"unknown objective {self.objective!r}; choose one of "
                                         f"{', '.join(GAUSSIAN_OBJECTIVES)}")
         self.encoder_ = GaussianEncoder(n_inputs, self.n_latent, self.hidden)
-        self.decoder_ = make_likelihood(self.likelihood, self.n_latent, n_inputs, self.hidden, n_values=self.n_values)
+        self.decoder_ = make_likelihood(self.likelihood, self.n_latent, n_inputs, self.hidden, n_values=self.n_values,
+                                        sparse_vd_generator=self._sparse_vd_generator())
         self.n_dimensions_ = n_inputs
         if self.kl_weighting == "elbo":
             self.weighting_ = None
@@ -257,9 +298,10 @@ class GaussianVAE(_VAEBase):
         terms = self.terms(batch, self.n_samples)
         if self.weighting_ is not None:
             loss = self.weighting_(terms.reconstruction.mean(), terms.kl.mean(), self.n_dimensions_)
-            return Surrogates(loss, loss)
-        return _batch_means(gaussian_surrogates(self.objective, terms))
+            return self._with_weight_kl(Surrogates(loss, loss))
+        return self._with_weight_kl(_batch_means(gaussian_surrogates(self.objective, terms)))
 
+    @_evaluating
     def _evaluate(self, x: Tensor) -> dict:
         terms = self.terms(x, 1)
         result = {"reconstruction": float(terms.reconstruction.mean()), "kl": float(terms.kl.mean()),
@@ -276,18 +318,18 @@ class GaussianVAE(_VAEBase):
         self._fit(x, x_heldout, self._evaluate, self.n_samples)
         return self
 
-    @torch.no_grad()
+    @_evaluating
     def encode(self, x) -> tuple[Tensor, Tensor]:
         """``(mean, log_scale)`` of q(z | x)."""
         return self.encoder_(self._as_data(x))
 
-    @torch.no_grad()
+    @_evaluating
     def elbo(self, x, *, n_samples: int = 1, generator: torch.Generator | None = None) -> Tensor:
         """Monte-Carlo ELBO (analytic KL) of each row from ``n_samples`` draws."""
         terms = self.terms(self._as_data(x), n_samples, generator)
         return terms.reconstruction - terms.kl
 
-    @torch.no_grad()
+    @_evaluating
     def iwae_bound(self, x, *, n_samples: int, generator: torch.Generator | None = None) -> Tensor:
         """One draw of the ``K = n_samples`` importance-weighted bound of each row."""
         terms = self.terms(self._as_data(x), n_samples, generator)

@@ -11,6 +11,8 @@ in the dtype and on the device the caller asks for, and seeded by an explicit ge
 References
 ----------
 1. Kingma, D. P. & Welling, M. (2014). Auto-encoding variational Bayes. ICLR.
+2. Molchanov, D., Ashukha, A. & Vetrov, D. (2017). Variational dropout sparsifies deep neural
+   networks. ICML.
 """
 from __future__ import annotations
 
@@ -19,14 +21,23 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
-__all__ = ["mlp", "GaussianEncoder", "DiscreteEncoder", "initialise"]
+from phylo_vi.vi.bayesian_layers import SparseVDLinear
+
+__all__ = ["mlp", "GaussianEncoder", "DiscreteEncoder", "initialise", "weight_kl"]
 
 
-def mlp(sizes: Sequence[int], activation: type[nn.Module] = nn.Tanh) -> nn.Sequential:
-    """Linear layers ``sizes[0] -> ... -> sizes[-1]`` with ``activation`` between them."""
+def mlp(sizes: Sequence[int], activation: type[nn.Module] = nn.Tanh, *,
+        sparse_vd_generator: torch.Generator | None = None) -> nn.Sequential:
+    """Linear layers ``sizes[0] -> ... -> sizes[-1]`` with ``activation`` between them.
+
+    With ``sparse_vd_generator`` (a CPU generator) the layers are Bayesian:
+    :class:`~phylo_vi.vi.bayesian_layers.SparseVDLinear` (sparse variational dropout with local
+    reparameterisation, Molchanov et al. 2017), whose weights and noise come from that generator.
+    """
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(n_in, n_out))
+        layers.append(nn.Linear(n_in, n_out) if sparse_vd_generator is None
+                      else SparseVDLinear(n_in, n_out, generator=sparse_vd_generator))
         if i < len(sizes) - 2:
             layers.append(activation())
     return nn.Sequential(*layers)
@@ -48,6 +59,11 @@ def initialise(module: nn.Module, generator: torch.Generator, *, device: torch.d
                 layer.weight.copy_((2 * weight - 1) * bound)
                 layer.bias.zero_()
     return module
+
+
+def weight_kl(module: nn.Module) -> Tensor | float:
+    """Sum of the weight KL terms of the sparse-VD layers in ``module`` (0 without any)."""
+    return sum((layer.kl() for layer in module.modules() if isinstance(layer, SparseVDLinear)), 0.0)
 
 
 class GaussianEncoder(nn.Module):

@@ -15,7 +15,7 @@ import torch
 
 from phylo_vi.vi.logspace import logmeanexp
 from phylo_vi.vi.vae.discrete_latents import BernoulliLatent, CategoricalLatent
-from phylo_vi.vi.vae.discrete_objectives import discrete_surrogates
+from phylo_vi.vi.vae.discrete_objectives import discrete_surrogates, exact_elbo
 from phylo_vi.vi.vae.likelihoods import BernoulliLikelihood
 from phylo_vi.vi.vae.models import DiscreteVAE
 from phylo_vi.vi.vae.networks import initialise
@@ -118,3 +118,23 @@ def test_training_reaches_the_generating_models_heldout_likelihood(device, dtype
     fitted = model.log_marginal(heldout).mean().item()
     assert fitted == pytest.approx(reference, abs=0.03)     # -3.0146 (measured: -3.0135, 200 held-out rows)
     assert model.elbo(heldout).mean().item() == pytest.approx(reference, abs=0.05)
+
+
+def test_bayesian_decoder_evaluates_with_its_pruned_weights(device, dtype):
+    # reference: the same exact ELBO computed with a plain decoder holding the pruned weights
+    rng = np.random.default_rng(2)
+    x = (rng.random((40, 5)) < 0.3).astype(np.float64)
+    model = DiscreteVAE(latent_size=3, hidden=(6,), bayesian_decoder=True, estimator="reinforce-loo", n_samples=2,
+                        n_steps=30, batch_size=40, learning_rate=0.05, device=device, dtype=dtype,
+                        random_state=4).fit(x)
+    plain = BernoulliLikelihood(3, 5, hidden=(6,)).to(device=device, dtype=dtype)
+    with torch.no_grad():
+        for sparse, linear in zip(model.decoder_.net[0::2], plain.net[0::2]):
+            linear.weight.copy_(sparse.pruned_weight())
+            linear.bias.copy_(sparse.bias)
+        data = torch.as_tensor(x).to(device=device, dtype=dtype)
+        reference = exact_elbo(model.latent_, model.encoder_(data), lambda z: plain.log_prob(data, z),
+                               model.log_prior())
+    assert torch.allclose(model.elbo(x), reference, atol=1e-12, rtol=0)
+    assert 0.0 <= model.decoder_sparsity_ <= 1.0
+    assert model.module_.training              # evaluation restored the training mode
