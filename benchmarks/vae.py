@@ -11,8 +11,9 @@ the implied genotype matrix and, in the same run, the entry error of ``phylo_vi.
 The estimator comparison on the digits is the CLI's:
 ``phylo-vi vi compare-estimators --problem vae-digits --seed 0 -o vae``.
 
-Usage: ``python benchmarks/vae.py [--data DIR (default $PHYLO_VI_SHARED or ../shared, then data/genotype/phiscs_sim)] [--estimators reinforce-loo,unordered-set]
-[--steps 1500] [--seed 0] [--no-denoise] [--json]``.
+Usage: ``python benchmarks/vae.py [--data DIR] [--estimators reinforce-loo,unordered-set]
+[--steps 1500] [--seed 0] [--no-denoise] [--json]``; ``--data`` defaults to
+``$PHYLO_VI_SHARED/data/genotype/phiscs_sim`` (``../shared`` beside the repository).
 """
 from __future__ import annotations
 

@@ -50,6 +50,7 @@ def write_html_report(path: str | Path, document: dict, header: Sequence[str], r
                           label=name)
         for axis, group in zip(axes, ("encoder", "decoder")):
             axis.set_yscale("log")
+            axis.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
             axis.set_xlabel("decoder evaluations of the reference (exact) run")
             axis.set_ylabel(f"{group} gradient variance (trace)")
         axes[0].legend(fontsize=8)
