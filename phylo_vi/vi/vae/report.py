@@ -56,6 +56,10 @@ def write_html_report(path: str | Path, document: dict, header: Sequence[str], r
         axes[0].legend(fontsize=8)
         html.figure(figure, caption="Gradient variance on a fixed held-out minibatch at checkpoints of the "
                                     "reference run (same parameters for every estimator)")
+        html.paragraph("Squared bias is measured against the exact ELBO gradient: VIMCO and RWS target the "
+                       f"{settings['n_samples']}-sample bound (and RWS the inclusive KL for the encoder), and the "
+                       "relaxed estimators a relaxed objective, so their 'bias' is the distance to a different "
+                       "objective's gradient; for the others it should sit at the Monte-Carlo floor.")
         html.table(("step", "estimator", "encoder variance", "encoder squared bias", "bias noise floor",
                     "decoder variance"),
                    [[c["step"], name, m["encoder"]["variance"], m["encoder"]["squared_bias"],
