@@ -173,14 +173,6 @@ class ClonalVAE(DiscreteVAE):
             self.decoder_.genotype_logits.zero_()
             self.decoder_.genotype_logits[:len(rows)] = torch.as_tensor(logits).to(self.decoder_.genotype_logits)
 
-    @torch.no_grad()
-    def clone_log_posterior(self, x) -> Tensor:
-        """Exact ``log p(c | x)`` under the fitted model, (n, C)."""
-        x = self._as_data(x)
-        everything = torch.eye(self.max_clones, device=self.device_, dtype=self.dtype).unsqueeze(1)
-        joint = (self.decoder_.log_prob(x, everything) + self.log_prior().unsqueeze(-1)).T   # (n, C)
-        return joint - torch.logsumexp(joint, dim=-1, keepdim=True)
-
     def _summarise(self, calls: np.ndarray) -> None:
         rounded = (torch.sigmoid(self.decoder_.genotype_logits) > 0.5).cpu().numpy().astype(np.int8)
         genotypes = np.unique(rounded, axis=0)

@@ -35,10 +35,10 @@ from phylo_vi.vi.bayesian_layers import SparseVDLinear
 from phylo_vi.vi.vae.networks import DiscreteEncoder, GaussianEncoder, initialise, weight_kl
 from phylo_vi.vi.vae.training import train_vae
 
-__all__ = ["DiscreteVAE", "GaussianVAE", "resolve_seed"]
+__all__ = ["DiscreteVAE", "GaussianVAE", "integer_seed"]
 
 
-def resolve_seed(random_state: int | None) -> int:
+def integer_seed(random_state: int | None) -> int:
     """The integer seed of a run: ``random_state``, or fresh entropy when it is ``None``."""
     if random_state is None:
         return int(np.random.SeedSequence().generate_state(1)[0])
@@ -70,7 +70,7 @@ class _VAEBase:
     """Shared fitting machinery; subclasses build ``encoder_`` and ``decoder_`` and the losses."""
 
     def _setup(self, x: Tensor) -> Tensor:
-        self.seed_ = resolve_seed(self.random_state)
+        self.seed_ = integer_seed(self.random_state)
         self.device_ = torch.device(self.device)
         x = torch.as_tensor(x).to(device=self.device_, dtype=self.dtype)
         if x.dim() != 2 or x.shape[0] == 0:

@@ -10,7 +10,7 @@ import torch
 
 from phylo_vi.vi.vae.discrete_objectives import Surrogates
 from phylo_vi.vi.vae.gaussian_objectives import gaussian_surrogates, gaussian_terms
-from phylo_vi.vi.vae.kl_weighting import GECOWeighting
+from phylo_vi.vi.vae.kl_weighting import BetaAnnealing, GECOWeighting
 from phylo_vi.vi.vae.likelihoods import GaussianLikelihood
 from phylo_vi.vi.vae.models import GaussianVAE
 from phylo_vi.vi.vae.networks import GaussianEncoder
@@ -182,3 +182,10 @@ def test_checkpoint_resume_continues_the_same_run(device, dtype, tmp_path):
     resumed = GaussianVAE(n_steps=40, checkpoint_path=path, resume=True, **settings).fit(x)
     for a, b in zip(straight.module_.parameters(), resumed.module_.parameters()):
         assert torch.allclose(a, b, atol=1e-12, rtol=0)
+
+
+def test_beta_annealing_schedule_reaches_the_elbo():
+    annealing = BetaAnnealing(warmup_steps=4)
+    reconstruction, kl = torch.tensor(-10.0), torch.tensor(2.0)
+    losses = [annealing(reconstruction, kl, 1).item() for _ in range(6)]
+    assert losses == pytest.approx([10.0, 10.5, 11.0, 11.5, 12.0, 12.0])    # beta = 0, 1/4, ..., 1, 1
