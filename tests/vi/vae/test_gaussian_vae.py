@@ -117,7 +117,8 @@ def test_dreg_is_unbiased_and_vanishes_at_the_posterior(device, dtype):
     assert ((iwae.mean(0) - dreg.mean(0)).abs() < 3 * standard_error).all()
     assert (dreg.var(0) < iwae.var(0)).all()
     at_posterior = encoder_gradients("dreg", 0.5, 0.5 * math.log(0.5), 12)
-    assert at_posterior.abs().max().item() < 1e-10      # zero-variance property (Tucker et al. 2019)
+    # zero-variance property (Tucker et al. 2019): zero up to rounding
+    assert at_posterior.abs().max().item() < 100 * torch.finfo(dtype).eps
 
 
 def test_linear_gaussian_vae_reaches_maximum_likelihood(device, dtype):
