@@ -113,6 +113,36 @@ def denoise(matrix: Path, fp: float, fn: float, fmt: str, out_prefix: Path | Non
 
 
 @genotype.command()
+@click.argument("matrix", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_rates
+@format_option
+@click.option("--max-clones", type=click.IntRange(min=2), default=20, show_default=True)
+@click.option("--estimator", default="unordered-set", show_default=True, help="Discrete gradient estimator "
+              "(reinforce, reinforce-loo, sum-and-sample, unordered-set, vimco, rws, gumbel-softmax, straight-through, exact).")
+@click.option("--samples", type=click.IntRange(min=1), default=4, show_default=True, help="Decoder evaluations per cell.")
+@click.option("--steps", type=click.IntRange(min=0), default=1500, show_default=True)
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the implied genotype matrix (each cell gets its clone's genotype).")
+@click.option("--assignments", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the cell-to-clone table (TSV).")
+@seed_option
+@threads_option
+@quiet_option
+@json_option
+def clones(matrix: Path, fp: float, fn: float, fmt: str, max_clones: int, estimator: str, samples: int, steps: int,
+           out: Path | None, assignments: Path | None, seed: int | None, threads: int, quiet: bool, as_json: bool) -> None:
+    """Clone assignment of the cells of MATRIX by the clonal-genotype VAE (phylo_vi.vi.vae.clonal)."""
+    import torch
+
+    from phylo_vi.vi.vae.clonal_report import run_clones
+
+    torch.set_num_threads(threads)
+    emit_document(run_clones(matrix, fmt, fp, fn, max_clones=max_clones, estimator=estimator, n_samples=samples,
+                             n_steps=steps, seed=resolve_seed(seed), out=out, assignments_out=assignments,
+                             progress=not quiet and sys.stderr.isatty()), as_json)
+
+
+@genotype.command()
 @click.option("--model", type=click.Choice(["clonal", "coalescent"]), default="clonal", show_default=True)
 @click.option("--cells", type=click.IntRange(min=2), default=100, show_default=True)
 @click.option("--mutations", type=click.IntRange(min=1), default=100, show_default=True)
