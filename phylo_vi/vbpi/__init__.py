@@ -1,0 +1,1 @@
+"""Variational Bayesian phylogenetic inference (Zhang & Matsen, ICLR 2019) on the Numba engine."""

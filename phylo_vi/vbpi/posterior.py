@@ -1,0 +1,47 @@
+"""q_φ,ψ(τ, b) = q_φ(τ) q_ψ(b | τ): the two families joined, and drawing weighted particles.
+
+All randomness of a draw comes from one ``numpy.random.Generator`` (uniforms of the SBN sampler,
+then standard normal noise of the branch lengths), so a checkpoint that stores the generator's
+state resumes the exact same sequence of particles.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from phylo_vi.sbn.support import SubsplitSupport
+from phylo_vi.trees.taxa import TaxonNamespace
+from phylo_vi.vbpi.batch import TopologyBatch
+from phylo_vi.vbpi.branch import LogNormalBranchModel
+from phylo_vi.vbpi.model import PhylogeneticModel
+from phylo_vi.vbpi.objectives import Particles
+from phylo_vi.vbpi.topology import SBNTopologyModel
+
+
+class VariationalPosterior(nn.Module):
+    """SBN over topologies and log-normal (split + PSP) branch lengths on one support."""
+
+    def __init__(self, support: SubsplitSupport, taxa: TaxonNamespace, *, psp: bool = True,
+                 generator: torch.Generator | None = None):
+        super().__init__()
+        self.topology = SBNTopologyModel(support, taxa)
+        self.branch = LogNormalBranchModel(support, len(taxa), psp=psp, generator=generator)
+
+    def particles(self, model: PhylogeneticModel, batch: TopologyBatch, noise: np.ndarray) -> Particles:
+        """The log-weight terms of ``batch`` with branch noise ``noise (K, E)``.
+
+        Under ``torch.no_grad()`` the likelihood skips the gradient pass.
+        """
+        noise = torch.as_tensor(noise, dtype=self.branch.features.dtype, device=self.branch.features.device)
+        log_branch, log_q_branch = self.branch.sample(batch, noise)
+        return Particles(log_likelihood=model.log_likelihood(batch, log_branch),
+                         log_branch_prior=model.log_branch_prior(log_branch),
+                         log_topology_prior=model.log_topology_prior,
+                         log_q_topology=self.topology.log_prob(batch), log_q_branch=log_q_branch)
+
+    def draw(self, model: PhylogeneticModel, n: int, rng: np.random.Generator) -> tuple[TopologyBatch, Particles]:
+        """``n`` particles: topologies from q_φ, then log b from q_ψ(· | τ)."""
+        batch = self.topology.sample(n, rng)
+        noise = rng.standard_normal((n, batch.n_edges))
+        return batch, self.particles(model, batch, noise)
