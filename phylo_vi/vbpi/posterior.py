@@ -28,7 +28,7 @@ class VariationalPosterior(nn.Module):
         self.topology = SBNTopologyModel(support, taxa)
         self.branch = LogNormalBranchModel(support, len(taxa), psp=psp, generator=generator)
 
-    def particles(self, model: PhylogeneticModel, batch: TopologyBatch, noise: np.ndarray) -> Particles:
+    def forward(self, model: PhylogeneticModel, batch: TopologyBatch, noise: np.ndarray) -> Particles:
         """The log-weight terms of ``batch`` with branch noise ``noise (K, E)``.
 
         Under ``torch.no_grad()`` the likelihood skips the gradient pass.
@@ -44,4 +44,4 @@ class VariationalPosterior(nn.Module):
         """``n`` particles: topologies from q_φ, then log b from q_ψ(· | τ)."""
         batch = self.topology.sample(n, rng)
         noise = rng.standard_normal((n, batch.n_edges))
-        return batch, self.particles(model, batch, noise)
+        return batch, self(model, batch, noise)

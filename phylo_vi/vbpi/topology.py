@@ -72,6 +72,11 @@ class _SBNLogProb(torch.autograd.Function):
         return as_tensor(root_counts), as_tensor(pcsp_counts), None
 
 
+def sbn_log_prob(log_root: torch.Tensor, log_cpd: torch.Tensor, batch: TopologyBatch) -> torch.Tensor:
+    """``(K,)`` log q(τ_k) from log root-split and log PCSP probabilities; differentiable in both."""
+    return _SBNLogProb.apply(log_root, log_cpd, batch)
+
+
 class SBNTopologyModel(nn.Module):
     """Softmax-parameterised unrooted SBN over a fixed support (module docstring).
 
@@ -110,5 +115,4 @@ class SBNTopologyModel(nn.Module):
 
     def log_prob(self, batch: TopologyBatch) -> torch.Tensor:
         """``(K,)`` log q_φ(τ_k), differentiable in the logits."""
-        log_root, log_cpd = self.log_tables()
-        return _SBNLogProb.apply(log_root, log_cpd, batch)
+        return sbn_log_prob(*self.log_tables(), batch)

@@ -1,0 +1,71 @@
+"""VBPI end to end on the 5-taxon problem (exact answer in tests/vbpi/five_taxa.py); resume determinism."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from phylo_vi.errors import PhyloVIError
+from phylo_vi.sbn.kl import kl_divergence
+from phylo_vi.vbpi.estimator import VBPI
+
+FAST = {"warm_up": 1000, "lr_decay_every": 1000, "learning_rate": 0.01}
+
+
+def check_against_exact(fitted: VBPI, five_taxa) -> None:
+    kl = kl_divergence(fitted.distribution_, five_taxa.arrays(), five_taxa.posterior).kl
+    assert kl < 0.01
+    evaluation = fitted.evaluate(n_runs=100, n_is_particles=1000, n_is_repeats=10)
+    standard_error = np.hypot(evaluation.log_marginal_sd / np.sqrt(10), five_taxa.log_evidence_standard_error)
+    assert abs(evaluation.log_marginal - five_taxa.log_evidence) < 4 * standard_error
+    assert evaluation.elbo < evaluation.bound_10 < five_taxa.log_evidence + 4 * standard_error
+
+
+def test_rws_reaches_the_exact_topology_posterior_and_evidence(five_taxa):
+    fitted = VBPI(estimator="rws", random_state=1, **FAST).fit(five_taxa.patterns, five_taxa.arrays(), 3000)
+    check_against_exact(fitted, five_taxa)
+
+
+@pytest.mark.slow
+def test_vimco_reaches_the_exact_topology_posterior_and_evidence(five_taxa):
+    fitted = VBPI(estimator="vimco", random_state=1, **FAST).fit(five_taxa.patterns, five_taxa.arrays(), 10_000)
+    check_against_exact(fitted, five_taxa)
+
+
+def test_resumed_run_repeats_the_uninterrupted_run_exactly(five_taxa, tmp_path):
+    settings = dict(random_state=5, warm_up=50, learning_rate=0.01)
+    whole = VBPI(**settings).fit(five_taxa.patterns, five_taxa.arrays(), 40)
+    checkpoint = tmp_path / "half.ckpt"
+    VBPI(checkpoint_path=checkpoint, **settings).fit(five_taxa.patterns, five_taxa.arrays(), 20)
+    resumed = VBPI(**settings).fit(five_taxa.patterns, None, 40, resume=checkpoint)
+    for name, values in whole.trace_.items():
+        np.testing.assert_array_equal(resumed.trace_[name], values, err_msg=name)
+    for (name, value), other in zip(whole.posterior_.state_dict().items(), resumed.posterior_.state_dict().values()):
+        assert torch.equal(value, other), name
+    other_seed = VBPI(**{**settings, "random_state": 6}).fit(five_taxa.patterns, five_taxa.arrays(), 40)
+    assert not np.array_equal(other_seed.trace_["bound"], whole.trace_["bound"])
+
+
+def test_resume_refuses_other_settings(five_taxa, tmp_path):
+    checkpoint = tmp_path / "run.ckpt"
+    VBPI(random_state=1, checkpoint_path=checkpoint).fit(five_taxa.patterns, five_taxa.arrays(), 2)
+    with pytest.raises(PhyloVIError, match="n_particles"):
+        VBPI(random_state=1, n_particles=20).fit(five_taxa.patterns, None, 4, resume=checkpoint)
+
+
+def test_trace_records_the_warm_up_and_learning_rate_schedule(five_taxa):
+    # reference schedule (zcrabbit/vbpi-torch:unrooted/vbpi.py learn): β = min(1, β0 + t / warm-up),
+    # learning rate × 0.75 after every lr_decay_every iterations
+    fitted = VBPI(random_state=1, warm_up=4, initial_beta=0.001, lr_decay_every=3).fit(
+        five_taxa.patterns, five_taxa.arrays(), 7)
+    trace = fitted.trace_
+    np.testing.assert_allclose(trace["beta"], np.minimum(1.0, 0.001 + np.arange(1, 8) / 4))
+    np.testing.assert_allclose(trace["learning_rate"], 1e-3 * 0.75 ** (np.arange(7) // 3))
+    assert np.all(np.isfinite(trace["bound"]))
+
+
+def test_bad_settings_raise(five_taxa):
+    with pytest.raises(PhyloVIError, match="estimator"):
+        VBPI(estimator="reinforce").fit(five_taxa.patterns, five_taxa.arrays(), 1)
+    with pytest.raises(PhyloVIError, match="checkpoint_path"):
+        VBPI(checkpoint_every=5).fit(five_taxa.patterns, five_taxa.arrays(), 1)
