@@ -1,0 +1,120 @@
+"""``phylo-vi vbpi``: variational Bayesian phylogenetic inference (Zhang & Matsen, ICLR 2019)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from phylo_vi.cli.common import (emit_json, json_option, quiet_option, resolve_seed, seed_option, threads_option,
+                                 write_json)
+from phylo_vi.cli.sbn import FilesOption
+
+ESTIMATOR_CHOICES = ["vimco", "rws"]
+existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@click.group("vbpi")
+def vbpi() -> None:
+    """Variational Bayesian phylogenetic inference: SBN topologies, log-normal branch lengths."""
+
+
+@vbpi.command("fit")
+@click.argument("alignment", type=existing_file)
+@click.option("--support", "support", cls=FilesOption, type=existing_file,
+              help="Tree samples defining the SBN support (per file its 95% most frequent trees).")
+@click.option("--golden", "golden", cls=FilesOption, type=existing_file,
+              help="Golden-run .trprobs files: KL(golden ‖ q) in the trace and the summary.")
+@click.option("--model", default="JC", show_default=True, help="Substitution model (IQ-TREE syntax).")
+@click.option("--iters", "n_iter", type=click.IntRange(min=0), default=200_000, show_default=True,
+              help="Training iterations (counted from the start of the run, also when resuming).")
+@click.option("--particles", "n_particles", type=click.IntRange(min=2), default=10, show_default=True)
+@click.option("--estimator", type=click.Choice(ESTIMATOR_CHOICES), default="vimco", show_default=True,
+              help="Gradient estimator of the topology parameters.")
+@click.option("--no-psp", is_flag=True, help="Split features only (no primary subsplit pairs).")
+@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True)
+@click.option("--warm-up", type=click.IntRange(min=0), default=100_000, show_default=True,
+              help="Iterations of the linear β warm-up of the likelihood (β0 = 0.001).")
+@click.option("--burnin", type=click.FloatRange(0, 1, max_open=True), default=0.25, show_default=True,
+              help="Fraction of each MCMC support file discarded at its start (not applied to .trprobs).")
+@click.option("--kl-every", type=click.IntRange(min=0), default=1000, show_default=True)
+@click.option("--checkpoint-every", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Write PREFIX.ckpt every N iterations (it is always written at the end).")
+@click.option("--resume", type=existing_file, default=None, help="Continue the run saved in this checkpoint.")
+@click.option("--eval-runs", type=click.IntRange(min=2), default=1000, show_default=True,
+              help="Runs of the ELBO and of the 10-sample bound.")
+@click.option("--is-particles", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Particles of the importance-sampling marginal likelihood.")
+@click.option("--is-repeats", type=click.IntRange(min=2), default=10, show_default=True)
+@click.option("-o", "--out", "out_prefix", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output prefix: PREFIX.trace.tsv, PREFIX.json, PREFIX.ckpt.")
+@seed_option
+@threads_option
+@json_option
+@quiet_option
+def fit(alignment, support, golden, model, n_iter, n_particles, estimator, no_psp, learning_rate, warm_up, burnin,
+        kl_every, checkpoint_every, resume, eval_runs, is_particles, is_repeats, out_prefix, seed, threads, as_json,
+        quiet) -> None:
+    """Fit VBPI to ALIGNMENT; write the trace, a JSON summary and a checkpoint."""
+    import numba
+    import torch
+    from tqdm import tqdm
+
+    from phylo_vi.alignment import read_alignment
+    from phylo_vi.errors import PhyloVIError
+    from phylo_vi.sbn import pooled_golden_run, read_tree_arrays
+    from phylo_vi.trees.taxa import TaxonNamespace
+    from phylo_vi.vbpi.checkpoint import load_checkpoint
+    from phylo_vi.vbpi.estimator import VBPI
+
+    if not support and resume is None:
+        raise PhyloVIError("give --support FILE... (or --resume CKPT)")
+    seed = resolve_seed(seed)
+    torch.set_num_threads(threads)
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    patterns = read_alignment(alignment).site_patterns()
+    resumed = load_checkpoint(resume) if resume is not None else None
+    taxa = TaxonNamespace(resumed["taxa"]) if resumed is not None else TaxonNamespace()
+    samples = read_tree_arrays(support, taxa=taxa, burnin=burnin, per_file=True) if resume is None else None
+    reference = pooled_golden_run(read_tree_arrays(golden, taxa=taxa, per_file=True)) if golden else None
+    checkpoint = out_prefix.with_name(out_prefix.name + ".ckpt")
+    estimator_ = VBPI(model=model, n_particles=n_particles, estimator=estimator, psp=not no_psp,
+                      learning_rate=learning_rate, warm_up=warm_up, kl_every=kl_every if golden else 0,
+                      checkpoint_every=checkpoint_every, checkpoint_path=checkpoint, random_state=seed)
+    show = not quiet and sys.stderr.isatty()
+    with tqdm(total=n_iter, disable=not show, file=sys.stderr, desc="vbpi", leave=False) as bar:
+        def progress(iteration: int, record: dict) -> None:
+            bar.update(iteration - bar.n)
+            if iteration % 100 == 0:
+                bar.set_postfix(bound=f"{record['bound']:.2f}", beta=f"{record['beta']:.3f}")
+        estimator_.fit(patterns, samples, n_iter, golden=reference, resume=resume, callback=progress)
+    evaluation = estimator_.evaluate(n_runs=eval_runs, n_is_particles=is_particles, n_is_repeats=is_repeats,
+                                     golden=reference)
+    _write_trace(out_prefix.with_name(out_prefix.name + ".trace.tsv"), estimator_.trace_)
+    trained = n_iter - (int(resumed["iteration"]) if resumed is not None else 0)
+    document = {"seed": estimator_.seed_, "alignment": str(alignment), "support": [str(p) for p in support],
+                "golden": [str(p) for p in golden], "model": model, "estimator": estimator,
+                "n_particles": n_particles, "psp": not no_psp, "iterations": estimator_.n_iter_,
+                "resumed_from": None if resume is None else str(resume),
+                "training_seconds": estimator_.seconds_,
+                "seconds_per_1000_iterations": 1000 * estimator_.seconds_ / trained if trained else None,
+                "support_size": {"root_splits": len(estimator_.support_.root_splits),
+                                 "pcsps": len(estimator_.support_.pcsp_keys)},
+                **evaluation.as_dict(), "checkpoint": str(checkpoint)}
+    write_json(out_prefix.with_name(out_prefix.name + ".json"), document)
+    if as_json:
+        emit_json(document)
+    else:
+        for key in ("elbo", "bound_10", "log_marginal", "log_marginal_sd", "kl", "seconds_per_1000_iterations"):
+            click.echo(f"{key}: {document[key]}")
+
+
+def _write_trace(path: Path, trace: dict) -> None:
+    """TSV with one row per iteration (columns of :data:`phylo_vi.vbpi.estimator.TRACE_COLUMNS`)."""
+    from phylo_vi.util.atomic import atomic_write
+
+    names = list(trace)
+    with atomic_write(path) as handle:
+        handle.write("\t".join(names) + "\n")
+        for row in zip(*(trace[name] for name in names)):
+            handle.write("\t".join(f"{value:.10g}" if isinstance(value, float) else str(value) for value in row) + "\n")
