@@ -109,18 +109,16 @@ class VBPI:
 
         ``samples``: tree samples of the support (one per file; each contributes its
         ``support_level`` most frequent trees); ignored with ``resume`` (the checkpoint's support is
-        used). ``golden``: reference topologies and probabilities for the KL trace.
+        used); ``None`` on a fitted instance continues its run in memory. ``golden``: reference topologies and probabilities for the KL trace.
         ``callback(iteration, record)`` is called after every iteration (progress bars).
         """
         self._check_params()
         if resume is not None:
-            state = load_checkpoint(resume)
-            self._restore(state, patterns)
-        else:
-            if samples is None:
-                raise PhyloVIError("give tree samples for the support, or a checkpoint to resume")
-            samples = [samples] if isinstance(samples, TreeArrays) else list(samples)
-            self._start(patterns, samples)
+            self._restore(load_checkpoint(resume), patterns)
+        elif samples is not None:
+            self._start(patterns, [samples] if isinstance(samples, TreeArrays) else list(samples))
+        elif not hasattr(self, "posterior_"):
+            raise PhyloVIError("give tree samples for the support, or a checkpoint to resume")
         if n_iter < self.n_iter_:
             raise PhyloVIError(f"the run is already at iteration {self.n_iter_}; n_iter={n_iter} is behind it")
         started = time.perf_counter()

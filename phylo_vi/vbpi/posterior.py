@@ -28,20 +28,23 @@ class VariationalPosterior(nn.Module):
         self.topology = SBNTopologyModel(support, taxa)
         self.branch = LogNormalBranchModel(support, len(taxa), psp=psp, generator=generator)
 
-    def forward(self, model: PhylogeneticModel, batch: TopologyBatch, noise: np.ndarray) -> Particles:
+    def forward(self, model: PhylogeneticModel, batch: TopologyBatch, noise: np.ndarray,
+                log_tables: tuple[torch.Tensor, torch.Tensor] | None = None) -> Particles:
         """The log-weight terms of ``batch`` with branch noise ``noise (K, E)``.
 
-        Under ``torch.no_grad()`` the likelihood skips the gradient pass.
+        ``log_tables``: the SBN's log tables when already computed. Under ``torch.no_grad()`` the
+        likelihood skips the gradient pass.
         """
         noise = torch.as_tensor(noise, dtype=self.branch.features.dtype, device=self.branch.features.device)
         log_branch, log_q_branch = self.branch.sample(batch, noise)
         return Particles(log_likelihood=model.log_likelihood(batch, log_branch),
                          log_branch_prior=model.log_branch_prior(log_branch),
                          log_topology_prior=model.log_topology_prior,
-                         log_q_topology=self.topology.log_prob(batch), log_q_branch=log_q_branch)
+                         log_q_topology=self.topology.log_prob(batch, log_tables), log_q_branch=log_q_branch)
 
     def draw(self, model: PhylogeneticModel, n: int, rng: np.random.Generator) -> tuple[TopologyBatch, Particles]:
         """``n`` particles: topologies from q_φ, then log b from q_ψ(· | τ)."""
-        batch = self.topology.sample(n, rng)
+        log_tables = self.topology.log_tables()
+        batch = self.topology.sample(n, rng, log_tables)
         noise = rng.standard_normal((n, batch.n_edges))
-        return batch, self(model, batch, noise)
+        return batch, self(model, batch, noise, log_tables)
