@@ -12,6 +12,21 @@ from phylo_vi.cli.sbn import FilesOption
 
 ESTIMATOR_CHOICES = ["vimco", "rws"]
 existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
+evaluation_options = [
+    click.option("--eval-runs", type=click.IntRange(min=2), default=1000, show_default=True,
+                 help="Runs of the ELBO and of the 10-sample bound."),
+    click.option("--is-particles", type=click.IntRange(min=1), default=1000, show_default=True,
+                 help="Particles of the importance-sampling marginal likelihood."),
+    click.option("--is-repeats", type=click.IntRange(min=2), default=10, show_default=True),
+    click.option("--posterior-trees", type=click.IntRange(min=0), default=1000, show_default=True,
+                 help="Trees drawn from q (with branch lengths) written to PREFIX.trees (NEXUS)."),
+]
+
+
+def with_evaluation_options(command):
+    for option in reversed(evaluation_options):
+        command = option(command)
+    return command
 
 
 @click.group("vbpi")
@@ -41,20 +56,16 @@ def vbpi() -> None:
 @click.option("--checkpoint-every", type=click.IntRange(min=0), default=0, show_default=True,
               help="Write PREFIX.ckpt every N iterations (it is always written at the end).")
 @click.option("--resume", type=existing_file, default=None, help="Continue the run saved in this checkpoint.")
-@click.option("--eval-runs", type=click.IntRange(min=2), default=1000, show_default=True,
-              help="Runs of the ELBO and of the 10-sample bound.")
-@click.option("--is-particles", type=click.IntRange(min=1), default=1000, show_default=True,
-              help="Particles of the importance-sampling marginal likelihood.")
-@click.option("--is-repeats", type=click.IntRange(min=2), default=10, show_default=True)
+@with_evaluation_options
 @click.option("-o", "--out", "out_prefix", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Output prefix: PREFIX.trace.tsv, PREFIX.json, PREFIX.ckpt.")
+              help="Output prefix: PREFIX.trace.tsv, PREFIX.json, PREFIX.ckpt, PREFIX.trees.")
 @seed_option
 @threads_option
 @json_option
 @quiet_option
 def fit(alignment, support, golden, model, n_iter, n_particles, estimator, no_psp, learning_rate, warm_up, burnin,
-        kl_every, checkpoint_every, resume, eval_runs, is_particles, is_repeats, out_prefix, seed, threads, as_json,
-        quiet) -> None:
+        kl_every, checkpoint_every, resume, eval_runs, is_particles, is_repeats, posterior_trees, out_prefix, seed,
+        threads, as_json, quiet) -> None:
     """Fit VBPI to ALIGNMENT; write the trace, a JSON summary and a checkpoint."""
     import numba
     import torch
@@ -88,25 +99,64 @@ def fit(alignment, support, golden, model, n_iter, n_particles, estimator, no_ps
             if iteration % 100 == 0:
                 bar.set_postfix(bound=f"{record['bound']:.2f}", beta=f"{record['beta']:.3f}")
         estimator_.fit(patterns, samples, n_iter, golden=reference, resume=resume, callback=progress)
-    evaluation = estimator_.evaluate(n_runs=eval_runs, n_is_particles=is_particles, n_is_repeats=is_repeats,
-                                     golden=reference)
     _write_trace(out_prefix.with_name(out_prefix.name + ".trace.tsv"), estimator_.trace_)
     trained = n_iter - (int(resumed["iteration"]) if resumed is not None else 0)
-    document = {"seed": estimator_.seed_, "alignment": str(alignment), "support": [str(p) for p in support],
-                "golden": [str(p) for p in golden], "model": model, "estimator": estimator,
-                "n_particles": n_particles, "psp": not no_psp, "iterations": estimator_.n_iter_,
-                "resumed_from": None if resume is None else str(resume),
-                "training_seconds": estimator_.seconds_,
+    document = {"alignment": str(alignment), "support": [str(p) for p in support], "golden": [str(p) for p in golden],
+                "resumed_from": None if resume is None else str(resume), "training_seconds": estimator_.seconds_,
                 "seconds_per_1000_iterations": 1000 * estimator_.seconds_ / trained if trained else None,
+                "checkpoint": str(checkpoint)}
+    _finish(estimator_, document, reference, out_prefix, eval_runs, is_particles, is_repeats, posterior_trees,
+            as_json)
+
+
+@vbpi.command("evaluate")
+@click.argument("checkpoint", type=existing_file)
+@click.argument("alignment", type=existing_file)
+@click.option("--golden", "golden", cls=FilesOption, type=existing_file,
+              help="Golden-run .trprobs files: KL(golden ‖ q).")
+@with_evaluation_options
+@click.option("-o", "--out", "out_prefix", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output prefix: PREFIX.json, PREFIX.trees.")
+@threads_option
+@json_option
+def evaluate(checkpoint, alignment, golden, eval_runs, is_particles, is_repeats, posterior_trees, out_prefix, threads,
+             as_json) -> None:
+    """Evaluate the run saved in CHECKPOINT: ELBO, 10-sample bound, marginal likelihood, KL, trees."""
+    import torch
+
+    from phylo_vi.alignment import read_alignment
+    from phylo_vi.sbn import pooled_golden_run, read_tree_arrays
+    from phylo_vi.vbpi.estimator import VBPI
+
+    torch.set_num_threads(threads)
+    estimator_ = VBPI.from_checkpoint(checkpoint, read_alignment(alignment).site_patterns())
+    reference = (pooled_golden_run(read_tree_arrays(golden, taxa=estimator_.taxa_, per_file=True)) if golden
+                 else None)
+    document = {"checkpoint": str(checkpoint), "alignment": str(alignment), "golden": [str(p) for p in golden]}
+    _finish(estimator_, document, reference, out_prefix, eval_runs, is_particles, is_repeats, posterior_trees,
+            as_json)
+
+
+def _finish(estimator_, document: dict, reference, out_prefix: Path, eval_runs: int, is_particles: int,
+            is_repeats: int, posterior_trees: int, as_json: bool) -> None:
+    """Evaluate, write PREFIX.json (and PREFIX.trees) and print the summary."""
+    from phylo_vi.vbpi.output import write_trees
+
+    evaluation = estimator_.evaluate(n_runs=eval_runs, n_is_particles=is_particles, n_is_repeats=is_repeats,
+                                     golden=reference)
+    if posterior_trees:
+        write_trees(out_prefix.with_name(out_prefix.name + ".trees"), estimator_.sample_trees(posterior_trees))
+    document = {"seed": estimator_.seed_, **estimator_.get_params(), "iterations": estimator_.n_iter_, **document,
                 "support_size": {"root_splits": len(estimator_.support_.root_splits),
                                  "pcsps": len(estimator_.support_.pcsp_keys)},
-                **evaluation.as_dict(), "checkpoint": str(checkpoint)}
+                **evaluation.as_dict()}
     write_json(out_prefix.with_name(out_prefix.name + ".json"), document)
     if as_json:
         emit_json(document)
     else:
         for key in ("elbo", "bound_10", "log_marginal", "log_marginal_sd", "kl", "seconds_per_1000_iterations"):
-            click.echo(f"{key}: {document[key]}")
+            if key in document:
+                click.echo(f"{key}: {document[key]}")
 
 
 def _write_trace(path: Path, trace: dict) -> None:

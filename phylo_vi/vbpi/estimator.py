@@ -22,10 +22,12 @@ from phylo_vi.sbn.kl import kl_divergence
 from phylo_vi.sbn.support import SubsplitSupport
 from phylo_vi.sbn.unrooted import SubsplitBayesianNetwork
 from phylo_vi.trees.taxa import TaxonNamespace
+from phylo_vi.trees.tree import Tree
 from phylo_vi.vbpi.checkpoint import load_checkpoint, save_checkpoint
 from phylo_vi.vbpi.evaluation import Evaluation, evaluate
 from phylo_vi.vbpi.model import PhylogeneticModel
 from phylo_vi.vbpi.objectives import ESTIMATORS, inverse_temperature, surrogate
+from phylo_vi.vbpi.output import draw_trees
 from phylo_vi.vbpi.posterior import VariationalPosterior
 from phylo_vi.vbpi.support import DEFAULT_LEVEL, support_from_samples
 
@@ -94,7 +96,8 @@ class VBPI:
         if self.checkpoint_every and self.checkpoint_path is None:
             raise PhyloVIError("checkpoint_every needs a checkpoint_path")
 
-    def _params(self) -> dict:
+    def get_params(self) -> dict:
+        """Hyperparameters of the run (those a checkpoint must agree with to be resumed)."""
         model = self.model if isinstance(self.model, str) else self.model.to_iqtree()
         return {"model": model, "prior_rate": self.prior_rate, "n_particles": self.n_particles,
                 "estimator": self.estimator, "psp": self.psp, "learning_rate": self.learning_rate,
@@ -151,7 +154,7 @@ class VBPI:
         self._rng = np.random.default_rng(np.random.SeedSequence(self.seed_, spawn_key=(0,)))
 
     def _restore(self, state: dict, patterns: SitePatterns) -> None:
-        mismatched = [key for key in _RESUME_KEYS if state["params"][key] != self._params()[key]]
+        mismatched = [key for key in _RESUME_KEYS if state["params"][key] != self.get_params()[key]]
         if mismatched:
             raise PhyloVIError(f"the checkpoint was written with other settings: {', '.join(mismatched)}")
         self.seed_ = int(state["seed"])
@@ -211,10 +214,25 @@ class VBPI:
         return evaluate(self.posterior_, self.model_, rng, n_runs=n_runs, n_is_particles=n_is_particles,
                         n_is_repeats=n_is_repeats, golden=golden)
 
+    def sample_trees(self, n: int) -> list[Tree]:
+        """``n`` trees with branch lengths from q (:mod:`phylo_vi.vbpi.output`), from their own generator."""
+        self._check_fitted()
+        rng = np.random.default_rng(np.random.SeedSequence(self.seed_, spawn_key=(2, self.n_iter_)))
+        return draw_trees(self.posterior_, n, rng)
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, patterns: SitePatterns) -> "VBPI":
+        """The run saved in a checkpoint, ready to evaluate or to continue (:meth:`fit` with ``samples=None``)."""
+        state = load_checkpoint(path)
+        estimator = cls(**state["params"], random_state=int(state["seed"]))
+        estimator._restore(state, patterns)
+        estimator.seconds_ = 0.0
+        return estimator
+
     def save_checkpoint(self, path: str | Path) -> None:
         """Write the run's state (:mod:`phylo_vi.vbpi.checkpoint`)."""
         self._check_fitted()
-        save_checkpoint(path, {"iteration": self.n_iter_, "params": self._params(), "seed": self.seed_,
+        save_checkpoint(path, {"iteration": self.n_iter_, "params": self.get_params(), "seed": self.seed_,
                                "taxa": list(self.taxa_), "support": self.support_.to_dict(),
                                "posterior": self.posterior_.state_dict(),
                                "optimizer": self._optimizer.state_dict(), "rng": self._rng.bit_generator.state,

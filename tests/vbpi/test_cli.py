@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from phylo_vi.cli.main import main
+from phylo_vi.io.nexus import read_nexus_trees
 from tests.vbpi.five_taxa import fasta_text, five_taxon_alignment
 
-SHORT = ("--warm-up", "100", "--learning-rate", "0.01", "--eval-runs", "20", "--is-particles", "200",
-         "--is-repeats", "3", "--kl-every", "50", "-q")
+EVALUATION = ("--eval-runs", "20", "--is-particles", "200", "--is-repeats", "3", "--posterior-trees", "25")
+SHORT = ("--warm-up", "100", "--learning-rate", "0.01", "--kl-every", "50", "-q", *EVALUATION)
 
 
 def _run(capsys, *args):
@@ -58,6 +59,21 @@ def test_fit_writes_trace_summary_and_checkpoint_and_resumes_exactly(capsys, tmp
     assert _run(capsys, "fit", alignment, "--golden", golden, "--iters", 150, "--resume", tmp_path / "first.ckpt",
                 "-o", tmp_path / "second", *SHORT)[0] == 0
     assert (tmp_path / "second.trace.tsv").read_text() == (tmp_path / "whole.trace.tsv").read_text()
+    assert len(list(read_nexus_trees(tmp_path / "whole.trees"))) == 25
+
+
+def test_evaluate_a_checkpoint_gives_the_summary_of_the_run(capsys, tmp_path, files):
+    alignment, support, golden = files
+    assert _run(capsys, "fit", alignment, "--support", support, "--seed", 4, "--iters", 60, "-o", tmp_path / "run",
+                *SHORT)[0] == 0
+    status, out, err = _run(capsys, "evaluate", tmp_path / "run.ckpt", alignment, "--golden", golden,
+                            "-o", tmp_path / "again", "--json", *EVALUATION)
+    assert status == 0, err
+    document = json.loads(out)
+    fitted = json.loads((tmp_path / "run.json").read_text())
+    assert document["iterations"] == 60 and document["seed"] == 4 and math.isfinite(document["kl"])
+    # same parameters and the same evaluation generator (seed, iteration): the same numbers
+    assert document["log_marginal"] == fitted["log_marginal"] and document["elbo"] == fitted["elbo"]
 
 
 def test_missing_support_is_one_line_exit_2(capsys, tmp_path, files):
