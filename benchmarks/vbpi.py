@@ -52,7 +52,7 @@ def main() -> None:
     samples = read_tree_arrays(sorted((data / "short_run").glob("rep_*/DS1.trprobs")), taxa=taxa, per_file=True)
     vbpi = VBPI(estimator=args.estimator, random_state=args.seed).fit(patterns, samples, args.burn)
     built_before = vbpi.model_.likelihoods.n_plans_built
-    profiler = cProfile.Profile() if args.profile else None
+    profiler = cProfile.Profile(time.process_time) if args.profile else None
     if profiler is not None:
         profiler.enable()
     started, cpu_started = time.perf_counter(), time.process_time()

@@ -26,7 +26,7 @@ from phylo_vi.trees.taxa import TaxonNamespace
 from phylo_vi.sbn.edges import unrooted_edge_tables
 from phylo_vi.vbpi.batch import TopologyBatch, canonical_tree, edge_split_keys
 
-#: Likelihood objects kept; one DS1 plan holds about 1.5 MB of work buffers.
+#: Likelihood objects kept (least recently used dropped); one DS1 plan (934 patterns) takes about 0.84 MB.
 DEFAULT_CACHE_SIZE = 256
 
 
@@ -94,7 +94,7 @@ class TopologyLikelihoods:
         lengths = self._check(batch, lengths)
         values = np.empty(len(batch))
         for likelihood, rows, gather in self._groups(batch):
-            values[rows] = likelihood.log_likelihood_batch(np.take_along_axis(lengths[rows], gather, axis=1))
+            values[rows] = likelihood.log_likelihood_batch(lengths[rows[:, None], gather])
         return values
 
     def gradients(self, batch: TopologyBatch, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -103,10 +103,7 @@ class TopologyLikelihoods:
         values = np.empty(len(batch))
         gradients = np.empty_like(lengths)
         for likelihood, rows, gather in self._groups(batch):
-            values[rows], by_branch = likelihood.gradient_batch(np.take_along_axis(lengths[rows], gather, axis=1))
-            scattered = np.empty((len(rows), batch.n_edges))
-            np.put_along_axis(scattered, gather, by_branch, axis=1)
-            gradients[rows] = scattered
+            values[rows], gradients[rows[:, None], gather] = likelihood.gradient_batch(lengths[rows[:, None], gather])
         return values, gradients
 
 
