@@ -47,6 +47,9 @@ def vbpi() -> None:
 @click.option("--estimator", type=click.Choice(ESTIMATOR_CHOICES), default="vimco", show_default=True,
               help="Gradient estimator of the topology parameters.")
 @click.option("--no-psp", is_flag=True, help="Split features only (no primary subsplit pairs).")
+@click.option("--device", default="cpu", show_default=True, help="Torch device of q and the likelihood (cpu, cuda).")
+@click.option("--backend", type=click.Choice(["numba", "torch"]), default=None, show_default="numba on cpu",
+              help="Likelihood implementation: the Numba engine (CPU) or its torch twin (any device).")
 @click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True)
 @click.option("--warm-up", type=click.IntRange(min=0), default=100_000, show_default=True,
               help="Iterations of the linear β warm-up of the likelihood (β0 = 0.001).")
@@ -63,7 +66,7 @@ def vbpi() -> None:
 @threads_option
 @json_option
 @quiet_option
-def fit(alignment, support, golden, model, n_iter, n_particles, estimator, no_psp, learning_rate, warm_up, burnin,
+def fit(alignment, support, golden, model, n_iter, n_particles, estimator, no_psp, device, backend, learning_rate, warm_up, burnin,
         kl_every, checkpoint_every, resume, eval_runs, is_particles, is_repeats, posterior_trees, out_prefix, seed,
         threads, as_json, quiet) -> None:
     """Fit VBPI to ALIGNMENT; write the trace, a JSON summary and a checkpoint."""
@@ -80,6 +83,8 @@ def fit(alignment, support, golden, model, n_iter, n_particles, estimator, no_ps
 
     if not support and resume is None:
         raise PhyloVIError("give --support FILE... (or --resume CKPT)")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise PhyloVIError(f"--device {device} requested but CUDA is not available")
     seed = resolve_seed(seed)
     torch.set_num_threads(threads)
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
@@ -91,7 +96,8 @@ def fit(alignment, support, golden, model, n_iter, n_particles, estimator, no_ps
     checkpoint = out_prefix.with_name(out_prefix.name + ".ckpt")
     estimator_ = VBPI(model=model, n_particles=n_particles, estimator=estimator, psp=not no_psp,
                       learning_rate=learning_rate, warm_up=warm_up, kl_every=kl_every if golden else 0,
-                      checkpoint_every=checkpoint_every, checkpoint_path=checkpoint, random_state=seed)
+                      checkpoint_every=checkpoint_every, checkpoint_path=checkpoint, device=device, backend=backend,
+                      random_state=seed)
     show = not quiet and sys.stderr.isatty()
     with tqdm(total=n_iter, disable=not show, file=sys.stderr, desc="vbpi", leave=False) as bar:
         def progress(iteration: int, record: dict) -> None:

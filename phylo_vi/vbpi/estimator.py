@@ -55,6 +55,8 @@ class VBPI:
     kl_every : iterations between KL(golden ‖ q_φ) values in the trace (when golden is given).
     checkpoint_every, checkpoint_path : write a checkpoint every so many iterations (0: never)
         and at the end of :meth:`fit` (when a path is given).
+    device, backend : torch device of q and of the likelihood; ``backend`` ``"numba"`` (default on
+        the CPU) or ``"torch"`` (the engine's torch twin; default on other devices, e.g. CUDA).
     random_state : int seed (None: drawn and recorded in ``seed_``).
 
     Fitted attributes: ``taxa_``, ``support_``, ``posterior_`` (:class:`VariationalPosterior`),
@@ -66,7 +68,8 @@ class VBPI:
                  estimator: str = "vimco", psp: bool = True, learning_rate: float = 1e-3, lr_decay: float = 0.75,
                  lr_decay_every: int = 20_000, initial_beta: float = 0.001, warm_up: int = 100_000,
                  support_level: float = DEFAULT_LEVEL, kl_every: int = 1000, checkpoint_every: int = 0,
-                 checkpoint_path: str | Path | None = None, random_state: int | None = None):
+                 checkpoint_path: str | Path | None = None, device: str = "cpu", backend: str | None = None,
+                 random_state: int | None = None):
         self.model = model
         self.prior_rate = prior_rate
         self.n_particles = n_particles
@@ -81,6 +84,8 @@ class VBPI:
         self.kl_every = kl_every
         self.checkpoint_every = checkpoint_every
         self.checkpoint_path = checkpoint_path
+        self.device = device
+        self.backend = backend
         self.random_state = random_state
 
     # ----------------------------------------------------------------------------- checks
@@ -102,7 +107,8 @@ class VBPI:
         return {"model": model, "prior_rate": self.prior_rate, "n_particles": self.n_particles,
                 "estimator": self.estimator, "psp": self.psp, "learning_rate": self.learning_rate,
                 "lr_decay": self.lr_decay, "lr_decay_every": self.lr_decay_every,
-                "initial_beta": self.initial_beta, "warm_up": self.warm_up, "kl_every": self.kl_every}
+                "initial_beta": self.initial_beta, "warm_up": self.warm_up, "kl_every": self.kl_every,
+                "device": str(self.device), "backend": self.backend}
 
     # ------------------------------------------------------------------------------- fit
     def fit(self, patterns: SitePatterns, samples: Sequence[TreeArrays] | TreeArrays | None, n_iter: int, *,
@@ -147,9 +153,11 @@ class VBPI:
         self._trace = {name: [] for name in TRACE_COLUMNS}
 
     def _build(self, patterns: SitePatterns) -> None:
-        self.model_ = PhylogeneticModel(patterns, self.taxa_, self.model, prior_rate=self.prior_rate)
+        self.model_ = PhylogeneticModel(patterns, self.taxa_, self.model, prior_rate=self.prior_rate,
+                                        device=self.device, backend=self.backend)
         generator = torch.Generator().manual_seed(self.seed_)
         self.posterior_ = VariationalPosterior(self.support_, self.taxa_, psp=self.psp, generator=generator)
+        self.posterior_.to(self.device)
         self._optimizer = torch.optim.Adam(self.posterior_.parameters(), lr=self.learning_rate)
         self._rng = np.random.default_rng(np.random.SeedSequence(self.seed_, spawn_key=(0,)))
 

@@ -21,7 +21,7 @@ from phylo_vi.errors import PhyloVIError
 from phylo_vi.likelihood import SubstitutionModel
 from phylo_vi.trees.taxa import TaxonNamespace
 from phylo_vi.vbpi.batch import TopologyBatch
-from phylo_vi.vbpi.likelihood import TopologyLikelihoods, log_likelihood
+from phylo_vi.vbpi.likelihood import TopologyLikelihoods, TorchTopologyLikelihoods, log_likelihood
 
 
 def log_unrooted_topology_count(n_taxa: int) -> float:
@@ -29,15 +29,29 @@ def log_unrooted_topology_count(n_taxa: int) -> float:
     return float(np.sum(np.log(np.arange(3, 2 * n_taxa - 4, 2, dtype=np.float64))))
 
 
+BACKENDS = ("numba", "torch")
+
+
 class PhylogeneticModel:
-    """Alignment + substitution model + Exponential(λ) branch prior + uniform topology prior."""
+    """Alignment + substitution model + Exponential(λ) branch prior + uniform topology prior.
+
+    ``backend``: ``"numba"`` (the engine's kernels, CPU) or ``"torch"`` (its torch twin on
+    ``device``); by default Numba on the CPU and the twin on any other device.
+    """
 
     def __init__(self, patterns: SitePatterns, taxa: TaxonNamespace, model: SubstitutionModel | str = "JC", *,
-                 prior_rate: float = 10.0, cache_size: int | None = None):
+                 prior_rate: float = 10.0, device: torch.device | str = "cpu", backend: str | None = None,
+                 cache_size: int | None = None):
         if not prior_rate > 0:
             raise PhyloVIError(f"the exponential prior needs a positive rate, got {prior_rate}")
+        device = torch.device(device)
+        backend = backend or ("numba" if device.type == "cpu" else "torch")
+        if backend not in BACKENDS or (backend == "numba" and device.type != "cpu"):
+            raise PhyloVIError(f"backend must be one of {BACKENDS} (numba on the CPU only), got {backend!r} on {device}")
         options = {} if cache_size is None else {"cache_size": cache_size}
-        self.likelihoods = TopologyLikelihoods(patterns, taxa, model, **options)
+        self.backend = backend
+        self.likelihoods = (TopologyLikelihoods(patterns, taxa, model, **options) if backend == "numba"
+                            else TorchTopologyLikelihoods(patterns, taxa, model, device=device, **options))
         self.prior_rate = float(prior_rate)
         self.n_taxa = len(taxa)
         self.log_topology_prior = -log_unrooted_topology_count(self.n_taxa)
