@@ -47,6 +47,8 @@ def vbpi() -> None:
 @click.option("--estimator", type=click.Choice(ESTIMATOR_CHOICES), default="vimco", show_default=True,
               help="Gradient estimator of the topology parameters.")
 @click.option("--no-psp", is_flag=True, help="Split features only (no primary subsplit pairs).")
+@click.option("--warm-start", type=click.Choice(["em"]), default=None,
+              help="Start q_φ at SBN-EM-α (α = 1e-4) fitted to the support sample instead of uniform CPDs.")
 @click.option("--device", default="cpu", show_default=True, help="Torch device of q and the likelihood (cpu, cuda).")
 @click.option("--backend", type=click.Choice(["numba", "torch"]), default=None, show_default="numba on cpu",
               help="Likelihood implementation: the Numba engine (CPU) or its torch twin (any device).")
@@ -66,9 +68,9 @@ def vbpi() -> None:
 @threads_option
 @json_option
 @quiet_option
-def fit(alignment, support, golden, model, n_iter, n_particles, estimator, no_psp, device, backend, learning_rate, warm_up, burnin,
-        kl_every, checkpoint_every, resume, eval_runs, is_particles, is_repeats, posterior_trees, out_prefix, seed,
-        threads, as_json, quiet) -> None:
+def fit(alignment, support, golden, model, n_iter, n_particles, estimator, no_psp, warm_start, device, backend,
+        learning_rate, warm_up, burnin, kl_every, checkpoint_every, resume, eval_runs, is_particles, is_repeats,
+        posterior_trees, out_prefix, seed, threads, as_json, quiet) -> None:
     """Fit VBPI to ALIGNMENT; write the trace, a JSON summary and a checkpoint."""
     import numba
     import torch
@@ -95,7 +97,8 @@ def fit(alignment, support, golden, model, n_iter, n_particles, estimator, no_ps
     reference = pooled_golden_run(read_tree_arrays(golden, taxa=taxa, per_file=True)) if golden else None
     checkpoint = out_prefix.with_name(out_prefix.name + ".ckpt")
     estimator_ = VBPI(model=model, n_particles=n_particles, estimator=estimator, psp=not no_psp,
-                      learning_rate=learning_rate, warm_up=warm_up, kl_every=kl_every if golden else 0,
+                      warm_start=warm_start, learning_rate=learning_rate, warm_up=warm_up,
+                      kl_every=kl_every if golden else 0,
                       checkpoint_every=checkpoint_every, checkpoint_path=checkpoint, device=device, backend=backend,
                       random_state=seed)
     show = not quiet and sys.stderr.isatty()
@@ -104,6 +107,8 @@ def fit(alignment, support, golden, model, n_iter, n_particles, estimator, no_ps
             bar.update(iteration - bar.n)
             if iteration % 100 == 0:
                 bar.set_postfix(bound=f"{record['bound']:.2f}", beta=f"{record['beta']:.3f}")
+            if record["kl"] == record["kl"]:
+                bar.set_postfix(bound=f"{record['bound']:.2f}", beta=f"{record['beta']:.3f}", kl=f"{record['kl']:.4f}")
         estimator_.fit(patterns, samples, n_iter, golden=reference, resume=resume, callback=progress)
     _write_trace(out_prefix.with_name(out_prefix.name + ".trace.tsv"), estimator_.trace_)
     trained = n_iter - (int(resumed["iteration"]) if resumed is not None else 0)

@@ -17,9 +17,9 @@ import torch
 from phylo_vi.alignment import SitePatterns
 from phylo_vi.errors import PhyloVIError
 from phylo_vi.likelihood import SubstitutionModel
-from phylo_vi.sbn.edges import TreeArrays
+from phylo_vi.sbn.edges import TreeArrays, unrooted_edge_tables
 from phylo_vi.sbn.kl import kl_divergence
-from phylo_vi.sbn.support import SubsplitSupport
+from phylo_vi.sbn.support import SubsplitSupport, build_support
 from phylo_vi.sbn.unrooted import SubsplitBayesianNetwork
 from phylo_vi.trees.taxa import TaxonNamespace
 from phylo_vi.trees.tree import Tree
@@ -29,13 +29,13 @@ from phylo_vi.vbpi.model import PhylogeneticModel
 from phylo_vi.vbpi.objectives import ESTIMATORS, inverse_temperature, surrogate
 from phylo_vi.vbpi.output import draw_trees
 from phylo_vi.vbpi.posterior import VariationalPosterior
-from phylo_vi.vbpi.support import DEFAULT_LEVEL, support_from_samples
+from phylo_vi.vbpi.support import DEFAULT_LEVEL, support_sample
 
 TRACE_COLUMNS = ("iteration", "beta", "learning_rate", "bound", "max_log_likelihood", "kl")
 
 #: Hyperparameters that must agree between a checkpoint and the run that resumes it.
 _RESUME_KEYS = ("model", "prior_rate", "n_particles", "estimator", "psp", "learning_rate", "lr_decay",
-                "lr_decay_every", "initial_beta", "warm_up", "kl_every")
+                "lr_decay_every", "initial_beta", "warm_up", "kl_every", "warm_start", "warm_start_alpha")
 
 
 class VBPI:
@@ -52,6 +52,8 @@ class VBPI:
         ``lr_decay_every`` iterations.
     initial_beta, warm_up : β₀ and the length of the linear warm-up of the likelihood.
     support_level : each support sample contributes its most frequent trees up to this mass.
+    warm_start : ``"em"`` starts q_φ at SBN-EM-α (``warm_start_alpha``) fitted to the support
+        sample (:func:`~phylo_vi.vbpi.support.support_sample`) instead of uniform CPDs.
     kl_every : iterations between KL(golden ‖ q_φ) values in the trace (when golden is given).
     checkpoint_every, checkpoint_path : write a checkpoint every so many iterations (0: never)
         and at the end of :meth:`fit` (when a path is given).
@@ -67,7 +69,8 @@ class VBPI:
     def __init__(self, *, model: SubstitutionModel | str = "JC", prior_rate: float = 10.0, n_particles: int = 10,
                  estimator: str = "vimco", psp: bool = True, learning_rate: float = 1e-3, lr_decay: float = 0.75,
                  lr_decay_every: int = 20_000, initial_beta: float = 0.001, warm_up: int = 100_000,
-                 support_level: float = DEFAULT_LEVEL, kl_every: int = 1000, checkpoint_every: int = 0,
+                 support_level: float = DEFAULT_LEVEL, warm_start: str | None = None, warm_start_alpha: float = 1e-4,
+                 kl_every: int = 1000, checkpoint_every: int = 0,
                  checkpoint_path: str | Path | None = None, device: str = "cpu", backend: str | None = None,
                  random_state: int | None = None):
         self.model = model
@@ -81,6 +84,8 @@ class VBPI:
         self.initial_beta = initial_beta
         self.warm_up = warm_up
         self.support_level = support_level
+        self.warm_start = warm_start
+        self.warm_start_alpha = warm_start_alpha
         self.kl_every = kl_every
         self.checkpoint_every = checkpoint_every
         self.checkpoint_path = checkpoint_path
@@ -98,6 +103,8 @@ class VBPI:
             raise PhyloVIError("learning_rate must be > 0, lr_decay in (0, 1] and lr_decay_every >= 1")
         if self.checkpoint_every < 0 or self.kl_every < 0:
             raise PhyloVIError("checkpoint_every and kl_every must be >= 0")
+        if self.warm_start not in (None, "em"):
+            raise PhyloVIError(f"warm_start must be None or 'em', got {self.warm_start!r}")
         if self.checkpoint_every and self.checkpoint_path is None:
             raise PhyloVIError("checkpoint_every needs a checkpoint_path")
 
@@ -108,6 +115,7 @@ class VBPI:
                 "estimator": self.estimator, "psp": self.psp, "learning_rate": self.learning_rate,
                 "lr_decay": self.lr_decay, "lr_decay_every": self.lr_decay_every,
                 "initial_beta": self.initial_beta, "warm_up": self.warm_up, "kl_every": self.kl_every,
+                "warm_start": self.warm_start, "warm_start_alpha": self.warm_start_alpha,
                 "device": str(self.device), "backend": self.backend}
 
     # ------------------------------------------------------------------------------- fit
@@ -118,7 +126,8 @@ class VBPI:
 
         ``samples``: tree samples of the support (one per file; each contributes its
         ``support_level`` most frequent trees); ignored with ``resume`` (the checkpoint's support is
-        used); ``None`` on a fitted instance continues its run in memory. ``golden``: reference topologies and probabilities for the KL trace.
+        used); ``None`` on a fitted instance continues its run in memory. ``golden``: reference
+        topologies and probabilities for the KL trace.
         ``callback(iteration, record)`` is called after every iteration (progress bars).
         """
         self._check_params()
@@ -147,8 +156,12 @@ class VBPI:
         self.seed_ = (int(np.random.SeedSequence().entropy % (2**63)) if self.random_state is None
                       else int(self.random_state))
         self.taxa_ = samples[0].taxa
-        self.support_ = support_from_samples(samples, self.support_level)
+        sample = support_sample(samples, self.support_level)
+        self.support_ = build_support(unrooted_edge_tables(sample))[0]
         self._build(patterns)
+        if self.warm_start == "em":
+            network = SubsplitBayesianNetwork(method="em", alpha=self.warm_start_alpha).fit(sample)
+            self.posterior_.topology.warm_start(network)
         self.n_iter_ = 0
         self._trace = {name: [] for name in TRACE_COLUMNS}
 

@@ -148,7 +148,8 @@ class TorchTopologyLikelihoods(_TopologyCache):
         order = []
         for likelihood, rows, gather in self._groups(batch):
             index = torch.as_tensor(rows, device=self.device)
-            values.append(likelihood.log_likelihood(lengths[index[:, None], torch.as_tensor(gather, device=self.device)]))
+            gather = torch.as_tensor(gather, device=self.device)
+            values.append(likelihood.log_likelihood(lengths[index[:, None], gather]))
             order.append(index)
         return torch.cat(values)[torch.argsort(torch.cat(order))].to(log_branch.device)
 

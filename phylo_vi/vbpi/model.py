@@ -47,7 +47,8 @@ class PhylogeneticModel:
         device = torch.device(device)
         backend = backend or ("numba" if device.type == "cpu" else "torch")
         if backend not in BACKENDS or (backend == "numba" and device.type != "cpu"):
-            raise PhyloVIError(f"backend must be one of {BACKENDS} (numba on the CPU only), got {backend!r} on {device}")
+            raise PhyloVIError(f"backend must be one of {BACKENDS} (numba on the CPU only), "
+                               f"got {backend!r} on {device}")
         options = {} if cache_size is None else {"cache_size": cache_size}
         self.backend = backend
         self.likelihoods = (TopologyLikelihoods(patterns, taxa, model, **options) if backend == "numba"

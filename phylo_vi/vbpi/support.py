@@ -33,15 +33,19 @@ def credible_topologies(sample: TreeArrays, level: float = DEFAULT_LEVEL) -> Tre
     return tables.arrays.subset(order[:size])
 
 
-def support_from_samples(samples: Sequence[TreeArrays], level: float = DEFAULT_LEVEL) -> SubsplitSupport:
-    """Support of the union of each sample's ``level`` most frequent topologies."""
+def support_sample(samples: Sequence[TreeArrays], level: float = DEFAULT_LEVEL) -> TreeArrays:
+    """Each sample's ``level`` most frequent topologies, pooled; weights are the frequencies within
+    their sample, each sample weighing the same (the training sample of an SBN warm start)."""
     if not samples:
         raise PhyloVIError("no tree sample given for the support")
     kept = [credible_topologies(sample, level) for sample in samples]
-    pooled = TreeArrays(np.concatenate([k.parent for k in kept]), np.concatenate([k.taxon for k in kept]),
-                        np.ones(sum(len(k) for k in kept)), kept[0].taxa)
-    tables = unrooted_edge_tables(pooled)
-    return build_support(tables)[0]
+    return TreeArrays(np.concatenate([k.parent for k in kept]), np.concatenate([k.taxon for k in kept]),
+                      np.concatenate([k.weights / k.weights.sum() for k in kept]) / len(kept), kept[0].taxa)
+
+
+def support_from_samples(samples: Sequence[TreeArrays], level: float = DEFAULT_LEVEL) -> SubsplitSupport:
+    """Support of the union of each sample's ``level`` most frequent topologies."""
+    return build_support(unrooted_edge_tables(support_sample(samples, level)))[0]
 
 
 def read_support(paths: Sequence[str | Path], taxa: TaxonNamespace, *, level: float = DEFAULT_LEVEL,

@@ -101,6 +101,19 @@ class SBNTopologyModel(nn.Module):
         return (torch.log_softmax(self.root_logits, dim=0),
                 segment_log_softmax(self.pcsp_logits, self.pcsp_parent, self.n_parents))
 
+    def warm_start(self, network: SubsplitBayesianNetwork) -> None:
+        """Start from a fitted SBN on the same support: logits = its log probabilities (softmax
+        inverts them exactly; a probability 0 becomes a logit of log(1e-300))."""
+        fitted = network.support_
+        if not (np.array_equal(fitted.clade_keys, self.support.clade_keys)
+                and np.array_equal(fitted.root_splits, self.support.root_splits)
+                and np.array_equal(fitted.pcsp_keys, self.support.pcsp_keys)):
+            raise PhyloVIError("the warm-start SBN was fitted on another support")
+        floor = np.log(1e-300)
+        with torch.no_grad():
+            self.root_logits.copy_(torch.as_tensor(np.maximum(network.log_root_, floor)))
+            self.pcsp_logits.copy_(torch.as_tensor(np.maximum(network.log_cpd_, floor)))
+
     def distribution(self) -> SubsplitBayesianNetwork:
         """The current q_φ as a fitted :class:`SubsplitBayesianNetwork` (log_prob, sampling, KL, credible sets)."""
         with torch.no_grad():
