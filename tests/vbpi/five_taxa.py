@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+import torch
 
 from phylo_vi.alignment import Alignment, SitePatterns
 from phylo_vi.marginal.gamma_laplus_importance import GammaLaplusImportanceSampling
@@ -94,3 +95,11 @@ def exact_answer() -> ExactAnswer:
         FixedTopologyProblem(patterns, tree)) for i, tree in enumerate(trees)]
     return ExactAnswer(taxa, trees, patterns, np.array([e.log_marginal_ for e in estimates]),
                        np.array([e.standard_error_ for e in estimates]))
+
+
+def random_logits(model, seed: int) -> None:
+    """Standard normal logits for an :class:`~phylo_vi.vbpi.topology.SBNTopologyModel` (non-uniform q)."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        model.root_logits.copy_(torch.randn(model.root_logits.shape, generator=generator, dtype=torch.float64))
+        model.pcsp_logits.copy_(torch.randn(model.pcsp_logits.shape, generator=generator, dtype=torch.float64))

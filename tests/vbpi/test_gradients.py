@@ -9,22 +9,7 @@ from torch.func import functional_call
 from phylo_vi.likelihood import TreeLikelihood
 from phylo_vi.vbpi.likelihood import TopologyLikelihoods, TorchTopologyLikelihoods, log_likelihood
 from phylo_vi.vbpi.model import PhylogeneticModel, log_unrooted_topology_count
-from phylo_vi.vbpi.posterior import VariationalPosterior
 from phylo_vi.vi.logspace import logmeanexp
-from tests.vbpi.test_topology import random_logits
-
-
-@pytest.fixture
-def posterior(five_taxa, full_support):
-    posterior = VariationalPosterior(full_support, five_taxa.taxa, generator=torch.Generator().manual_seed(2))
-    random_logits(posterior.topology, 4)
-    return posterior
-
-
-@pytest.fixture
-def sampled(posterior):
-    """40 draws: repeated topologies in different node orders (different sampled rootings)."""
-    return posterior.topology.sample(40, np.random.default_rng(8))
 
 
 def test_topology_count():

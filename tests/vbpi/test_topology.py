@@ -8,13 +8,7 @@ from scipy import stats
 
 from phylo_vi.vbpi.batch import topology_batch
 from phylo_vi.vbpi.topology import SBNTopologyModel, sbn_log_prob, segment_log_softmax
-
-
-def random_logits(model: SBNTopologyModel, seed: int) -> None:
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        model.root_logits.copy_(torch.randn(model.root_logits.shape, generator=generator, dtype=torch.float64))
-        model.pcsp_logits.copy_(torch.randn(model.pcsp_logits.shape, generator=generator, dtype=torch.float64))
+from tests.vbpi.five_taxa import random_logits
 
 
 @pytest.fixture
