@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import click
+import numpy as np
 
 from phylo_vi.cli.common import (emit_json, json_option, quiet_option, resolve_seed, seed_option, threads_option,
                                  write_json)
@@ -55,15 +56,16 @@ def vbpi() -> None:
 @click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True)
 @click.option("--warm-up", type=click.IntRange(min=0), default=100_000, show_default=True,
               help="Iterations of the linear β warm-up of the likelihood (β0 = 0.001).")
-@click.option("--burnin", type=click.FloatRange(0, 1, max_open=True), default=0.25, show_default=True,
-              help="Fraction of each MCMC support file discarded at its start (not applied to .trprobs).")
+@click.option("--burnin", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
+              help="Fraction of each support file discarded at its start (for MCMC chains such as .t files; "
+                   "never applied to .trprobs; keep 0 for bootstrap or other tree lists).")
 @click.option("--kl-every", type=click.IntRange(min=0), default=1000, show_default=True)
 @click.option("--checkpoint-every", type=click.IntRange(min=0), default=0, show_default=True,
               help="Write PREFIX.ckpt every N iterations (it is always written at the end).")
 @click.option("--resume", type=existing_file, default=None, help="Continue the run saved in this checkpoint.")
 @with_evaluation_options
 @click.option("-o", "--out", "out_prefix", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Output prefix: PREFIX.trace.tsv, PREFIX.json, PREFIX.ckpt, PREFIX.trees.")
+              help="Output prefix: PREFIX.trace.tsv, PREFIX.json, PREFIX.html, PREFIX.ckpt, PREFIX.trees.")
 @seed_option
 @threads_option
 @json_option
@@ -127,7 +129,7 @@ def fit(alignment, support, golden, model, n_iter, n_particles, estimator, no_ps
               help="Golden-run .trprobs files: KL(golden ‖ q).")
 @with_evaluation_options
 @click.option("-o", "--out", "out_prefix", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Output prefix: PREFIX.json, PREFIX.trees.")
+              help="Output prefix: PREFIX.json, PREFIX.html, PREFIX.trees.")
 @threads_option
 @json_option
 def evaluate(checkpoint, alignment, golden, eval_runs, is_particles, is_repeats, posterior_trees, out_prefix, threads,
@@ -150,18 +152,26 @@ def evaluate(checkpoint, alignment, golden, eval_runs, is_particles, is_repeats,
 
 def _finish(estimator_, document: dict, reference, out_prefix: Path, eval_runs: int, is_particles: int,
             is_repeats: int, posterior_trees: int, as_json: bool) -> None:
-    """Evaluate, write PREFIX.json (and PREFIX.trees) and print the summary."""
+    """Evaluate, write PREFIX.json, PREFIX.html (and PREFIX.trees) and print the summary."""
     from phylo_vi.vbpi.output import write_trees
+    from phylo_vi.vbpi.report import write_report
 
     evaluation = estimator_.evaluate(n_runs=eval_runs, n_is_particles=is_particles, n_is_repeats=is_repeats,
                                      golden=reference)
     if posterior_trees:
         write_trees(out_prefix.with_name(out_prefix.name + ".trees"), estimator_.sample_trees(posterior_trees))
+    distribution = estimator_.distribution_
+    map_tree, map_log_prob = distribution.most_probable_tree(random_state=estimator_.seed_)
+    credible, _, credible_mass = distribution.credible_set(0.95, random_state=estimator_.seed_)
     document = {"seed": estimator_.seed_, **estimator_.get_params(), "iterations": estimator_.n_iter_, **document,
                 "support_size": {"root_splits": len(estimator_.support_.root_splits),
                                  "pcsps": len(estimator_.support_.pcsp_keys)},
-                **evaluation.as_dict()}
+                **evaluation.as_dict(), "map_topology": map_tree.to_newick(lengths=False),
+                "map_probability": float(np.exp(map_log_prob)), "credible_set_95_size": len(credible),
+                "credible_set_95_mass": credible_mass}
     write_json(out_prefix.with_name(out_prefix.name + ".json"), document)
+    write_report(out_prefix.with_name(out_prefix.name + ".html"), document, estimator_.trace_, distribution,
+                 reference)
     if as_json:
         emit_json(document)
     else:

@@ -60,6 +60,9 @@ def test_fit_writes_trace_summary_and_checkpoint_and_resumes_exactly(capsys, tmp
                 "-o", tmp_path / "second", *SHORT)[0] == 0
     assert (tmp_path / "second.trace.tsv").read_text() == (tmp_path / "whole.trace.tsv").read_text()
     assert len(list(read_nexus_trees(tmp_path / "whole.trees"))) == 25
+    report = (tmp_path / "whole.html").read_text()
+    assert "golden-run topology distribution" in report and report.count("<img") == 3
+    assert 0 < document["map_probability"] <= 1 and 1 <= document["credible_set_95_size"] <= 15
 
 
 def test_evaluate_a_checkpoint_gives_the_summary_of_the_run(capsys, tmp_path, files):
