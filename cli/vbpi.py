@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -37,8 +38,9 @@ def vbpi() -> None:
 
 @vbpi.command("fit")
 @click.argument("alignment", type=existing_file)
-@click.option("--support", "support", cls=FilesOption, type=existing_file,
-              help="Tree samples defining the SBN support (per file its 95% most frequent trees).")
+@click.option("--support", "support", cls=FilesOption, type=str,
+              help="Tree samples defining the SBN support (per file its 95% most frequent trees), or 'ufboot': "
+                   "10 IQ-TREE ultrafast-bootstrap replicates of 1000 trees built on the spot (needs iqtree2).")
 @click.option("--golden", "golden", cls=FilesOption, type=existing_file,
               help="Golden-run .trprobs files: KL(golden ‖ q) in the trace and the summary.")
 @click.option("--model", default="JC", show_default=True, help="Substitution model (IQ-TREE syntax).")
@@ -95,7 +97,9 @@ def fit(alignment, support, golden, model, n_iter, n_particles, estimator, no_ps
     patterns = read_alignment(alignment).site_patterns()
     resumed = load_checkpoint(resume) if resume is not None else None
     taxa = TaxonNamespace(resumed["taxa"]) if resumed is not None else TaxonNamespace()
-    samples = read_tree_arrays(support, taxa=taxa, burnin=burnin, per_file=True) if resume is None else None
+    support_started = time.perf_counter()
+    samples = None if resume is not None else _support_samples(support, alignment, taxa, model, seed, burnin, threads)
+    support_seconds = time.perf_counter() - support_started
     reference = pooled_golden_run(read_tree_arrays(golden, taxa=taxa, per_file=True)) if golden else None
     checkpoint = out_prefix.with_name(out_prefix.name + ".ckpt")
     estimator_ = VBPI(model=model, n_particles=n_particles, estimator=estimator, psp=not no_psp,
@@ -115,7 +119,8 @@ def fit(alignment, support, golden, model, n_iter, n_particles, estimator, no_ps
     _write_trace(out_prefix.with_name(out_prefix.name + ".trace.tsv"), estimator_.trace_)
     trained = n_iter - (int(resumed["iteration"]) if resumed is not None else 0)
     document = {"alignment": str(alignment), "support": [str(p) for p in support], "golden": [str(p) for p in golden],
-                "resumed_from": None if resume is None else str(resume), "training_seconds": estimator_.seconds_,
+                "resumed_from": None if resume is None else str(resume), "support_seconds": support_seconds,
+                "training_seconds": estimator_.seconds_,
                 "seconds_per_1000_iterations": 1000 * estimator_.seconds_ / trained if trained else None,
                 "checkpoint": str(checkpoint)}
     _finish(estimator_, document, reference, out_prefix, eval_runs, is_particles, is_repeats, posterior_trees,
@@ -148,6 +153,20 @@ def evaluate(checkpoint, alignment, golden, eval_runs, is_particles, is_repeats,
     document = {"checkpoint": str(checkpoint), "alignment": str(alignment), "golden": [str(p) for p in golden]}
     _finish(estimator_, document, reference, out_prefix, eval_runs, is_particles, is_repeats, posterior_trees,
             as_json)
+
+
+def _support_samples(support, alignment: Path, taxa, model: str, seed: int, burnin: float, threads: int):
+    """Tree samples of the support: the files given, or UFBoot replicates built now (``ufboot``)."""
+    from phylo_vi.errors import PhyloVIError
+    from phylo_vi.sbn import read_tree_arrays
+    from phylo_vi.vbpi.ufboot import ufboot_samples
+
+    if list(support) == ["ufboot"]:
+        return ufboot_samples(alignment, taxa, model=model, seed=seed, threads=threads)
+    missing = [path for path in support if not Path(path).is_file()]
+    if missing:
+        raise PhyloVIError(f"--support: no such file: {missing[0]}")
+    return read_tree_arrays(list(support), taxa=taxa, burnin=burnin, per_file=True)
 
 
 def _finish(estimator_, document: dict, reference, out_prefix: Path, eval_runs: int, is_particles: int,
