@@ -106,7 +106,7 @@ def fit(alignment, support, golden, model, n_iter, n_particles, estimator, no_ps
                       warm_start=warm_start, learning_rate=learning_rate, warm_up=warm_up,
                       kl_every=kl_every if golden else 0,
                       checkpoint_every=checkpoint_every, checkpoint_path=checkpoint, device=device, backend=backend,
-                      random_state=seed)
+                      threads=threads, random_state=seed)
     show = not quiet and sys.stderr.isatty()
     with tqdm(total=n_iter, disable=not show, file=sys.stderr, desc="vbpi", leave=False) as bar:
         def progress(iteration: int, record: dict) -> None:

@@ -59,6 +59,7 @@ class VBPI:
         and at the end of :meth:`fit` (when a path is given).
     device, backend : torch device of q and of the likelihood; ``backend`` ``"numba"`` (default on
         the CPU) or ``"torch"`` (the engine's torch twin; default on other devices, e.g. CUDA).
+    threads : likelihoods of distinct topologies evaluated concurrently (results do not depend on it).
     random_state : int seed (None: drawn and recorded in ``seed_``).
 
     Fitted attributes: ``taxa_``, ``support_``, ``posterior_`` (:class:`VariationalPosterior`),
@@ -72,7 +73,7 @@ class VBPI:
                  support_level: float = DEFAULT_LEVEL, warm_start: str | None = None, warm_start_alpha: float = 1e-4,
                  kl_every: int = 1000, checkpoint_every: int = 0,
                  checkpoint_path: str | Path | None = None, device: str = "cpu", backend: str | None = None,
-                 random_state: int | None = None):
+                 threads: int = 1, random_state: int | None = None):
         self.model = model
         self.prior_rate = prior_rate
         self.n_particles = n_particles
@@ -91,6 +92,7 @@ class VBPI:
         self.checkpoint_path = checkpoint_path
         self.device = device
         self.backend = backend
+        self.threads = threads
         self.random_state = random_state
 
     # ----------------------------------------------------------------------------- checks
@@ -116,7 +118,7 @@ class VBPI:
                 "lr_decay": self.lr_decay, "lr_decay_every": self.lr_decay_every,
                 "initial_beta": self.initial_beta, "warm_up": self.warm_up, "kl_every": self.kl_every,
                 "warm_start": self.warm_start, "warm_start_alpha": self.warm_start_alpha,
-                "device": str(self.device), "backend": self.backend}
+                "device": str(self.device), "backend": self.backend, "threads": self.threads}
 
     # ------------------------------------------------------------------------------- fit
     def fit(self, patterns: SitePatterns, samples: Sequence[TreeArrays] | TreeArrays | None, n_iter: int, *,
@@ -167,7 +169,7 @@ class VBPI:
 
     def _build(self, patterns: SitePatterns) -> None:
         self.model_ = PhylogeneticModel(patterns, self.taxa_, self.model, prior_rate=self.prior_rate,
-                                        device=self.device, backend=self.backend)
+                                        device=self.device, backend=self.backend, threads=self.threads)
         generator = torch.Generator().manual_seed(self.seed_)
         self.posterior_ = VariationalPosterior(self.support_, self.taxa_, psp=self.psp, generator=generator)
         self.posterior_.to(self.device)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -96,12 +97,25 @@ class TopologyLikelihoods(_TopologyCache):
     model : any substitution model of the engine, or an IQ-TREE model string (default JC69).
     cache_size : number of topologies whose likelihood objects are kept.
     site_repeats : passed to :class:`TreeLikelihood` (compact subtrees evaluated once per site class).
+    threads : distinct topologies evaluated concurrently (the kernels release the GIL; every
+        likelihood object has its own work buffers); the values do not depend on it.
     """
 
     def __init__(self, patterns: SitePatterns, taxa: TaxonNamespace, model: SubstitutionModel | str = "JC", *,
-                 cache_size: int = DEFAULT_CACHE_SIZE, site_repeats: bool = True):
+                 cache_size: int = DEFAULT_CACHE_SIZE, site_repeats: bool = True, threads: int = 1):
         super().__init__(patterns, taxa, model, cache_size)
+        if threads < 1:
+            raise PhyloVIError(f"threads must be at least 1, got {threads}")
         self.site_repeats = site_repeats
+        self.threads = int(threads)
+        self._pool = ThreadPoolExecutor(max_workers=self.threads) if self.threads > 1 else None
+
+    def _map(self, evaluate, batch: TopologyBatch) -> list:
+        """``evaluate(likelihood, rows, gather)`` for every distinct topology, on ``threads`` threads."""
+        groups = list(self._groups(batch))
+        if self._pool is None or len(groups) == 1:
+            return [evaluate(*group) for group in groups]
+        return list(self._pool.map(lambda group: evaluate(*group), groups))
 
     def _build(self, tree: Tree) -> TreeLikelihood:
         return TreeLikelihood(self.patterns, tree, self.model, site_repeats=self.site_repeats)
@@ -116,8 +130,11 @@ class TopologyLikelihoods(_TopologyCache):
         """log L of every tree, ``(K,)``; ``lengths (K, E)`` in each tree's edge order."""
         lengths = self._check(batch, lengths)
         values = np.empty(len(batch))
-        for likelihood, rows, gather in self._groups(batch):
+
+        def evaluate(likelihood, rows, gather):
             values[rows] = likelihood.log_likelihood_batch(lengths[rows[:, None], gather])
+
+        self._map(evaluate, batch)
         return values
 
     def gradients(self, batch: TopologyBatch, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -125,8 +142,11 @@ class TopologyLikelihoods(_TopologyCache):
         lengths = self._check(batch, lengths)
         values = np.empty(len(batch))
         gradients = np.empty_like(lengths)
-        for likelihood, rows, gather in self._groups(batch):
+
+        def evaluate(likelihood, rows, gather):
             values[rows], gradients[rows[:, None], gather] = likelihood.gradient_batch(lengths[rows[:, None], gather])
+
+        self._map(evaluate, batch)
         return values, gradients
 
 

@@ -36,12 +36,13 @@ class PhylogeneticModel:
     """Alignment + substitution model + Exponential(λ) branch prior + uniform topology prior.
 
     ``backend``: ``"numba"`` (the engine's kernels, CPU) or ``"torch"`` (its torch twin on
-    ``device``); by default Numba on the CPU and the twin on any other device.
+    ``device``); by default Numba on the CPU and the twin on any other device. ``threads``:
+    distinct topologies of a batch evaluated concurrently (Numba backend).
     """
 
     def __init__(self, patterns: SitePatterns, taxa: TaxonNamespace, model: SubstitutionModel | str = "JC", *,
                  prior_rate: float = 10.0, device: torch.device | str = "cpu", backend: str | None = None,
-                 cache_size: int | None = None):
+                 threads: int = 1, cache_size: int | None = None):
         if not prior_rate > 0:
             raise PhyloVIError(f"the exponential prior needs a positive rate, got {prior_rate}")
         device = torch.device(device)
@@ -51,7 +52,7 @@ class PhylogeneticModel:
                                f"got {backend!r} on {device}")
         options = {} if cache_size is None else {"cache_size": cache_size}
         self.backend = backend
-        self.likelihoods = (TopologyLikelihoods(patterns, taxa, model, **options) if backend == "numba"
+        self.likelihoods = (TopologyLikelihoods(patterns, taxa, model, threads=threads, **options) if backend == "numba"
                             else TorchTopologyLikelihoods(patterns, taxa, model, device=device, **options))
         self.prior_rate = float(prior_rate)
         self.n_taxa = len(taxa)

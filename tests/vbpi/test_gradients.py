@@ -72,3 +72,13 @@ def test_torch_twin_matches_the_numba_engine_in_value_and_gradient(five_taxa, sa
         results.append((values.detach().cpu(), log_branch.grad))
     torch.testing.assert_close(results[1][0], results[0][0], rtol=0, atol=1e-9)
     torch.testing.assert_close(results[1][1], results[0][1], rtol=1e-8, atol=1e-9)
+
+
+def test_threads_give_the_same_values_and_gradients(five_taxa, sampled):
+    lengths = np.random.default_rng(4).exponential(0.1, (len(sampled), sampled.n_edges))
+    single = TopologyLikelihoods(five_taxa.patterns, five_taxa.taxa).gradients(sampled, lengths)
+    threaded = TopologyLikelihoods(five_taxa.patterns, five_taxa.taxa, threads=2)
+    for expected, got in zip(single, threaded.gradients(sampled, lengths)):
+        np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(threaded.log_likelihoods(sampled, lengths),
+                                  TopologyLikelihoods(five_taxa.patterns, five_taxa.taxa).log_likelihoods(sampled, lengths))
