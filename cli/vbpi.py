@@ -62,6 +62,8 @@ def vbpi() -> None:
               help="Fraction of each support file discarded at its start (for MCMC chains such as .t files; "
                    "never applied to .trprobs; keep 0 for bootstrap or other tree lists).")
 @click.option("--kl-every", type=click.IntRange(min=0), default=1000, show_default=True)
+@click.option("--stop-on-plateau", "plateau_window", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Stop once β = 1 when the mean bound of the last N iterations gains < 0.01 nats on the N before.")
 @click.option("--checkpoint-every", type=click.IntRange(min=0), default=0, show_default=True,
               help="Write PREFIX.ckpt every N iterations (it is always written at the end).")
 @click.option("--resume", type=existing_file, default=None, help="Continue the run saved in this checkpoint.")
@@ -73,8 +75,8 @@ def vbpi() -> None:
 @json_option
 @quiet_option
 def fit(alignment, support, golden, model, n_iter, n_particles, estimator, no_psp, warm_start, device, backend,
-        learning_rate, warm_up, burnin, kl_every, checkpoint_every, resume, eval_runs, is_particles, is_repeats,
-        posterior_trees, out_prefix, seed, threads, as_json, quiet) -> None:
+        learning_rate, warm_up, burnin, kl_every, plateau_window, checkpoint_every, resume, eval_runs, is_particles,
+        is_repeats, posterior_trees, out_prefix, seed, threads, as_json, quiet) -> None:
     """Fit VBPI to ALIGNMENT; write the trace, a JSON summary and a checkpoint."""
     import numba
     import torch
@@ -104,7 +106,7 @@ def fit(alignment, support, golden, model, n_iter, n_particles, estimator, no_ps
     checkpoint = out_prefix.with_name(out_prefix.name + ".ckpt")
     estimator_ = VBPI(model=model, n_particles=n_particles, estimator=estimator, psp=not no_psp,
                       warm_start=warm_start, learning_rate=learning_rate, warm_up=warm_up,
-                      kl_every=kl_every if golden else 0,
+                      kl_every=kl_every if golden else 0, plateau_window=plateau_window,
                       checkpoint_every=checkpoint_every, checkpoint_path=checkpoint, device=device, backend=backend,
                       threads=threads, random_state=seed)
     show = not quiet and sys.stderr.isatty()
@@ -120,6 +122,7 @@ def fit(alignment, support, golden, model, n_iter, n_particles, estimator, no_ps
     trained = n_iter - (int(resumed["iteration"]) if resumed is not None else 0)
     document = {"alignment": str(alignment), "support": [str(p) for p in support], "golden": [str(p) for p in golden],
                 "resumed_from": None if resume is None else str(resume), "support_seconds": support_seconds,
+                "stopped_on_plateau": estimator_.stopped_on_plateau_,
                 "training_seconds": estimator_.seconds_,
                 "seconds_per_1000_iterations": 1000 * estimator_.seconds_ / trained if trained else None,
                 "checkpoint": str(checkpoint)}

@@ -55,6 +55,9 @@ class VBPI:
     warm_start : ``"em"`` starts q_φ at SBN-EM-α (``warm_start_alpha``) fitted to the support
         sample (:func:`~phylo_vi.vbpi.support.support_sample`) instead of uniform CPDs.
     kl_every : iterations between KL(golden ‖ q_φ) values in the trace (when golden is given).
+    plateau_window, plateau_tol : stop early (0: never) once β = 1 when the mean training bound of
+        the last ``plateau_window`` iterations exceeds that of the window before by less than
+        ``plateau_tol`` nats (checked every ``plateau_window`` iterations).
     checkpoint_every, checkpoint_path : write a checkpoint every so many iterations (0: never)
         and at the end of :meth:`fit` (when a path is given).
     device, backend : torch device of q and of the likelihood; ``backend`` ``"numba"`` (default on
@@ -64,14 +67,14 @@ class VBPI:
 
     Fitted attributes: ``taxa_``, ``support_``, ``posterior_`` (:class:`VariationalPosterior`),
     ``model_`` (:class:`PhylogeneticModel`), ``trace_`` (dict of arrays, :data:`TRACE_COLUMNS`),
-    ``n_iter_``, ``seed_``, ``seconds_`` (training time of this call).
+    ``n_iter_``, ``seed_``, ``seconds_`` (training time of this call), ``stopped_on_plateau_``.
     """
 
     def __init__(self, *, model: SubstitutionModel | str = "JC", prior_rate: float = 10.0, n_particles: int = 10,
                  estimator: str = "vimco", psp: bool = True, learning_rate: float = 1e-3, lr_decay: float = 0.75,
                  lr_decay_every: int = 20_000, initial_beta: float = 0.001, warm_up: int = 100_000,
                  support_level: float = DEFAULT_LEVEL, warm_start: str | None = None, warm_start_alpha: float = 1e-4,
-                 kl_every: int = 1000, checkpoint_every: int = 0,
+                 kl_every: int = 1000, plateau_window: int = 0, plateau_tol: float = 0.01, checkpoint_every: int = 0,
                  checkpoint_path: str | Path | None = None, device: str = "cpu", backend: str | None = None,
                  threads: int = 1, random_state: int | None = None):
         self.model = model
@@ -88,6 +91,8 @@ class VBPI:
         self.warm_start = warm_start
         self.warm_start_alpha = warm_start_alpha
         self.kl_every = kl_every
+        self.plateau_window = plateau_window
+        self.plateau_tol = plateau_tol
         self.checkpoint_every = checkpoint_every
         self.checkpoint_path = checkpoint_path
         self.device = device
@@ -103,8 +108,8 @@ class VBPI:
             raise PhyloVIError(f"n_particles must be at least 2, got {self.n_particles}")
         if not self.learning_rate > 0 or not 0 < self.lr_decay <= 1 or self.lr_decay_every < 1:
             raise PhyloVIError("learning_rate must be > 0, lr_decay in (0, 1] and lr_decay_every >= 1")
-        if self.checkpoint_every < 0 or self.kl_every < 0:
-            raise PhyloVIError("checkpoint_every and kl_every must be >= 0")
+        if self.checkpoint_every < 0 or self.kl_every < 0 or self.plateau_window < 0:
+            raise PhyloVIError("checkpoint_every, kl_every and plateau_window must be >= 0")
         if self.warm_start not in (None, "em"):
             raise PhyloVIError(f"warm_start must be None or 'em', got {self.warm_start!r}")
         if self.checkpoint_every and self.checkpoint_path is None:
@@ -142,6 +147,7 @@ class VBPI:
         if n_iter < self.n_iter_:
             raise PhyloVIError(f"the run is already at iteration {self.n_iter_}; n_iter={n_iter} is behind it")
         started = time.perf_counter()
+        self.stopped_on_plateau_ = False
         for iteration in range(self.n_iter_ + 1, n_iter + 1):
             record = self._step(iteration, golden)
             self.n_iter_ = iteration
@@ -149,6 +155,9 @@ class VBPI:
                 self.save_checkpoint(self.checkpoint_path)
             if callback is not None:
                 callback(iteration, record)
+            if self._on_plateau(iteration):
+                self.stopped_on_plateau_ = True
+                break
         self.seconds_ = time.perf_counter() - started
         if self.checkpoint_path is not None:
             self.save_checkpoint(self.checkpoint_path)
@@ -189,6 +198,14 @@ class VBPI:
         self._rng.bit_generator.state = state["rng"]
         self.n_iter_ = int(state["iteration"])
         self._trace = {name: list(values) for name, values in state["trace"].items()}
+
+    def _on_plateau(self, iteration: int) -> bool:
+        """The stopping rule of ``plateau_window`` / ``plateau_tol`` (class docstring)."""
+        window = self.plateau_window
+        if not window or iteration % window or iteration < 2 * window or self._trace["beta"][-2 * window] < 1.0:
+            return False
+        bounds = self._trace["bound"]
+        return float(np.mean(bounds[-window:]) - np.mean(bounds[-2 * window:-window])) < self.plateau_tol
 
     def _step(self, iteration: int, golden) -> dict:
         beta = inverse_temperature(iteration, initial=self.initial_beta, warm_up=self.warm_up)

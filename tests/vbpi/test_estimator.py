@@ -92,3 +92,14 @@ def test_em_warm_start_starts_q_at_the_sbn_em_fit(five_taxa):
     uniform = VBPI(support_level=1.0, random_state=1).fit(five_taxa.patterns, weighted, 0)
     exact_kl = lambda fitted: kl_divergence(fitted.distribution_, arrays, five_taxa.posterior).kl  # noqa: E731
     assert exact_kl(started) < exact_kl(uniform)
+
+
+def test_training_stops_on_a_plateau_of_the_bound(five_taxa):
+    window = 200
+    fitted = VBPI(random_state=3, plateau_window=window, plateau_tol=0.05, **FAST).fit(
+        five_taxa.patterns, five_taxa.arrays(), 20_000)
+    assert fitted.stopped_on_plateau_ and fitted.n_iter_ < 20_000 and fitted.n_iter_ % window == 0
+    trace = fitted.trace_
+    # the rule, recomputed from the trace: β = 1 over both windows and a gain below the tolerance
+    assert trace["beta"][-2 * window] == 1.0
+    assert trace["bound"][-window:].mean() - trace["bound"][-2 * window:-window].mean() < 0.05
