@@ -125,6 +125,7 @@ def fit(alignment, support, golden, model, n_iter, n_particles, estimator, no_ps
                 "stopped_on_plateau": estimator_.stopped_on_plateau_,
                 "training_seconds": estimator_.seconds_,
                 "seconds_per_1000_iterations": 1000 * estimator_.seconds_ / trained if trained else None,
+                "cpu_seconds_per_1000_iterations": 1000 * estimator_.cpu_seconds_ / trained if trained else None,
                 "checkpoint": str(checkpoint)}
     _finish(estimator_, document, reference, out_prefix, eval_runs, is_particles, is_repeats, posterior_trees,
             as_json)
@@ -197,7 +198,8 @@ def _finish(estimator_, document: dict, reference, out_prefix: Path, eval_runs: 
     if as_json:
         emit_json(document)
     else:
-        for key in ("elbo", "bound_10", "log_marginal", "log_marginal_sd", "kl", "seconds_per_1000_iterations"):
+        for key in ("elbo", "bound_10", "log_marginal", "log_marginal_sd", "kl", "seconds_per_1000_iterations",
+                    "cpu_seconds_per_1000_iterations"):
             if key in document:
                 click.echo(f"{key}: {document[key]}")
 

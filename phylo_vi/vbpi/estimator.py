@@ -67,7 +67,8 @@ class VBPI:
 
     Fitted attributes: ``taxa_``, ``support_``, ``posterior_`` (:class:`VariationalPosterior`),
     ``model_`` (:class:`PhylogeneticModel`), ``trace_`` (dict of arrays, :data:`TRACE_COLUMNS`),
-    ``n_iter_``, ``seed_``, ``seconds_`` (training time of this call), ``stopped_on_plateau_``.
+    ``n_iter_``, ``seed_``, ``seconds_`` and ``cpu_seconds_`` (wall and process CPU time of the
+    training in the last :meth:`fit` call), ``stopped_on_plateau_``.
     """
 
     def __init__(self, *, model: SubstitutionModel | str = "JC", prior_rate: float = 10.0, n_particles: int = 10,
@@ -146,7 +147,7 @@ class VBPI:
             raise PhyloVIError("give tree samples for the support, or a checkpoint to resume")
         if n_iter < self.n_iter_:
             raise PhyloVIError(f"the run is already at iteration {self.n_iter_}; n_iter={n_iter} is behind it")
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         self.stopped_on_plateau_ = False
         for iteration in range(self.n_iter_ + 1, n_iter + 1):
             record = self._step(iteration, golden)
@@ -159,6 +160,7 @@ class VBPI:
                 self.stopped_on_plateau_ = True
                 break
         self.seconds_ = time.perf_counter() - started
+        self.cpu_seconds_ = time.process_time() - cpu_started
         if self.checkpoint_path is not None:
             self.save_checkpoint(self.checkpoint_path)
         return self
@@ -266,7 +268,7 @@ class VBPI:
         state = load_checkpoint(path)
         estimator = cls(**state["params"], random_state=int(state["seed"]))
         estimator._restore(state, patterns)
-        estimator.seconds_ = 0.0
+        estimator.seconds_ = estimator.cpu_seconds_ = 0.0
         return estimator
 
     def save_checkpoint(self, path: str | Path) -> None:
