@@ -50,6 +50,10 @@ def vbpi() -> None:
 @click.option("--estimator", type=click.Choice(ESTIMATOR_CHOICES), default="vimco", show_default=True,
               help="Gradient estimator of the topology parameters.")
 @click.option("--no-psp", is_flag=True, help="Split features only (no primary subsplit pairs).")
+@click.option("--branch-model", type=click.Choice(["lognormal", "planar"]), default="lognormal", show_default=True,
+              help="Branch lengths: log-normal (VBPI) or log-normal + planar flows (VBPI-NF).")
+@click.option("--flow-layers", type=click.IntRange(min=1), default=16, show_default=True,
+              help="Planar layers of --branch-model planar.")
 @click.option("--warm-start", type=click.Choice(["em"]), default=None,
               help="Start q_φ at SBN-EM-α (α = 1e-4) fitted to the support sample instead of uniform CPDs.")
 @click.option("--device", default="cpu", show_default=True, help="Torch device of q and the likelihood (cpu, cuda).")
@@ -74,9 +78,10 @@ def vbpi() -> None:
 @threads_option
 @json_option
 @quiet_option
-def fit(alignment, support, golden, model, n_iter, n_particles, estimator, no_psp, warm_start, device, backend,
-        learning_rate, warm_up, burnin, kl_every, plateau_window, checkpoint_every, resume, eval_runs, is_particles,
-        is_repeats, posterior_trees, out_prefix, seed, threads, as_json, quiet) -> None:
+def fit(alignment, support, golden, model, n_iter, n_particles, estimator, no_psp, branch_model, flow_layers,
+        warm_start, device, backend, learning_rate, warm_up, burnin, kl_every, plateau_window, checkpoint_every,
+        resume, eval_runs, is_particles, is_repeats, posterior_trees, out_prefix, seed, threads, as_json,
+        quiet) -> None:
     """Fit VBPI to ALIGNMENT; write the trace, a JSON summary and a checkpoint."""
     import numba
     import torch
@@ -105,6 +110,7 @@ def fit(alignment, support, golden, model, n_iter, n_particles, estimator, no_ps
     reference = pooled_golden_run(read_tree_arrays(golden, taxa=taxa, per_file=True)) if golden else None
     checkpoint = out_prefix.with_name(out_prefix.name + ".ckpt")
     estimator_ = VBPI(model=model, n_particles=n_particles, estimator=estimator, psp=not no_psp,
+                      branch_model=branch_model, flow_layers=flow_layers,
                       warm_start=warm_start, learning_rate=learning_rate, warm_up=warm_up,
                       kl_every=kl_every if golden else 0, plateau_window=plateau_window,
                       checkpoint_every=checkpoint_every, checkpoint_path=checkpoint, device=device, backend=backend,

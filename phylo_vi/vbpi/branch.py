@@ -92,3 +92,51 @@ class LogNormalBranchModel(nn.Module):
         log_branch = mean + log_std.exp() * noise + LOG_BRANCH_OFFSET
         log_q = (-0.5 * math.log(2.0 * math.pi) - 0.5 * noise ** 2 - log_std).sum(dim=-1)
         return log_branch, log_q
+
+
+class PlanarFlowBranchModel(LogNormalBranchModel):
+    """VBPI-NF: the log-normal base pushed through permutation-equivariant planar layers.
+
+    Zhang (NeurIPS 2020, "Improved variational Bayesian phylogenetic inference with normalizing
+    flows"; code ``zcrabbit/vbpi-nf``): layer ``l`` maps the vector z of log branch lengths (before
+    the −2 offset, which is applied after the flow) by the planar map of Rezende & Mohamed (2015,
+    eq. 10) whose per-edge vectors are sums of learned edge features, like μ and log σ:
+
+        z ← z + û_l tanh(w_l · z + c_l),    (u_{l,e}, w_{l,e}) = Σ_{features f of edge e} θ[f, l],
+
+    with û = u + (m(w·u) − w·u) w / ‖w‖², m(x) = −1 + softplus(x), so that w·û > −1 and the map is
+    invertible; log |det| = log |1 + (1 − tanh²(w·z + c)) w·û|. Relabelling the edges permutes
+    u and w with z, so the density does not depend on the edge order.
+    """
+
+    def __init__(self, support: SubsplitSupport, n_taxa: int, *, n_layers: int = 16, psp: bool = True,
+                 generator: torch.Generator | None = None, dtype: torch.dtype = torch.float64):
+        super().__init__(support, n_taxa, psp=psp, generator=generator, dtype=dtype)
+        self.n_layers = n_layers
+        n_rows = self.features.shape[0]
+        self.flow_features = nn.Parameter(0.1 * torch.randn((n_rows, 2 * n_layers), generator=generator, dtype=dtype))
+        self.flow_bias = nn.Parameter(0.1 * torch.randn(n_layers, generator=generator, dtype=dtype))
+
+    def flow(self, batch: TopologyBatch, base: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(z_L (K, E), Σ_l log |det| (K,))`` for base points ``(K, E)``."""
+        padded = torch.cat([self.flow_features, self.flow_features.new_zeros(1, 2 * self.n_layers)])
+        edge = padded[self.feature_rows(batch)].sum(dim=-2)                          # (K, E, 2L)
+        u_all, w_all = edge[..., :self.n_layers], edge[..., self.n_layers:]
+        z = base
+        log_det = torch.zeros_like(base[..., 0])
+        for layer in range(self.n_layers):
+            u, w = u_all[..., layer], w_all[..., layer]
+            wu = (w * u).sum(-1, keepdim=True)
+            u_hat = u + (-1.0 + nn.functional.softplus(wu) - wu) * w / (w * w).sum(-1, keepdim=True)
+            activation = torch.tanh((w * z).sum(-1) + self.flow_bias[layer])
+            z = z + activation[..., None] * u_hat
+            log_det = log_det + torch.log(torch.abs(1.0 + (1.0 - activation ** 2) * (w * u_hat).sum(-1)))
+        return z, log_det
+
+    def sample(self, batch: TopologyBatch, noise: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(log b, log q_ψ(log b | τ))``: base log-normal draw, planar layers, then the offset."""
+        mean, log_std = self.mean_log_std(batch)
+        base = mean + log_std.exp() * noise
+        log_q = (-0.5 * math.log(2.0 * math.pi) - 0.5 * noise ** 2 - log_std).sum(dim=-1)
+        flowed, log_det = self.flow(batch, base)
+        return flowed + LOG_BRANCH_OFFSET, log_q - log_det

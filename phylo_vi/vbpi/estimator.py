@@ -34,8 +34,9 @@ from phylo_vi.vbpi.support import DEFAULT_LEVEL, support_sample
 TRACE_COLUMNS = ("iteration", "beta", "learning_rate", "bound", "max_log_likelihood", "kl")
 
 #: Hyperparameters that must agree between a checkpoint and the run that resumes it.
-_RESUME_KEYS = ("model", "prior_rate", "n_particles", "estimator", "psp", "learning_rate", "lr_decay",
-                "lr_decay_every", "initial_beta", "warm_up", "kl_every", "warm_start", "warm_start_alpha")
+_RESUME_KEYS = ("model", "prior_rate", "n_particles", "estimator", "psp", "branch_model", "flow_layers",
+                "learning_rate", "lr_decay", "lr_decay_every", "initial_beta", "warm_up", "kl_every", "warm_start",
+                "warm_start_alpha")
 
 
 class VBPI:
@@ -48,6 +49,8 @@ class VBPI:
     n_particles : K, particles per iteration.
     estimator : ``"vimco"`` or ``"rws"`` (φ-gradients).
     psp : primary-subsplit-pair features in the branch-length model.
+    branch_model, flow_layers : ``"lognormal"`` (VBPI) or ``"planar"`` (VBPI-NF: ``flow_layers``
+        permutation-equivariant planar layers on top, :class:`~phylo_vi.vbpi.branch.PlanarFlowBranchModel`).
     learning_rate, lr_decay, lr_decay_every : Adam step size, multiplied by ``lr_decay`` every
         ``lr_decay_every`` iterations.
     initial_beta, warm_up : β₀ and the length of the linear warm-up of the likelihood.
@@ -72,7 +75,8 @@ class VBPI:
     """
 
     def __init__(self, *, model: SubstitutionModel | str = "JC", prior_rate: float = 10.0, n_particles: int = 10,
-                 estimator: str = "vimco", psp: bool = True, learning_rate: float = 1e-3, lr_decay: float = 0.75,
+                 estimator: str = "vimco", psp: bool = True, branch_model: str = "lognormal", flow_layers: int = 16,
+                 learning_rate: float = 1e-3, lr_decay: float = 0.75,
                  lr_decay_every: int = 20_000, initial_beta: float = 0.001, warm_up: int = 100_000,
                  support_level: float = DEFAULT_LEVEL, warm_start: str | None = None, warm_start_alpha: float = 1e-4,
                  kl_every: int = 1000, plateau_window: int = 0, plateau_tol: float = 0.01, checkpoint_every: int = 0,
@@ -83,6 +87,8 @@ class VBPI:
         self.n_particles = n_particles
         self.estimator = estimator
         self.psp = psp
+        self.branch_model = branch_model
+        self.flow_layers = flow_layers
         self.learning_rate = learning_rate
         self.lr_decay = lr_decay
         self.lr_decay_every = lr_decay_every
@@ -120,7 +126,8 @@ class VBPI:
         """Hyperparameters of the run (those a checkpoint must agree with to be resumed)."""
         model = self.model if isinstance(self.model, str) else self.model.to_iqtree()
         return {"model": model, "prior_rate": self.prior_rate, "n_particles": self.n_particles,
-                "estimator": self.estimator, "psp": self.psp, "learning_rate": self.learning_rate,
+                "estimator": self.estimator, "psp": self.psp, "branch_model": self.branch_model,
+                "flow_layers": self.flow_layers, "learning_rate": self.learning_rate,
                 "lr_decay": self.lr_decay, "lr_decay_every": self.lr_decay_every,
                 "initial_beta": self.initial_beta, "warm_up": self.warm_up, "kl_every": self.kl_every,
                 "warm_start": self.warm_start, "warm_start_alpha": self.warm_start_alpha,
@@ -182,7 +189,8 @@ class VBPI:
         self.model_ = PhylogeneticModel(patterns, self.taxa_, self.model, prior_rate=self.prior_rate,
                                         device=self.device, backend=self.backend, threads=self.threads)
         generator = torch.Generator().manual_seed(self.seed_)
-        self.posterior_ = VariationalPosterior(self.support_, self.taxa_, psp=self.psp, generator=generator)
+        self.posterior_ = VariationalPosterior(self.support_, self.taxa_, psp=self.psp, branch_model=self.branch_model,
+                                               flow_layers=self.flow_layers, generator=generator)
         self.posterior_.to(self.device)
         self._optimizer = torch.optim.Adam(self.posterior_.parameters(), lr=self.learning_rate)
         self._rng = np.random.default_rng(np.random.SeedSequence(self.seed_, spawn_key=(0,)))

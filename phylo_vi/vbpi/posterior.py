@@ -10,23 +10,33 @@ import numpy as np
 import torch
 from torch import nn
 
+from phylo_vi.errors import PhyloVIError
 from phylo_vi.sbn.support import SubsplitSupport
 from phylo_vi.trees.taxa import TaxonNamespace
 from phylo_vi.vbpi.batch import TopologyBatch
-from phylo_vi.vbpi.branch import LogNormalBranchModel
+from phylo_vi.vbpi.branch import LogNormalBranchModel, PlanarFlowBranchModel
 from phylo_vi.vbpi.model import PhylogeneticModel
 from phylo_vi.vbpi.objectives import Particles
 from phylo_vi.vbpi.topology import SBNTopologyModel
 
 
+BRANCH_MODELS = ("lognormal", "planar")
+
+
 class VariationalPosterior(nn.Module):
-    """SBN over topologies and log-normal (split + PSP) branch lengths on one support."""
+    """SBN over topologies and log-normal (split + PSP) branch lengths, optionally pushed through
+    planar flows (VBPI-NF), on one support."""
 
     def __init__(self, support: SubsplitSupport, taxa: TaxonNamespace, *, psp: bool = True,
-                 generator: torch.Generator | None = None):
+                 branch_model: str = "lognormal", flow_layers: int = 16, generator: torch.Generator | None = None):
         super().__init__()
+        if branch_model not in BRANCH_MODELS:
+            raise PhyloVIError(f"branch_model must be one of {BRANCH_MODELS}, got {branch_model!r}")
         self.topology = SBNTopologyModel(support, taxa)
-        self.branch = LogNormalBranchModel(support, len(taxa), psp=psp, generator=generator)
+        if branch_model == "planar":
+            self.branch = PlanarFlowBranchModel(support, len(taxa), n_layers=flow_layers, psp=psp, generator=generator)
+        else:
+            self.branch = LogNormalBranchModel(support, len(taxa), psp=psp, generator=generator)
 
     def forward(self, model: PhylogeneticModel, batch: TopologyBatch, noise: np.ndarray,
                 log_tables: tuple[torch.Tensor, torch.Tensor] | None = None) -> Particles:

@@ -103,3 +103,12 @@ def test_training_stops_on_a_plateau_of_the_bound(five_taxa):
     # the rule, recomputed from the trace: β = 1 over both windows and a gain below the tolerance
     assert trace["beta"][-2 * window] == 1.0
     assert trace["bound"][-window:].mean() - trace["bound"][-2 * window:-window].mean() < 0.05
+
+
+def test_planar_flow_run_resumes_exactly(five_taxa, tmp_path):
+    settings = dict(random_state=7, warm_up=50, branch_model="planar", flow_layers=2)
+    whole = VBPI(**settings).fit(five_taxa.patterns, five_taxa.arrays(), 20)
+    VBPI(checkpoint_path=tmp_path / "p.ckpt", **settings).fit(five_taxa.patterns, five_taxa.arrays(), 10)
+    resumed = VBPI(**settings).fit(five_taxa.patterns, None, 20, resume=tmp_path / "p.ckpt")
+    np.testing.assert_array_equal(resumed.trace_["bound"], whole.trace_["bound"])
+    assert np.isfinite(whole.evaluate(n_runs=10, n_is_particles=50, n_is_repeats=2).log_marginal)
