@@ -60,6 +60,8 @@ def vbpi() -> None:
 @click.option("--backend", type=click.Choice(["numba", "torch"]), default=None, show_default="numba on cpu",
               help="Likelihood implementation: the Numba engine (CPU) or its torch twin (any device).")
 @click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True)
+@click.option("--branch-learning-rate", type=click.FloatRange(min=0, min_open=True), default=None,
+              show_default="--learning-rate", help="Step size of the branch-length parameters (VBPI-NF: 3e-4).")
 @click.option("--warm-up", type=click.IntRange(min=0), default=100_000, show_default=True,
               help="Iterations of the linear β warm-up of the likelihood (β0 = 0.001).")
 @click.option("--burnin", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
@@ -79,9 +81,9 @@ def vbpi() -> None:
 @json_option
 @quiet_option
 def fit(alignment, support, golden, model, n_iter, n_particles, estimator, no_psp, branch_model, flow_layers,
-        warm_start, device, backend, learning_rate, warm_up, burnin, kl_every, plateau_window, checkpoint_every,
-        resume, eval_runs, is_particles, is_repeats, posterior_trees, out_prefix, seed, threads, as_json,
-        quiet) -> None:
+        warm_start, device, backend, learning_rate, branch_learning_rate, warm_up, burnin, kl_every, plateau_window,
+        checkpoint_every, resume, eval_runs, is_particles, is_repeats, posterior_trees, out_prefix, seed, threads,
+        as_json, quiet) -> None:
     """Fit VBPI to ALIGNMENT; write the trace, a JSON summary and a checkpoint."""
     import numba
     import torch
@@ -111,7 +113,8 @@ def fit(alignment, support, golden, model, n_iter, n_particles, estimator, no_ps
     checkpoint = out_prefix.with_name(out_prefix.name + ".ckpt")
     estimator_ = VBPI(model=model, n_particles=n_particles, estimator=estimator, psp=not no_psp,
                       branch_model=branch_model, flow_layers=flow_layers,
-                      warm_start=warm_start, learning_rate=learning_rate, warm_up=warm_up,
+                      warm_start=warm_start, learning_rate=learning_rate,
+                      branch_learning_rate=branch_learning_rate, warm_up=warm_up,
                       kl_every=kl_every if golden else 0, plateau_window=plateau_window,
                       checkpoint_every=checkpoint_every, checkpoint_path=checkpoint, device=device, backend=backend,
                       threads=threads, random_state=seed)

@@ -56,11 +56,13 @@ def test_resume_refuses_other_settings(five_taxa, tmp_path):
 def test_trace_records_the_warm_up_and_learning_rate_schedule(five_taxa):
     # reference schedule (zcrabbit/vbpi-torch:unrooted/vbpi.py learn): β = min(1, β0 + t / warm-up),
     # learning rate × 0.75 after every lr_decay_every iterations
-    fitted = VBPI(random_state=1, warm_up=4, initial_beta=0.001, lr_decay_every=3).fit(
+    fitted = VBPI(random_state=1, warm_up=4, initial_beta=0.001, lr_decay_every=3, branch_learning_rate=3e-4).fit(
         five_taxa.patterns, five_taxa.arrays(), 7)
     trace = fitted.trace_
     np.testing.assert_allclose(trace["beta"], np.minimum(1.0, 0.001 + np.arange(1, 8) / 4))
     np.testing.assert_allclose(trace["learning_rate"], 1e-3 * 0.75 ** (np.arange(7) // 3))
+    topology_group, branch_group = fitted._optimizer.param_groups
+    assert (topology_group["lr"], branch_group["lr"]) == pytest.approx((1e-3 * 0.75 ** 2, 3e-4 * 0.75 ** 2))
     assert np.all(np.isfinite(trace["bound"]))
 
 
