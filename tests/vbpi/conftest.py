@@ -8,7 +8,7 @@ import torch
 from phylo_vi.sbn.edges import unrooted_edge_tables
 from phylo_vi.sbn.support import build_support
 from phylo_vi.vbpi.posterior import VariationalPosterior
-from tests.vbpi.five_taxa import exact_answer, random_logits
+from .five_taxa import exact_answer, random_logits
 
 
 @pytest.fixture(scope="session")

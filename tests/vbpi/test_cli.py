@@ -9,7 +9,7 @@ import pytest
 
 from phylo_vi.cli.main import main
 from phylo_vi.io.nexus import read_nexus_trees
-from tests.vbpi.five_taxa import fasta_text, five_taxon_alignment
+from .five_taxa import fasta_text, five_taxon_alignment
 
 EVALUATION = ("--eval-runs", "20", "--is-particles", "200", "--is-repeats", "3", "--posterior-trees", "25")
 SHORT = ("--warm-up", "100", "--learning-rate", "0.01", "--kl-every", "50", "-q", *EVALUATION)

@@ -8,7 +8,7 @@ from scipy import stats
 
 from phylo_vi.vbpi.batch import topology_batch
 from phylo_vi.vbpi.topology import SBNTopologyModel, sbn_log_prob, segment_log_softmax
-from tests.vbpi.five_taxa import random_logits
+from .five_taxa import random_logits
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from phylo_vi.errors import PhyloVIError
 from phylo_vi.sbn.edges import unrooted_edge_tables
 from phylo_vi.trees.taxa import TaxonNamespace
 from phylo_vi.vbpi.ufboot import ufboot_samples
-from tests.vbpi.five_taxa import fasta_text, five_taxon_alignment
+from .five_taxa import fasta_text, five_taxon_alignment
 
 # a stand-in for iqtree2: records its arguments, writes PREFIX.ufboot with 1000 trees (two topologies)
 FAKE_IQTREE = """#!/bin/sh
