@@ -50,8 +50,9 @@ def vbpi() -> None:
 @click.option("--estimator", type=click.Choice(ESTIMATOR_CHOICES), default="vimco", show_default=True,
               help="Gradient estimator of the topology parameters.")
 @click.option("--no-psp", is_flag=True, help="Split features only (no primary subsplit pairs).")
-@click.option("--branch-model", type=click.Choice(["lognormal", "planar"]), default="lognormal", show_default=True,
-              help="Branch lengths: log-normal (VBPI) or log-normal + planar flows (VBPI-NF).")
+@click.option("--branch-model", type=click.Choice(["lognormal", "planar", "gnn"]), default="lognormal",
+              show_default=True, help="Branch lengths: log-normal with split/PSP features (VBPI), + planar flows "
+                                      "(VBPI-NF), or from EdgeConv layers (VBPI-GNN, 2 layers of 100).")
 @click.option("--flow-layers", type=click.IntRange(min=1), default=16, show_default=True,
               help="Planar layers of --branch-model planar.")
 @click.option("--warm-start", type=click.Choice(["em"]), default=None,

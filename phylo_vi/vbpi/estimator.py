@@ -34,9 +34,9 @@ from phylo_vi.vbpi.support import DEFAULT_LEVEL, support_sample
 TRACE_COLUMNS = ("iteration", "beta", "learning_rate", "bound", "max_log_likelihood", "kl")
 
 #: Hyperparameters that must agree between a checkpoint and the run that resumes it.
-_RESUME_KEYS = ("model", "prior_rate", "n_particles", "estimator", "psp", "branch_model", "flow_layers",
-                "learning_rate", "branch_learning_rate", "lr_decay", "lr_decay_every", "initial_beta", "warm_up",
-                "kl_every", "warm_start", "warm_start_alpha")
+_RESUME_KEYS = ("model", "prior_rate", "n_particles", "estimator", "psp", "branch_model", "flow_layers", "gnn_hidden",
+                "gnn_layers", "learning_rate", "branch_learning_rate", "lr_decay", "lr_decay_every", "initial_beta",
+                "warm_up", "kl_every", "warm_start", "warm_start_alpha")
 
 
 class VBPI:
@@ -49,8 +49,10 @@ class VBPI:
     n_particles : K, particles per iteration.
     estimator : ``"vimco"`` or ``"rws"`` (φ-gradients).
     psp : primary-subsplit-pair features in the branch-length model.
-    branch_model, flow_layers : ``"lognormal"`` (VBPI) or ``"planar"`` (VBPI-NF: ``flow_layers``
-        permutation-equivariant planar layers on top, :class:`~phylo_vi.vbpi.branch.PlanarFlowBranchModel`).
+    branch_model, flow_layers, gnn_hidden, gnn_layers : ``"lognormal"`` (VBPI), ``"planar"`` (VBPI-NF:
+        ``flow_layers`` permutation-equivariant planar layers on top,
+        :class:`~phylo_vi.vbpi.branch.PlanarFlowBranchModel`) or ``"gnn"`` (VBPI-GNN: ``gnn_layers``
+        EdgeConv layers of width ``gnn_hidden``, :class:`~phylo_vi.vbpi.gnn.GNNBranchModel`).
     learning_rate, lr_decay, lr_decay_every : Adam step size, multiplied by ``lr_decay`` every
         ``lr_decay_every`` iterations.
     branch_learning_rate : step size of the branch-length parameters (default ``learning_rate``;
@@ -78,6 +80,7 @@ class VBPI:
 
     def __init__(self, *, model: SubstitutionModel | str = "JC", prior_rate: float = 10.0, n_particles: int = 10,
                  estimator: str = "vimco", psp: bool = True, branch_model: str = "lognormal", flow_layers: int = 16,
+                 gnn_hidden: int = 100, gnn_layers: int = 2,
                  learning_rate: float = 1e-3, branch_learning_rate: float | None = None, lr_decay: float = 0.75,
                  lr_decay_every: int = 20_000, initial_beta: float = 0.001, warm_up: int = 100_000,
                  support_level: float = DEFAULT_LEVEL, warm_start: str | None = None, warm_start_alpha: float = 1e-4,
@@ -91,6 +94,8 @@ class VBPI:
         self.psp = psp
         self.branch_model = branch_model
         self.flow_layers = flow_layers
+        self.gnn_hidden = gnn_hidden
+        self.gnn_layers = gnn_layers
         self.learning_rate = learning_rate
         self.branch_learning_rate = branch_learning_rate
         self.lr_decay = lr_decay
@@ -132,7 +137,8 @@ class VBPI:
         model = self.model if isinstance(self.model, str) else self.model.to_iqtree()
         return {"model": model, "prior_rate": self.prior_rate, "n_particles": self.n_particles,
                 "estimator": self.estimator, "psp": self.psp, "branch_model": self.branch_model,
-                "flow_layers": self.flow_layers, "learning_rate": self.learning_rate,
+                "flow_layers": self.flow_layers, "gnn_hidden": self.gnn_hidden, "gnn_layers": self.gnn_layers,
+                "learning_rate": self.learning_rate,
                 "branch_learning_rate": self.branch_learning_rate,
                 "lr_decay": self.lr_decay, "lr_decay_every": self.lr_decay_every,
                 "initial_beta": self.initial_beta, "warm_up": self.warm_up, "kl_every": self.kl_every,
@@ -196,7 +202,8 @@ class VBPI:
                                         device=self.device, backend=self.backend, threads=self.threads)
         generator = torch.Generator().manual_seed(self.seed_)
         self.posterior_ = VariationalPosterior(self.support_, self.taxa_, psp=self.psp, branch_model=self.branch_model,
-                                               flow_layers=self.flow_layers, generator=generator)
+                                               flow_layers=self.flow_layers, gnn_hidden=self.gnn_hidden,
+                                               gnn_layers=self.gnn_layers, generator=generator)
         self.posterior_.to(self.device)
         self._optimizer = torch.optim.Adam([
             {"params": self.posterior_.topology.parameters(), "lr": self.learning_rate},

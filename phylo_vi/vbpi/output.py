@@ -22,7 +22,8 @@ def draw_trees(posterior: VariationalPosterior, n: int, rng: np.random.Generator
     """``n`` unrooted trees with branch lengths drawn from q_φ(τ) q_ψ(b | τ)."""
     with torch.no_grad():
         batch = posterior.topology.sample(n, rng)
-        noise = torch.as_tensor(rng.standard_normal((n, batch.n_edges)), dtype=posterior.branch.features.dtype)
+        logits = posterior.topology.root_logits
+        noise = torch.as_tensor(rng.standard_normal((n, batch.n_edges)), dtype=logits.dtype, device=logits.device)
         log_branch, _ = posterior.branch.sample(batch, noise)
     lengths = log_branch.exp().cpu().numpy()
     arrays = batch.arrays

@@ -15,26 +15,30 @@ from phylo_vi.sbn.support import SubsplitSupport
 from phylo_vi.trees.taxa import TaxonNamespace
 from phylo_vi.vbpi.batch import TopologyBatch
 from phylo_vi.vbpi.branch import LogNormalBranchModel, PlanarFlowBranchModel
+from phylo_vi.vbpi.gnn import GNNBranchModel
 from phylo_vi.vbpi.model import PhylogeneticModel
 from phylo_vi.vbpi.objectives import Particles
 from phylo_vi.vbpi.topology import SBNTopologyModel
 
 
-BRANCH_MODELS = ("lognormal", "planar")
+BRANCH_MODELS = ("lognormal", "planar", "gnn")
 
 
 class VariationalPosterior(nn.Module):
-    """SBN over topologies and log-normal (split + PSP) branch lengths, optionally pushed through
-    planar flows (VBPI-NF), on one support."""
+    """SBN over topologies and log-normal branch lengths on one support: split + PSP features
+    (VBPI), pushed through planar flows (VBPI-NF), or from a GNN (VBPI-GNN)."""
 
     def __init__(self, support: SubsplitSupport, taxa: TaxonNamespace, *, psp: bool = True,
-                 branch_model: str = "lognormal", flow_layers: int = 16, generator: torch.Generator | None = None):
+                 branch_model: str = "lognormal", flow_layers: int = 16, gnn_hidden: int = 100, gnn_layers: int = 2,
+                 generator: torch.Generator | None = None):
         super().__init__()
         if branch_model not in BRANCH_MODELS:
             raise PhyloVIError(f"branch_model must be one of {BRANCH_MODELS}, got {branch_model!r}")
         self.topology = SBNTopologyModel(support, taxa)
         if branch_model == "planar":
             self.branch = PlanarFlowBranchModel(support, len(taxa), n_layers=flow_layers, psp=psp, generator=generator)
+        elif branch_model == "gnn":
+            self.branch = GNNBranchModel(len(taxa), hidden=gnn_hidden, n_layers=gnn_layers, generator=generator)
         else:
             self.branch = LogNormalBranchModel(support, len(taxa), psp=psp, generator=generator)
 
@@ -45,7 +49,8 @@ class VariationalPosterior(nn.Module):
         ``log_tables``: the SBN's log tables when already computed. Under ``torch.no_grad()`` the
         likelihood skips the gradient pass.
         """
-        noise = torch.as_tensor(noise, dtype=self.branch.features.dtype, device=self.branch.features.device)
+        logits = self.topology.root_logits
+        noise = torch.as_tensor(noise, dtype=logits.dtype, device=logits.device)
         log_branch, log_q_branch = self.branch.sample(batch, noise)
         return Particles(log_likelihood=model.log_likelihood(batch, log_branch),
                          log_branch_prior=model.log_branch_prior(log_branch),

@@ -107,8 +107,9 @@ def test_training_stops_on_a_plateau_of_the_bound(five_taxa):
     assert trace["bound"][-window:].mean() - trace["bound"][-2 * window:-window].mean() < 0.05
 
 
-def test_planar_flow_run_resumes_exactly(five_taxa, tmp_path):
-    settings = dict(random_state=7, warm_up=50, branch_model="planar", flow_layers=2)
+@pytest.mark.parametrize("branch_model", ["planar", "gnn"])
+def test_flow_and_gnn_runs_resume_exactly(five_taxa, tmp_path, branch_model):
+    settings = dict(random_state=7, warm_up=50, branch_model=branch_model, flow_layers=2, gnn_hidden=8)
     whole = VBPI(**settings).fit(five_taxa.patterns, five_taxa.arrays(), 20)
     VBPI(checkpoint_path=tmp_path / "p.ckpt", **settings).fit(five_taxa.patterns, five_taxa.arrays(), 10)
     resumed = VBPI(**settings).fit(five_taxa.patterns, None, 20, resume=tmp_path / "p.ckpt")
