@@ -18,15 +18,19 @@ Modules, one job each:
 
 - :mod:`~phylo_vi.vbpi.model`: JC69 (any engine model), Exponential(10) branch lengths,
   uniform unrooted topologies;
+- :mod:`~phylo_vi.vbpi.batch`: a draw of K topologies in the forms the other modules need;
 - :mod:`~phylo_vi.vbpi.likelihood`: log L and d log L / d b of K sampled trees from the Numba
-  engine, one kernel call per distinct topology, as a ``torch.autograd.Function``;
+  engine, one kernel call per distinct topology, as a ``torch.autograd.Function`` (or the
+  engine's torch twin on any device);
 - :mod:`~phylo_vi.vbpi.topology`: q_φ, the SBN with softmax CPDs (Numba log q and its
   expected-count gradient);
-- :mod:`~phylo_vi.vbpi.branch`: q_ψ, log-normal with split and PSP features;
+- :mod:`~phylo_vi.vbpi.branch`: q_ψ, log-normal with split and PSP features (VBPI), and with
+  planar flows on top (VBPI-NF); :mod:`~phylo_vi.vbpi.gnn`: q_ψ from EdgeConv layers (VBPI-GNN);
 - :mod:`~phylo_vi.vbpi.support`: the support from the 95 % most frequent trees of each sample;
+  :mod:`~phylo_vi.vbpi.ufboot`: the samples from IQ-TREE ultrafast-bootstrap replicates;
 - :mod:`~phylo_vi.vbpi.objectives`: the bound, VIMCO and RWS, the β warm-up;
-- :mod:`~phylo_vi.vbpi.evaluation`, :mod:`~phylo_vi.vbpi.output`: ELBO, bounds, marginal
-  likelihood, KL; posterior trees as NEXUS;
+- :mod:`~phylo_vi.vbpi.evaluation`, :mod:`~phylo_vi.vbpi.output`, :mod:`~phylo_vi.vbpi.report`:
+  ELBO, bounds, marginal likelihood, KL; posterior trees as NEXUS; the HTML report;
 - :mod:`~phylo_vi.vbpi.estimator`, :mod:`~phylo_vi.vbpi.checkpoint`: training, checkpoints and
   exact resume.
 """
