@@ -13,7 +13,7 @@ time is the figure that compares). ``--profile`` adds the cProfile table of the 
 functions by own time) and the share of the engine (likelihood kernels) in the total.
 
 Usage: ``python benchmarks/vbpi.py [--shared ../shared] [--iters 2000] [--burn 200]
-[--estimator vimco|rws] [--warm-start em] [--profile] [--json]``
+[--estimator vimco|rws] [--branch-model lognormal|planar|gnn] [--warm-start em] [--profile] [--json]``
 """
 from __future__ import annotations
 
@@ -42,6 +42,7 @@ def main() -> None:
     parser.add_argument("--burn", type=int, default=200)
     parser.add_argument("--estimator", default="vimco", choices=["vimco", "rws"])
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--branch-model", choices=["lognormal", "planar", "gnn"], default="lognormal")
     parser.add_argument("--warm-start", choices=["em"], default=None,
                         help="start q_φ at SBN-EM-α: concentrated from the start, as in later training")
     parser.add_argument("--profile", action="store_true")
@@ -53,8 +54,8 @@ def main() -> None:
     patterns = read_alignment(data / "DS1.fasta").site_patterns()
     taxa = TaxonNamespace()
     samples = read_tree_arrays(sorted((data / "short_run").glob("rep_*/DS1.trprobs")), taxa=taxa, per_file=True)
-    vbpi = VBPI(estimator=args.estimator, warm_start=args.warm_start, random_state=args.seed).fit(patterns, samples,
-                                                                                                 args.burn)
+    vbpi = VBPI(estimator=args.estimator, branch_model=args.branch_model, warm_start=args.warm_start,
+                random_state=args.seed).fit(patterns, samples, args.burn)
     built_before = vbpi.model_.likelihoods.n_plans_built
     profiler = cProfile.Profile(time.process_time) if args.profile else None
     if profiler is not None:
@@ -67,7 +68,8 @@ def main() -> None:
     trace = vbpi.trace_
     rng = np.random.default_rng(0)
     distinct = [len(set(vbpi.posterior_.topology.sample(vbpi.n_particles, rng).topology_keys)) for _ in range(200)]
-    report = {"data": "DS1", "estimator": args.estimator, "warm_start": args.warm_start,
+    report = {"data": "DS1", "estimator": args.estimator, "branch_model": args.branch_model,
+              "warm_start": args.warm_start,
               "particles": vbpi.n_particles, "psp": vbpi.psp,
               "mean_distinct_topologies_per_iteration_at_end": float(np.mean(distinct)),
               "threads": 1, "timed_iterations": args.iters, "seconds": seconds,
