@@ -34,7 +34,7 @@ def test_probabilities_sum_to_one_over_all_15_topologies(five_taxa, topology_mod
     assert float(torch.logsumexp(log_q, 0)) == pytest.approx(0.0, abs=1e-12)
 
 
-def test_uniform_logits_are_not_uniform_over_topologies_but_sum_to_one(five_taxa, full_support):
+def test_uniform_cpds_at_the_start_sum_to_one_over_all_15_topologies(five_taxa, full_support):
     # φ = 0 (the VBPI start) gives uniform CPDs; unrooted probabilities still sum to 1 over the space
     model = SBNTopologyModel(full_support, five_taxa.taxa)
     with torch.no_grad():
