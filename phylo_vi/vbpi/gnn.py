@@ -11,8 +11,8 @@ networks"; code ``zcrabbit/vbpi-gnn``, spec ``sbn_vbpi.md`` §5):
 - per edge (child u, parent v): (μ_e, log σ_e) = readout(max(MLP(h_u), MLP(h_v))), and
   log b_e = μ_e + σ_e ε_e − 2 as in VBPI.
 
-The features are computed in NumPy from the sampled topologies (they hold no parameters); the
-network is vectorised over the K trees of a batch. Every operation commutes with relabelling the
+The features are computed by Numba kernels from the sampled topologies (they hold no
+parameters); the network is vectorised over the K trees of a batch. Every operation commutes with relabelling the
 nodes, so (μ_e, σ_e) depend on the edge's place in the topology only.
 """
 from __future__ import annotations
@@ -21,52 +21,56 @@ import math
 
 import numpy as np
 import torch
+from numba import njit
 from torch import nn
 
 from phylo_vi.vbpi.batch import TopologyBatch
 from phylo_vi.vbpi.branch import LOG_BRANCH_OFFSET
 
 
-def topological_features(parent: np.ndarray, taxon: np.ndarray, n_taxa: int) -> np.ndarray:
+@njit(cache=True, nogil=True)
+def topological_features(parent, taxon, n_taxa):
     """``(K, N, n_taxa)`` harmonic node features of post-order trees (module docstring)."""
     n_trees, n_nodes = parent.shape
-    rows = np.arange(n_trees)
-    c = np.zeros((n_trees, n_nodes))
-    d = np.zeros((n_trees, n_nodes, n_taxa))
-    sum_c = np.zeros((n_trees, n_nodes))
-    sum_d = np.zeros((n_trees, n_nodes, n_taxa))
-    for node in range(n_nodes):                       # post-order: children before parents
-        leaf = taxon[:, node] >= 0
-        d[rows[leaf], node, taxon[leaf, node]] = 1.0
-        interior = ~leaf
-        c[interior, node] = 1.0 / (3.0 - sum_c[interior, node])
-        d[interior, node] = c[interior, node, None] * sum_d[interior, node]
-        up = parent[:, node]
-        has_parent = up >= 0
-        sum_c[rows[has_parent], up[has_parent]] += c[has_parent, node]
-        sum_d[rows[has_parent], up[has_parent]] += d[has_parent, node]
-    features = d.copy()                               # the root: h = d
-    for node in range(n_nodes - 2, -1, -1):           # pre-order: parents before children
-        up = parent[:, node]
-        features[:, node] = c[:, node, None] * features[rows, up] + d[:, node]
+    features = np.zeros((n_trees, n_nodes, n_taxa))
+    c = np.zeros(n_nodes)
+    sum_c = np.zeros(n_nodes)
+    for t in range(n_trees):
+        c[:] = 0.0
+        sum_c[:] = 0.0
+        d = features[t]
+        for node in range(n_nodes):                   # post-order: h_v = c_v h_parent + d_v
+            if taxon[t, node] >= 0:
+                d[node, taxon[t, node]] = 1.0
+            else:
+                c[node] = 1.0 / (3.0 - sum_c[node])
+                d[node] *= c[node]                    # d[node] holds Σ_children d until here
+            up = parent[t, node]
+            if up >= 0:
+                sum_c[up] += c[node]
+                d[up] += d[node]
+        for node in range(n_nodes - 2, -1, -1):       # pre-order; the root keeps h = d
+            d[node] += c[node] * d[parent[t, node]]
     return features
 
 
-def neighbour_table(parent: np.ndarray) -> np.ndarray:
+@njit(cache=True, nogil=True)
+def neighbour_table(parent):
     """``(K, N, 3)`` neighbours of every node; a leaf's single neighbour is repeated (max is unchanged)."""
     n_trees, n_nodes = parent.shape
     table = np.empty((n_trees, n_nodes, 3), dtype=np.int64)
-    count = np.zeros((n_trees, n_nodes), dtype=np.int64)
-    rows = np.arange(n_trees)
-    for node in range(n_nodes - 1):
-        up = parent[:, node]
-        table[rows, node, count[rows, node]] = up
-        count[rows, node] += 1
-        table[rows, up, count[rows, up]] = node
-        count[rows, up] += 1
-    for slot in (1, 2):
-        short = count <= slot
-        table[..., slot] = np.where(short, table[..., 0], table[..., slot])
+    count = np.zeros(n_nodes, dtype=np.int64)
+    for t in range(n_trees):
+        count[:] = 0
+        for node in range(n_nodes - 1):
+            up = parent[t, node]
+            table[t, node, count[node]] = up
+            count[node] += 1
+            table[t, up, count[up]] = node
+            count[up] += 1
+        for node in range(n_nodes):
+            for slot in range(count[node], 3):
+                table[t, node, slot] = table[t, node, 0]
     return table
 
 
