@@ -48,6 +48,8 @@ def test_fit_writes_trace_summary_and_checkpoint_and_resumes_exactly(capsys, tmp
     assert document["iterations"] == 150 and document["seed"] == 3
     assert all(math.isfinite(document[key]) for key in ("elbo", "bound_10", "log_marginal", "kl"))
     assert document["elbo"] < document["bound_10"]
+    # the support holds all 15 topologies (pooled golden frequencies sum to 1 up to rounding of w·750001)
+    assert document["golden_mass_in_support"] == pytest.approx(1.0, abs=1e-5)
     trace = (tmp_path / "whole.trace.tsv").read_text().splitlines()
     assert trace[0].split("\t") == ["iteration", "beta", "learning_rate", "bound", "max_log_likelihood", "kl"]
     assert len(trace) == 151
