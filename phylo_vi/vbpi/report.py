@@ -38,7 +38,8 @@ def write_report(path: str | Path, document: dict, trace: dict[str, np.ndarray],
     report = HtmlReport("VBPI run")
     report.paragraph(f"seed {document.get('seed')}, {document.get('iterations')} iterations, "
                      f"estimator {document.get('estimator')}, K = {document.get('n_particles')}", css_class="meta")
-    keys = ("elbo", "elbo_sd", "bound_10", "bound_10_sd", "log_marginal", "log_marginal_sd", "kl", "golden_mass_in_support",
+    keys = ("elbo", "elbo_sd", "bound_10", "bound_10_sd", "log_marginal", "log_marginal_sd", "kl",
+            "golden_mass_in_support",
             "seconds_per_1000_iterations", "cpu_seconds_per_1000_iterations")
     report.table(["quantity", "value"], [(key, document[key]) for key in keys if document.get(key) is not None])
     if len(trace["iteration"]):
