@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "sbn": "phylo_vi.cli.sbn:sbn",
     "marginal": "phylo_vi.cli.marginal:marginal",
     "vi": "phylo_vi.cli.vi:vi",
+    "vbpi": "phylo_vi.cli.vbpi:vbpi",
 }
 
 HELP_SUMMARIES: dict[str, str] = {
@@ -34,6 +35,7 @@ HELP_SUMMARIES: dict[str, str] = {
     "sbn": "Subsplit Bayesian networks, SRF and CCD fitted to tree samples; KL tables.",
     "marginal": "Marginal likelihood of fixed topologies by 19 estimators; reports; Dask grid.",
     "vi": "Variational-inference core: compare discrete gradient estimators (bias, variance, time).",
+    "vbpi": "Variational Bayesian phylogenetic inference (SBN + log-normal branches, VIMCO/RWS).",
 }
 
 
