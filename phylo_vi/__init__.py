@@ -8,4 +8,12 @@ estimators), ``sbn`` (subsplit Bayesian networks), ``vi`` (variational-inference
 from phylo_vi.errors import PhyloVIError
 
 __version__ = "0.1.0"
-__all__ = ["PhyloVIError", "__version__"]
+__all__ = ["PhyloVIError", "__version__", "analyze"]
+
+
+def __getattr__(name: str):
+    if name == "analyze":  # imported on first use: ``import phylo_vi`` stays light
+        from phylo_vi.analysis import analyze
+
+        return analyze
+    raise AttributeError(f"module 'phylo_vi' has no attribute {name!r}")

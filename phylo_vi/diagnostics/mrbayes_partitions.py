@@ -43,7 +43,9 @@ class PartitionTable:
 
     ``partitions`` (n_parts, n_words) as MrBayes stores them; ``counts`` (n_parts, n_runs);
     ``lengths[i][r]`` the branch lengths of clade ``i`` in run ``r`` in file order;
-    ``n_sampled`` (n_runs,) the trees per run.
+    ``n_sampled`` (n_runs,) the trees per run; ``node_partitions[r]`` and ``node_trees[r]``
+    give, for every node read in run ``r`` (file order), its partition and its tree's index in
+    the run (for tree-by-tree diagnostics: windows, RF distances, MCC scores).
     """
 
     taxa: TaxonNamespace
@@ -53,6 +55,8 @@ class PartitionTable:
     counts: np.ndarray
     lengths: list[list[np.ndarray]]
     n_sampled: np.ndarray
+    node_partitions: list[np.ndarray]
+    node_trees: list[np.ndarray]
 
     @property
     def n_runs(self) -> int:
@@ -91,6 +95,7 @@ class PartitionCounter:
         self._rows: list[np.ndarray] = []
         self._ids: list[list[np.ndarray]] = [[] for _ in range(n_runs)]
         self._lengths: list[list[np.ndarray]] = [[] for _ in range(n_runs)]
+        self._trees: list[list[np.ndarray]] = [[] for _ in range(n_runs)]
         self.n_sampled = np.zeros(n_runs, dtype=np.int64)
         self.taxa: TaxonNamespace | None = None
         self.rooted: bool | None = None
@@ -126,7 +131,8 @@ class PartitionCounter:
                 index = self._index[key] = len(self._rows)
                 self._rows.append(words[first[local]].copy())
             local_to_global[local] = index
-        self._ids[run].append(local_to_global[inverse.ravel()])
+        self._ids[run].append(local_to_global[inverse.ravel()].astype(np.int32))
+        self._trees[run].append(np.repeat(np.arange(len(batch), dtype=np.int32) + int(self.n_sampled[run]), sizes))
         self._lengths[run].append(batch.branch_length.copy())
         self.n_sampled[run] += len(batch)
 
@@ -150,7 +156,8 @@ class PartitionCounter:
             for i in range(n_parts):
                 lengths[i][run] = grouped[bounds[i]:bounds[i + 1]]
         return PartitionTable(self.taxa, self.n_taxa, bool(self.rooted), partitions, counts, lengths,
-                              self.n_sampled.copy())
+                              self.n_sampled.copy(), [np.concatenate(ids) for ids in self._ids],
+                              [np.concatenate(trees) for trees in self._trees])
 
 
 def count_partitions(runs: Sequence[Iterable[TreeBatch]]) -> PartitionTable:

@@ -1,0 +1,138 @@
+"""The report folder of ``phylo-vi analyze``: one HTML page, JSON, TSV tables and tree files.
+
+========================  ==========================================================
+file                      content
+========================  ==========================================================
+``report.html``           self-contained page (plots as base64 PNG): verdict first
+``analysis.json``         :meth:`Analysis.to_json`
+``<table>.tsv``           runs, parameters, splits, topologies, topological_ess,
+                          asdsf_generations (full precision)
+``<base>.pstat``          MrBayes ``sump`` table (``--mb-compat``: its NA writer quirk)
+``<base>.parts/.tstat/``  MrBayes ``sumt`` files, byte-identical to MrBayes 3.2.7a's
+``.vstat/.con.tre``       (without the random ``[ID: …]`` stamp)
+``consensus.nwk``         the consensus with taxon names, probabilities, median lengths
+``map.nwk``, ``mcc.nwk``  most frequent topology; maximum clade credibility tree
+========================  ==========================================================
+"""
+from __future__ import annotations
+
+import html
+import json
+import math
+from pathlib import Path
+
+from phylo_vi.report.html import HtmlReport
+from phylo_vi.report.tables import write_tsv
+from phylo_vi.util.atomic import atomic_write
+
+TOPOLOGIES_SHOWN = 15
+
+
+def _write_text(path: Path, text: str) -> Path:
+    with atomic_write(path) as handle:
+        handle.write(text)
+    return path
+
+
+class _AnalysisPage(HtmlReport):
+    """:class:`HtmlReport` with a verdict banner."""
+
+    def verdict(self, converged: bool, line: str, details: list[str]) -> None:
+        colour = "#e6f4ea; border-color: #34a853" if converged else "#fdecea; border-color: #d93025"
+        items = "".join(f"<li>{html.escape(d)}</li>" for d in details)
+        self._parts.append(f'<div style="background: {colour}; border: 2px solid; padding: 0.6em 1em; '
+                           f'font-size: 1.1em"><strong>{html.escape(line.split(":")[0])}</strong>'
+                           f"<ul>{items}</ul></div>")
+
+
+def _number(value) -> str:
+    if isinstance(value, float):
+        return "NA" if math.isnan(value) else f"{value:.4g}"
+    return str(value)
+
+
+def build_page(analysis) -> HtmlReport:
+    """The HTML page of ``analysis`` (sections in the order a reader needs them)."""
+    page = _AnalysisPage(f"phylo-vi analyze: {analysis.runs.basename}")
+    verdict = analysis.verdict
+    page.verdict(verdict.converged, verdict.line(), [check.describe() for check in verdict.checks])
+    for note in analysis.notes:
+        page.paragraph("Note: " + note, "meta")
+    figures = analysis.figures()
+    tables = analysis.tables()
+    page.heading("Runs and burn-in")
+    header, rows = tables["runs"]
+    page.table(header, rows)
+    s = analysis.settings
+    page.paragraph(f"Burn-in: {'the first %d samples' % s['n_burnin'] if s['n_burnin'] is not None else 'int(%g × n) samples' % s['burnin']} "
+                   "of each run (MrBayes relburnin convention).", "meta")
+    if analysis.parameter_rows:
+        page.heading("Parameters")
+        page.paragraph("Mean, variance, 95% HPD (lower, upper), median, min/avg ESS and psrf_mrbayes follow MrBayes "
+                       "3.2.7a sump (equal to its .pstat); psrf is the textbook Gelman-Rubin value (sump 3.2.7a "
+                       "accumulates the within-run sum of squares); ess_bulk, ess_tail and rhat_rank are ArviZ's "
+                       "rank-normalised diagnostics (Vehtari et al. 2021).", "meta")
+        header, rows = tables["parameters"]
+        page.table(header, [[_number(v) for v in row] for row in rows])
+        page.heading("Traces (burn-in shaded)", 3)
+        page.figure(figures["traces"])
+        page.heading("Posterior densities after burn-in (dashed: 95% HPD)", 3)
+        page.figure(figures["densities"])
+    if analysis.partitions is not None:
+        page.heading("Tree-space convergence")
+        ess = ", ".join(f"{analysis.run_info[i].name}: "
+                        + ("n/a (fewer than 120 trees)" if e is None else f"{'<' if e.upper_bound else '≈'} {e.ess:.1f}")
+                        for i, e in enumerate(analysis.topological_ess))
+        page.paragraph(f"ASDSF (MrBayes convention) {_number(analysis.asdsf)}, maximum SDSF "
+                       f"{_number(analysis.max_sdsf)}; approximate topological ESS (Lanfear et al. 2016, RF "
+                       f"distance): {ess}.")
+        for name, caption in (("asdsf", "ASDSF of cumulative split frequencies over generations"),
+                              ("split_frequencies", "Split frequencies of the most variable splits"),
+                              ("split_scatter", "Split frequencies: run against run"),
+                              ("topological_ess", "Topological autocorrelation (approximate ESS)")):
+            if name in figures:
+                page.heading(caption, 3)
+                page.figure(figures[name])
+        page.heading("Consensus tree")
+        kind = ("majority-rule" if s["min_clade_freq"] == 0.5 else
+                f"extended majority-rule (clades ≥ {s['min_clade_freq']:g})")
+        page.paragraph(f"MrBayes-style {kind} consensus: clade probabilities in red, median branch lengths.")
+        page.figure(figures["consensus"])
+        page.heading("Topologies")
+        sets = ", ".join(f"{level:.0%}: {size}" for level, size in analysis.credible_set_sizes().items())
+        page.paragraph(f"{analysis.topologies.n_topologies} distinct topologies in "
+                       f"{int(analysis.partitions.n_sampled.sum())} trees; credible-set sizes {sets}.")
+        header, rows = tables["topologies"]
+        page.table(header, [[_number(v) for v in row] for row in rows[:TOPOLOGIES_SHOWN]])
+        page.paragraph(f"MCC tree (log clade credibility {analysis.mcc_log_credibility:.4f}): "
+                       f"{analysis.mcc_tree.to_newick(lengths=False)}", "meta")
+    return page
+
+
+def write_analysis_files(analysis, directory: Path, mb_compat: bool = False) -> list[Path]:
+    """Write every output of ``analysis`` into ``directory`` (created); returns the paths written."""
+    from phylo_vi.diagnostics.consensus import format_con_tre
+    from phylo_vi.diagnostics.mrbayes_partitions import format_parts, format_tstat, format_vstat
+    from phylo_vi.diagnostics.parameter_summary import format_pstat
+
+    directory.mkdir(parents=True, exist_ok=True)
+    base = analysis.runs.basename
+    written = [write_tsv(directory / f"{name}.tsv", header, rows) for name, (header, rows) in analysis.tables().items()]
+    if analysis.parameter_rows:
+        written.append(_write_text(directory / f"{base}.pstat",
+                                   format_pstat(analysis.parameter_rows, len(analysis.parameter_traces), mb_compat)))
+    if analysis.partitions is not None:
+        table, order = analysis.partitions, analysis.order
+        written += [_write_text(directory / f"{base}.parts", format_parts(table, order)),
+                    _write_text(directory / f"{base}.tstat", format_tstat(table, order)),
+                    _write_text(directory / f"{base}.vstat", format_vstat(table, order)),
+                    _write_text(directory / f"{base}.con.tre", format_con_tre(analysis.consensus)),
+                    _write_text(directory / "consensus.nwk", analysis.consensus.newick() + "\n"),
+                    _write_text(directory / "map.nwk", analysis.topologies.newick(0) + "\n"),
+                    _write_text(directory / "mcc.nwk", analysis.mcc_tree.to_newick() + "\n")]
+    with atomic_write(directory / "analysis.json") as handle:
+        json.dump(analysis.to_json(), handle, indent=2)
+        handle.write("\n")
+    written.append(directory / "analysis.json")
+    written.append(build_page(analysis).write(directory / "report.html"))
+    return written
