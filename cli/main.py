@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "sbn": "phylo_vi.cli.sbn:sbn",
     "marginal": "phylo_vi.cli.marginal:marginal",
     "vi": "phylo_vi.cli.vi:vi",
+    "analyze": "phylo_vi.cli.analyze:analyze",
 }
 
 HELP_SUMMARIES: dict[str, str] = {
@@ -32,6 +33,7 @@ HELP_SUMMARIES: dict[str, str] = {
     "sbn": "Subsplit Bayesian networks, SRF and CCD fitted to tree samples; KL tables.",
     "marginal": "Marginal likelihood of fixed topologies by 19 estimators; reports; Dask grid.",
     "vi": "Variational-inference core: compare discrete gradient estimators (bias, variance, time).",
+    "analyze": "MCMC runs to a report: convergence verdict, sump/sumt tables, consensus, HTML page.",
 }
 
 

@@ -59,7 +59,7 @@ def _count_trees(sample: TreeSample, progress: bool):
     shapes: dict[bytes, tuple] = {}
     generations: list[np.ndarray] = []
     bar = tqdm(total=len(sample), unit="tree", file=sys.stderr, desc="reading trees", leave=False,
-               disable=not progress)
+               disable=not progress or not sys.stderr.isatty())
     for run_index, run in enumerate(sample.runs):
         names: list[int] = []
         for batch in run.batches():

@@ -62,7 +62,8 @@ def build_page(analysis) -> HtmlReport:
     tables = analysis.tables()
     page.heading("Runs and burn-in")
     header, rows = tables["runs"]
-    page.table(header, rows)
+    page.table(header, [[Path(v).name if column in (1, 2) and v else v for column, v in enumerate(row)]
+                        for row in rows])
     s = analysis.settings
     page.paragraph(f"Burn-in: {'the first %d samples' % s['n_burnin'] if s['n_burnin'] is not None else 'int(%g × n) samples' % s['burnin']} "
                    "of each run (MrBayes relburnin convention).", "meta")

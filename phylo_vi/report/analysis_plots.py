@@ -36,6 +36,16 @@ def _grid(n_panels: int, n_columns: int = 3, height: float = 2.3):
     return figure, axes.ravel()
 
 
+def _generation_axis(ax) -> None:
+    """Readable generation ticks: at most 5, in engineering notation."""
+    from matplotlib.ticker import EngFormatter, MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(5))
+    ax.xaxis.set_major_formatter(EngFormatter())
+    ax.tick_params(labelsize=8)
+    ax.set_xlabel("generation", fontsize=8)
+
+
 def _trace_columns(analysis) -> list[str]:
     traces = analysis.parameter_traces
     names = [row.parameter for row in analysis.parameter_rows]
@@ -52,9 +62,14 @@ def trace_figure(analysis):
             ax.plot(trace.generations, trace.column(name), lw=0.7, color=_colour(run), label=f"run {run + 1}")
             if run == 0 and cut > 0:
                 ax.axvspan(trace.generations[0], trace.generations[cut], color="0.88", zorder=0)
+        kept = np.concatenate([trace.column(name)[cut:] for trace, cut in
+                               zip(analysis.parameter_traces, analysis.parameter_burnin)])
+        low, high = np.nanmin(kept), np.nanmax(kept)
+        if high > low:  # the post-burn-in range, so that the early climb does not flatten the trace
+            pad = 0.15 * (high - low)
+            ax.set_ylim(low - pad, high + pad)
         ax.set_title(name, fontsize=10)
-        ax.tick_params(labelsize=8)
-        ax.set_xlabel("generation", fontsize=8)
+        _generation_axis(ax)
     axes[0].legend(fontsize=8, loc="best")
     figure.tight_layout()
     return figure
@@ -115,8 +130,7 @@ def split_frequency_figure(analysis):
             ax.set_ylim(-0.03, 1.03)
             ax.set_title(f"run {run + 1}: {title} split frequencies (window {windows.window_size} trees)",
                          fontsize=10)
-            ax.set_xlabel("generation", fontsize=8)
-            ax.tick_params(labelsize=8)
+            _generation_axis(ax)
     if len(clades):
         axes[0, 1].legend(fontsize=7, ncol=2, loc="lower right")
     figure.tight_layout()
