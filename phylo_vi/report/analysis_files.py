@@ -34,8 +34,19 @@ def _write_text(path: Path, text: str) -> Path:
     return path
 
 
+_PAGE_STYLE = ("<style>td.bad { background: #fdecea; color: #a50e0e; font-weight: bold; } "
+               "td.newick { text-align: left; font-family: monospace; font-size: 0.85em; }</style>")
+
+
 class _AnalysisPage(HtmlReport):
-    """:class:`HtmlReport` with a verdict banner."""
+    """:class:`HtmlReport` with a verdict banner and tables that mark cells."""
+
+    def marked_table(self, header: list[str], rows: list[list[str]], classes: list[list[str]]) -> None:
+        """A table whose cell ``[i][j]`` gets the CSS class ``classes[i][j]`` (``bad``, ``newick`` or "")."""
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+        body = "".join("<tr>" + "".join(f'<td class="{c}">{html.escape(v)}</td>' if c else f"<td>{html.escape(v)}</td>"
+                                        for v, c in zip(row, marks)) + "</tr>" for row, marks in zip(rows, classes))
+        self._parts.append(f"{_PAGE_STYLE}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
 
     def verdict(self, converged: bool, line: str, details: list[str]) -> None:
         colour = "#e6f4ea; border-color: #34a853" if converged else "#fdecea; border-color: #d93025"
@@ -49,6 +60,17 @@ def _number(value) -> str:
     if isinstance(value, float):
         return "NA" if math.isnan(value) else f"{value:.4g}"
     return str(value)
+
+
+def _parameter_mark(column: str, value, settings: dict) -> str:
+    """``bad`` for an ESS below or a PSRF / R-hat above the verdict thresholds."""
+    if not isinstance(value, float) or math.isnan(value):
+        return ""
+    if column in ("min_ess", "ess_bulk", "ess_tail") and value < settings["min_ess"]:
+        return "bad"
+    if column in ("psrf_mrbayes", "psrf", "rhat_rank") and value > settings["max_psrf"]:
+        return "bad"
+    return ""
 
 
 def build_page(analysis) -> HtmlReport:
@@ -74,7 +96,8 @@ def build_page(analysis) -> HtmlReport:
                        "accumulates the within-run sum of squares); ess_bulk, ess_tail and rhat_rank are ArviZ's "
                        "rank-normalised diagnostics (Vehtari et al. 2021).", "meta")
         header, rows = tables["parameters"]
-        page.table(header, [[_number(v) for v in row] for row in rows])
+        page.marked_table(header, [[_number(v) for v in row] for row in rows],
+                          [[_parameter_mark(name, value, s) for name, value in zip(header, row)] for row in rows])
         page.heading("Traces (burn-in shaded)", 3)
         page.figure(figures["traces"])
         page.heading("Posterior densities after burn-in (dashed: 95% HPD)", 3)
@@ -104,7 +127,8 @@ def build_page(analysis) -> HtmlReport:
         page.paragraph(f"{analysis.topologies.n_topologies} distinct topologies in "
                        f"{int(analysis.partitions.n_sampled.sum())} trees; credible-set sizes {sets}.")
         header, rows = tables["topologies"]
-        page.table(header, [[_number(v) for v in row] for row in rows[:TOPOLOGIES_SHOWN]])
+        page.marked_table(header, [[_number(v) for v in row] for row in rows[:TOPOLOGIES_SHOWN]],
+                          [[""] * (len(header) - 1) + ["newick"]] * min(TOPOLOGIES_SHOWN, len(rows)))
         page.paragraph(f"MCC tree (log clade credibility {analysis.mcc_log_credibility:.4f}): "
                        f"{analysis.mcc_tree.to_newick(lengths=False)}", "meta")
     return page

@@ -216,8 +216,8 @@ def consensus_figure(analysis):
         if node.taxon >= 0:
             ax.text(x_here, y, "  " + table.taxa[node.taxon], va="center", fontsize=9)
         elif node is not tree.root and node.partition >= 0:
-            ax.text(x_here, y, f"{tree.probability(node):.2f} ", va="bottom", ha="right", fontsize=8,
-                    color="#b22222")
+            ax.text(x_here, y, f"{tree.probability(node):.2f}", va="bottom", ha="right", fontsize=8,
+                    color="#b22222", bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5, "alpha": 0.85})
         return y
 
     place(tree.root, 0.0)
