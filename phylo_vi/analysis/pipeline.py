@@ -29,6 +29,7 @@ from phylo_vi.diagnostics.parameter_summary import summarize_parameters
 from phylo_vi.diagnostics.topologies import TopologyFrequencies
 from phylo_vi.diagnostics.tree_convergence import (DEFAULT_WINDOW_SIZE, MIN_TREES_FOR_ESS, approximate_topological_ess,
                                                    asdsf_over_generations, informative_partitions, split_windows,
+                                                   window_size_for,
                                                    tree_splits)
 from phylo_vi.diagnostics.verdict import Check, Thresholds, Verdict, worst
 from phylo_vi.errors import PhyloVIError
@@ -207,6 +208,7 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
         mcc = _mcc(sample, table)
         if table.n_runs > 1:
             asdsf, max_sdsf = average_sdsf(table, order)
+        window_size = window_size_for(int(table.n_sampled.min()), window_size)
         for run in range(table.n_runs):
             n_trees = int(table.n_sampled[run])
             if n_trees >= 2 * window_size:

@@ -91,7 +91,7 @@ class PartitionCounter:
 
     def __init__(self, n_runs: int) -> None:
         self.n_runs = n_runs
-        self._index: dict[bytes, int] = {}
+        self._index: dict[int | bytes, int] = {}
         self._rows: list[np.ndarray] = []
         self._ids: list[list[np.ndarray]] = [[] for _ in range(n_runs)]
         self._lengths: list[list[np.ndarray]] = [[] for _ in range(n_runs)]
@@ -121,11 +121,12 @@ class PartitionCounter:
             flip[roots] = False
             clades = np.where(flip[:, None], clades ^ full, clades)
         words = np.ascontiguousarray(clades)
-        keys = words.view(np.dtype((np.void, 8 * words.shape[1]))).ravel()
+        one_word = words.shape[1] == 1
+        keys = words[:, 0] if one_word else words.view(np.dtype((np.void, 8 * words.shape[1]))).ravel()
         unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
         local_to_global = np.empty(len(unique), dtype=np.int64)
         for local in np.argsort(first, kind="stable"):
-            key = unique[local].tobytes()
+            key = int(unique[local]) if one_word else unique[local].tobytes()
             index = self._index.get(key)
             if index is None:
                 index = self._index[key] = len(self._rows)

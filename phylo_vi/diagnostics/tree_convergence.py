@@ -42,6 +42,7 @@ from phylo_vi.errors import PhyloVIError
 from phylo_vi.trees import bitset
 
 DEFAULT_WINDOW_SIZE = 20
+MAX_WINDOWS = 200
 MAX_SAMPLING_INTERVAL = 100
 MIN_TREES_FOR_ESS = 120
 
@@ -68,11 +69,18 @@ def tree_splits(table: PartitionTable, run: int) -> tuple[np.ndarray, np.ndarray
 
 
 # ------------------------------------------------------------------------------------ windows
+def window_size_for(n_trees: int, window_size: int = DEFAULT_WINDOW_SIZE, max_windows: int = MAX_WINDOWS) -> int:
+    """``window_size``, enlarged so that ``n_trees`` make at most ``max_windows`` windows (memory, plots)."""
+    return max(window_size, -(-n_trees // max_windows))
+
+
 @dataclass(frozen=True)
 class SplitWindows:
-    """Sliding and cumulative split frequencies of one run: (n_partitions, n_windows) arrays."""
+    """Sliding and cumulative frequencies (n_informative, n_windows) of the informative partitions
+    ``partitions`` (indices into the table) of one run."""
 
     window_size: int
+    partitions: np.ndarray
     generations: np.ndarray
     sliding: np.ndarray
     cumulative: np.ndarray
@@ -94,13 +102,15 @@ def split_windows(table: PartitionTable, run: int, window_size: int = DEFAULT_WI
     tree_of = np.repeat(np.arange(n_trees), np.diff(offsets))
     window = tree_of // window_size
     inside = window < n_windows
-    n_parts = len(table.partitions)
-    counts = np.bincount(ids[inside] * n_windows + window[inside], minlength=n_parts * n_windows)
-    sliding = counts.reshape(n_parts, n_windows) / window_size
+    partitions = np.flatnonzero(informative_partitions(table))
+    row_of = np.full(len(table.partitions), -1, dtype=np.int64)
+    row_of[partitions] = np.arange(len(partitions))
+    counts = np.bincount(row_of[ids[inside]] * n_windows + window[inside], minlength=len(partitions) * n_windows)
+    sliding = counts.reshape(len(partitions), n_windows) / window_size
     cumulative = np.cumsum(sliding, axis=1) / np.arange(1, n_windows + 1)
     starts = np.arange(n_windows) * window_size
     labels = starts if generations is None else np.asarray(generations)[starts]
-    return SplitWindows(window_size, labels, sliding, cumulative)
+    return SplitWindows(window_size, partitions, labels, sliding, cumulative)
 
 
 def asdsf_over_generations(windows: list[SplitWindows], table: PartitionTable,
@@ -109,17 +119,16 @@ def asdsf_over_generations(windows: list[SplitWindows], table: PartitionTable,
     if len(windows) < 2:
         raise PhyloVIError("ASDSF needs at least two runs")
     n_windows = min(w.cumulative.shape[1] for w in windows)
-    stacked = np.stack([w.cumulative[:, :n_windows] for w in windows])  # (runs, parts, windows)
-    informative = informative_partitions(table)
+    stacked = np.stack([w.cumulative[:, :n_windows] for w in windows])  # (runs, informative parts, windows)
     sd = stacked.std(axis=0, ddof=1)
     highest = stacked.max(axis=0)
     out = np.empty(n_windows)
     for w in range(n_windows):
         if convention == "mrbayes":
-            keep = informative & (highest[:, w] >= 0.10)
+            keep = highest[:, w] >= 0.10
             out[w] = sd[keep, w].mean() if np.any(keep) else math.nan
         elif convention == "rwty":
-            keep = informative & (highest[:, w] > 0.0)
+            keep = highest[:, w] > 0.0
             out[w] = sd[keep, w].sum() / (np.count_nonzero(keep) + 1)
         else:
             raise PhyloVIError(f"unknown ASDSF convention {convention!r}; choose mrbayes or rwty")

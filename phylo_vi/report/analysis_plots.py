@@ -12,6 +12,7 @@ import numpy as np
 
 RUN_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 N_CLADES_SHOWN = 12
+MAX_TRACE_POINTS = 5000
 
 
 def _pyplot():
@@ -59,7 +60,9 @@ def trace_figure(analysis):
     figure, axes = _grid(len(names))
     for ax, name in zip(axes, names):
         for run, (trace, cut) in enumerate(zip(analysis.parameter_traces, analysis.parameter_burnin)):
-            ax.plot(trace.generations, trace.column(name), lw=0.7, color=_colour(run), label=f"run {run + 1}")
+            step = max(1, trace.n_samples // MAX_TRACE_POINTS)  # every step-th sample: the picture, not the data
+            ax.plot(trace.generations[::step], trace.column(name)[::step], lw=0.7, color=_colour(run),
+                    label=f"run {run + 1}")
             if run == 0 and cut > 0:
                 ax.axvspan(trace.generations[0], trace.generations[cut], color="0.88", zorder=0)
         kept = np.concatenate([trace.column(name)[cut:] for trace, cut in
@@ -97,12 +100,8 @@ def density_figure(analysis):
 
 
 def _shown_clades(analysis) -> np.ndarray:
-    """The informative clades whose sliding frequency varies most (largest SD over windows and runs)."""
-    from phylo_vi.diagnostics.tree_convergence import informative_partitions
-
-    keep = informative_partitions(analysis.partitions)
+    """Rows of the windows' tables whose sliding frequency varies most (largest SD over windows and runs)."""
     spread = np.max([w.sliding.std(axis=1) for w in analysis.windows], axis=0)
-    spread[~keep] = -1.0
     candidates = np.flatnonzero(spread > 0)
     return candidates[np.argsort(-spread[candidates], kind="stable")][:N_CLADES_SHOWN]
 
@@ -124,9 +123,9 @@ def split_frequency_figure(analysis):
         for panel, (values, title) in enumerate(((windows.sliding, "sliding window"),
                                                  (windows.cumulative, "cumulative"))):
             ax = axes[run, panel]
-            for c, index in enumerate(clades):
-                ax.plot(windows.generations, values[index], lw=1.0, color=cmap(c % 20),
-                        label=_clade_label(analysis, index))
+            for c, row in enumerate(clades):
+                ax.plot(windows.generations, values[row], lw=1.0, color=cmap(c % 20),
+                        label=_clade_label(analysis, int(windows.partitions[row])))
             ax.set_ylim(-0.03, 1.03)
             ax.set_title(f"run {run + 1}: {title} split frequencies (window {windows.window_size} trees)",
                          fontsize=10)
