@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from phylo_vi.cli.common import emit_json, json_option, quiet_option, threads_option
+from phylo_vi.cli.common import emit_json, json_option, quiet_option, resolve_seed, seed_option, threads_option
 
 
 def print_analysis(analysis, directory: Path | None) -> None:
@@ -30,6 +30,14 @@ def print_analysis(analysis, directory: Path | None) -> None:
         echo(f"ASDSF (MrBayes convention): {asdsf}; distinct topologies: {analysis.topologies.n_topologies}; "
              f"credible-set sizes {sets}")
         echo(f"consensus: {analysis.consensus.newick()}")
+    if analysis.bayes_factors:
+        echo(f"Bayes factors against the most probable topology ({analysis.bayes_factor_model}):")
+        for row in analysis.bayes_factors:
+            if row.rank == 1:
+                continue
+            flag = "consistent" if row.consistent else "DISAGREE"
+            echo(f"  rank {row.rank} ({row.method}): log BF {row.log_bayes_factor:.3f} ± {row.log_bayes_factor_se:.3f}, "
+                 f"log posterior odds {row.log_posterior_odds:.3f} ± {row.log_posterior_odds_se:.3f}: {flag}")
     if directory is not None:
         echo(f"report: {directory / 'report.html'}")
 
@@ -51,6 +59,22 @@ def print_analysis(analysis, directory: Path | None) -> None:
 @click.option("--min-ess", type=float, default=200.0, show_default=True, help="Verdict: smallest acceptable ESS.")
 @click.option("--max-psrf", type=float, default=1.01, show_default=True, help="Verdict: largest acceptable PSRF.")
 @click.option("--max-asdsf", type=float, default=0.01, show_default=True, help="Verdict: largest acceptable ASDSF.")
+@click.option("--alignment", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Alignment: marginal likelihoods of the top topologies, Bayes factors, posterior-odds check.")
+@click.option("--top", type=click.IntRange(min=2), default=3, show_default=True,
+              help="With --alignment: number of most probable topologies compared.")
+@click.option("--methods", default="gss", show_default=True,
+              help="With --alignment: marginal-likelihood estimators (comma-separated, see phylo-vi marginal).")
+@click.option("--replicates", type=click.IntRange(min=1), default=2, show_default=True,
+              help="With --alignment: independent replicates of every estimate (their spread gives the SE).")
+@click.option("--preset", type=click.Choice(["fast", "paper"]), default="fast", show_default=True,
+              help="With --alignment: estimator settings (fast: the speed-target settings).")
+@click.option("--model", default=None,
+              help="With --alignment: IQ-TREE model string [default: posterior means of MrBayes' GTR parameters].")
+@seed_option
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="With --alignment: Dask LocalCluster worker processes (1: in this process).")
+@click.option("--scheduler", default=None, help="With --alignment: address of an existing Dask scheduler.")
 @click.option("--mb-compat", is_flag=True, help="Write .pstat with MrBayes 3.2.7a's NA quirk (no tab before NA).")
 @threads_option
 @json_option
@@ -58,7 +82,9 @@ def print_analysis(analysis, directory: Path | None) -> None:
 @click.pass_context
 def analyze(ctx: click.Context, paths: tuple[Path, ...], out_dir: Path | None, burnin: float, n_burnin: int | None,
             min_clade_freq: float, min_partition_freq: float, window_size: int, min_ess: float, max_psrf: float,
-            max_asdsf: float, mb_compat: bool, threads: int, as_json: bool, quiet: bool) -> None:
+            max_asdsf: float, alignment: Path | None, top: int, methods: str, replicates: int, preset: str,
+            model: str | None, seed: int | None, workers: int, scheduler: str | None, mb_compat: bool, threads: int,
+            as_json: bool, quiet: bool) -> None:
     """Analyse MCMC runs: convergence verdict, parameter and tree summaries, one HTML report.
 
     \b
@@ -71,10 +97,18 @@ def analyze(ctx: click.Context, paths: tuple[Path, ...], out_dir: Path | None, b
 
     if n_burnin is not None and ctx.get_parameter_source("burnin") == click.core.ParameterSource.COMMANDLINE:
         raise click.UsageError("give either --burnin or --n-burnin, not both")
-    analysis = run_analysis(list(paths), burnin=burnin, n_burnin=n_burnin, min_clade_freq=min_clade_freq,
-                            min_partition_freq=min_partition_freq, window_size=window_size,
-                            thresholds=Thresholds(min_ess, max_psrf, max_asdsf), threads=threads,
-                            progress=not quiet)
+    from phylo_vi.cli.marginal import _DaskClient
+    from phylo_vi.marginal.methods import parse_methods
+
+    options = {}
+    if alignment is not None:
+        options = {"alignment": alignment, "top": top, "methods": parse_methods(methods), "replicates": replicates,
+                   "preset": preset, "model": model, "seed": resolve_seed(seed)}
+    with _DaskClient(workers if alignment is not None else 1, scheduler if alignment is not None else None) as client:
+        analysis = run_analysis(list(paths), burnin=burnin, n_burnin=n_burnin, min_clade_freq=min_clade_freq,
+                                min_partition_freq=min_partition_freq, window_size=window_size,
+                                thresholds=Thresholds(min_ess, max_psrf, max_asdsf), threads=threads,
+                                progress=not quiet, client=client, **options)
     directory = out_dir if out_dir is not None else Path.cwd() / f"{analysis.runs.basename}.phylo-vi"
     if not quiet:
         click.echo(f"writing the report to {directory}", err=True)

@@ -15,6 +15,8 @@ from phylo_vi.cli.common import emit_json, json_option, quiet_option
 
 RUN_FILES = ("mrbayes/example.nex.run1.t", "mrbayes/example.nex.run2.t",
              "mrbayes/example.nex.run1.p", "mrbayes/example.nex.run2.p")
+ALIGNMENT = "example.nex"
+DEMO_SEED = 1
 
 
 @contextlib.contextmanager
@@ -30,10 +32,15 @@ def example_files(names=RUN_FILES):
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Report folder [default: ./example.nex.phylo-vi/].")
+@click.option("--alignment/--no-alignment", default=True, show_default=True,
+              help="Bayes factors of the top 3 topologies from the bundled alignment (about a minute of CPU).")
 @json_option
 @quiet_option
-def demo(out_dir: Path | None, as_json: bool, quiet: bool) -> None:
+def demo(out_dir: Path | None, alignment: bool, as_json: bool, quiet: bool) -> None:
     """Analyse the bundled MrBayes runs (14 simulated taxa, 2 runs, 25% burn-in): verdict, report.
+
+    With the alignment (default), the 3 most probable topologies get marginal likelihoods (GSS,
+    fast preset, 2 replicates, seed 1), Bayes factors and the posterior-odds check.
 
     The data and the script that made them are in the installed package (phylo_vi/data/,
     README.md and regenerate.py there).
@@ -41,11 +48,12 @@ def demo(out_dir: Path | None, as_json: bool, quiet: bool) -> None:
     from phylo_vi.analysis import analyze
     from phylo_vi.cli.analyze import print_analysis
 
-    with example_files() as paths:
+    with example_files(RUN_FILES + (ALIGNMENT,)) as paths:
         if not as_json:
             click.echo("phylo_vi demo: phylo-vi analyze on the bundled example (simulated 14 taxa x 800 sites, "
                        "two MrBayes runs; see phylo_vi/data/README.md)\n")
-        analysis = analyze(paths, progress=not quiet)
+        options = {"alignment": paths[-1], "top": 3, "replicates": 2, "seed": DEMO_SEED} if alignment else {}
+        analysis = analyze(paths[:-1], progress=not quiet, **options)
         directory = out_dir if out_dir is not None else Path.cwd() / "example.nex.phylo-vi"
         written = analysis.write_report(directory)
     if as_json:

@@ -21,6 +21,8 @@ from typing import Sequence
 
 import numpy as np
 
+from phylo_vi.analysis.bayes_factors import (DEFAULT_METHODS, DEFAULT_REPLICATES, DEFAULT_TOP,
+                                             topology_bayes_factors)
 from phylo_vi.analysis.result import Analysis, RunInfo
 from phylo_vi.diagnostics.consensus import MAJORITY_RULE, consensus_tree
 from phylo_vi.diagnostics.mrbayes_partitions import (DEFAULT_MIN_PARTITION_FREQUENCY, PartitionCounter,
@@ -173,7 +175,9 @@ def _verdict(rows, topological_ess: list, asdsf: float, n_runs: int, thresholds:
 def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n_burnin: int | None = None,
             min_clade_freq: float = MAJORITY_RULE, min_partition_freq: float = DEFAULT_MIN_PARTITION_FREQUENCY,
             window_size: int = DEFAULT_WINDOW_SIZE, thresholds: Thresholds = Thresholds(),
-            threads: int | None = None, progress: bool = False) -> Analysis:
+            threads: int | None = None, progress: bool = False, alignment: str | Path | None = None,
+            top: int = DEFAULT_TOP, methods: Sequence[str] = DEFAULT_METHODS, replicates: int = DEFAULT_REPLICATES,
+            preset: str = "fast", model: str | None = None, seed: int = 0, client=None) -> Analysis:
     """Analyse the MCMC runs named by ``paths`` (run files, basenames or folders; see :mod:`phylo_vi.io.runs`).
 
     Parameters
@@ -186,7 +190,11 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
     window_size : trees per window for split frequencies over generations (RWTY).
     thresholds : verdict thresholds (ESS, PSRF, ASDSF).
     threads : Numba threads for the RF kernel (None: Numba's default).
-    progress : progress bar on stderr while reading trees.
+    progress : progress bars on stderr (reading trees, marginal likelihoods).
+    alignment : with an alignment, marginal likelihoods of the ``top`` most probable topologies by
+        ``methods`` (``replicates`` each, ``preset``, ``model``, ``seed``; on ``client`` when it is a
+        Dask client), their log Bayes factors and the posterior-odds check
+        (:mod:`phylo_vi.analysis.bayes_factors`).
     """
     if threads is not None:
         import numba
@@ -233,8 +241,8 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
                              len(tree_run) if tree_run else 0,
                              traces[parameter_index].n_samples if parameter_index is not None else 0,
                              cuts[parameter_index] if parameter_index is not None else 0))
-    verdict = _verdict(rows, [e for e in topological_ess], asdsf, max(len(runs.tree_files), len(traces)), thresholds)
-    return Analysis(runs=runs, run_info=infos, settings={
+    analysis_verdict = _verdict(rows, [e for e in topological_ess], asdsf, max(len(runs.tree_files), len(traces)), thresholds)
+    result = Analysis(runs=runs, run_info=infos, settings={
         "burnin": burnin, "n_burnin": n_burnin, "min_clade_freq": min_clade_freq,
         "min_partition_freq": min_partition_freq, "window_size": window_size,
         "min_ess": thresholds.min_ess, "max_psrf": thresholds.max_psrf, "max_asdsf": thresholds.max_asdsf},
@@ -242,4 +250,17 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
         consensus=consensus, topologies=topologies, topology_run_counts=per_run_topologies,
         mcc_tree=mcc[0] if mcc else None, mcc_log_credibility=mcc[1] if mcc else math.nan,
         asdsf=asdsf, max_sdsf=max_sdsf, windows=windows, asdsf_generations=asdsf_generations,
-        topological_ess=topological_ess, tree_generations=tree_generations, verdict=verdict, notes=notes)
+        topological_ess=topological_ess, tree_generations=tree_generations, verdict=analysis_verdict, notes=notes)
+    if alignment is not None:
+        from tqdm import tqdm
+
+        n_cells = min(top, result.topologies.n_topologies if result.topologies else 0) * len(methods) * replicates
+        with tqdm(total=n_cells, unit="estimate", desc="marginal likelihoods", file=sys.stderr, leave=False,
+                  disable=not progress or not sys.stderr.isatty()) as bar:
+            result.bayes_factors, result.bayes_factor_model = topology_bayes_factors(
+                result, alignment, top=top, methods=methods, replicates=replicates, preset=preset, model=model,
+                seed=seed, client=client, progress=bar.update)
+        result.settings.update({"alignment": str(alignment), "top": top, "methods": list(methods),
+                                "replicates": replicates, "preset": preset, "model": result.bayes_factor_model,
+                                "seed": seed})
+    return result

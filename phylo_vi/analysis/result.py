@@ -62,6 +62,8 @@ class Analysis:
     tree_generations: list[np.ndarray]
     verdict: Verdict
     notes: list[str] = field(default_factory=list)
+    bayes_factors: list = field(default_factory=list)
+    bayes_factor_model: str | None = None
 
     # ---------------------------------------------------------------------------------- tables
     def tables(self) -> dict[str, tuple[list[str], list[list[Any]]]]:
@@ -75,6 +77,10 @@ class Analysis:
                        r.trees_kept, r.samples_read, r.samples_burnin, r.samples_kept] for r in self.run_info]),
             "parameters": (list(COLUMNS), [row.values() for row in self.parameter_rows]),
         }
+        if self.bayes_factors:
+            from phylo_vi.analysis.bayes_factors import COLUMNS as BF_COLUMNS, row_values
+
+            out["bayes_factors"] = (list(BF_COLUMNS), [row_values(row) for row in self.bayes_factors])
         if self.partitions is not None:
             out["splits"] = self._split_rows()
             out["topologies"] = self._topology_rows()
@@ -142,6 +148,11 @@ class Analysis:
                 self.tables()["parameters"][0], row])} for row in self.tables()["parameters"][1]],
             "notes": self.notes,
         }
+        if self.bayes_factors:
+            header, rows = self.tables()["bayes_factors"]
+            document["bayes_factor_model"] = self.bayes_factor_model
+            document["bayes_factors"] = [{key: (_finite(v) if isinstance(v, float) else v)
+                                          for key, v in zip(header, row)} for row in rows]
         if self.partitions is not None:
             document.update({
                 "n_taxa": int(self.partitions.n_taxa),

@@ -129,6 +129,17 @@ def build_page(analysis) -> HtmlReport:
         header, rows = tables["topologies"]
         page.marked_table(header, [[_number(v) for v in row] for row in rows[:TOPOLOGIES_SHOWN]],
                           [[""] * (len(header) - 1) + ["newick"]] * min(TOPOLOGIES_SHOWN, len(rows)))
+        if analysis.bayes_factors:
+            page.heading("Bayes factors between topologies")
+            page.paragraph(f"log p(D | topology) of the {len({r.rank for r in analysis.bayes_factors})} most probable "
+                           f"topologies under {analysis.bayes_factor_model} with an Exponential(10) branch-length "
+                           "prior; log Bayes factor against rank 1 beside the log posterior odds of the MCMC sample "
+                           "(equal under a uniform topology prior; |z| > 2 flags a disagreement).")
+            header, rows = tables["bayes_factors"]
+            z_column = header.index("consistent")
+            page.marked_table(header, [[_number(v) for v in row] for row in rows],
+                              [["bad" if j == z_column and not row[z_column] else "" for j in range(len(row))]
+                               for row in rows])
         page.paragraph(f"MCC tree (log clade credibility {analysis.mcc_log_credibility:.4f}): "
                        f"{analysis.mcc_tree.to_newick(lengths=False)}", "meta")
     return page
