@@ -135,11 +135,15 @@ def build_page(analysis) -> HtmlReport:
                            f"topologies under {analysis.bayes_factor_model} with an Exponential(10) branch-length "
                            "prior; log Bayes factor against rank 1 beside the log posterior odds of the MCMC sample "
                            "(equal under a uniform topology prior; |z| > 2 flags a disagreement).")
-            header, rows = tables["bayes_factors"]
-            z_column = header.index("consistent")
-            page.marked_table(header, [[_number(v) for v in row] for row in rows],
-                              [["bad" if j == z_column and not row[z_column] else "" for j in range(len(row))]
-                               for row in rows])
+            header = ["rank", "method", "probability", "log p(D | topology)", "log Bayes factor",
+                      "log posterior odds", "z", "agree"]
+            rows = [[str(r.rank), r.method, _number(r.probability), f"{r.log_marginal:.3f} ± {r.log_marginal_se:.3f}",
+                     f"{r.log_bayes_factor:.3f} ± {r.log_bayes_factor_se:.3f}",
+                     f"{r.log_posterior_odds:.3f} ± {r.log_posterior_odds_se:.3f}", _number(r.z),
+                     "—" if r.rank == 1 else "n/a" if math.isnan(r.z) else "yes" if r.consistent else "NO"]
+                    for r in analysis.bayes_factors]
+            page.marked_table(header, rows, [[""] * 7 + ["" if r.consistent else "bad"]
+                                             for r in analysis.bayes_factors])
         page.paragraph(f"MCC tree (log clade credibility {analysis.mcc_log_credibility:.4f}): "
                        f"{analysis.mcc_tree.to_newick(lengths=False)}", "meta")
     return page
