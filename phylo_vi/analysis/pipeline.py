@@ -24,6 +24,7 @@ import numpy as np
 from phylo_vi.analysis.bayes_factors import (DEFAULT_METHODS, DEFAULT_REPLICATES, DEFAULT_TOP,
                                              topology_bayes_factors)
 from phylo_vi.analysis.result import Analysis, RunInfo
+from phylo_vi.analysis.topology_model import fit_topology_model
 from phylo_vi.diagnostics.consensus import MAJORITY_RULE, consensus_tree
 from phylo_vi.diagnostics.mrbayes_partitions import (DEFAULT_MIN_PARTITION_FREQUENCY, PartitionCounter,
                                                      average_sdsf, mrbayes_order)
@@ -202,7 +203,7 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
         numba.set_num_threads(int(threads))
     runs = discover_runs(paths)
     notes: list[str] = []
-    table = order = consensus = topologies = per_run_topologies = mcc = None
+    table = order = consensus = topologies = per_run_topologies = mcc = topology_model = None
     windows, asdsf_generations, topological_ess = [], {}, []
     asdsf, max_sdsf = math.nan, math.nan
     tree_generations: list[np.ndarray] = []
@@ -213,6 +214,8 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
         order = mrbayes_order(table, min_partition_freq)
         consensus = consensus_tree(table, order, min_clade_freq)
         topologies, per_run_topologies = _topologies(sample, weights, shapes)
+        if not table.rooted and table.n_taxa >= 4:
+            topology_model = fit_topology_model(topologies, per_run_topologies)
         mcc = _mcc(sample, table)
         if table.n_runs > 1:
             asdsf, max_sdsf = average_sdsf(table, order)
@@ -250,7 +253,8 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
         consensus=consensus, topologies=topologies, topology_run_counts=per_run_topologies,
         mcc_tree=mcc[0] if mcc else None, mcc_log_credibility=mcc[1] if mcc else math.nan,
         asdsf=asdsf, max_sdsf=max_sdsf, windows=windows, asdsf_generations=asdsf_generations,
-        topological_ess=topological_ess, tree_generations=tree_generations, verdict=analysis_verdict, notes=notes)
+        topological_ess=topological_ess, tree_generations=tree_generations, verdict=analysis_verdict, notes=notes,
+        topology_model=topology_model)
     if alignment is not None:
         from tqdm import tqdm
 

@@ -64,6 +64,7 @@ class Analysis:
     notes: list[str] = field(default_factory=list)
     bayes_factors: list = field(default_factory=list)
     bayes_factor_model: str | None = None
+    topology_model: Any = None
 
     # ---------------------------------------------------------------------------------- tables
     def tables(self) -> dict[str, tuple[list[str], list[list[Any]]]]:
@@ -118,10 +119,12 @@ class Analysis:
     def _topology_rows(self):
         topologies = self.topologies
         probabilities, cumulative = topologies.probabilities, topologies.cumulative
-        header = ["rank", "count", "probability", "cumulative"]
+        sbn = (self.topology_model.probabilities if self.topology_model is not None
+               else np.full(topologies.n_topologies, np.nan))
+        header = ["rank", "count", "probability", "cumulative", "sbn_probability"]
         header += [f"count_{info.name}" for info in self.run_info if info.trees is not None] + ["newick"]
-        rows = [[rank + 1, int(topologies.weights[rank]), float(probabilities[rank]), float(cumulative[rank])]
-                + [int(c) for c in self.topology_run_counts[rank]] + [topologies.newick(rank)]
+        rows = [[rank + 1, int(topologies.weights[rank]), float(probabilities[rank]), float(cumulative[rank]),
+                 float(sbn[rank])] + [int(c) for c in self.topology_run_counts[rank]] + [topologies.newick(rank)]
                 for rank in range(topologies.n_topologies)]
         return header, rows
 
@@ -164,6 +167,12 @@ class Analysis:
                                  "probability": float(self.topologies.probabilities[0])},
                 "mcc_tree": {"newick": self.mcc_tree.to_newick(), "log_clade_credibility": self.mcc_log_credibility},
                 "distinct_topologies": self.topologies.n_topologies,
+                "sbn": None if self.topology_model is None else {
+                    "method": "SBN-EM-alpha (alpha 1e-4)", "mass_unsampled": self.topology_model.mass_unsampled,
+                    "held_out_mean_log_prob_sbn": _finite(self.topology_model.held_out_sbn),
+                    "held_out_mean_log_prob_srf": _finite(self.topology_model.held_out_srf),
+                    "held_out_unseen_srf": _finite(self.topology_model.unseen_srf),
+                    "held_out_unseen_sbn": _finite(self.topology_model.unseen_sbn)},
                 "credible_set_size": {f"{level:g}": size for level, size in self.credible_set_sizes().items()},
                 "topological_ess": [{"run": self.run_info[i].name, "ess": _finite(e.ess) if e else None,
                                      "upper_bound": bool(e.upper_bound) if e else None}

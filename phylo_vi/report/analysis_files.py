@@ -126,6 +126,16 @@ def build_page(analysis) -> HtmlReport:
         sets = ", ".join(f"{level:.0%}: {size}" for level, size in analysis.credible_set_sizes().items())
         page.paragraph(f"{analysis.topologies.n_topologies} distinct topologies in "
                        f"{int(analysis.partitions.n_sampled.sum())} trees; credible-set sizes {sets}.")
+        model = analysis.topology_model
+        if model is not None:
+            text = (f"SBN-EM-α fit (Zhang & Matsen 2018, α = 1e-4): probability {model.mass_unsampled:.3g} on "
+                    "topologies never sampled (column sbn_probability for the sampled ones).")
+            if not math.isnan(model.held_out_sbn):
+                text += (f" Held out (fit on run 1, score run 2): mean log probability {model.held_out_sbn:.4f} "
+                         f"(SBN) against {model.held_out_srf:.4f} (run 1's frequencies) on the trees both can "
+                         f"score; run-2 trees unscorable: {model.unseen_sbn:.2%} (SBN), {model.unseen_srf:.2%} "
+                         "(frequencies).")
+            page.paragraph(text)
         header, rows = tables["topologies"]
         page.marked_table(header, [[_number(v) for v in row] for row in rows[:TOPOLOGIES_SHOWN]],
                           [[""] * (len(header) - 1) + ["newick"]] * min(TOPOLOGIES_SHOWN, len(rows)))

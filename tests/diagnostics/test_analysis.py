@@ -98,3 +98,16 @@ def test_to_pandas_tables(analysis):
     frames = analysis.to_pandas()
     assert len(frames["parameters"]) == 11  # the 11 rows of MrBayes' .pstat
     assert frames["topologies"]["probability"].sum() == pytest.approx(1.0)
+
+
+def test_sbn_probabilities_track_the_sample_and_sum_below_one(analysis):
+    model = analysis.topology_model
+    # the SBN smooths the 24 sampled frequencies; with 752 trees it stays within sampling error of them
+    assert np.allclose(model.probabilities, analysis.topologies.probabilities, atol=0.01)
+    assert 0.0 <= model.mass_unsampled < 0.01
+    assert model.probabilities.sum() + model.mass_unsampled == pytest.approx(1.0)
+    # run 1 misses topologies holding 2 of run 2's 376 trees (0.53%): counted from the topology table
+    header, rows = analysis.tables()["topologies"]
+    run1, run2 = header.index("count_example.nex.run1"), header.index("count_example.nex.run2")
+    assert model.unseen_srf == pytest.approx(sum(r[run2] for r in rows if r[run1] == 0) / 376)
+    assert model.unseen_sbn <= model.unseen_srf
