@@ -151,11 +151,11 @@ def main() -> None:
         json.dump(report, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return
-    print(f"{'':24}{'wall s':>10}{'CPU s':>10}{'peak MiB':>10}")
+    print("| command | wall s | CPU s | peak MiB |\n|---|---:|---:|---:|")
     for key in ("mrbayes_sump_sumt", "phylo_vi_analyze"):
         row = report[key]
-        print(f"{key:24}{row['wall_s']:10.2f}{row['cpu_s']:10.2f}{row['peak_rss_mib']:10.0f}")
-    print(f"speed-up: {report['speed_up_wall']:.1f}x wall, {report['speed_up_cpu']:.1f}x CPU")
+        print(f"| {key} | {row['wall_s']:.2f} | {row['cpu_s']:.2f} | {row['peak_rss_mib']:.0f} |")
+    print(f"\nspeed-up: {report['speed_up_wall']:.1f}x wall, {report['speed_up_cpu']:.1f}x CPU")
     print("identical to MrBayes: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in report["identical"].items()))
     topo = report["topological_ess"]
     print(f"approximate topological ESS of {topo['n_trees']} trees: {topo['ess']:.1f} in {topo['seconds']:.2f} s")
