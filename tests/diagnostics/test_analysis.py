@@ -111,3 +111,36 @@ def test_sbn_probabilities_track_the_sample_and_sum_below_one(analysis):
     run1, run2 = header.index("count_example.nex.run1"), header.index("count_example.nex.run2")
     assert model.unseen_srf == pytest.approx(sum(r[run2] for r in rows if r[run1] == 0) / 376)
     assert model.unseen_sbn <= model.unseen_srf
+
+
+def _rooted_newick(rng, n_taxa: int) -> str:
+    parts = [f"{i + 1}:{rng.uniform(0.1, 1):.4f}" for i in range(n_taxa)]
+    while len(parts) > 1:
+        i, j = sorted(rng.choice(len(parts), 2, replace=False))
+        joined = f"({parts[i]},{parts[j]}):{rng.uniform(0.1, 1):.4f}"
+        parts = [p for k, p in enumerate(parts) if k not in (i, j)] + [joined]
+    return parts[0].rsplit(":", 1)[0] + ";"
+
+
+def test_beast_runs_rooted_clades(tmp_path):
+    rng = np.random.default_rng(5)
+    for run in (1, 2):
+        pool = [_rooted_newick(rng, 6) for _ in range(5)]
+        lines = ["#NEXUS", "Begin trees;", "\tTranslate"]
+        lines += [f"\t\t{i + 1} {name}{',' if i < 5 else ''}" for i, name in enumerate("abcdef")] + ["\t\t;"]
+        lines += [f"tree STATE_{s * 100} = {pool[rng.integers(5)]}" for s in range(300)] + ["End;"]
+        (tmp_path / f"b{run}.trees").write_text("\n".join(lines) + "\n")
+        log = ["# BEAST v2.6.7", "Sample\tposterior\tclockRate"]
+        log += [f"{s * 100}\t{-100 + rng.normal():.4f}\t{1 + 0.1 * rng.normal():.4f}" for s in range(300)]
+        (tmp_path / f"b{run}.log").write_text("\n".join(log) + "\n")
+    result = phylo_vi.analyze([tmp_path / "b1.trees", tmp_path / "b2.trees"])
+    assert [row.parameter for row in result.parameter_rows] == ["posterior", "clockRate"]  # BEAST: every column
+    assert result.consensus.table.rooted and result.topology_model is None
+    # every consensus clade's probability is its frequency among the kept rooted trees (brute force)
+    sample = read_trees([tmp_path / "b1.trees", tmp_path / "b2.trees"], taxa=result.partitions.taxa)
+    clades = [{row.tobytes() for row in tree.nontrivial_clades()} for tree in sample]
+    internal = [node for node in result.consensus.nodes() if node.taxon < 0 and node is not result.consensus.root]
+    assert internal
+    for node in internal:
+        key = result.partitions.partitions[node.partition].tobytes()
+        assert result.consensus.probability(node) == pytest.approx(np.mean([key in c for c in clades]))
