@@ -210,6 +210,10 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
     sample = None
     if runs.tree_files:
         sample = read_trees(runs.tree_files, burnin=burnin, burnin_trees=n_burnin)
+        for run in sample.runs:
+            if run.format == "trprobs":
+                raise PhyloVIError(f"{run.path}: a MrBayes .trprobs file is a summary, not an MCMC chain; "
+                                   "analyze the .t files (phylo-vi trees summary reads .trprobs)")
         table, weights, shapes, tree_generations = _count_trees(sample, progress)
         order = mrbayes_order(table, min_partition_freq)
         consensus = consensus_tree(table, order, min_clade_freq)

@@ -31,7 +31,7 @@ from phylo_vi.io.mrbayes_parameters import read_mrbayes_parameters
 from phylo_vi.io.parameter_trace import ParameterTrace
 from phylo_vi.io.revbayes_log import read_revbayes_log
 
-TREE_SUFFIXES = (".t", ".trees", ".tree", ".tre", ".nwk", ".newick")
+TREE_SUFFIXES = (".t", ".trees", ".tree", ".tre", ".nwk", ".newick", ".nex", ".nexus", ".trprobs")
 PARAMETER_SUFFIXES = (".p", ".log")
 _COMPANIONS = {".t": ".p", ".p": ".t", ".trees": ".log", ".log": ".trees"}
 _MRBAYES_RUN = re.compile(r"^(?P<base>.+)\.run(?P<run>\d+)\.(?P<kind>[tp])$")

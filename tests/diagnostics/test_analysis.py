@@ -144,3 +144,8 @@ def test_beast_runs_rooted_clades(tmp_path):
     for node in internal:
         key = result.partitions.partitions[node.partition].tobytes()
         assert result.consensus.probability(node) == pytest.approx(np.mean([key in c for c in clades]))
+
+
+def test_a_summary_file_is_not_a_chain():
+    with pytest.raises(PhyloVIError, match="summary, not an MCMC chain"):
+        phylo_vi.analyze(DATA / "example.nex.trprobs")
