@@ -93,7 +93,7 @@ def _topologies(sample: TreeSample, weights: dict[bytes, np.ndarray], shapes: di
     return frequencies, per_run[order]
 
 
-def _mcc(sample: TreeSample, table, lengths_from_table: bool = False) -> tuple[Tree, float]:
+def _mcc(sample: TreeSample, table) -> tuple[Tree, float]:
     """The sampled tree with the largest product of its clade probabilities (maximum clade credibility)."""
     log_p = np.log(np.maximum(table.totals / table.n_sampled.sum(), 1e-300))
     best = (-math.inf, 0, 0)
@@ -248,7 +248,7 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
                              len(tree_run) if tree_run else 0,
                              traces[parameter_index].n_samples if parameter_index is not None else 0,
                              cuts[parameter_index] if parameter_index is not None else 0))
-    analysis_verdict = _verdict(rows, [e for e in topological_ess], asdsf, max(len(runs.tree_files), len(traces)), thresholds)
+    analysis_verdict = _verdict(rows, topological_ess, asdsf, max(len(runs.tree_files), len(traces)), thresholds)
     result = Analysis(runs=runs, run_info=infos, settings={
         "burnin": burnin, "n_burnin": n_burnin, "min_clade_freq": min_clade_freq,
         "min_partition_freq": min_partition_freq, "window_size": window_size,

@@ -30,7 +30,6 @@ from phylo_vi.diagnostics.mrbayes_partitions import MrBayesOrder, PartitionTable
 from phylo_vi.diagnostics.mrbayes_statistics import welford_mean_variance
 from phylo_vi.errors import PhyloVIError
 from phylo_vi.trees import bitset
-from phylo_vi.trees.tree import Tree
 
 MAJORITY_RULE = 0.5
 
@@ -70,25 +69,6 @@ class ConsensusTree:
 
     def probability(self, node: ConsensusNode) -> float:
         return float(self.table.totals[node.partition] / self.table.n_sampled.sum())
-
-    def to_tree(self) -> Tree:
-        """The consensus as a :class:`~phylo_vi.trees.Tree` (median branch lengths)."""
-        parent: list[int] = []
-        length: list[float] = []
-        taxon: list[int] = []
-
-        def visit(node: ConsensusNode) -> int:
-            child_ids = [visit(child) for child in node.children]
-            index = len(parent)
-            parent.append(-1)
-            length.append(node.length if node is not self.root else np.nan)
-            taxon.append(node.taxon)
-            for child in child_ids:
-                parent[child] = index
-            return index
-
-        visit(self.root)
-        return Tree(np.array(parent), np.array(length), np.array(taxon), self.table.taxa, rooted=self.table.rooted)
 
     def newick(self, support: bool = True) -> str:
         """Newick with taxon names, clade probabilities as internal labels and median lengths."""

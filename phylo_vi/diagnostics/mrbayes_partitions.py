@@ -21,7 +21,6 @@ MrBayes' ``.parts``, ``.tstat`` and ``.vstat`` without the ``[ID: …]`` stamp l
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -271,7 +270,6 @@ def mrbayes_order(table: PartitionTable, min_frequency: float = DEFAULT_MIN_PART
         _terminal_fixup(items, table, k)
     ids = list(items)
     consensus = list(items)
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 1000))
     hoare_sort_by_count(consensus, totals, 0, len(consensus) - 1)
     return MrBayesOrder(ids, k, consensus)
 

@@ -7,7 +7,7 @@ included (spec analyze.md §2; verified on the bundled example against ``mb`` 3.
   :math:`a_i = a_{i-1} + (x_i - a_{i-1})/i` and sum of squares
   :math:`s_i = s_{i-1} + (x_i - a_i)(x_i - a_{i-1})`, variance :math:`s_n/(n-1)`;
 - :func:`upper_median`: :math:`v_{\lfloor n/2 \rfloor}` of the sorted values (no averaging);
-- :func:`mrbayes_hpd` (utils.c ``LowerUpperMedianHPD``): the shortest window of
+- :func:`mrbayes_hpd` (``hpd=yes``, the default; utils.c ``LowerUpperMedianHPD``): the shortest window of
   :math:`w = \lfloor 0.95 n + 0.5 \rfloor` sorted values, with MrBayes' off-by-one (candidate
   windows are measured over :math:`w + 1` points and start ``n - w`` is never tried);
 - :func:`mrbayes_ess` (utils.c ``EstimatedSampleSize``; also Tracer's estimator, BEAST
@@ -70,12 +70,6 @@ def mrbayes_hpd(sorted_values: np.ndarray, level: float = HPD_LEVEL) -> tuple[fl
         if spans[first_shortest] < v[width - 1] - v[0]:
             start = first_shortest + 1
     return float(v[start]), float(v[start + width - 1])
-
-
-def mrbayes_equal_tail(sorted_values: np.ndarray) -> tuple[float, float]:
-    """``hpd=no`` interval of MrBayes (``LowerUpperMedian``): ``v[int(0.025 n)]``, ``v[int(0.975 n)]``."""
-    n = len(sorted_values)
-    return float(sorted_values[int(0.025 * n)]), float(sorted_values[int(0.975 * n)])
 
 
 @njit(cache=True, nogil=True)

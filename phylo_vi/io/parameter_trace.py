@@ -24,7 +24,7 @@ import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 
@@ -175,9 +175,3 @@ def read_tab_trace(path: str | Path, format: str, *, is_comment: Callable[[str],
     return ParameterTrace(path, format, names[0], tuple(names[1:]), generations.astype(np.int64),
                           np.ascontiguousarray(table[:, 1:]))
 
-
-def iter_columns(trace: ParameterTrace, exclude: Callable[[str], bool]) -> Iterator[tuple[str, np.ndarray]]:
-    """``(name, values)`` of the columns not excluded, in file order."""
-    for index, name in enumerate(trace.columns):
-        if not exclude(name):
-            yield name, trace.values[:, index]

@@ -95,7 +95,7 @@ def _run_from_file(path: Path) -> RunFiles:
 
 def _mrbayes_runs(base: Path) -> list[RunFiles]:
     numbered: dict[int, dict[str, Path]] = {}
-    for candidate in base.parent.glob(f"{glob_escape(base.name)}.run*.[tp]"):
+    for candidate in base.parent.glob(f"{_glob_escape(base.name)}.run*.[tp]"):
         match = _MRBAYES_RUN.match(candidate.name)
         if match and match.group("base") == base.name:
             numbered.setdefault(int(match.group("run")), {})[match.group("kind")] = candidate
@@ -110,7 +110,7 @@ def _mrbayes_runs(base: Path) -> list[RunFiles]:
     return []
 
 
-def glob_escape(text: str) -> str:
+def _glob_escape(text: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", text)
 
 
