@@ -13,6 +13,7 @@ from phylo_vi.errors import PhyloVIError
 from phylo_vi.io.runs import RunSet
 
 CREDIBLE_LEVELS = (0.5, 0.9, 0.95, 0.99)
+MAX_TOPOLOGIES_LISTED = 1000  # the topology table lists the most probable ones (a long run has ~1 per tree)
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ class Analysis:
         header += [f"count_{info.name}" for info in self.run_info if info.trees is not None] + ["newick"]
         rows = [[rank + 1, int(topologies.weights[rank]), float(probabilities[rank]), float(cumulative[rank]),
                  float(sbn[rank])] + [int(c) for c in self.topology_run_counts[rank]] + [topologies.newick(rank)]
-                for rank in range(topologies.n_topologies)]
+                for rank in range(min(topologies.n_topologies, MAX_TOPOLOGIES_LISTED))]
         return header, rows
 
     def credible_set_sizes(self) -> dict[float, int]:
@@ -138,6 +139,7 @@ class Analysis:
         """The JSON document (``phylo-vi analyze --json``)."""
         from phylo_vi import __version__
 
+        tables = self.tables()
         document: dict[str, Any] = {
             "phylo_vi_version": __version__,
             "basename": self.runs.basename,
@@ -146,13 +148,13 @@ class Analysis:
             "checks": [{"name": c.name, "value": _finite(c.value), "threshold": c.threshold,
                         "at_least": c.at_least, "where": c.where, "passed": c.passed} for c in self.verdict.checks],
             "settings": self.settings,
-            "runs": [dict(zip(*[self.tables()["runs"][0], row])) for row in self.tables()["runs"][1]],
+            "runs": [dict(zip(*[tables["runs"][0], row])) for row in tables["runs"][1]],
             "parameters": [{key: (_finite(v) if isinstance(v, float) else v) for key, v in zip(*[
-                self.tables()["parameters"][0], row])} for row in self.tables()["parameters"][1]],
+                tables["parameters"][0], row])} for row in tables["parameters"][1]],
             "notes": self.notes,
         }
         if self.bayes_factors:
-            header, rows = self.tables()["bayes_factors"]
+            header, rows = tables["bayes_factors"]
             document["bayes_factor_model"] = self.bayes_factor_model
             document["bayes_factors"] = [{key: (_finite(v) if isinstance(v, float) else v)
                                           for key, v in zip(header, row)} for row in rows]

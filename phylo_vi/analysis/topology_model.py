@@ -22,6 +22,8 @@ from phylo_vi.sbn.methods import DEFAULT_ALPHA
 from phylo_vi.sbn.unrooted import SubsplitBayesianNetwork
 from phylo_vi.trees.tree import Tree
 
+MAX_EM_ITERATIONS = 100  # a cap on run time (each EM iteration scores every distinct topology once)
+
 
 @dataclass(frozen=True)
 class TopologyModel:
@@ -48,13 +50,13 @@ def fit_topology_model(topologies, run_counts: np.ndarray, alpha: float = DEFAUL
     """SBN-EM-α on the pooled sample, and the run-1 → run-2 held-out check (module docstring)."""
     everything = np.arange(topologies.n_topologies)
     trees = _trees(topologies, everything, topologies.weights)
-    model = SubsplitBayesianNetwork(method="em", alpha=alpha).fit(trees)
+    model = SubsplitBayesianNetwork(method="em", alpha=alpha, max_iter=MAX_EM_ITERATIONS).fit(trees)
     probabilities = np.exp(model.log_prob(trees))
     held_out_sbn = held_out_srf = unseen_srf = unseen_sbn = math.nan
     if run_counts.shape[1] > 1:
         in_first = np.flatnonzero(run_counts[:, 0] > 0)
         in_second = np.flatnonzero(run_counts[:, 1] > 0)
-        first = SubsplitBayesianNetwork(method="em", alpha=alpha).fit(
+        first = SubsplitBayesianNetwork(method="em", alpha=alpha, max_iter=MAX_EM_ITERATIONS).fit(
             _trees(topologies, in_first, run_counts[in_first, 0]))
         weights = run_counts[in_second, 1] / run_counts[:, 1].sum()
         log_sbn = first.log_prob(_trees(topologies, in_second, run_counts[in_second, 1]))

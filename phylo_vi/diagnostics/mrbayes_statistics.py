@@ -35,13 +35,19 @@ HPD_LEVEL = 0.95
 
 
 @njit(cache=True, nogil=True)
-def _welford(values: np.ndarray) -> tuple[float, float]:
+def _welford_sums(values: np.ndarray, squares: float = 0.0) -> tuple[float, float]:
+    """Running mean and sum of squared deviations, in order (MrBayes ``MeanVariance``), the
+    squares added to ``squares`` one by one (as 3.2.7a's PSRF accumulates them across runs)."""
     mean = 0.0
-    squares = 0.0
     for i in range(values.shape[0]):
         previous = mean
         mean += (values[i] - previous) / (i + 1)
         squares += (values[i] - mean) * (values[i] - previous)
+    return mean, squares
+
+
+def _welford(values: np.ndarray) -> tuple[float, float]:
+    mean, squares = _welford_sums(values)
     n = values.shape[0]
     return mean, squares / (n - 1) if n > 1 else 0.0
 
@@ -130,14 +136,9 @@ def _psrf(runs: Sequence[np.ndarray], reset_within: bool) -> float:
     total = 0
     with np.errstate(divide="ignore", invalid="ignore"):
         for j, run in enumerate(runs):
-            x = np.asarray(run, dtype=np.float64)
-            if reset_within:
-                within_squares = 0.0
-            mean = float(x[0])
-            for i in range(1, len(x)):
-                previous = mean
-                mean += (x[i] - previous) / (i + 1)
-                within_squares += (x[i] - mean) * (x[i] - previous)
+            x = np.ascontiguousarray(run, dtype=np.float64)
+            # from a = x[0]: Welford's first step adds exactly 0 to the squares
+            mean, within_squares = _welford_sums(x, 0.0 if reset_within else within_squares)
             within += np.float64(within_squares) / np.float64(len(x) - 1)
             run_means[j] = mean
             total += len(x)

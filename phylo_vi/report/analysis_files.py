@@ -5,8 +5,8 @@ file                      content
 ========================  ==========================================================
 ``report.html``           self-contained page (plots as base64 PNG): verdict first
 ``analysis.json``         :meth:`Analysis.to_json`
-``<table>.tsv``           runs, parameters, splits, topologies, topological_ess,
-                          asdsf_generations (full precision)
+``<table>.tsv``           runs, parameters, splits, topologies (the 1,000 most probable),
+                          topological_ess, asdsf_generations, bayes_factors (full precision)
 ``<base>.pstat``          MrBayes ``sump`` table (``--mb-compat``: its NA writer quirk)
 ``<base>.parts/.tstat/``  MrBayes ``sumt`` files, byte-identical to MrBayes 3.2.7a's
 ``.vstat/.con.tre``       (without the random ``[ID: …]`` stamp)
