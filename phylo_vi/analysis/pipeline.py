@@ -68,11 +68,12 @@ def _count_trees(sample: TreeSample, progress: bool):
         names: list[int] = []
         for batch in run.batches():
             counter.add(batch, run_index)
+            offsets = batch.node_offsets
             for i, key in enumerate(batch.topology_keys()):
                 if key not in weights:
                     weights[key] = np.zeros(len(sample.runs))
-                    tree = batch.tree(i)
-                    shapes[key] = (tree.parent, tree.taxon, tree.rooted)
+                    a, b = offsets[i], offsets[i + 1]  # the tree's arrays, no Tree object per new topology
+                    shapes[key] = (batch.parent[a:b].copy(), batch.taxon[a:b].copy(), bool(batch.rooted[i]))
                 weights[key][run_index] += 1
             names.extend(_generation(name) for name in batch.names[:len(batch)])
             bar.update(len(batch))
