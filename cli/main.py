@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "marginal": "phylo_vi.cli.marginal:marginal",
     "vi": "phylo_vi.cli.vi:vi",
     "vbpi": "phylo_vi.cli.vbpi:vbpi",
+    "analyze": "phylo_vi.cli.analyze:analyze",
 }
 
 HELP_SUMMARIES: dict[str, str] = {
@@ -36,6 +37,7 @@ HELP_SUMMARIES: dict[str, str] = {
     "marginal": "Marginal likelihood of fixed topologies by 19 estimators; reports; Dask grid.",
     "vi": "Variational-inference core: compare discrete gradient estimators (bias, variance, time).",
     "vbpi": "Variational Bayesian phylogenetic inference (SBN + log-normal branches, VIMCO/RWS).",
+    "analyze": "MCMC runs to a report: convergence verdict, sump/sumt tables, consensus, HTML page.",
 }
 
 

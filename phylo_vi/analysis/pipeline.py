@@ -1,0 +1,275 @@
+"""``analyze()``: from MCMC run files to an :class:`~phylo_vi.analysis.result.Analysis`.
+
+One pass over the trees of every run (streamed in batches) fills the MrBayes partition table,
+the topology counts and the tree generations; the parameter traces are read beside them.
+Everything else (``sump``/``sumt`` tables, consensus, MAP and MCC trees, credible sets, RWTY
+windows, ASDSF over generations, topological ESS, verdict) is computed from those tables.
+
+Burn-in is MrBayes' (``int(burnin * n)`` samples of each run, or ``n_burnin``), applied to
+trees and parameters separately; when the two files of a run do not start their kept samples
+at the same generation, the parameter burn-in is aligned to the trees' first kept generation
+and a warning says so (MrBayes pairs rows and trees by count, spec analyze.md §1).
+"""
+from __future__ import annotations
+
+import math
+import re
+import sys
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from phylo_vi.analysis.bayes_factors import (DEFAULT_METHODS, DEFAULT_REPLICATES, DEFAULT_TOP,
+                                             topology_bayes_factors)
+from phylo_vi.analysis.result import Analysis, RunInfo
+from phylo_vi.analysis.topology_model import fit_topology_model
+from phylo_vi.diagnostics.consensus import MAJORITY_RULE, consensus_tree
+from phylo_vi.diagnostics.mrbayes_partitions import (DEFAULT_MIN_PARTITION_FREQUENCY, PartitionCounter,
+                                                     average_sdsf, mrbayes_order)
+from phylo_vi.diagnostics.parameter_summary import summarize_parameters
+from phylo_vi.diagnostics.topologies import TopologyFrequencies
+from phylo_vi.diagnostics.tree_convergence import (DEFAULT_WINDOW_SIZE, MIN_TREES_FOR_ESS, approximate_topological_ess,
+                                                   asdsf_over_generations, informative_partitions, split_windows,
+                                                   window_size_for,
+                                                   tree_splits)
+from phylo_vi.diagnostics.verdict import Check, Thresholds, Verdict, worst
+from phylo_vi.errors import PhyloVIError
+from phylo_vi.io.mrbayes_parameters import summarised_by_sump
+from phylo_vi.io.parameter_trace import ParameterTrace, burnin_count
+from phylo_vi.io.runs import RunSet, discover_runs, read_parameters
+from phylo_vi.io.trees import TreeSample, read_trees
+from phylo_vi.trees.tree import Tree
+
+_GENERATION = re.compile(r"(\d+)\s*$")
+
+
+class AlignmentWarning(UserWarning):
+    """The tree and parameter files of a run do not start their kept samples at the same generation."""
+
+
+def _generation(name: str | None) -> int:
+    match = _GENERATION.search(name or "")
+    return int(match.group(1)) if match else -1
+
+
+def _count_trees(sample: TreeSample, progress: bool):
+    """One pass: partitions, topology counts and first trees, kept-tree generations per run."""
+    from tqdm import tqdm
+
+    counter = PartitionCounter(len(sample.runs))
+    weights: dict[bytes, np.ndarray] = {}
+    shapes: dict[bytes, tuple] = {}
+    generations: list[np.ndarray] = []
+    bar = tqdm(total=len(sample), unit="tree", file=sys.stderr, desc="reading trees", leave=False,
+               disable=not progress or not sys.stderr.isatty())
+    for run_index, run in enumerate(sample.runs):
+        names: list[int] = []
+        for batch in run.batches():
+            counter.add(batch, run_index)
+            offsets = batch.node_offsets
+            for i, key in enumerate(batch.topology_keys()):
+                if key not in weights:
+                    weights[key] = np.zeros(len(sample.runs))
+                    a, b = offsets[i], offsets[i + 1]  # the tree's arrays, no Tree object per new topology
+                    shapes[key] = (batch.parent[a:b].copy(), batch.taxon[a:b].copy(), bool(batch.rooted[i]))
+                weights[key][run_index] += 1
+            names.extend(_generation(name) for name in batch.names[:len(batch)])
+            bar.update(len(batch))
+        generations.append(np.array(names, dtype=np.int64))
+    bar.close()
+    return counter.result(), weights, shapes, generations
+
+
+def _topologies(sample: TreeSample, weights: dict[bytes, np.ndarray], shapes: dict) -> tuple[TopologyFrequencies,
+                                                                                              np.ndarray]:
+    keys = list(weights)
+    per_run = np.array([weights[key] for key in keys])
+    totals = per_run.sum(axis=1)
+    order = np.argsort(-totals, kind="stable")
+    keys = [keys[i] for i in order]
+    frequencies = TopologyFrequencies(sample.taxa, keys, [shapes[key] for key in keys], totals[order],
+                                      float(totals.sum()), int(totals.sum()))
+    return frequencies, per_run[order]
+
+
+def _mcc(sample: TreeSample, table) -> tuple[Tree, float]:
+    """The sampled tree with the largest product of its clade probabilities (maximum clade credibility)."""
+    log_p = np.log(np.maximum(table.totals / table.n_sampled.sum(), 1e-300))
+    best = (-math.inf, 0, 0)
+    for run in range(table.n_runs):
+        offsets, ids = tree_splits(table, run)
+        tree_of = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+        scores = np.bincount(tree_of, weights=log_p[ids], minlength=len(offsets) - 1)
+        index = int(np.argmax(scores))
+        if scores[index] > best[0]:
+            best = (float(scores[index]), run, index)
+    score, run, index = best
+    seen = 0
+    for batch in sample.runs[run].batches():
+        if index < seen + len(batch):
+            return batch.tree(index - seen), score
+        seen += len(batch)
+    raise PhyloVIError("the maximum clade credibility tree was not found on the second read")
+
+
+def _parameters(runs: RunSet, burnin: float, n_burnin: int | None, tree_generations: list[np.ndarray],
+                notes: list[str]) -> tuple[list[ParameterTrace], list[int], list[str]]:
+    traces = [read_parameters(path) for path in runs.parameter_files]
+    if not traces:
+        return [], [], []
+    columns = traces[0].columns
+    for trace in traces[1:]:
+        if trace.columns != columns:
+            raise PhyloVIError(f"{trace.path}: columns differ from those of {traces[0].path}")
+    names = [name for name in columns if trace_summarised(traces[0], name)]
+    cuts = []
+    for index, trace in enumerate(traces):
+        cut = burnin_count(trace.n_samples, burnin, n_burnin)
+        if index < len(tree_generations) and len(tree_generations[index]) and tree_generations[index][0] >= 0:
+            first_tree = int(tree_generations[index][0])
+            if cut >= trace.n_samples or trace.generations[cut] != first_tree:
+                aligned = int(np.searchsorted(trace.generations, first_tree))
+                message = (f"{trace.path}: the kept trees start at generation {first_tree} but the parameter "
+                           f"burn-in of {cut} rows starts at generation "
+                           f"{trace.generations[min(cut, trace.n_samples - 1)]}; aligned to {aligned} rows "
+                           "(not MrBayes-comparable)")
+                warnings.warn(message, AlignmentWarning, stacklevel=3)
+                notes.append(message)
+                cut = aligned
+        if cut >= trace.n_samples:
+            raise PhyloVIError(f"{trace.path}: a burn-in of {cut} rows leaves none of {trace.n_samples}")
+        cuts.append(cut)
+    kept = [trace.n_samples - cut for trace, cut in zip(traces, cuts)]
+    if len(set(kept)) > 1:
+        notes.append(f"runs keep unequal numbers of samples {kept}: MrBayes sump would refuse them; "
+                     "ArviZ columns use the shortest")
+    return traces, cuts, names
+
+
+def trace_summarised(trace: ParameterTrace, name: str) -> bool:
+    """MrBayes ``.p``: the columns ``sump`` summarises; BEAST/RevBayes logs: every column."""
+    return summarised_by_sump(name) if trace.format == "mrbayes" else True
+
+
+def _verdict(rows, topological_ess: list, asdsf: float, n_runs: int, thresholds: Thresholds) -> Verdict:
+    checks = []
+    if rows:
+        value, where = worst({row.parameter: row.min_ess for row in rows}, largest=False)
+        checks.append(Check("min parameter ESS", value, thresholds.min_ess, True, where))
+        psrf = {row.parameter: max(row.psrf_mrbayes, row.psrf) for row in rows
+                if not (math.isnan(row.psrf_mrbayes) or math.isnan(row.psrf))}
+        value, where = worst(psrf, largest=True) if n_runs > 1 else (math.nan, "one run")
+        if where in {row.parameter for row in rows}:
+            row = next(row for row in rows if row.parameter == where)
+            where = f"{where}: textbook {row.psrf:.4g}, MrBayes 3.2.7a {row.psrf_mrbayes:.4g}"
+        checks.append(Check("max PSRF", value, thresholds.max_psrf, False, where))
+    if topological_ess:
+        value, where = worst({f"run {i + 1}": e.ess if e is not None else math.nan
+                              for i, e in enumerate(topological_ess)}, largest=False)
+        checks.append(Check("min topological ESS", value, thresholds.min_ess, True, where))
+    checks.append(Check("ASDSF", asdsf, thresholds.max_asdsf, False,
+                        "MrBayes convention" if n_runs > 1 else "one run"))
+    return Verdict(tuple(checks))
+
+
+def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n_burnin: int | None = None,
+            min_clade_freq: float = MAJORITY_RULE, min_partition_freq: float = DEFAULT_MIN_PARTITION_FREQUENCY,
+            window_size: int = DEFAULT_WINDOW_SIZE, thresholds: Thresholds = Thresholds(),
+            threads: int | None = None, progress: bool = False, alignment: str | Path | None = None,
+            top: int = DEFAULT_TOP, methods: Sequence[str] = DEFAULT_METHODS, replicates: int = DEFAULT_REPLICATES,
+            preset: str = "fast", model: str | None = None, seed: int = 0, client=None) -> Analysis:
+    """Analyse the MCMC runs named by ``paths`` (run files, basenames or folders; see :mod:`phylo_vi.io.runs`).
+
+    Parameters
+    ----------
+    burnin : fraction of each run's samples discarded (MrBayes ``burninfrac``, default 0.25).
+    n_burnin : number of samples discarded instead (overrides ``burnin``).
+    min_clade_freq : consensus cut-off: 0.5 the majority-rule tree, lower values the extended
+        majority rule (0: every compatible split, MrBayes ``contype=allcompat``).
+    min_partition_freq : MrBayes ``minpartfreq``: splits listed and used for the ASDSF.
+    window_size : trees per window for split frequencies over generations (RWTY).
+    thresholds : verdict thresholds (ESS, PSRF, ASDSF).
+    threads : Numba threads for the RF kernel (None: Numba's default).
+    progress : progress bars on stderr (reading trees, marginal likelihoods).
+    alignment : with an alignment, marginal likelihoods of the ``top`` most probable topologies by
+        ``methods`` (``replicates`` each, ``preset``, ``model``, ``seed``; on ``client`` when it is a
+        Dask client), their log Bayes factors and the posterior-odds check
+        (:mod:`phylo_vi.analysis.bayes_factors`).
+    """
+    if threads is not None:
+        import numba
+
+        numba.set_num_threads(int(threads))
+    runs = discover_runs(paths)
+    notes: list[str] = []
+    table = order = consensus = topologies = per_run_topologies = mcc = topology_model = None
+    windows, asdsf_generations, topological_ess = [], {}, []
+    asdsf, max_sdsf = math.nan, math.nan
+    tree_generations: list[np.ndarray] = []
+    sample = None
+    if runs.tree_files:
+        sample = read_trees(runs.tree_files, burnin=burnin, burnin_trees=n_burnin)
+        for run in sample.runs:
+            if run.format == "trprobs":
+                raise PhyloVIError(f"{run.path}: a MrBayes .trprobs file is a summary, not an MCMC chain; "
+                                   "analyze the .t files (phylo-vi trees summary reads .trprobs)")
+        table, weights, shapes, tree_generations = _count_trees(sample, progress)
+        order = mrbayes_order(table, min_partition_freq)
+        consensus = consensus_tree(table, order, min_clade_freq)
+        topologies, per_run_topologies = _topologies(sample, weights, shapes)
+        if not table.rooted and table.n_taxa >= 4:
+            topology_model = fit_topology_model(topologies, per_run_topologies)
+        mcc = _mcc(sample, table)
+        if table.n_runs > 1:
+            asdsf, max_sdsf = average_sdsf(table, order)
+        window_size = window_size_for(int(table.n_sampled.min()), window_size)
+        for run in range(table.n_runs):
+            n_trees = int(table.n_sampled[run])
+            if n_trees >= 2 * window_size:
+                labels = tree_generations[run] if np.all(tree_generations[run] >= 0) else None
+                windows.append(split_windows(table, run, window_size, labels))
+            topological_ess.append(approximate_topological_ess(table, run) if n_trees >= MIN_TREES_FOR_ESS
+                                   and np.any(informative_partitions(table)) else None)
+        if len(windows) == table.n_runs > 1:
+            asdsf_generations = {convention: asdsf_over_generations(windows, table, convention)
+                                 for convention in ("mrbayes", "rwty")}
+    traces, cuts, names = _parameters(runs, burnin, n_burnin, tree_generations, notes)
+    rows = []
+    if traces:
+        columns = [traces[0].columns.index(name) for name in names]
+        rows = summarize_parameters(names, [trace.values[cut:, columns] for trace, cut in zip(traces, cuts)])
+    infos = []
+    for index, run in enumerate(runs.runs):
+        tree_run = sample.runs[runs.tree_files.index(run.trees)] if run.trees is not None else None
+        parameter_index = runs.parameter_files.index(run.parameters) if run.parameters is not None else None
+        infos.append(RunInfo(run.name, run.trees, run.parameters,
+                             tree_run.n_trees if tree_run else 0, tree_run.n_burnin if tree_run else 0,
+                             len(tree_run) if tree_run else 0,
+                             traces[parameter_index].n_samples if parameter_index is not None else 0,
+                             cuts[parameter_index] if parameter_index is not None else 0))
+    analysis_verdict = _verdict(rows, topological_ess, asdsf, max(len(runs.tree_files), len(traces)), thresholds)
+    result = Analysis(runs=runs, run_info=infos, settings={
+        "burnin": burnin, "n_burnin": n_burnin, "min_clade_freq": min_clade_freq,
+        "min_partition_freq": min_partition_freq, "window_size": window_size,
+        "min_ess": thresholds.min_ess, "max_psrf": thresholds.max_psrf, "max_asdsf": thresholds.max_asdsf},
+        parameter_traces=traces, parameter_burnin=cuts, parameter_rows=rows, partitions=table, order=order,
+        consensus=consensus, topologies=topologies, topology_run_counts=per_run_topologies,
+        mcc_tree=mcc[0] if mcc else None, mcc_log_credibility=mcc[1] if mcc else math.nan,
+        asdsf=asdsf, max_sdsf=max_sdsf, windows=windows, asdsf_generations=asdsf_generations,
+        topological_ess=topological_ess, tree_generations=tree_generations, verdict=analysis_verdict, notes=notes,
+        topology_model=topology_model)
+    if alignment is not None:
+        from tqdm import tqdm
+
+        n_cells = min(top, result.topologies.n_topologies if result.topologies else 0) * len(methods) * replicates
+        with tqdm(total=n_cells, unit="estimate", desc="marginal likelihoods", file=sys.stderr, leave=False,
+                  disable=not progress or not sys.stderr.isatty()) as bar:
+            result.bayes_factors, result.bayes_factor_model = topology_bayes_factors(
+                result, alignment, top=top, methods=methods, replicates=replicates, preset=preset, model=model,
+                seed=seed, client=client, progress=bar.update)
+        result.settings.update({"alignment": str(alignment), "top": top, "methods": list(methods),
+                                "replicates": replicates, "preset": preset, "model": result.bayes_factor_model,
+                                "seed": seed})
+    return result

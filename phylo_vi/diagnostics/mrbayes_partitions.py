@@ -1,0 +1,361 @@
+r"""Partition (split) table of MrBayes 3.2.7a ``sumt``: counts, branch lengths, IDs and files.
+
+Every clade of every post-burn-in tree is recorded (sumpt.c ``DoSumtTree``,
+``AddSumtPartition``; spec analyze.md §3.1): for each tree (run 1 first, then run 2, … in file
+order) and each node in post-order (children as written, then the node, tips and root
+included), the clade's bitset gets one more count in its run and its branch length is appended
+to that run's list. In unrooted trees a clade holding the outgroup (taxon 0, MrBayes' default
+``outgroup 1``) is stored by its complement, except the outgroup's own tip, so that trees
+written with the outgroup elsewhere than at the root give MrBayes' splits. Unrooted trees
+must have a root of degree three or more, as MrBayes writes them.
+
+IDs reproduce MrBayes' order exactly (§3.2): an unbalanced binary search tree keyed by the
+64-bit words in order of first appearance, walked in pre-order; splits below ``minpartfreq``
+in every run swapped to the end; Hoare's quicksort by decreasing count
+(``SortPartCtr``); the root and tips moved to IDs 0, 1..n (``SortTerminalPartCtr``). The
+consensus walks the array sorted once more over its whole length.
+
+Files (§3.3): :func:`format_parts`, :func:`format_tstat`, :func:`format_vstat` give the text of
+MrBayes' ``.parts``, ``.tstat`` and ``.vstat`` without the ``[ID: …]`` stamp line.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from phylo_vi.diagnostics.mrbayes_statistics import (mrbayes_hpd, mrbayes_psrf, upper_median,
+                                                     welford_mean_variance)
+from phylo_vi.errors import EmptyInputError, PhyloVIError
+from phylo_vi.io.tree_batches import TreeBatch
+from phylo_vi.trees import bitset
+from phylo_vi.trees.taxa import TaxonNamespace
+
+DEFAULT_MIN_PARTITION_FREQUENCY = 0.10
+
+
+@dataclass
+class PartitionTable:
+    """Distinct clades of the sample in order of first appearance.
+
+    ``partitions`` (n_parts, n_words) as MrBayes stores them; ``counts`` (n_parts, n_runs);
+    ``lengths[i][r]`` the branch lengths of clade ``i`` in run ``r`` in file order;
+    ``n_sampled`` (n_runs,) the trees per run; ``node_partitions[r]`` and ``node_trees[r]``
+    give, for every node read in run ``r`` (file order), its partition and its tree's index in
+    the run (for tree-by-tree diagnostics: windows, RF distances, MCC scores).
+    """
+
+    taxa: TaxonNamespace
+    n_taxa: int
+    rooted: bool
+    partitions: np.ndarray
+    counts: np.ndarray
+    lengths: list[list[np.ndarray]]
+    n_sampled: np.ndarray
+    node_partitions: list[np.ndarray]
+    node_trees: list[np.ndarray]
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.n_sampled)
+
+    @property
+    def totals(self) -> np.ndarray:
+        return self.counts.sum(axis=1)
+
+    @property
+    def bit_counts(self) -> np.ndarray:
+        return bitset.popcount(self.partitions)
+
+    def frequencies(self) -> np.ndarray:
+        """``f_r = count_r / n_sampled_r`` (n_parts, n_runs)."""
+        return self.counts / self.n_sampled
+
+    def pooled_lengths(self, index: int) -> np.ndarray:
+        """Branch lengths of clade ``index``, runs concatenated (MrBayes' pooled order)."""
+        return np.concatenate(self.lengths[index])
+
+    def displayed(self, index: int) -> np.ndarray:
+        """The bitset as ``.parts`` prints it: for unrooted trees, flipped when it holds the outgroup."""
+        row = self.partitions[index]
+        if not self.rooted and row[0] & np.uint64(1):
+            return row ^ bitset.full_bitset(self.n_taxa)
+        return row
+
+
+class PartitionCounter:
+    """Accumulates the partitions of the runs' :class:`TreeBatch` streams (memory: distinct clades + lengths)."""
+
+    def __init__(self, n_runs: int) -> None:
+        self.n_runs = n_runs
+        self._index: dict[int | bytes, int] = {}
+        self._rows: list[np.ndarray] = []
+        self._ids: list[list[np.ndarray]] = [[] for _ in range(n_runs)]
+        self._lengths: list[list[np.ndarray]] = [[] for _ in range(n_runs)]
+        self._trees: list[list[np.ndarray]] = [[] for _ in range(n_runs)]
+        self.n_sampled = np.zeros(n_runs, dtype=np.int64)
+        self.taxa: TaxonNamespace | None = None
+        self.rooted: bool | None = None
+        self.n_taxa = 0
+
+    def add(self, batch: TreeBatch, run: int) -> None:
+        """Record every node of every tree of ``batch`` (one run's trees in file order)."""
+        if len(batch) == 0:
+            return
+        rooted = bool(batch.rooted[0])
+        if self.rooted is None:
+            self.taxa, self.rooted = batch.taxa, rooted
+        elif rooted != self.rooted or np.any(batch.rooted != rooted):
+            raise PhyloVIError(f"{batch.path}: rooted and unrooted trees cannot be summarised together")
+        sizes = np.diff(batch.node_offsets)
+        roots = batch.node_offsets[1:] - 1
+        full = np.repeat(batch.clades[roots], sizes, axis=0)
+        self.n_taxa = max(self.n_taxa, int(bitset.popcount(batch.clades[roots[:1]])[0]))
+        clades = batch.clades
+        if not rooted:
+            holds_outgroup = (clades[:, 0] & np.uint64(1)).astype(bool)
+            flip = holds_outgroup & (bitset.popcount(clades) > 1)
+            flip[roots] = False
+            clades = np.where(flip[:, None], clades ^ full, clades)
+        words = np.ascontiguousarray(clades)
+        one_word = words.shape[1] == 1
+        keys = words[:, 0] if one_word else words.view(np.dtype((np.void, 8 * words.shape[1]))).ravel()
+        unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        local_to_global = np.empty(len(unique), dtype=np.int64)
+        for local in np.argsort(first, kind="stable"):
+            key = int(unique[local]) if one_word else unique[local].tobytes()
+            index = self._index.get(key)
+            if index is None:
+                index = self._index[key] = len(self._rows)
+                self._rows.append(words[first[local]].copy())
+            local_to_global[local] = index
+        self._ids[run].append(local_to_global[inverse.ravel()].astype(np.int32))
+        self._trees[run].append(np.repeat(np.arange(len(batch), dtype=np.int32) + int(self.n_sampled[run]), sizes))
+        self._lengths[run].append(batch.branch_length.copy())
+        self.n_sampled[run] += len(batch)
+
+    def result(self) -> PartitionTable:
+        if self.taxa is None or np.any(self.n_sampled == 0):
+            raise EmptyInputError("every run needs at least one tree after the burn-in")
+        n_parts = len(self._rows)
+        width = max(len(row) for row in self._rows)
+        partitions = np.zeros((n_parts, width), dtype=np.uint64)
+        for i, row in enumerate(self._rows):
+            partitions[i, :len(row)] = row
+        counts = np.zeros((n_parts, self.n_runs), dtype=np.int64)
+        lengths: list[list[np.ndarray]] = [[np.zeros(0)] * self.n_runs for _ in range(n_parts)]
+        for run in range(self.n_runs):
+            ids = np.concatenate(self._ids[run])
+            values = np.concatenate(self._lengths[run])
+            counts[:, run] = np.bincount(ids, minlength=n_parts)
+            order = np.argsort(ids, kind="stable")
+            bounds = np.concatenate([[0], np.cumsum(counts[:, run])])
+            grouped = values[order]
+            for i in range(n_parts):
+                lengths[i][run] = grouped[bounds[i]:bounds[i + 1]]
+        return PartitionTable(self.taxa, self.n_taxa, bool(self.rooted), partitions, counts, lengths,
+                              self.n_sampled.copy(), [np.concatenate(ids) for ids in self._ids],
+                              [np.concatenate(trees) for trees in self._trees])
+
+
+def count_partitions(runs: Sequence[Iterable[TreeBatch]]) -> PartitionTable:
+    """The :class:`PartitionTable` of several runs, each an iterable of :class:`TreeBatch`."""
+    counter = PartitionCounter(len(runs))
+    for run, batches in enumerate(runs):
+        for batch in batches:
+            counter.add(batch, run)
+    return counter.result()
+
+
+# ------------------------------------------------------------------------------ MrBayes order
+def _bst_preorder(partitions: np.ndarray) -> list[int]:
+    """Insert rows in order into MrBayes' unbalanced BST (left when node word < new word), walk pre-order."""
+    n = len(partitions)
+    left = [-1] * n
+    right = [-1] * n
+    rows = [tuple(int(w) for w in row) for row in partitions]
+    for new in range(1, n):
+        key = rows[new]
+        node = 0
+        while True:
+            word = next(w for w in range(len(key)) if rows[node][w] != key[w])
+            children = left if rows[node][word] < key[word] else right
+            if children[node] < 0:
+                children[node] = new
+                break
+            node = children[node]
+    order: list[int] = []
+    stack = [0] if n else []
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        if right[node] >= 0:
+            stack.append(right[node])
+        if left[node] >= 0:
+            stack.append(left[node])
+    return order
+
+
+def hoare_sort_by_count(items: list[int], totals: np.ndarray, left: int, right: int) -> None:
+    """MrBayes ``SortPartCtr``: Hoare quicksort of ``items[left..right]`` by decreasing total (in place)."""
+    stack = [(left, right)]
+    while stack:
+        lo, hi = stack.pop()
+        i, j = lo, hi
+        pivot = totals[items[(lo + hi) // 2]]
+        while True:
+            while totals[items[i]] > pivot and i < hi:
+                i += 1
+            while pivot > totals[items[j]] and j > lo:
+                j -= 1
+            if i <= j:
+                items[i], items[j] = items[j], items[i]
+                i += 1
+                j -= 1
+            if i > j:
+                break
+        if i < hi:
+            stack.append((i, hi))
+        if lo < j:
+            stack.append((lo, j))
+
+
+def _terminal_fixup(items: list[int], table: PartitionTable, length: int) -> None:
+    """MrBayes ``SortTerminalPartCtr``: root to index 0, tip of taxon t-1 to index t (its quirks kept)."""
+    totals, bits = table.totals, table.bit_counts
+    maximum = totals[items[0]]
+    i = 0
+    while i < length and totals[items[i]] == maximum:
+        if bits[items[i]] == table.n_taxa:
+            break
+        i += 1
+    if i != 0 and i < length:
+        items[0], items[i] = items[i], items[0]
+    for t in range(1, table.n_taxa + 1):
+        j = t
+        while j < length and totals[items[j]] == maximum:
+            row = table.partitions[items[j]]
+            if bits[items[j]] == 1 and bitset.bitset_indices(row)[0] == t - 1:
+                break
+            j += 1
+        if j != t and j < length and t < length:
+            items[t], items[j] = items[j], items[t]
+
+
+@dataclass(frozen=True)
+class MrBayesOrder:
+    """``ids[k]`` is the partition with MrBayes ID k (k < n_kept); ``consensus`` the order the consensus walks."""
+
+    ids: list[int]
+    n_kept: int
+    consensus: list[int]
+
+
+def mrbayes_order(table: PartitionTable, min_frequency: float = DEFAULT_MIN_PARTITION_FREQUENCY) -> MrBayesOrder:
+    """MrBayes' partition IDs and consensus order (module docstring, spec §3.2)."""
+    items = _bst_preorder(table.partitions)
+    threshold = min_frequency * (int(table.n_sampled.sum()) // table.n_runs)
+    k, i = len(items), 0
+    while i < k:
+        if not np.any(table.counts[items[i]] >= threshold):
+            k -= 1
+            items[i], items[k] = items[k], items[i]
+        else:
+            i += 1
+    totals = table.totals
+    if k > 0:
+        hoare_sort_by_count(items, totals, 0, k - 1)
+        _terminal_fixup(items, table, k)
+    ids = list(items)
+    consensus = list(items)
+    hoare_sort_by_count(consensus, totals, 0, len(consensus) - 1)
+    return MrBayesOrder(ids, k, consensus)
+
+
+# ------------------------------------------------------------------------------------ files
+def _num(value: float) -> str:
+    return "%.6e" % value
+
+
+def informative(table: PartitionTable, index: int) -> bool:
+    """A ``.tstat`` row: 2 ≤ bits ≤ n−2 (unrooted, after the flip) or ≤ n−1 (rooted)."""
+    bits = bitset.popcount(table.displayed(index)[None, :])[0]
+    return 2 <= bits <= table.n_taxa - (1 if table.rooted else 2)
+
+
+def format_parts(table: PartitionTable, order: MrBayesOrder) -> str:
+    """``.parts``: ``ID\\tPartition`` then one ``*``/``.`` pattern per kept partition but the root."""
+    lines = ["ID\tPartition"]
+    for k in range(order.n_kept):
+        row = table.displayed(order.ids[k])
+        pattern = bitset.bitset_to_string(row, table.n_taxa)
+        if "*" not in pattern or "." not in pattern:
+            continue
+        lines.append(f"{k}\t{pattern}")
+    return "\n".join(lines) + "\n"
+
+
+def split_sd(frequencies: np.ndarray) -> float:
+    """``.tstat`` Stddev(s): ``sqrt(max(0, (Σf² − (Σf)²/m)/(m − 1)))``."""
+    m = len(frequencies)
+    value = (np.sum(frequencies ** 2) - np.sum(frequencies) ** 2 / m) / (m - 1)
+    return math.sqrt(max(0.0, value))
+
+
+def format_tstat(table: PartitionTable, order: MrBayesOrder) -> str:
+    """``.tstat``: informative splits with #obs, probability, SD, min, max, Nruns (empty second field)."""
+    several = table.n_runs > 1
+    lines = ["ID\t#obs\tProbability(=s)\tStddev(s)\tMin(s)\tMax(s)\tNruns" if several else "ID\t#obs\tProbability(=s)"]
+    n_total = int(table.n_sampled.sum())
+    freqs = table.frequencies()
+    for k in range(order.n_kept):
+        index = order.ids[k]
+        if not informative(table, index):
+            continue
+        total = int(table.totals[index])
+        text = f"{k}\t\t{total}\t{_num(total / n_total)}"
+        if several:
+            f = freqs[index]
+            text += (f"\t{_num(split_sd(f))}\t{_num(f.min())}\t{_num(f.max())}"
+                     f"\t{int(np.sum(table.counts[index] > 0))}")
+        lines.append(text)
+    return "\n".join(lines) + "\n"
+
+
+def average_sdsf(table: PartitionTable, order: MrBayesOrder) -> tuple[float, float]:
+    """ASDSF and maximum SDSF as ``sumt`` prints them (mean of the ``.tstat`` SDs over k − n − 1 rows)."""
+    sds = [split_sd(table.frequencies()[order.ids[k]]) for k in range(order.n_kept)
+           if informative(table, order.ids[k])]
+    denominator = order.n_kept - table.n_taxa - 1
+    if not sds or denominator <= 0:
+        return math.nan, math.nan
+    return sum(sds) / denominator, max(sds)
+
+
+def length_statistics(table: PartitionTable, index: int) -> tuple[float, float, float, float, float]:
+    """Mean, variance, HPD lower/upper and median of the pooled branch lengths of a partition (§2)."""
+    pooled = table.pooled_lengths(index)
+    ordered = np.sort(pooled)
+    mean, variance = welford_mean_variance(pooled)
+    lower, upper = mrbayes_hpd(ordered)
+    return mean, variance, lower, upper, upper_median(ordered)
+
+
+def format_vstat(table: PartitionTable, order: MrBayesOrder, name: str = "length") -> str:
+    """``.vstat``: branch-length rows ``length[i]``, i = 1..k−1 (HPD labels swapped, as 3.2.7a writes them)."""
+    several = table.n_runs > 1
+    header = "Parameter\tMean\tVariance\tCredInt_Lower\tCredInt_Upper\tMedian"
+    lines = [header + ("\tPSRF\tNruns" if several else "")]
+    for k in range(1, order.n_kept):
+        index = order.ids[k]
+        mean, variance, lower, upper, median = length_statistics(table, index)
+        text = f"{name}[{k}]\t" + "\t".join(_num(v) for v in (mean, variance, lower, upper, median))
+        if several:
+            present = int(np.sum(table.counts[index] > 0))
+            psrf = mrbayes_psrf(table.lengths[index]) if present == table.n_runs else math.nan
+            text += "\tNA" if math.isnan(psrf) or psrf > 10.0 else f"\t{_num(psrf)}"
+            text += f"\t{present}"
+        lines.append(text)
+    return "\n".join(lines) + "\n"

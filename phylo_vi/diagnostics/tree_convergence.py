@@ -1,0 +1,223 @@
+r"""Tree-space convergence as RWTY computes it: split frequencies over generations, ASDSF over
+generations and the approximate topological ESS (spec analyze.md §4).
+
+All functions work on a :class:`~.mrbayes_partitions.PartitionTable`, whose per-node partition
+ids give each tree's splits; only informative splits (2 ≤ size ≤ n − 2, unrooted) count.
+
+**Windows** (RWTY ``slide.freq``, ``cumulative.freq``): non-overlapping blocks of
+``window_size`` trees, the remainder dropped; the sliding frequency of a split in window w is
+its fraction of trees in that block; the cumulative frequency is the mean of windows 1..w.
+
+**ASDSF over generations** (RWTY ``get.asdsfs``): at every window, the standard deviation across
+runs (n − 1 divisor) of the cumulative split frequencies, averaged over the splits above a
+cut-off in some run. Two conventions, both reported: ``mrbayes`` (informative splits with
+frequency ≥ 0.10 in some run, as ``sumt``/``mcmc``) and ``rwty`` (frequency > 0 in some run,
+plus the all-tips clade with SD 0, as ape ``prop.part`` lists it).
+
+**Approximate topological ESS** (Lanfear, Hua & Warren 2016, Genome Biol. Evol. 8:2319, eqs.
+3–6; RWTY ``topological.approx.ess`` with ``use.all.samples=TRUE`` and ``treedist="RF"``): for lags
+k = 1..K, :math:`d_k` is the mean squared Robinson–Foulds distance (Robinson & Foulds 1981,
+Math. Biosci. 53:131) between trees i and i + k over all pairs; :math:`d_k \approx
+a(1 - e^{-k/b})` is fitted by least squares (Nelder–Mead from (1, 1), as R ``optim``), m is the
+first lag with :math:`d_k / a > 0.95` (else K + 1, and the ESS is an upper bound), and with
+:math:`D = \max_k d_k`,
+
+.. math::
+
+    S = \frac{\sum_{k<m} (L - k) d_k + (L - m + 1)(L - m) D / 2}{2 L^2}, \qquad
+    \mathrm{ESS} = \frac{1}{1 - 4 S / D}.
+
+K = min(100, L − 100) (or ⌊0.9 L⌋ when L < 100), so at least 120 trees are needed.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+
+from phylo_vi.diagnostics.mrbayes_partitions import PartitionTable
+from phylo_vi.errors import PhyloVIError
+from phylo_vi.trees import bitset
+
+DEFAULT_WINDOW_SIZE = 20
+MAX_WINDOWS = 200
+MAX_SAMPLING_INTERVAL = 100
+MIN_TREES_FOR_ESS = 120
+
+
+def informative_partitions(table: PartitionTable) -> np.ndarray:
+    """Boolean mask of the informative partitions (2 ≤ size ≤ n − 2; rooted: 2 ≤ size ≤ n − 1)."""
+    sizes = bitset.popcount(table.partitions)
+    if not table.rooted:
+        sizes = np.minimum(sizes, table.n_taxa - sizes)
+        return sizes >= 2
+    return (sizes >= 2) & (sizes <= table.n_taxa - 1)
+
+
+def tree_splits(table: PartitionTable, run: int) -> tuple[np.ndarray, np.ndarray]:
+    """CSR ``(offsets, ids)``: the sorted informative partition ids of every tree of ``run``."""
+    keep = informative_partitions(table)[table.node_partitions[run]]
+    ids = table.node_partitions[run][keep]
+    trees = table.node_trees[run][keep]
+    order = np.lexsort((ids, trees))
+    ids, trees = ids[order], trees[order]
+    offsets = np.zeros(int(table.n_sampled[run]) + 1, dtype=np.int64)
+    np.add.at(offsets, trees + 1, 1)
+    return np.cumsum(offsets), ids.astype(np.int64)
+
+
+# ------------------------------------------------------------------------------------ windows
+def window_size_for(n_trees: int, window_size: int = DEFAULT_WINDOW_SIZE, max_windows: int = MAX_WINDOWS) -> int:
+    """``window_size``, enlarged so that ``n_trees`` make at most ``max_windows`` windows (memory, plots)."""
+    return max(window_size, -(-n_trees // max_windows))
+
+
+@dataclass(frozen=True)
+class SplitWindows:
+    """Sliding and cumulative frequencies (n_informative, n_windows) of the informative partitions
+    ``partitions`` (indices into the table) of one run."""
+
+    window_size: int
+    partitions: np.ndarray
+    generations: np.ndarray
+    sliding: np.ndarray
+    cumulative: np.ndarray
+
+
+def split_windows(table: PartitionTable, run: int, window_size: int = DEFAULT_WINDOW_SIZE,
+                  generations: np.ndarray | None = None) -> SplitWindows:
+    """Per-window split frequencies of ``run`` (RWTY conventions, module docstring).
+
+    ``generations`` (n_trees,) labels each window by the generation of its first tree (RWTY
+    labels it one sample later); the window index is used when None.
+    """
+    n_trees = int(table.n_sampled[run])
+    n_windows = n_trees // window_size
+    if n_windows < 2:
+        raise PhyloVIError(f"split frequencies over windows need at least {2 * window_size} trees per run "
+                           f"(window size {window_size}); run {run + 1} has {n_trees}")
+    offsets, ids = tree_splits(table, run)
+    tree_of = np.repeat(np.arange(n_trees), np.diff(offsets))
+    window = tree_of // window_size
+    inside = window < n_windows
+    partitions = np.flatnonzero(informative_partitions(table))
+    row_of = np.full(len(table.partitions), -1, dtype=np.int64)
+    row_of[partitions] = np.arange(len(partitions))
+    counts = np.bincount(row_of[ids[inside]] * n_windows + window[inside], minlength=len(partitions) * n_windows)
+    sliding = counts.reshape(len(partitions), n_windows) / window_size
+    cumulative = np.cumsum(sliding, axis=1) / np.arange(1, n_windows + 1)
+    starts = np.arange(n_windows) * window_size
+    labels = starts if generations is None else np.asarray(generations)[starts]
+    return SplitWindows(window_size, partitions, labels, sliding, cumulative)
+
+
+def asdsf_over_generations(windows: list[SplitWindows], table: PartitionTable,
+                           convention: str = "mrbayes") -> np.ndarray:
+    """ASDSF of the cumulative frequencies at every window (module docstring; two conventions)."""
+    if len(windows) < 2:
+        raise PhyloVIError("ASDSF needs at least two runs")
+    n_windows = min(w.cumulative.shape[1] for w in windows)
+    stacked = np.stack([w.cumulative[:, :n_windows] for w in windows])  # (runs, informative parts, windows)
+    sd = stacked.std(axis=0, ddof=1)
+    highest = stacked.max(axis=0)
+    out = np.empty(n_windows)
+    for w in range(n_windows):
+        if convention == "mrbayes":
+            keep = highest[:, w] >= 0.10
+            out[w] = sd[keep, w].mean() if np.any(keep) else math.nan
+        elif convention == "rwty":
+            keep = highest[:, w] > 0.0
+            out[w] = sd[keep, w].sum() / (np.count_nonzero(keep) + 1)
+        else:
+            raise PhyloVIError(f"unknown ASDSF convention {convention!r}; choose mrbayes or rwty")
+    return out
+
+
+# ------------------------------------------------------------------------------ topological ESS
+@njit(cache=True, nogil=True)
+def _rf(offsets: np.ndarray, ids: np.ndarray, a: int, b: int) -> int:
+    """Robinson–Foulds distance: size of the symmetric difference of two sorted split-id lists."""
+    i, i_end = offsets[a], offsets[a + 1]
+    j, j_end = offsets[b], offsets[b + 1]
+    shared = 0
+    while i < i_end and j < j_end:
+        if ids[i] == ids[j]:
+            shared += 1
+            i += 1
+            j += 1
+        elif ids[i] < ids[j]:
+            i += 1
+        else:
+            j += 1
+    return (i_end - offsets[a]) + (j_end - offsets[b]) - 2 * shared
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def lagged_squared_rf(offsets: np.ndarray, ids: np.ndarray, max_lag: int) -> np.ndarray:
+    """``d[k-1]`` = mean over i of RF(tree i, tree i + k)², k = 1..max_lag (all pairs)."""
+    n_trees = offsets.shape[0] - 1
+    out = np.zeros(max_lag)
+    for lag in prange(1, max_lag + 1):
+        total = 0.0
+        for i in range(n_trees - lag):
+            d = _rf(offsets, ids, i, i + lag)
+            total += d * d
+        out[lag - 1] = total / (n_trees - lag)
+    return out
+
+
+def rf_distances_to(table: PartitionTable, run: int, focal: int) -> np.ndarray:
+    """RF distance of every tree of ``run`` to its tree ``focal`` (a trace for plots and pseudo-ESS)."""
+    offsets, ids = tree_splits(table, run)
+    return np.array([_rf(offsets, ids, i, focal) for i in range(len(offsets) - 1)], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class TopologicalESS:
+    """Approximate topological ESS of one run; ``upper_bound`` when no lag reached 0.95 of the asymptote."""
+
+    ess: float
+    upper_bound: bool
+    lags: np.ndarray
+    distances: np.ndarray
+    asymptote: float
+    scale: float
+
+
+def _fit_exponential(lags: np.ndarray, distances: np.ndarray) -> tuple[float, float]:
+    from scipy.optimize import minimize
+
+    def loss(theta: np.ndarray) -> float:
+        a, b = theta
+        if b <= 0:
+            return float("inf")
+        return float(np.sum((distances - a * (1.0 - np.exp(-lags / b))) ** 2))
+
+    fit = minimize(loss, np.array([1.0, 1.0]), method="Nelder-Mead",
+                   options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 20_000, "maxfev": 40_000})
+    return float(fit.x[0]), float(fit.x[1])
+
+
+def approximate_topological_ess(table: PartitionTable, run: int) -> TopologicalESS:
+    """Lanfear et al. (2016) approximate ESS of ``run``'s topologies (module docstring)."""
+    n = int(table.n_sampled[run])
+    interval = MAX_SAMPLING_INTERVAL if n >= MAX_SAMPLING_INTERVAL else int(0.9 * n)
+    max_lag = min(interval, n - 100)
+    if max_lag < 20:
+        raise PhyloVIError(f"the approximate topological ESS needs at least {MIN_TREES_FOR_ESS} trees per run; "
+                           f"run {run + 1} has {n}")
+    offsets, ids = tree_splits(table, run)
+    distances = lagged_squared_rf(offsets, ids, max_lag)
+    lags = np.arange(1, max_lag + 1, dtype=np.float64)
+    peak = float(distances.max())
+    if peak == 0.0:  # one topology throughout: no topological autocorrelation to measure
+        return TopologicalESS(math.nan, False, lags, distances, 0.0, 0.0)
+    asymptote, scale = _fit_exponential(lags, distances)
+    above = np.flatnonzero(distances / asymptote > 0.95) if asymptote > 0 else np.zeros(0, dtype=np.int64)
+    upper_bound = len(above) == 0
+    m = max_lag + 1 if upper_bound else int(above[0]) + 1
+    k = np.arange(1, m)
+    s = (np.sum((n - k) * distances[:m - 1]) + (n - m + 1) * (n - m) * peak / 2.0) / (2.0 * n * n)
+    return TopologicalESS(float(1.0 / (1.0 - 4.0 * s / peak)), upper_bound, lags, distances, asymptote, scale)

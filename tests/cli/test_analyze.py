@@ -1,0 +1,62 @@
+"""``phylo-vi analyze``: the report folder, JSON, default output folder and one-line errors."""
+import json
+import shutil
+from pathlib import Path
+
+from phylo_vi.cli.main import main
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO / "data" / "mrbayes"
+REFERENCE = REPO / "tests" / "diagnostics" / "mrbayes_reference"
+
+
+def _run(capsys, *args):
+    try:
+        main(["analyze", *args])
+        status = 0
+    except SystemExit as exit_:
+        status = exit_.code
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_analyze_basename_writes_mrbayes_identical_files(capsys, tmp_path):
+    status, out, _ = _run(capsys, str(DATA / "example.nex"), "-o", str(tmp_path / "out"), "--json", "-q")
+    assert status == 0
+    document = json.loads(out)
+    assert document["converged"] is False
+    names = {Path(path).name for path in document["outputs"]}
+    assert {"report.html", "analysis.json", "parameters.tsv", "splits.tsv", "topologies.tsv",
+            "example.nex.con.tre", "example.nex.pstat", "consensus.nwk", "mcc.nwk", "map.nwk"} <= names
+    # byte-identical to mb 3.2.7a sump/sumt (commands in tests/diagnostics/mrbayes_reference/README.md)
+    for name in ("example.nex.pstat", "example.nex.con.tre", "example.nex.vstat"):
+        assert (tmp_path / "out" / name).read_text() == (REFERENCE / name).read_text()
+
+
+def test_default_folder_is_in_the_current_directory(capsys, tmp_path, monkeypatch):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    for i in (1, 2):  # the tree files alone, without their .p companions
+        shutil.copy(DATA / f"example.nex.run{i}.t", runs)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    status, out, _ = _run(capsys, str(runs / "example.nex.run1.t"), str(runs / "example.nex.run2.t"), "-q",
+                          "--n-burnin", "125")
+    assert status == 0
+    assert (work / "example.nex.phylo-vi" / "report.html").is_file()
+    assert not (runs / "example.nex.phylo-vi").exists()
+    assert out.startswith("NOT CONVERGED")  # topological ESS and ASDSF; no parameter file given
+    assert "min parameter ESS" not in out
+
+
+def test_input_error_is_one_line(capsys, tmp_path):
+    status, _, err = _run(capsys, str(tmp_path / "missing_basename"), "-o", str(tmp_path / "x"), "-q")
+    assert status == 2
+    assert err.startswith("phylo-vi: error: ") and "no run files with this basename" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_burnin_options_exclude_each_other(capsys, tmp_path):
+    status, _, err = _run(capsys, str(DATA / "example.nex"), "--burnin", "0.3", "--n-burnin", "3", "-q")
+    assert status == 2 and "either --burnin or --n-burnin" in err and "Traceback" not in err
