@@ -69,6 +69,22 @@ class MaximumLikelihoodFit:
     seconds: float
     max_gradient: float
     coordinates: np.ndarray = field(repr=False)
+    likelihood: TreeLikelihood = field(repr=False)
+    specification: ModelParameters = field(repr=False)
+
+    @property
+    def criteria(self) -> dict[str, float]:
+        """AIC, AICc and BIC (:func:`phylo_vi.likelihood.information.information_criteria`)."""
+        from phylo_vi.likelihood.information import information_criteria
+
+        return information_criteria(self.log_likelihood, self.n_parameters, self.n_sites)
+
+    def standard_errors(self) -> tuple[np.ndarray, dict[str, float]]:
+        """Standard errors from the observed information: ``(branch lengths (B,), {parameter: se})``
+        (:func:`phylo_vi.likelihood.information.standard_errors`; 2 (B + free) gradient passes)."""
+        from phylo_vi.likelihood.information import standard_errors
+
+        return standard_errors(self.likelihood, self.specification, self)
 
 
 class _Surface:
@@ -254,4 +270,4 @@ def _result(surface: _Surface, t: np.ndarray, x: np.ndarray, n_rounds: int, star
         log_likelihood=value, parameters=parameters.values(x), n_parameters=n_parameters,
         n_sites=likelihood.patterns.n_sites, n_rounds=n_rounds, n_evaluations=surface.n_evaluations,
         seconds=time.perf_counter() - started, max_gradient=float(np.abs(projected).max(initial=0.0)),
-        coordinates=z)
+        coordinates=z, likelihood=likelihood, specification=parameters)
