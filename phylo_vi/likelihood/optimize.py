@@ -152,7 +152,7 @@ def _minimize(function, start, lower, upper, scale: np.ndarray, value_scale: flo
 
     result = optimize.minimize(scaled, start * scale, jac=True, method="L-BFGS-B",
                                bounds=list(zip(lower * scale, upper * scale)),
-                               options=dict(ftol=tolerance / 100.0 / max(1.0, value_scale), gtol=gradient_tolerance,
+                               options=dict(ftol=tolerance / 1000.0 / max(1.0, value_scale), gtol=gradient_tolerance,
                                             maxiter=max_iterations, maxcor=20))
     return np.clip(result.x / scale, lower, upper), -float(result.fun)
 
@@ -194,7 +194,7 @@ def _likelihood_for(likelihood: TreeLikelihood, model: SubstitutionModel) -> Tre
 
 
 def maximize_likelihood(likelihood: TreeLikelihood, model: str, *, tolerance: float = 1e-5,
-                        gradient_tolerance: float = 1e-3, max_rounds: int = 50, max_iterations: int = 1000,
+                        gradient_tolerance: float = 1e-4, max_rounds: int = 50, max_iterations: int = 1000,
                         gamma_median: bool | None = None, progress: bool = False) -> MaximumLikelihoodFit:
     """Maximum-likelihood branch lengths and free model parameters of ``model`` on the topology of
     ``likelihood`` (module docstring for the scheme, bounds and convergence).
