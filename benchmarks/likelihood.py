@@ -20,6 +20,8 @@ reported beside it, and the gradient's cost is given in both kinds of evaluation
 
 Usage: ``python benchmarks/likelihood.py [--rounds 7] [--seconds 0.3] [--clock wall|cpu] [--json]``. Prints a
 markdown table (medians over rounds, phylo_vi/BEAGLE throughput ratios), or one JSON document.
+``--optimize [--repeats 3] [--cases NAME...]``: maximum-likelihood fits against ``iqtree2 -te`` instead
+(:mod:`likelihood_optimize`).
 """
 from __future__ import annotations
 
@@ -272,13 +274,24 @@ def main(argv=None) -> None:
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
                         help="wall: elapsed time; cpu: CPU time of this process (steadier on a loaded machine)")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument("--optimize", action="store_true",
+                        help="instead: ML fits, phylo-vi likelihood --optimize vs iqtree2 -te (likelihood_optimize.py)")
+    parser.add_argument("--repeats", type=int, default=3, help="with --optimize: interleaved repeats per case")
+    parser.add_argument("--cases", nargs="*", default=None, help="with --optimize: cases whose name contains these")
     args = parser.parse_args(argv)
-    document = run(args.rounds, args.seconds, args.clock)
+    if args.optimize:
+        import likelihood_optimize
+
+        document = likelihood_optimize.run(args.repeats, args.cases)
+        report = likelihood_optimize.markdown
+    else:
+        document = run(args.rounds, args.seconds, args.clock)
+        report = markdown
     if args.json:
         json.dump(document, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        print(markdown(document))
+        print(report(document))
 
 
 if __name__ == "__main__":
