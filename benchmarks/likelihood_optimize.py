@@ -26,7 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
-REFERENCE = Path(os.environ.get("PHYLO_VI_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "data" / "reference"
+SHARED = Path(os.environ.get("PHYLO_VI_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+REFERENCE = SHARED / "data" / "reference"
 CASES = [  # name, alignment, tree, model
     ("DS1 tree A JC", "DS1.fasta", "DS1_treeA_mapJC.nwk", "JC"),
     ("DS1 tree A GTR+G4", "DS1.fasta", "DS1_treeA_mapJC.nwk", "GTR+G4"),

@@ -18,12 +18,19 @@ Branch lengths are bounded to ``[1e-6, 10]`` (IQ-TREE's MIN_BRANCH_LEN and MAX_B
 length missing from the tree starts at 0.1, the others at their value clipped to the bounds.
 Model bounds and starting values: :mod:`phylo_vi.likelihood.model_parameters`.
 
+Every L-BFGS-B run is diagonally preconditioned: it works on ``u_i = s_i z_i`` with ``s_i`` the
+square root of the curvature of log L along coordinate i (the engine's Hessian diagonal for the
+branch lengths, second differences for the model), so that every coordinate has unit curvature,
+which the identity start of L-BFGS fits; without it the first branch phase on sim100x10000 took
+222 iterations instead of 23.
+
 **Convergence.** Each L-BFGS-B run stops when an iteration changes log L by less than
-``tolerance / 100`` (scipy's ``ftol`` relative to |log L|) or the largest projected gradient
-component falls below ``gradient_tolerance``; the rounds stop when a round raises log L by less
-than ``tolerance`` (default 1e-5), after which one L-BFGS-B run over every coordinate together
-(``t`` and the model coordinates) removes what the alternation leaves of the coupling between
-branch lengths and model (the gamma shape and the tree length are strongly correlated).
+``tolerance / 1000`` (scipy's ``ftol`` relative to |log L|) or the largest projected gradient
+component in the preconditioned coordinates falls below ``gradient_tolerance`` (1e-4: the log L a
+Newton step would still gain, ``g_u^2 / 2``, is below 1e-8 per coordinate); the rounds stop when a
+round raises log L by less than ``tolerance`` (default 1e-5), after which one L-BFGS-B run over
+every coordinate together (``t`` and the model coordinates) removes what the alternation leaves
+of the coupling between branch lengths and model.
 """
 from __future__ import annotations
 
@@ -98,7 +105,7 @@ class _Surface:
         self.n_evaluations = 0
         self.best = -np.inf
 
-    def _set_model(self, x: np.ndarray) -> None:
+    def set_model(self, x: np.ndarray) -> None:
         if not np.array_equal(x, self.x):
             self.likelihood.set_model(self.parameters.model(x))
             self.x = x.copy()
@@ -121,14 +128,14 @@ class _Surface:
         logarithm of a factor ``c`` on every branch length (relative lengths fixed), whose
         derivative ``t_c . d log L / dt`` comes free with the model gradient."""
         x, scaled = z[:-1], t * np.exp(z[-1])
-        self._set_model(x)
+        self.set_model(x)
         value, branch_gradient, gradient = model_gradient(self.likelihood, self.parameters, x, scaled)
         self._count(value)
         return -value, -np.append(gradient, scaled @ branch_gradient)
 
     def model_value(self, z: np.ndarray, t: np.ndarray) -> float:
         """Negative log L at ``z = (x, log c)`` (as :meth:`model`, without the gradient)."""
-        self._set_model(z[:-1])
+        self.set_model(z[:-1])
         value = self.likelihood.log_likelihood(t * np.exp(z[-1]))
         self._count(value)
         return -value
@@ -137,7 +144,7 @@ class _Surface:
         """Negative log L and gradient in ``(t, x)`` together."""
         n_branches = self.likelihood.n_branches
         t, x = z[:n_branches], z[n_branches:]
-        self._set_model(x)
+        self.set_model(x)
         value, branch_gradient, gradient = model_gradient(self.likelihood, self.parameters, x, t)
         self._count(value)
         return -value, -np.concatenate([branch_gradient, gradient])
@@ -201,7 +208,9 @@ def maximize_likelihood(likelihood: TreeLikelihood, model: str, *, tolerance: fl
 
     ``model`` is an IQ-TREE string: values it gives are fixed, parameters without values are
     estimated (``HKY+I+G4``; ``GTR{1,2,1,1,2}+F+G4`` estimates only the shape). ``likelihood`` is
-    left holding the fitted model. ``progress`` shows a bar on stderr for fits over a second.
+    left holding the fitted model, unless ``model`` has another number of rate categories: then a
+    new likelihood object is built (``fit.likelihood``). ``progress`` shows a bar on stderr for fits
+    over a second.
     """
     from tqdm import tqdm
 
@@ -218,7 +227,7 @@ def maximize_likelihood(likelihood: TreeLikelihood, model: str, *, tolerance: fl
     bar = tqdm(desc=f"ML {model}", unit=" evaluations", file=sys.stderr, leave=False, delay=1.0,
                disable=not progress)
     surface = _Surface(likelihood, parameters, x, bar)
-    unit = np.ones(parameters.n_free)
+    model_scales = np.ones(parameters.n_free)
     options = dict(tolerance=tolerance, gradient_tolerance=gradient_tolerance, max_iterations=max_iterations)
     with bar:
         value = likelihood.log_likelihood(t)
@@ -232,8 +241,8 @@ def maximize_likelihood(likelihood: TreeLikelihood, model: str, *, tolerance: fl
                 z = np.append(x, 0.0)
                 scales = diagonal_scales(lambda z: surface.model_value(z, t), z, lower, upper)
                 z, value = _minimize(lambda z: surface.model(z, t), z, lower, upper, scales, scale, **options)
-                x, t = z[:-1], np.clip(t * np.exp(z[-1]), *BRANCH_BOUNDS)
-                surface._set_model(x)
+                x, t, model_scales = z[:-1], np.clip(t * np.exp(z[-1]), *BRANCH_BOUNDS), scales[:-1]
+                surface.set_model(x)
             scales = branch_scales(likelihood, t)
             t, value = _minimize(surface.branches, t, branch_lower, branch_upper, scales, scale, **options)
             if value - previous < tolerance:
@@ -242,9 +251,9 @@ def maximize_likelihood(likelihood: TreeLikelihood, model: str, *, tolerance: fl
             z, value = _minimize(surface.joint, np.concatenate([t, x]),
                                  np.concatenate([branch_lower, parameters.lower]),
                                  np.concatenate([branch_upper, parameters.upper]),
-                                 np.concatenate([branch_scales(likelihood, t), unit]), scale, **options)
+                                 np.concatenate([branch_scales(likelihood, t), model_scales]), scale, **options)
             t, x = z[:likelihood.n_branches], z[likelihood.n_branches:]
-            surface._set_model(x)
+            surface.set_model(x)
     return _result(surface, t, x, n_rounds, started)
 
 
