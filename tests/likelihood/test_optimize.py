@@ -179,6 +179,16 @@ def test_fixed_parameters_stay_fixed(simulated):
     assert list(fit.parameters) == ["alpha"]
 
 
+def test_optimize_method_without_a_model_fits_the_branch_lengths_only(simulated):
+    # every parameter of the current model is fixed: only the 13 branch lengths are free
+    patterns, tree = simulated
+    likelihood = TreeLikelihood(patterns, tree, SIMULATION_MODEL)
+    fit = likelihood.optimize()
+    assert fit.parameters == {} and fit.n_parameters == likelihood.n_branches == 13
+    assert fit.log_likelihood > likelihood.log_likelihood(tree.branch_length[:-1])
+    assert likelihood.model.to_iqtree() == parse_model(SIMULATION_MODEL).to_iqtree()
+
+
 # --------------------------------------------------------------------------- information
 def test_information_criteria_reproduce_iqtree_report():
     # reference: IQ-TREE 2.0.7 report (.iqtree) of `-te DS1_treeA_mapJC.nwk -m GTR+G4` on DS1:
