@@ -32,7 +32,7 @@ IQTREE_DS1 = {  # IQ-TREE 2.0.7, commands in the module docstring
     ("B", "JC"): -6884.60032122, ("B", "HKY+G4"): -6544.19851633,
     ("B", "GTR+G4"): -6482.16465247, ("B", "HKY+I+G4"): -6514.26869296,
 }
-TREE_FILES = {"A": "DS1_treeA_mapJC.nwk", "B": "DS1_treeB_mlGTRG4.nwk"}
+TREE_FILES = {"A": "DS1_treeA_mapJC.nwk", "B": "DS1_treeB_mlGTRG4.nwk", "C": "DS1_treeC_all0.1.nwk"}
 
 
 def simulate(tree, model, n_sites: int, rng) -> np.ndarray:
@@ -248,3 +248,28 @@ def test_ds1_at_least_iqtree(reference_dir, ds1_patterns, tree_name, model):
     assert fit.n_parameters == {"JC": 51, "HKY+G4": 56, "GTR+G4": 60, "HKY+I+G4": 57}[model]
     again = TreeLikelihood(ds1_patterns, fit.tree, fit.model_string)
     assert again.log_likelihood() == pytest.approx(fit.log_likelihood, abs=1e-9)
+
+
+@pytest.mark.slow
+def test_ds1_from_all_branches_at_one_tenth_reaches_the_same_optimum(reference_dir, ds1_patterns):
+    # tree C is tree A's topology with every branch 0.1 (tree length 5.1, far from the optimum):
+    # the fit must end where the fit from tree A's lengths ends
+    from_a = _ds1_fit(reference_dir, ds1_patterns, "A", "GTR+G4")
+    from_c = _ds1_fit(reference_dir, ds1_patterns, "C", "GTR+G4")
+    assert from_c.log_likelihood == pytest.approx(from_a.log_likelihood, abs=1e-4)
+
+
+def test_a_random_sequence_ends_on_the_longest_branch_without_failure(simulated):
+    # a taxon whose sequence is noise has an optimal pendant branch beyond any bound: the fit stops
+    # at IQ-TREE's upper bound 10 with a finite log L and the gradient pointing outwards
+    patterns, tree = simulated
+    codes = patterns.codes.copy()
+    row = patterns.taxa.index("h")
+    codes[row] = 1 << np.random.default_rng(3).integers(0, 4, codes.shape[1])
+    noisy = Alignment(patterns.taxa, np.repeat(codes, patterns.weights.astype(int), axis=1)).site_patterns()
+    fit = maximize_likelihood(TreeLikelihood(noisy, tree, "JC"), "JC")
+    branch = int(np.flatnonzero(tree.taxon == tree.taxa.index("h"))[0])
+    assert np.isfinite(fit.log_likelihood)
+    assert fit.branch_lengths[branch] > 2.0
+    if fit.branch_lengths[branch] == 10.0:
+        assert TreeLikelihood(noisy, fit.tree, "JC").gradient()[1][branch] >= 0
