@@ -31,6 +31,7 @@ IQTREE_DS1 = {  # IQ-TREE 2.0.7, commands in the module docstring
     ("A", "GTR+G4"): -6483.19874911, ("A", "HKY+I+G4"): -6515.24997332,
     ("B", "JC"): -6884.60032122, ("B", "HKY+G4"): -6544.19851633,
     ("B", "GTR+G4"): -6482.16465247, ("B", "HKY+I+G4"): -6514.26869296,
+    ("A", "GTR+FO+G4"): -6481.72840518, ("A", "HKY+I"): -6550.90115216,     # estimated frequencies; +I alone
 }
 TREE_FILES = {"A": "DS1_treeA_mapJC.nwk", "B": "DS1_treeB_mlGTRG4.nwk", "C": "DS1_treeC_all0.1.nwk"}
 
@@ -245,7 +246,8 @@ def test_ds1_at_least_iqtree(reference_dir, ds1_patterns, tree_name, model):
     # reference: IQTREE_DS1 (module docstring); free-parameter counts from the same runs' .iqtree reports
     fit = _ds1_fit(reference_dir, ds1_patterns, tree_name, model)
     assert fit.log_likelihood >= IQTREE_DS1[(tree_name, model)] - 1e-3
-    assert fit.n_parameters == {"JC": 51, "HKY+G4": 56, "GTR+G4": 60, "HKY+I+G4": 57}[model]
+    assert fit.n_parameters == {"JC": 51, "HKY+G4": 56, "GTR+G4": 60, "HKY+I+G4": 57, "GTR+FO+G4": 60,
+                                "HKY+I": 56}[model]
     again = TreeLikelihood(ds1_patterns, fit.tree, fit.model_string)
     assert again.log_likelihood() == pytest.approx(fit.log_likelihood, abs=1e-9)
 
