@@ -191,7 +191,8 @@ class ModelParameters:
         self.lower = np.array(lower, dtype=np.float64)
         self.upper = np.array(upper, dtype=np.float64)
         self.n_frequency_parameters = 3 if template.frequencies in ("empirical", "estimated") else 0
-        self.model(self.start)
+        # the fixed values, validated by the model-string parser (the free ones at their start)
+        self._fixed = parse_model(self.model_string(self.start), gamma_median=gamma_median)
 
     @property
     def _fixed_frequencies(self) -> bool:
@@ -252,8 +253,19 @@ class ModelParameters:
         return text
 
     def model(self, x: np.ndarray) -> SubstitutionModel:
-        """The substitution model at coordinates ``x``."""
-        return parse_model(self.model_string(x), gamma_median=self.gamma_median)
+        """The substitution model at coordinates ``x`` (the model :meth:`model_string` describes,
+        built without the string)."""
+        x = np.asarray(x, dtype=np.float64)
+        fixed = self._fixed
+        rates = fixed.exchangeabilities.copy()
+        for value, (_, slots) in zip(np.exp(x[:self.n_base]), _BASE_PARAMETERS[self.template.base]):
+            rates[list(slots)] = value
+        frequencies = self.frequencies(x)
+        shape = np.exp(x[self.names.index("alpha")]) if self.estimates_gamma else fixed.gamma_shape
+        p_inv = x[self.names.index("p_inv")] if self.estimates_invariant else fixed.invariant_proportion
+        return SubstitutionModel(rates, fixed.frequencies if frequencies is None else frequencies,
+                                 gamma_shape=shape, n_categories=fixed.n_categories if shape is not None else None,
+                                 gamma_median=self.gamma_median, invariant_proportion=p_inv, name=fixed.name)
 
     # --------------------------------------------------------------------------- gradients
     def base_gradient(self, exchangeability_gradient: np.ndarray, x: np.ndarray) -> np.ndarray:
