@@ -53,7 +53,6 @@ _BASE_PARAMETERS = {
     "GTR": tuple((name, (i,)) for i, name in enumerate(("AC", "AG", "AT", "CG", "CT"))),
 }
 _EQUAL_FREQUENCIES = ("JC", "K80")
-_ALLOWED_BITS = np.array([1, 2, 4, 8], dtype=np.uint8)
 
 
 def constant_site_fraction(codes: np.ndarray, weights: np.ndarray) -> float:
@@ -153,8 +152,6 @@ class ModelParameters:
         self.text = text
         self.template = template = _read_template(text)
         self.gamma_median = gamma_median
-        self._codes, self._weights = codes, weights
-        # the model with every free parameter at its start: also validates the fixed values
         self._empirical = empirical_frequencies(codes, weights)
         self._constant_fraction = constant_site_fraction(codes, weights)
         names, starts, lower, upper = [], [], [], []
@@ -201,10 +198,6 @@ class ModelParameters:
     @property
     def n_free(self) -> int:
         return len(self.names)
-
-    @property
-    def n_categories(self) -> int:
-        return int(self.template.gamma or 4) if self.template.gamma is not None else 1
 
     # ------------------------------------------------------------------------------ values
     def values(self, x: np.ndarray) -> dict[str, float]:
