@@ -10,21 +10,19 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from phylo_vi.alignment import SitePatterns
-from phylo_vi.likelihood.optimize import MaximumLikelihoodFit, maximize_likelihood
-from phylo_vi.likelihood.tree_likelihood import TreeLikelihood
+from phylo_vi.likelihood.optimize import MaximumLikelihoodFit, fit_model
 from phylo_vi.trees.tree import Tree
 
 
 def compare_models(patterns: SitePatterns, tree: Tree, models: Sequence[str], *, n_threads: int = 1,
                    on_fit: Callable[[MaximumLikelihoodFit], None] | None = None,
                    **options) -> list[MaximumLikelihoodFit]:
-    """Fit every model string in ``models`` on ``tree`` (each with its own likelihood object) and
-    return the fits by increasing BIC; ``options`` go to ``maximize_likelihood``, ``on_fit`` is
-    called after each fit (progress)."""
+    """Fit every model string in ``models`` on ``tree`` (each with its own likelihood object,
+    :func:`~phylo_vi.likelihood.optimize.fit_model`) and return the fits by increasing BIC;
+    ``options`` go to ``fit_model``, ``on_fit`` is called after each fit (progress)."""
     fits = []
     for model in models:
-        likelihood = TreeLikelihood(patterns, tree, "JC", n_threads=n_threads)
-        fits.append(maximize_likelihood(likelihood, model, **options))
+        fits.append(fit_model(patterns, tree, model, n_threads=n_threads, **options))
         if on_fit is not None:
             on_fit(fits[-1])
     return sorted(fits, key=lambda fit: fit.criteria["BIC"])

@@ -42,6 +42,7 @@ import numpy as np
 from scipy import optimize
 from threadpoolctl import threadpool_limits
 
+from phylo_vi.alignment import SitePatterns
 from phylo_vi.errors import PhyloVIError
 from phylo_vi.likelihood.model_gradient import model_gradient
 from phylo_vi.likelihood.model_parameters import ModelParameters
@@ -259,6 +260,15 @@ def maximize_likelihood(likelihood: TreeLikelihood, model: str, *, tolerance: fl
             t, x = z[:likelihood.n_branches], z[likelihood.n_branches:]
             surface.set_model(x)
     return _result(surface, t, x, n_rounds, started)
+
+
+def fit_model(patterns: SitePatterns, tree: Tree, model: str, *, n_threads: int = 1, gamma_median: bool = False,
+              **options) -> MaximumLikelihoodFit:
+    """:func:`maximize_likelihood` of ``model`` on ``tree`` for ``patterns``, with a likelihood object
+    built at the model's starting values (one plan, whatever the number of rate categories)."""
+    start = ModelParameters(model, patterns.codes, patterns.weights, gamma_median=gamma_median)
+    likelihood = TreeLikelihood(patterns, tree, start.model(start.start), n_threads=n_threads)
+    return maximize_likelihood(likelihood, model, gamma_median=gamma_median, **options)
 
 
 def _result(surface: _Surface, t: np.ndarray, x: np.ndarray, n_rounds: int, started: float) -> MaximumLikelihoodFit:
