@@ -62,7 +62,10 @@ class MaximumLikelihoodFit:
 
     ``branch_lengths`` (B,) follow the engine's branch order (``Tree.branch_length[:-1]``);
     ``parameters`` holds the free model parameters in natural units; ``n_parameters`` counts
-    branch lengths, free model parameters and empirical frequencies (IQ-TREE's count).
+    branch lengths, free model parameters and empirical frequencies (IQ-TREE's count);
+    ``max_gradient`` is the largest |d log L / dz| over the coordinates z not held at a bound by
+    their gradient (branch lengths; log of the positive model parameters; p_inv); ``coordinates``
+    are those z at the optimum.
     """
 
     tree: Tree

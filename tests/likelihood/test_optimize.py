@@ -275,3 +275,16 @@ def test_a_random_sequence_ends_on_the_longest_branch_without_failure(simulated)
     assert fit.branch_lengths[branch] > 2.0
     if fit.branch_lengths[branch] == 10.0:
         assert TreeLikelihood(noisy, fit.tree, "JC").gradient()[1][branch] >= 0
+
+
+@pytest.mark.slow
+def test_sim100x10000_gtr_g4_at_least_iqtree(reference_dir, sim_patterns):
+    # reference: iqtree2 -s sim100x10000.fasta -te sim100x10000.true.nwk -m GTR+G4 -nt 1 -redo
+    # (IQ-TREE 2.0.7): log L -196218.328448, 206 free parameters (its .iqtree report)
+    from phylo_vi.io.trees import read_trees
+    from phylo_vi.likelihood.optimize import fit_model
+
+    tree = next(iter(read_trees(reference_dir / "sim100x10000.true.nwk", burnin=0.0)))
+    fit = fit_model(sim_patterns, tree, "GTR+G4")
+    assert fit.log_likelihood >= -196218.328448 - 1e-3
+    assert fit.n_parameters == 206
