@@ -112,6 +112,22 @@ def test_model_gradient_matches_finite_differences(simulated, text):
         assert gradient[i] == pytest.approx((above - below) / 2e-6, rel=1e-5, abs=1e-5), parameters.names[i]
 
 
+@pytest.mark.parametrize("alpha", [0.05, 50.0, 300.0])
+def test_gamma_shape_gradient_matches_finite_differences_over_its_range(simulated, alpha):
+    # above alpha = 100 the rate derivative switches from quadrature to differences of the rates
+    patterns, tree = simulated
+    parameters = ModelParameters("JC+G4", patterns.codes, patterns.weights)
+    x = np.array([np.log(alpha)])
+    likelihood = TreeLikelihood(patterns, tree, parameters.model(x))
+    t = tree.branch_length[:-1]
+    _, _, gradient = model_gradient(likelihood, parameters, x, t)
+    values = []
+    for shifted in (x - 1e-5, x + 1e-5):
+        likelihood.set_model(parameters.model(shifted))
+        values.append(likelihood.log_likelihood(t))
+    assert gradient[0] == pytest.approx((values[1] - values[0]) / 2e-5, rel=1e-4, abs=1e-6)
+
+
 def test_exchangeability_and_frequency_gradient_match_torch_autograd(simulated):
     # reference: reverse-mode autograd through the torch twin (matrix_exp of the normalised Q)
     import torch
