@@ -9,8 +9,10 @@ Grammar: that of :mod:`phylo_vi.likelihood.model_string`, where in addition the 
 without values, ``+G[n]`` without ``{alpha}``, ``+I`` without ``{p}``, and ``+FO`` asks for
 estimated frequencies.
 
-Coordinates of the optimiser (:meth:`ModelParameters.bounds`, IQ-TREE's bounds and starting
-values; Nguyen et al. 2015, Mol. Biol. Evol. 32:268):
+Coordinates of the optimiser (``start``, ``lower``, ``upper``), with IQ-TREE's bounds (Nguyen et
+al. 2015, Mol. Biol. Evol. 32:268; MIN/MAX_RATE of its model/modelmarkov.h, MIN/MAX_GAMMA_SHAPE of
+utils/tools.h) and its starting values (rates 1; alpha 1, RateGamma's default), except kappa,
+which starts at a typical 2:
 
 ================  ======================  ==================  ===========================
 parameter         coordinate              bounds              start
@@ -21,8 +23,8 @@ gamma shape       log alpha               [0.02, 1000]        1
 invariant p       p                       [1e-6, constant]    half the constant fraction
 ================  ======================  ==================  ===========================
 
-"constant" is the fraction of sites whose characters allow one common state (the largest
-p_inv with a finite likelihood).
+"constant" is the fraction of sites whose characters allow one common state, capped at 0.99 (a
+larger p_inv would claim more invariable sites than there are constant ones).
 """
 from __future__ import annotations
 
