@@ -25,6 +25,9 @@ markdown table (medians over rounds, phylo_vi/BEAGLE throughput ratios), or one 
 JC69 alignment of S sites): building the tree, simulating, building the likelihood, a log-likelihood
 (compiled), a gradient, and the peak resident memory after each of the last two (no anchor: BEAGLE
 would hold every node's partials, 6 GB at N = 100,000 and S = 1,000).
+
+``--optimize [--repeats 3] [--cases NAME...]``: maximum-likelihood fits against ``iqtree2 -te`` instead
+(:mod:`likelihood_optimize`).
 """
 from __future__ import annotations
 
@@ -319,8 +322,18 @@ def main(argv=None) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument("--large-tree", type=int, metavar="N", help="time one simulated tree of N taxa instead")
     parser.add_argument("--sites", type=int, default=1000, help="alignment length of --large-tree")
+    parser.add_argument("--optimize", action="store_true",
+                        help="instead: ML fits, phylo-vi likelihood --optimize vs iqtree2 -te (likelihood_optimize.py)")
+    parser.add_argument("--repeats", type=int, default=3, help="with --optimize: interleaved repeats per case")
+    parser.add_argument("--cases", nargs="*", default=None, help="with --optimize: cases whose name contains these")
     args = parser.parse_args(argv)
-    if args.large_tree:
+    report = markdown
+    if args.optimize:
+        import likelihood_optimize
+
+        document = likelihood_optimize.run(args.repeats, args.cases)
+        report = likelihood_optimize.markdown
+    elif args.large_tree:
         document = large_tree(args.large_tree, args.sites, args.clock)
     else:
         document = run(args.rounds, args.seconds, args.clock)
@@ -328,7 +341,7 @@ def main(argv=None) -> None:
         json.dump(document, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        print(markdown(document))
+        print(report(document))
 
 
 if __name__ == "__main__":

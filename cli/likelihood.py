@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from phylo_vi.cli.common import emit_json, json_option, quiet_option, threads_option
+from phylo_vi.cli.common import (emit_json, json_option, out_option_for, planned_outputs, quiet_option,
+                                 threads_option)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,16 +19,34 @@ from phylo_vi.cli.common import emit_json, json_option, quiet_option, threads_op
                    "K80 = K2P, HKY = HKY85, TN = TN93 = TrN).")
 @click.option("--gradient", is_flag=True, help="Also report d log L / d(branch length), keyed by the clade below.")
 @click.option("--median-gamma", is_flag=True, help="+G category rates from quantile medians instead of means.")
+@click.option("--optimize", is_flag=True,
+              help="Maximum-likelihood branch lengths and model parameters on the (single) tree; parameters "
+                   "without values in --model are estimated (IQ-TREE's convention, e.g. 'HKY+I+G4').")
+@click.option("--models", "model_list", default=None, metavar="M1,M2,...",
+              help="Fit each model as --optimize does and rank them by BIC.")
+@click.option("--standard-errors", is_flag=True,
+              help="With --optimize: standard errors from the observed information (2(B + free) gradients).")
+@out_option_for("With --optimize/--models: write PREFIX.treefile (ML tree, Newick) and PREFIX.json.")
 @threads_option
 @json_option
 @quiet_option
 def likelihood(alignment: Path, tree_file: Path, model_string: str, gradient: bool, median_gamma: bool,
+               optimize: bool, model_list: str | None, standard_errors: bool, out_prefix: Path | None,
                threads: int, as_json: bool, quiet: bool) -> None:
     """Log-likelihood of every tree in TREE (Newick, NEXUS, MrBayes, BEAST) for ALIGNMENT.
 
-    Writes no file. --json prints one document whose "trees" list has one entry per tree
-    (tree, log_likelihood and, with --gradient, gradient), for one tree as for many.
+    Writes no file unless -o. --json prints one document whose "trees" list has one entry per
+    tree (tree, log_likelihood and, with --gradient, gradient), for one tree as for many. With
+    --optimize or --models the document describes the fit(s) instead (see README).
     """
+    if optimize or model_list is not None:
+        from phylo_vi.cli.likelihood_fit import fit_command
+
+        fit_command(alignment, tree_file, model_string, model_list, median_gamma, standard_errors, out_prefix,
+                    threads, as_json, quiet)
+        return
+    if standard_errors or out_prefix is not None:
+        raise click.UsageError("--standard-errors and -o go with --optimize or --models")
     from tqdm import tqdm
 
     from phylo_vi.alignment import read_alignment

@@ -26,6 +26,10 @@ above post-order node ``i`` (nodes ``0 .. n_nodes - 2``), the convention of
     lik.gradient_batch(T (S, B))          -> ((S,), (S, B))
     lik.clade_labels()                    -> tip names below each branch, "a|b|c"
     log_likelihood_trees(patterns, trees, model) -> (n_trees,)  many topologies, one kernel call
+    lik.optimize("HKY+I+G4")              -> MaximumLikelihoodFit: ML branch lengths and the free
+        # parameters of an IQ-TREE string (values given stay fixed); .log_likelihood, .tree,
+        # .model_string, .criteria (AIC/AICc/BIC), .standard_errors()  (likelihood.optimize;
+        # several models ranked by BIC: likelihood.model_selection.compare_models)
 
 Numba-callable kernels (:mod:`~phylo_vi.likelihood.kernels`), for loops compiled by Numba that
 must not return to Python. ``lik.plan`` is a :class:`~phylo_vi.likelihood.plan.Plan`, a named

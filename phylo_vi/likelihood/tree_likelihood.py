@@ -16,7 +16,7 @@ from phylo_vi.likelihood.frequencies import empirical_frequencies
 from phylo_vi.likelihood.gamma import gamma_category_rates_derivative
 from phylo_vi.likelihood.model_string import parse_model
 from phylo_vi.likelihood.models import SubstitutionModel
-from phylo_vi.likelihood.plan import DEFAULT_BLOCK, build_plan
+from phylo_vi.likelihood.plan import DEFAULT_BLOCK, build_plan, with_model
 from phylo_vi.trees.bitset import bitset_indices
 from phylo_vi.trees.tree import Tree
 from phylo_vi.util.deprecation import renamed
@@ -156,6 +156,26 @@ class TreeLikelihood:
         """``(log L, gradient, Hessian diagonal)`` in one pass."""
         value, gradient, hessian, _, _ = self._derivatives(branch_lengths, True)
         return value, gradient, hessian
+
+    def category_gradient(self, branch_lengths=None) -> tuple[float, np.ndarray, np.ndarray]:
+        """``(log L, d log L / dt (B,), d log L / d(r_k t_b) (B, K))`` from one gradient pass."""
+        value, gradient, _, category, _ = self._derivatives(branch_lengths, False)
+        return value, gradient, category
+
+    def set_model(self, model: SubstitutionModel | str) -> None:
+        """Evaluate under another model with the same number of rate categories (the plan's
+        topology and work buffers are kept, :func:`~phylo_vi.likelihood.plan.with_model`)."""
+        model = resolve_model(model, self.patterns)
+        self.plan = with_model(self.plan, model)
+        self.model = model
+
+    def optimize(self, model: str | None = None, **options):
+        """Maximum-likelihood branch lengths and free parameters of ``model`` (an IQ-TREE string
+        whose missing values are estimated; default the current model, all of it fixed) on this
+        topology: :func:`phylo_vi.likelihood.optimize.maximize_likelihood`, same options."""
+        from phylo_vi.likelihood.optimize import maximize_likelihood
+
+        return maximize_likelihood(self, self.model.to_iqtree() if model is None else model, **options)
 
     def gamma_shape_derivative(self, branch_lengths=None) -> float:
         """``d log L / d alpha`` of the +G shape: ``sum_k (d log L / d r_k) (d r_k / d alpha)``.
