@@ -62,7 +62,9 @@ def sum_and_sample_surrogate(log_q: Tensor, cost: Callable[[Tensor], Tensor], n_
     cost : maps a long index tensor (...,) to costs (...,) (may depend on the parameters).
     n_summed : number of top categories summed exactly (``0`` is plain REINFORCE); one more
         category is sampled from the rest, so ``n_summed + 1`` cost evaluations are made.
-    baseline : optional baseline for the sampled term (REINFORCE with baseline).
+    baseline : optional baseline ``b`` (REINFORCE with baseline), subtracted in every term, summed
+        and sampled: the estimator is unbiased only when each term is the same unbiased ``g``
+        (subtracting it in the sampled term alone biases the gradient by ``b grad q(C)``).
 
     Returns
     -------
@@ -88,15 +90,17 @@ def sum_and_sample_terms(log_q: Tensor, cost: Callable[[Tensor], Tensor], summed
     ``sampled`` must lie outside ``summed`` and be drawn from ``q`` renormalised there (as
     :func:`sum_and_sample_surrogate` does); exposed so the estimator can be enumerated exactly.
     """
+    def reinforce_term(index: Tensor) -> Tensor:
+        """Value f(z); gradient (f(z) - b) grad log q(z) + grad f(z): the single-sample estimator g(z)."""
+        log_p = log_q.gather(-1, index.unsqueeze(-1)).squeeze(-1)
+        f = cost(index)
+        signal = f.detach() if baseline is None else f.detach() - torch.as_tensor(baseline).to(f)
+        return f + signal * (log_p - log_p.detach())
+
     total = torch.zeros_like(log_q[..., 0])
     for column in range(summed.shape[-1]):
         index = summed[..., column]
-        log_p = log_q.gather(-1, index.unsqueeze(-1)).squeeze(-1)
-        f = cost(index)
-        total = total + log_p.detach().exp() * (f + f.detach() * (log_p - log_p.detach()))
+        total = total + log_q.detach().gather(-1, index.unsqueeze(-1)).squeeze(-1).exp() * reinforce_term(index)
     log_summed = torch.logsumexp(log_q.detach().gather(-1, summed), dim=-1) if summed.shape[-1] else None
     rest = torch.ones_like(total) if log_summed is None else log1mexp(log_summed).exp()
-    log_p = log_q.gather(-1, sampled.unsqueeze(-1)).squeeze(-1)
-    f = cost(sampled)
-    signal = f.detach() if baseline is None else f.detach() - torch.as_tensor(baseline).to(f)
-    return total + rest * (f + signal * (log_p - log_p.detach()))
+    return total + rest * reinforce_term(sampled)

@@ -65,3 +65,24 @@ def test_surrogate_value_and_optimal_number_summed(device, dtype):
                                  torch.tensor(3, device=device))
     # 0.7*1 + 0.2*2 + (1 - 0.9)*4
     assert value.item() == pytest.approx(0.7 + 0.4 + 0.4, rel=1e-6)
+
+
+@pytest.mark.parametrize("n_summed", [1, 3])
+def test_baseline_keeps_the_estimator_unbiased(n_summed, device, dtype):
+    # exact: the expected gradient, enumerated over the sampled category, equals the exact gradient
+    # with any baseline b (a baseline subtracted in the sampled term only is off by b grad q(C))
+    logits = torch.tensor([0.3, -0.2, 1.1, 0.0], device=device, dtype=dtype, requires_grad=True)
+    costs = torch.tensor([1.0, 2.5, -0.5, 4.0], device=device, dtype=dtype)
+    exact, = torch.autograd.grad((torch.softmax(logits, -1) * costs).sum(), logits)
+    q = torch.softmax(logits.detach(), -1)
+    order = torch.sort(q, descending=True, stable=True).indices
+    summed, others = order[:n_summed], order[n_summed:]
+    expected = torch.zeros_like(exact)
+    for u in others:
+        rows = logits.unsqueeze(0)
+        value = sum_and_sample_terms(torch.log_softmax(rows, -1), lambda i: costs[i], summed.unsqueeze(0),
+                                     u.unsqueeze(0), baseline=1.7)
+        gradient, = torch.autograd.grad(value.sum(), logits)
+        expected += q[u] / q[others].sum() * gradient
+    tolerance = 1e-12 if dtype == torch.float64 else 1e-5
+    assert torch.allclose(expected, exact, atol=tolerance, rtol=0)
