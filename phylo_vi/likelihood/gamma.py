@@ -42,8 +42,23 @@ def _density(a: float, y: np.ndarray) -> np.ndarray:
     return np.exp((a - 1.0) * np.log(y) - y - special.gammaln(a))
 
 
+LARGE_SHAPE = 50.0
+
+
 def _d_incomplete_gamma_d_shape(a: float, y: float) -> float:
-    """``dP(a, y)/da`` by quadrature (module docstring)."""
+    """``dP(a, y)/da`` by quadrature (module docstring).
+
+    For ``a >= LARGE_SHAPE`` the scaled form below overflows (``Gamma(a)``, ``y^a``), and the density
+    is smooth and bounded near 0, so the same quantity is integrated directly as
+    ``int_0^y (ln t - psi(a)) p(a, t) dt`` with ``p`` evaluated in log space.
+    """
+    if a >= LARGE_SHAPE:
+        psi = special.digamma(a)
+        log_norm = special.gammaln(a)
+        value, _ = integrate.quad(lambda t: (np.log(t) - psi) * np.exp((a - 1.0) * np.log(t) - t - log_norm),
+                                  0.0, y, points=[a - 1.0] if a - 1.0 < y else None, epsabs=0.0, epsrel=1e-13,
+                                  limit=200)
+        return value
     # int_0^y ln t t^(a-1) e^-t dt, with t = y s:
     #   y^a [ln y int_0^1 s^(a-1) e^(-ys) ds + int_0^1 s^(a-1) ln s e^(-ys) ds]
     plain = special.gammainc(a, y) * special.gamma(a) / y**a

@@ -6,8 +6,7 @@ d tau_bk`` (one pre-order pass of the engine, ``TreeLikelihood.category_gradient
 
 **Gamma shape** (Yang 1994): ``r_k = g_k(alpha) / (1 - p)``, so
 ``d log L / d alpha = sum_bk G_bk t_b g_k'(alpha) / (1 - p)``, and ``d / d log alpha`` = alpha times
-that (``g'`` from :mod:`phylo_vi.likelihood.gamma` up to alpha = 100; above, where its
-quadrature overflows (alpha > ~120), central differences of the rates, step 1e-6 alpha).
+that (``g'`` by quadrature, :func:`phylo_vi.likelihood.gamma.gamma_category_rates_derivative`).
 
 **Invariant proportion.** ``L_p = p I_p + (1 - p) V_p``, with ``I_p = sum_i pi_i [state i allowed at
 every tip]`` and ``V_p`` the mean over categories of the tree likelihoods at rates
@@ -27,22 +26,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from phylo_vi.likelihood.gamma import gamma_category_rates, gamma_category_rates_derivative
+from phylo_vi.likelihood.gamma import gamma_category_rates_derivative
 from phylo_vi.likelihood.model_parameters import ModelParameters
 from phylo_vi.likelihood.plan import invariant_site_likelihoods
 from phylo_vi.likelihood.tree_likelihood import TreeLikelihood
 
 DIFFERENCE_STEP = 1e-4
-LARGEST_QUADRATURE_SHAPE = 100.0
-
-
-def gamma_rates_derivative(alpha: float, n_categories: int, median: bool) -> np.ndarray:
-    """``d g_k / d alpha`` (K,): quadrature up to alpha = 100, central differences above."""
-    if alpha <= LARGEST_QUADRATURE_SHAPE:
-        return gamma_category_rates_derivative(alpha, n_categories, median=median)
-    step = 1e-6 * alpha
-    return (gamma_category_rates(alpha + step, n_categories, median=median)
-            - gamma_category_rates(alpha - step, n_categories, median=median)) / (2.0 * step)
 
 
 def model_gradient(likelihood: TreeLikelihood, parameters: ModelParameters, x: np.ndarray,
@@ -55,7 +44,8 @@ def model_gradient(likelihood: TreeLikelihood, parameters: ModelParameters, x: n
     p_inv = model.invariant_proportion
     if parameters.estimates_gamma:
         index = parameters.names.index("alpha")
-        d_rates = gamma_rates_derivative(model.gamma_shape, model.n_categories, model.gamma_median)
+        d_rates = gamma_category_rates_derivative(model.gamma_shape, model.n_categories,
+                                                   median=model.gamma_median)
         gradient[index] = model.gamma_shape * float(t @ category @ d_rates) / (1.0 - p_inv)
     if parameters.estimates_invariant:
         index = parameters.names.index("p_inv")
