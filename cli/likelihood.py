@@ -21,7 +21,7 @@ from phylo_vi.cli.common import emit_json, json_option, threads_option
 def likelihood(alignment: Path, tree_file: Path, model_string: str, gradient: bool, median_gamma: bool,
                threads: int, as_json: bool) -> None:
     """Log-likelihood of every tree in TREE (Newick, NEXUS, MrBayes, BEAST) for ALIGNMENT."""
-    from phylo_vi.alignment import read_alignment
+    from phylo_vi.io import read_alignment
     from phylo_vi.io.trees import read_trees
     from phylo_vi.likelihood import TreeLikelihood, parse_model
 

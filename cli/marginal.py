@@ -42,7 +42,7 @@ def marginal(alignment: Path, trees: Path, methods: str, top: int | None, replic
              preset: str, model: str, prior_rate: float, workers: int, scheduler: str | None,
              reference_file: Path | None, out_prefix: Path | None, as_json: bool, quiet: bool) -> None:
     """Estimate log p(D | tau) for every topology of TREES given the ALIGNMENT."""
-    from phylo_vi.alignment import read_alignment
+    from phylo_vi.io import read_alignment
     from phylo_vi.marginal.grid import grid_cells, run_grid
     from phylo_vi.marginal.methods import parse_methods
     from phylo_vi.marginal.report import summarize, write_html_report, write_results_tsv

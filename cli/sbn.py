@@ -117,12 +117,13 @@ def prob(model, trees, burnin, out) -> None:
               help="Newick file (stdout when omitted).")
 def sample(model, n_trees, seed, out) -> None:
     """Draw N topologies from MODEL (Newick, one per line)."""
+    from phylo_vi.io.newick import format_newick
     from phylo_vi.sbn import load_model
 
     fitted = load_model(model)
     seed = resolve_seed(seed)
     drawn = fitted.sample(n_trees, random_state=seed)
-    _emit_lines([tree.to_newick(lengths=False) + "\n" for tree in drawn], out)
+    _emit_lines([format_newick(tree, lengths=False) + "\n" for tree in drawn], out)
 
 
 @sbn.command()

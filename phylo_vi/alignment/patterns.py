@@ -11,7 +11,7 @@ import numpy as np
 
 from phylo_vi.alignment.encoding import tip_partials
 from phylo_vi.errors import PhyloVIError, TaxonMismatchError
-from phylo_vi.trees.taxa import TaxonNamespace
+from phylo_vi.trees.taxa import TaxonNamespace, describe_taxon_difference
 
 
 def compress_columns(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -76,15 +76,9 @@ class SitePatterns:
         Raises :class:`~phylo_vi.errors.TaxonMismatchError` naming the taxa of ``taxa`` missing
         from the alignment and the alignment's taxa that ``taxa`` lacks.
         """
-        missing = [name for name in taxa if name not in self.taxa]
-        extra = [name for name in self.taxa if name not in taxa]
-        if missing or extra:
-            parts = []
-            if missing:
-                parts.append(f"missing from the alignment: {', '.join(missing)}")
-            if extra:
-                parts.append(f"in the alignment but not in the tree: {', '.join(extra)}")
-            raise TaxonMismatchError("taxa do not match (" + "; ".join(parts) + ")")
+        if set(taxa) != set(self.taxa):
+            difference = describe_taxon_difference(self.taxa, taxa, have_name="the alignment", want_name="the tree")
+            raise TaxonMismatchError(f"taxa do not match ({difference})")
         rows = np.array([self.taxa.index(name) for name in taxa], dtype=np.int64)
         return SitePatterns(taxa, self.codes[rows], self.weights.copy(), self.site_pattern)
 

@@ -1,4 +1,4 @@
-r"""Newick trees.
+r"""Newick trees: :func:`parse_newick` and :func:`read_newick` read them, :func:`format_newick` writes one.
 
 Grammar accepted (one tree per statement; whitespace between tokens is ignored)::
 
@@ -57,6 +57,31 @@ def format_label(name: str) -> str:
     if name and not _NEEDS_QUOTES.search(name):
         return name
     return "'" + name.replace("'", "''") + "'"
+
+
+def format_newick(tree: Tree, *, lengths: bool = True, names: bool = True) -> str:
+    """The Newick string of ``tree`` (the writer's half of the module grammar).
+
+    Lengths are written with ``repr`` precision, so they read back exactly; a NaN length is
+    omitted. ``names=False`` writes taxon indices plus one (TRANSLATE tokens) instead of names.
+    A rooted tree starts with ``[&R]``.
+    """
+    text: list[str] = [""] * tree.n_nodes
+    offsets, child_nodes = tree.child_offsets, tree.child_nodes
+    for node in range(tree.n_nodes):
+        t = int(tree.taxon[node])
+        if t >= 0:
+            piece = format_label(tree.taxa[t]) if names else str(t + 1)
+        else:
+            children = child_nodes[offsets[node]:offsets[node + 1]]
+            piece = "(" + ",".join(text[c] for c in children) + ")"
+            for c in children:
+                text[c] = ""
+        length = tree.branch_length[node]
+        if lengths and node != tree.root and not np.isnan(length):
+            piece += f":{float(length)!r}"
+        text[node] = piece
+    return ("[&R] " if tree.rooted else "") + text[tree.root] + ";"
 
 
 def _tokens(text: str, path, line) -> Iterator[tuple[str, str]]:

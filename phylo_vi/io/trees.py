@@ -40,7 +40,7 @@ from phylo_vi.io.nexus import read_nexus_trees
 from phylo_vi.io.revbayes import read_revbayes_trees
 from phylo_vi.io.tree_batches import TreeBatch, iter_tree_batches
 from phylo_vi.trees.bitset import bitset_indices, n_words
-from phylo_vi.trees.taxa import TaxonNamespace
+from phylo_vi.trees.taxa import TaxonNamespace, describe_taxon_difference
 from phylo_vi.trees.tree import Tree
 
 PathLike = str | Path
@@ -136,12 +136,12 @@ def _check_leaf_set(tree: Tree, reference: np.ndarray | None, path: Path, line: 
     want_set = set(bitset_indices(_padded(reference, size)))
     if have_set == want_set:
         return
-    extra = sorted(tree.taxa[i] for i in have_set - want_set)
-    missing = sorted(tree.taxa[i] for i in want_set - have_set)
     where = f"{path}, line {line}" if line else str(path)
-    name = f"tree {tree.name}" if tree.name else "a tree"
+    name = f"tree {tree.name}" if tree.name else "the tree"
+    difference = describe_taxon_difference([tree.taxa[i] for i in have_set], [tree.taxa[i] for i in want_set],
+                                           have_name=name, want_name="the first tree of the sample")
     raise TaxonMismatchError(f"{where}: {name} has taxa that differ from the first tree of the sample "
-                             f"(extra: {extra}; missing: {missing})")
+                             f"({difference})")
 
 
 @dataclass

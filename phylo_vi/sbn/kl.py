@@ -20,7 +20,8 @@ import numpy as np
 
 from phylo_vi.errors import EmptyInputError, PhyloVIError
 from phylo_vi.sbn.base import TreeDistribution
-from phylo_vi.sbn.edges import EdgeTables, TreeArrays, unrooted_edge_tables
+from phylo_vi.sbn.edges import EdgeTables, unrooted_edge_tables
+from phylo_vi.trees.arrays import TreeArrays
 from phylo_vi.trees.tree import Tree
 
 EPSILON = float(np.finfo(np.float64).eps)

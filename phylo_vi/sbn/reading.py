@@ -15,7 +15,7 @@ import numpy as np
 from phylo_vi.errors import PhyloVIError
 from phylo_vi.io.tree_batches import iter_tree_batches
 from phylo_vi.io.trees import read_trees
-from phylo_vi.sbn.edges import TreeArrays
+from phylo_vi.trees.arrays import TreeArrays
 from phylo_vi.trees.taxa import TaxonNamespace
 
 

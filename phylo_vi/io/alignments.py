@@ -1,12 +1,17 @@
-"""``read_alignment``: one entry point for FASTA, NEXUS and PHYLIP alignments."""
+"""``read_alignment``: one entry point for FASTA, NEXUS and PHYLIP alignments (format modules :mod:`.fasta`,
+:mod:`.nexus_alignment`, :mod:`.phylip`)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from phylo_vi.alignment.alignment import Alignment
 from phylo_vi.errors import AlignmentFormatError, EmptyInputError
+from phylo_vi.io.fasta import read_fasta_records
+from phylo_vi.io.nexus_alignment import read_nexus_records
+from phylo_vi.io.phylip import read_phylip_records
 
-FORMATS = ("fasta", "nexus", "phylip")
+ALIGNMENT_FORMATS = ("fasta", "nexus", "phylip")
+_READERS = {"fasta": read_fasta_records, "nexus": read_nexus_records, "phylip": read_phylip_records}
 _EXTENSIONS = {
     ".fasta": "fasta", ".fa": "fasta", ".fas": "fasta", ".fna": "fasta", ".afa": "fasta", ".ffn": "fasta",
     ".nex": "nexus", ".nexus": "nexus", ".nxs": "nexus",
@@ -51,12 +56,8 @@ def read_alignment(path: str | Path, format: str | None = None) -> Alignment:
     if format is None:
         format = detect_alignment_format(path)
     format = format.lower()
-    if format == "fasta":
-        from phylo_vi.io.fasta import read_fasta_records as reader
-    elif format == "nexus":
-        from phylo_vi.io.nexus_alignment import read_nexus_records as reader
-    elif format == "phylip":
-        from phylo_vi.io.phylip import read_phylip_records as reader
-    else:
-        raise AlignmentFormatError(f"unknown alignment format {format!r} (choose from {', '.join(FORMATS)})", path)
+    reader = _READERS.get(format)
+    if reader is None:
+        raise AlignmentFormatError(f"unknown alignment format {format!r} (choose from {', '.join(ALIGNMENT_FORMATS)})",
+                                   path)
     return Alignment.from_records(reader(path), path)
