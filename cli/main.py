@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 
 import click
 
@@ -61,10 +62,17 @@ def cli() -> None:
     """phylo_vi: Bayesian phylogenetic inference from the command line."""
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning on stderr as one line, like an error: ``phylo-vi: warning: …``."""
+    click.echo(f"phylo-vi: warning: {message}", err=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, printing phylo_vi errors as one line with exit status 2."""
     try:
-        cli.main(args=argv, prog_name="phylo-vi", standalone_mode=False)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            cli.main(args=argv, prog_name="phylo-vi", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(1)

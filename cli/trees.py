@@ -149,13 +149,15 @@ def report_summary(sample, summary, *, top: int = DEFAULT_TOP, out_prefix: Path 
 @trees.command("summary")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--burnin", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.25, show_default=True,
-              help="Fraction of each file's trees discarded at its start (MrBayes convention).")
+              help="Fraction of each MCMC chain's trees discarded at its start (MrBayes convention; not applied "
+                   "to Newick lists, .trprobs and other summaries).")
 @click.option("--burnin-trees", type=click.IntRange(min=0), default=None, show_default=True,
               help="Number of trees discarded at the start of each file (instead of --burnin).")
 @click.option("--thin", type=click.IntRange(min=1), default=1, show_default=True,
               help="Keep every K-th tree after the burn-in.")
 @click.option("--format", "tree_format", default="auto", show_default=True,
-              type=click.Choice(["auto", "mrbayes", "trprobs", "beast", "nexus", "revbayes", "newick"]),
+              type=click.Choice(["auto", "mrbayes", "trprobs", "beast", "nexus", "revbayes", "newick", "credible-set",
+                                 "trprobs-tsv"]),
               help="Tree file format (auto: detected from each file's content).")
 @click.option("--top", type=click.IntRange(min=0), default=DEFAULT_TOP, show_default=True,
               help="Number of most probable topologies listed.")

@@ -20,15 +20,12 @@ _EXTENSIONS = {
 
 
 def detect_alignment_format(path: str | Path) -> str:
-    """Format from the file extension, otherwise from the first non-blank line.
+    """Format from the first non-blank line (a byte-order mark skipped), whatever the file is named.
 
-    ``>`` starts FASTA, ``#NEXUS`` starts NEXUS, two integers start PHYLIP.
+    ``>`` starts FASTA, ``#NEXUS`` starts NEXUS, two integers start PHYLIP. Content that is none
+    of these goes to the reader the extension names, for its own error message.
     """
-    path = Path(path)
-    by_extension = _EXTENSIONS.get(path.suffix.lower())
-    if by_extension is not None:
-        return by_extension
-    with open(path, encoding="utf-8", errors="replace") as handle:
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
         for number, line in enumerate(handle, start=1):
             text = line.strip()
             if not text:
@@ -38,8 +35,11 @@ def detect_alignment_format(path: str | Path) -> str:
             if text[:6].upper() == "#NEXUS":
                 return "nexus"
             fields = text.split()
-            if len(fields) >= 2 and fields[0].isdigit() and fields[1].isdigit():
+            if len(fields) == 2 and fields[0].isdigit() and fields[1].isdigit():
                 return "phylip"
+            by_extension = _EXTENSIONS.get(Path(path).suffix.lower())
+            if by_extension is not None:
+                return by_extension
             raise AlignmentFormatError(
                 "cannot tell the alignment format (not FASTA '>', '#NEXUS' or a PHYLIP "
                 "'ntax nchar' header); pass format=", path, number)
@@ -50,7 +50,7 @@ def read_alignment(path: str | Path, format: str | None = None) -> Alignment:
     """Read a DNA alignment (FASTA, NEXUS or PHYLIP, through Biopython).
 
     ``format`` is one of ``"fasta"``, ``"nexus"``, ``"phylip"``, or None to detect it from the
-    extension or the content. Errors name the file and line (see the format modules in
+    content. Errors name the file and line (see the format modules in
     :mod:`phylo_vi.io` for the grammar and quirks accepted).
     """
     if format is None:

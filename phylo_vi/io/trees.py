@@ -1,7 +1,8 @@
 """Reading tree samples: format detection, burn-in, thinning, several runs, one taxon namespace.
 
 :func:`read_trees` is the entry point for every tree file phylo_vi reads (MrBayes ``.t`` and
-``.trprobs``, BEAST 1/2 ``.trees``, RevBayes traces, NEXUS, Newick). It returns a
+``.trprobs``, BEAST 1/2 ``.trees``, RevBayes traces, NEXUS, Newick, ``.trprobs.tsv`` tables and
+credible sets). It returns a
 :class:`TreeSample`: one :class:`TreeRun` per file, all sharing one
 :class:`~phylo_vi.trees.TaxonNamespace`. Nothing is held in memory but the tree being read:
 iterating a run re-reads its file, so memory does not grow with the number of trees.
@@ -10,8 +11,11 @@ Burn-in follows MrBayes (``relburnin=yes burninfrac=0.25``): ``floor(burnin * n_
 are discarded at the start of *each* file, which needs ``n_trees`` first; it is counted by a
 byte scanner (:mod:`phylo_vi.io.counting`) without parsing. ``burnin_trees`` discards a fixed
 number instead. Thinning keeps every ``thin``-th tree after the burn-in, the first one
-included. A MrBayes ``.trprobs`` file is a weighted summary, not a chain: neither burn-in nor
-thinning applies to it.
+included. Burn-in and thinning apply only to MCMC chains (MrBayes ``.t``, BEAST ``.trees``,
+RevBayes traces; :data:`~phylo_vi.io.detect.CHAIN_FORMATS`): a Newick or NEXUS list, an SBN
+sample, a ``.trprobs``, a ``.trprobs.tsv`` or a credible set is read whole, with a
+:class:`BurninSkippedWarning` when the options asked to drop trees from it (``chain=True``
+treats every file as a chain).
 
 Rooting, unless ``rooted`` forces it: ``[&R]`` / ``[&U]`` comments, else the format's default
 (MrBayes, NEXUS, Newick: unrooted; BEAST: rooted; RevBayes: rooted when the root has two
@@ -22,8 +26,11 @@ line); reading no tree, or keeping none, raises EmptyInputError.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
+import numbers
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
@@ -33,12 +40,13 @@ import numpy as np
 from phylo_vi.errors import EmptyInputError, PhyloVIError, TaxonMismatchError
 from phylo_vi.io.beast import read_beast_trees
 from phylo_vi.io.counting import count_trees
-from phylo_vi.io.detect import TREE_FORMATS, detect_format
+from phylo_vi.io.detect import TREE_FORMATS, detect_format, is_chain
 from phylo_vi.io.mrbayes import read_mrbayes_trees
 from phylo_vi.io.newick import read_newick
 from phylo_vi.io.nexus import read_nexus_trees
-from phylo_vi.io.revbayes import read_revbayes_trees
+from phylo_vi.io.revbayes import count_version_lines, read_revbayes_trees
 from phylo_vi.io.tree_batches import TreeBatch, iter_tree_batches
+from phylo_vi.io.tree_tables import TABLE_FORMATS, count_table_trees, read_table_trees
 from phylo_vi.trees.bitset import bitset_indices, n_words
 from phylo_vi.trees.taxa import TaxonNamespace, describe_taxon_difference
 from phylo_vi.trees.tree import Tree
@@ -46,7 +54,13 @@ from phylo_vi.trees.tree import Tree
 PathLike = str | Path
 
 
+class BurninSkippedWarning(UserWarning):
+    """Burn-in or thinning was asked for a file that is not an MCMC chain; all its trees were kept."""
+
+
 def _reader(format: str) -> Callable[..., Iterator[Tree]]:
+    if format in TABLE_FORMATS:
+        return functools.partial(read_table_trees, format=format)
     if format in ("mrbayes", "trprobs"):
         return read_mrbayes_trees
     if format == "beast":
@@ -189,34 +203,65 @@ def _as_paths(paths: PathLike | Iterable[PathLike]) -> list[Path]:
 
 
 def _check_options(burnin: float, burnin_trees: int | None, thin: int, format: str) -> None:
-    if not 0.0 <= burnin < 1.0:
-        raise PhyloVIError(f"burnin must be a fraction in [0, 1), got {burnin}")
-    if burnin_trees is not None and (int(burnin_trees) != burnin_trees or burnin_trees < 0):
-        raise PhyloVIError(f"burnin_trees must be a non-negative integer, got {burnin_trees}")
-    if int(thin) != thin or thin < 1:
-        raise PhyloVIError(f"thin must be a positive integer, got {thin}")
+    if not (isinstance(burnin, numbers.Real) and 0.0 <= burnin < 1.0):
+        raise PhyloVIError(f"burnin must be a fraction in [0, 1), got {burnin!r}")
+    if burnin_trees is not None and not (isinstance(burnin_trees, numbers.Integral) and burnin_trees >= 0):
+        raise PhyloVIError(f"burnin_trees must be a non-negative integer, got {burnin_trees!r}")
+    if not (isinstance(thin, numbers.Integral) and thin >= 1):
+        raise PhyloVIError(f"thin must be a positive integer, got {thin!r}")
     if format != "auto" and format not in TREE_FORMATS:
         raise PhyloVIError(f"unknown tree format {format!r}; choose auto or one of {', '.join(TREE_FORMATS)}")
 
 
+def count_file_trees(path: Path, format: str) -> int:
+    """Number of trees in ``path`` (of a resolved format), counted without parsing them."""
+    if format in TABLE_FORMATS:
+        return count_table_trees(path, format)
+    if format == "revbayes":
+        return max(0, count_trees(path, format) - count_version_lines(path))
+    return count_trees(path, format)
+
+
+def _burnin_and_thin(format: str, n_trees: int, burnin: float, burnin_trees: int | None, thin: int,
+                     chain: bool | None) -> tuple[int, int, bool]:
+    """``(trees dropped at the start, thinning step, whether options asked to drop trees from a non-chain)``."""
+    n_burnin = burnin_trees if burnin_trees is not None else math.floor(burnin * n_trees)
+    n_burnin = min(int(n_burnin), n_trees)
+    if chain if chain is not None else is_chain(format):
+        return n_burnin, int(thin), False
+    return 0, 1, n_burnin > 0 or thin > 1
+
+
+def _warn_skipped(skipped: list[TreeRun]) -> None:
+    """One :class:`BurninSkippedWarning` naming every file read whole though burn-in or thinning was asked."""
+    if not skipped:
+        return
+    files = "; ".join(f"{run.path} ({run.format}, {run.n_trees} trees)" for run in skipped)
+    warnings.warn(f"burn-in and thinning apply to MCMC chains only (MrBayes .t, BEAST .trees, RevBayes traces); "
+                  f"read whole: {files}", BurninSkippedWarning, stacklevel=3)
+
+
 def read_trees(paths: PathLike | Sequence[PathLike], *, format: str = "auto", burnin: float = 0.25,
                burnin_trees: int | None = None, thin: int = 1, taxa: TaxonNamespace | None = None,
-               rooted: bool | None = None, keep_annotations: bool = False) -> TreeSample:
+               rooted: bool | None = None, keep_annotations: bool = False, chain: bool | None = None) -> TreeSample:
     """Open tree files as one :class:`TreeSample` (see the module docstring for the rules).
 
     Parameters
     ----------
     paths : one path or a sequence of paths, one per run.
-    format : ``"auto"`` (detected from each file's content) or one of
-        ``mrbayes, trprobs, beast, nexus, revbayes, newick``.
-    burnin : fraction of each file's trees discarded at its start (default 0.25, as MrBayes).
-    burnin_trees : number of trees discarded at the start of each file; overrides ``burnin``.
-    thin : keep every ``thin``-th tree after the burn-in.
+    format : ``"auto"`` (detected from each file's content, :mod:`phylo_vi.io.detect`) or one
+        of :data:`~phylo_vi.io.detect.TREE_FORMATS`.
+    burnin : fraction of each chain's trees discarded at its start (default 0.25, as MrBayes).
+    burnin_trees : number of trees discarded at the start of each chain; overrides ``burnin``.
+    thin : keep every ``thin``-th tree of each chain after the burn-in.
     taxa : namespace to share (for example one already used for an alignment); new names
         are appended to it. A new namespace when None.
     rooted : force every tree rooted (True) or unrooted (False); None honours ``[&R]`` /
         ``[&U]`` and the format's default.
     keep_annotations : keep ``[&…]`` node comments in ``Tree.annotations``.
+    chain : whether burn-in and thinning apply: None (default) for the chain formats only
+        (a :class:`BurninSkippedWarning` when they would have dropped trees from another
+        file), True for every file, False for none.
 
     The files are counted (not parsed) and the first tree of each is parsed here, so format
     errors in headers and an empty result surface at once; the trees themselves are parsed
@@ -225,24 +270,26 @@ def read_trees(paths: PathLike | Sequence[PathLike], *, format: str = "auto", bu
     _check_options(burnin, burnin_trees, thin, format)
     taxa = TaxonNamespace() if taxa is None else taxa
     runs: list[TreeRun] = []
+    skipped: list[TreeRun] = []
     leaf_set: np.ndarray | None = None
     for path in _as_paths(paths):
         if not path.is_file():
             raise EmptyInputError("no such file", path)
         fmt = detect_format(path) if format == "auto" else format
-        n_trees = count_trees(path, fmt)
+        n_trees = count_file_trees(path, fmt)
         if n_trees == 0:
             raise EmptyInputError("no tree found", path)
-        summary = fmt == "trprobs"
-        n_burnin = 0 if summary else (burnin_trees if burnin_trees is not None else math.floor(burnin * n_trees))
-        run = TreeRun(path, fmt, n_trees, min(int(n_burnin), n_trees), 1 if summary else int(thin), taxa,
-                      rooted=rooted, keep_annotations=keep_annotations)
+        n_burnin, step, skips = _burnin_and_thin(fmt, n_trees, burnin, burnin_trees, thin, chain)
+        run = TreeRun(path, fmt, n_trees, n_burnin, step, taxa, rooted=rooted, keep_annotations=keep_annotations)
+        if skips:
+            skipped.append(run)
         first_trees = run._read(lambda index: index == 0)
         first = next(first_trees)
         first_trees.close()
         leaf_set = first.leaf_set.copy() if leaf_set is None else leaf_set
         _check_leaf_set(first, leaf_set, path)
         runs.append(run)
+    _warn_skipped(skipped)
     sample = TreeSample(runs, taxa)
     reference = _padded(leaf_set, n_words(len(taxa)))
     for run in runs:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from phylo_vi.errors import EmptyInputError, PhyloVIError, TaxonMismatchError, TreeFormatError
-from phylo_vi.io import TreeSample, detect_format, read_trees
+from phylo_vi.io import BurninSkippedWarning, TreeSample, detect_format, read_trees
 from phylo_vi.io.counting import count_trees
 from phylo_vi.io.nexus import IncompleteFileWarning
 from phylo_vi.io.revbayes import read_revbayes_trees
@@ -60,7 +60,8 @@ def test_burnin_count_and_thinning():
 
 
 def test_trprobs_is_a_summary_without_burnin():
-    sample = read_trees(DATA / "mrbayes.trprobs", thin=2)
+    with pytest.warns(BurninSkippedWarning, match="MCMC chains only .*mrbayes.trprobs \\(trprobs, 3 trees\\)"):
+        sample = read_trees(DATA / "mrbayes.trprobs", thin=2)
     assert len(sample) == 3 and [tree.weight for tree in sample] == [0.6, 0.3, 0.1]
 
 
@@ -103,7 +104,7 @@ def test_zero_trees_kept_is_an_error(tmp_path):
     one = tmp_path / "one.nwk"
     one.write_text("((A,B),C);\n")
     with pytest.raises(EmptyInputError, match="no tree left"):
-        read_trees(one, burnin_trees=1)
+        read_trees(one, burnin_trees=1, chain=True)
     with pytest.raises(EmptyInputError):
         read_trees([])
 
