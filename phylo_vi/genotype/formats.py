@@ -20,8 +20,9 @@ Formats (cells x mutations unless stated):
   ``-1``, ``3`` or ``?`` is missing; a first column that is not a genotype value is taken as
   the cell id.
 
-Quirks tolerated: blank trailing lines, CRLF line ends, trailing separators. Errors name the
-file and line (:class:`~phylo_vi.errors.InputFormatError`).
+Quirks tolerated: blank trailing lines, CRLF line ends, trailing separators, a UTF-8 byte-order
+mark. Errors name the file and line (:class:`~phylo_vi.errors.InputFormatError`), text that is
+not UTF-8 (Latin-1, a binary file) included.
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ import numpy as np
 
 from phylo_vi.errors import EmptyInputError, InputFormatError
 from phylo_vi.genotype.matrix import MISSING, GenotypeMatrix
+from phylo_vi.io.text import open_text
 from phylo_vi.util.atomic import atomic_write
 
 FORMATS = ("sc", "scite", "sphyr", "csv")
@@ -40,7 +42,7 @@ _SPHYR_HEADER = re.compile(r"^\s*(\d+)\s*#")
 
 
 def _lines(path: Path) -> list[tuple[int, str]]:
-    with open(path, encoding="utf-8") as handle:
+    with open_text(path) as handle:
         numbered = [(k + 1, line.rstrip("\r\n")) for k, line in enumerate(handle)]
     numbered = [(k, line) for k, line in numbered if line.strip()]
     if not numbered:
@@ -104,7 +106,7 @@ def read_scite(path: str | Path, gene_names: str | Path | None = None) -> Genoty
     if gene_names is None and path.with_suffix(".geneNames").exists():
         gene_names = path.with_suffix(".geneNames")
     if gene_names is not None:
-        names = [line.strip() for line in Path(gene_names).read_text().splitlines() if line.strip()]
+        names = [line.strip() for _, line in _lines(Path(gene_names))]
         if len(names) != values.shape[1]:
             raise InputFormatError(f"{len(names)} gene names for {values.shape[1]} mutations", gene_names)
     return GenotypeMatrix(values, [], names)

@@ -9,6 +9,7 @@ from phylo_vi.errors import AlignmentFormatError, EmptyInputError
 from phylo_vi.io.fasta import read_fasta_records
 from phylo_vi.io.nexus_alignment import read_nexus_records
 from phylo_vi.io.phylip import read_phylip_records
+from phylo_vi.io.text import require_file
 
 ALIGNMENT_FORMATS = ("fasta", "nexus", "phylip")
 _READERS = {"fasta": read_fasta_records, "nexus": read_nexus_records, "phylip": read_phylip_records}
@@ -53,6 +54,7 @@ def read_alignment(path: str | Path, format: str | None = None) -> Alignment:
     content. Errors name the file and line (see the format modules in
     :mod:`phylo_vi.io` for the grammar and quirks accepted).
     """
+    path = require_file(path)
     if format is None:
         format = detect_alignment_format(path)
     format = format.lower()

@@ -31,6 +31,7 @@ import re
 from pathlib import Path
 
 from phylo_vi.errors import EmptyInputError, TreeFormatError
+from phylo_vi.io.text import require_file
 from phylo_vi.io.tree_tables import TABLE_FORMATS, TRPROBS_TSV_HEADER
 
 TREE_FORMATS = ("mrbayes", "trprobs", "beast", "nexus", "revbayes", "newick") + TABLE_FORMATS
@@ -56,7 +57,7 @@ def is_chain(format: str) -> bool:
 
 def detect_format(path: str | Path) -> str:
     """The format of a tree file (one of :data:`TREE_FORMATS`), from its first megabyte."""
-    with open(path, "rb") as handle:
+    with open(require_file(path), "rb") as handle:
         head = handle.read(_HEAD_BYTES).decode("utf-8-sig", errors="replace")
     if not head.strip():
         raise EmptyInputError("empty file", path)

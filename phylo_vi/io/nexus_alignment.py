@@ -26,6 +26,7 @@ begins). A file without a matrix raises :class:`~phylo_vi.errors.EmptyInputError
 """
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -41,7 +42,7 @@ _NCHAR = re.compile(r"\bnchar\s*=\s*(\d+)", re.IGNORECASE)
 
 def _row_lines(path, names: list[str]) -> list[int | None]:
     """Line where each taxon's first row begins: names are matched in order after ``matrix``."""
-    with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+    with open(path, encoding="utf-8-sig", errors="surrogateescape") as handle:
         lines = handle.read().splitlines()
     start = next((i for i, text in enumerate(lines) if _MATRIX.match(text)), 0)
     found: list[int | None] = []
@@ -60,7 +61,7 @@ def _row_lines(path, names: list[str]) -> list[int | None]:
 
 def _short_row_line(path) -> int | None:
     """First matrix row with fewer than NCHAR characters (one-row-per-taxon matrices only)."""
-    with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+    with open(path, encoding="utf-8-sig", errors="surrogateescape") as handle:
         text = handle.read()
     nchar = _NCHAR.search(text)
     lines = text.splitlines()
@@ -86,11 +87,12 @@ def _error_line(path, message: str) -> int | None:
 
 def read_nexus_records(path: str | Path) -> list[SequenceRecord]:
     """Sequences of the DATA/CHARACTERS block of a NEXUS file (see the module grammar)."""
-    with open(path, encoding="utf-8", errors="surrogateescape") as handle:
-        if not handle.read(1 << 16).strip():
-            raise EmptyInputError("empty alignment file", path)
+    with open(path, encoding="utf-8-sig", errors="surrogateescape") as handle:
+        text = handle.read()
+    if not text.strip():
+        raise EmptyInputError("empty alignment file", path)
     try:
-        nexus = Nexus.Nexus(str(path))
+        nexus = Nexus.Nexus(io.StringIO(text))
     except Nexus.NexusError as error:
         message = str(error)
         raise AlignmentFormatError(f"NEXUS: {message}", path, _error_line(path, message)) from None

@@ -30,6 +30,7 @@ from typing import Callable, Iterator
 
 from phylo_vi.errors import EmptyInputError, TreeFormatError
 from phylo_vi.io.newick import parse_newick
+from phylo_vi.io.text import require_file
 from phylo_vi.trees.taxa import TaxonNamespace
 from phylo_vi.trees.tree import Tree
 
@@ -71,7 +72,7 @@ def iter_revbayes_trees(path: str | Path, taxa: TaxonNamespace, *, rooted: bool 
     column: int | None = None
     n_columns = 0
     n_trees = 0
-    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+    with open(require_file(path), encoding="utf-8-sig", errors="replace") as handle:
         for number, text in enumerate(handle, start=1):
             if not text.strip() or (n_columns == 0 and text.startswith("#")):
                 continue

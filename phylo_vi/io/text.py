@@ -4,14 +4,28 @@
 is not UTF-8 (a Latin-1 export, a binary file) is an :class:`~phylo_vi.errors.InputFormatError`
 naming the file and line instead of a ``UnicodeDecodeError``. A UTF-8 byte-order mark (what
 Windows editors write at the start of a file) is dropped. Lines keep their line ends.
+:func:`require_file` turns a missing, unreadable or directory path into a PhyloVIError.
 """
 from __future__ import annotations
 
 import codecs
+import os
 from pathlib import Path
 from typing import Iterator
 
-from phylo_vi.errors import InputFormatError
+from phylo_vi.errors import EmptyInputError, InputFormatError
+
+
+def require_file(path: str | Path) -> Path:
+    """``path`` as a Path, after checking it names a readable file (PhyloVIError subclasses otherwise)."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputFormatError("is a directory, not a file", path)
+    if not path.is_file():
+        raise EmptyInputError("no such file", path)
+    if not os.access(path, os.R_OK):
+        raise InputFormatError("cannot read the file (permission denied)", path)
+    return path
 
 
 def decode_line(raw: bytes, path: str | Path, line: int) -> str:
@@ -36,7 +50,7 @@ class TextLines:
     def __init__(self, path: str | Path):
         self.path = path
         self.line = 0
-        self._handle = open(path, "rb")
+        self._handle = open(require_file(path), "rb")
 
     def __enter__(self) -> "TextLines":
         return self

@@ -26,7 +26,6 @@ line); reading no tree, or keeping none, raises EmptyInputError.
 """
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 import numbers
@@ -37,16 +36,15 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from phylo_vi.errors import EmptyInputError, PhyloVIError, TaxonMismatchError
-from phylo_vi.io.beast import read_beast_trees
+from phylo_vi.errors import EmptyInputError, PhyloVIError, TaxonMismatchError, TreeFormatError
 from phylo_vi.io.counting import count_trees
-from phylo_vi.io.detect import TREE_FORMATS, detect_format, is_chain
-from phylo_vi.io.mrbayes import read_mrbayes_trees
-from phylo_vi.io.newick import read_newick
-from phylo_vi.io.nexus import read_nexus_trees
-from phylo_vi.io.revbayes import count_version_lines, read_revbayes_trees
+from phylo_vi.io.detect import DEFAULT_ROOTED, NEXUS_FORMATS, TREE_FORMATS, detect_format, is_chain
+from phylo_vi.io.newick import iter_newick_file
+from phylo_vi.io.nexus import iter_nexus_file
+from phylo_vi.io.revbayes import count_version_lines, iter_revbayes_trees
+from phylo_vi.io.text import require_file
 from phylo_vi.io.tree_batches import TreeBatch, iter_tree_batches
-from phylo_vi.io.tree_tables import TABLE_FORMATS, count_table_trees, read_table_trees
+from phylo_vi.io.tree_tables import TABLE_FORMATS, count_table_trees, iter_table_trees
 from phylo_vi.trees.bitset import bitset_indices, n_words
 from phylo_vi.trees.taxa import TaxonNamespace, describe_taxon_difference
 from phylo_vi.trees.tree import Tree
@@ -58,18 +56,19 @@ class BurninSkippedWarning(UserWarning):
     """Burn-in or thinning was asked for a file that is not an MCMC chain; all its trees were kept."""
 
 
-def _reader(format: str) -> Callable[..., Iterator[Tree]]:
+def numbered_trees(path: Path, format: str, taxa: TaxonNamespace, *, rooted: bool | None = None,
+                   keep_annotations: bool = False,
+                   keep: Callable[[int], bool] | None = None) -> Iterator[tuple[int, int, Tree | None]]:
+    """``(index, line, tree)`` per tree of a file of a resolved format, from that format's reader;
+    ``tree`` is None where ``keep(index)`` is False."""
+    options = dict(rooted=rooted, keep_annotations=keep_annotations, keep=keep)
     if format in TABLE_FORMATS:
-        return functools.partial(read_table_trees, format=format)
-    if format in ("mrbayes", "trprobs"):
-        return read_mrbayes_trees
-    if format == "beast":
-        return read_beast_trees
-    if format == "nexus":
-        return read_nexus_trees
+        return iter_table_trees(path, taxa, format=format, **options)
     if format == "revbayes":
-        return read_revbayes_trees
-    return read_newick
+        return iter_revbayes_trees(path, taxa, **options)
+    if format in NEXUS_FORMATS:
+        return iter_nexus_file(path, taxa, default_rooted=DEFAULT_ROOTED[format], **options)
+    return iter_newick_file(path, taxa, default_rooted=DEFAULT_ROOTED[format], **options)
 
 
 @dataclass
@@ -101,15 +100,16 @@ class TreeRun:
         """Whether the tree at 0-based position ``index`` of the file is kept."""
         return index >= self.n_burnin and (index - self.n_burnin) % self.thin == 0
 
-    def _read(self, keep: Callable[[int], bool] | None) -> Iterator[Tree]:
-        reader = _reader(self.format)
-        return reader(self.path, self.taxa, rooted=self.rooted, keep_annotations=self.keep_annotations, keep=keep)
+    def _read(self, keep: Callable[[int], bool] | None) -> Iterator[tuple[int, int, Tree | None]]:
+        return numbered_trees(self.path, self.format, self.taxa, rooted=self.rooted,
+                              keep_annotations=self.keep_annotations, keep=keep)
 
     def __iter__(self) -> Iterator[Tree]:
         if self.keep_annotations:
-            for tree in self._read(self.keeps):
-                _check_leaf_set(tree, self.leaf_set, self.path)
-                yield tree
+            for _, line, tree in self._read(self.keeps):
+                if tree is not None:
+                    _check_leaf_set(tree, self.leaf_set, self.path, line)
+                    yield tree
             return
         for batch in self.batches():
             yield from batch
@@ -118,11 +118,21 @@ class TreeRun:
         """The kept trees as :class:`~phylo_vi.io.tree_batches.TreeBatch` arrays (fast path, no annotations)."""
         for batch in iter_tree_batches(self.path, format=self.format, taxa=self.taxa, rooted=self.rooted,
                                        n_burnin=self.n_burnin, thin=self.thin, batch_size=batch_size):
-            _check_batch_leaf_sets(batch, self.leaf_set, self.path)
+            _check_batch(batch, self.leaf_set, self.path)
             yield batch
 
 
-def _check_batch_leaf_sets(batch: TreeBatch, reference: np.ndarray | None, path: Path) -> None:
+def _check_batch(batch: TreeBatch, reference: np.ndarray | None, path: Path) -> None:
+    """The checks of the reference readers on a batch from the fast parser: TreeFormatError for an
+    infinite branch length or a negative or non-finite ``[&W]`` weight, TaxonMismatchError for other taxa."""
+    infinite = np.isinf(batch.branch_length)
+    if np.any(infinite):
+        tree = int(np.searchsorted(batch.node_offsets, int(np.argmax(infinite)), side="right")) - 1
+        raise TreeFormatError("bad branch length: not a finite number", path, int(batch.lines[tree]))
+    bad = ~(np.isfinite(batch.weight) & (batch.weight >= 0))
+    if np.any(bad):
+        raise TreeFormatError("bad tree weight: not a finite non-negative number", path,
+                              int(batch.lines[int(np.argmax(bad))]))
     if reference is None or len(batch) == 0:
         return
     roots = batch.clades[batch.roots]
@@ -272,9 +282,7 @@ def read_trees(paths: PathLike | Sequence[PathLike], *, format: str = "auto", bu
     runs: list[TreeRun] = []
     skipped: list[TreeRun] = []
     leaf_set: np.ndarray | None = None
-    for path in _as_paths(paths):
-        if not path.is_file():
-            raise EmptyInputError("no such file", path)
+    for path in map(require_file, _as_paths(paths)):
         fmt = detect_format(path) if format == "auto" else format
         n_trees = count_file_trees(path, fmt)
         if n_trees == 0:
@@ -284,7 +292,7 @@ def read_trees(paths: PathLike | Sequence[PathLike], *, format: str = "auto", bu
         if skips:
             skipped.append(run)
         first_trees = run._read(lambda index: index == 0)
-        first = next(first_trees)
+        _, _, first = next(first_trees)
         first_trees.close()
         leaf_set = first.leaf_set.copy() if leaf_set is None else leaf_set
         _check_leaf_set(first, leaf_set, path)
