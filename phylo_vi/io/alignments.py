@@ -57,8 +57,7 @@ def read_alignment(path: str | Path, format: str | None = None) -> Alignment:
     path = require_file(path)
     if format is None:
         format = detect_alignment_format(path)
-    format = format.lower()
-    reader = _READERS.get(format)
+    reader = _READERS.get(str(format).lower())
     if reader is None:
         raise AlignmentFormatError(f"unknown alignment format {format!r} (choose from {', '.join(ALIGNMENT_FORMATS)})",
                                    path)

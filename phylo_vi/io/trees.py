@@ -29,6 +29,7 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -204,9 +205,12 @@ class TreeSample:
 
 
 def _as_paths(paths: PathLike | Iterable[PathLike]) -> list[Path]:
-    if isinstance(paths, (str, Path)):
+    if isinstance(paths, (str, os.PathLike)):
         return [Path(paths)]
-    found = [Path(path) for path in paths]
+    try:
+        found = [Path(path) for path in paths]
+    except TypeError:
+        raise PhyloVIError(f"expected a path or a sequence of paths, got {paths!r}") from None
     if not found:
         raise EmptyInputError("no tree file given")
     return found

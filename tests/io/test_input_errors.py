@@ -5,7 +5,6 @@ The reference for the BOM cases is the same file without the mark: both must rea
 from __future__ import annotations
 
 import codecs
-from pathlib import Path
 
 import numpy as np
 import pytest
