@@ -207,7 +207,7 @@ def _rate(function, seconds: float, clock=time.perf_counter) -> float:
 
 
 def run(rounds: int, seconds: float, clock: str = "wall") -> dict:
-    from phylo_vi.alignment import read_alignment
+    from phylo_vi.io import read_alignment
     from phylo_vi.io.newick import read_newick
     from phylo_vi.likelihood import TreeLikelihood
 

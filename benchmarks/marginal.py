@@ -47,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-from phylo_vi.alignment import read_alignment
+from phylo_vi.io import read_alignment
 from phylo_vi.marginal import FixedTopologyProblem, make_estimator, parse_methods
 from phylo_vi.marginal.grid import run_grid
 from phylo_vi.marginal.ladder import power_posterior_ladder

@@ -29,7 +29,7 @@ import numba
 import numpy as np
 import torch
 
-from phylo_vi.alignment import read_alignment
+from phylo_vi.io import read_alignment
 from phylo_vi.sbn import read_tree_arrays
 from phylo_vi.trees.taxa import TaxonNamespace
 from phylo_vi.vbpi.estimator import VBPI

@@ -49,7 +49,7 @@ def likelihood(alignment: Path, tree_file: Path, model_string: str, gradient: bo
         raise click.UsageError("--standard-errors and -o go with --optimize or --models")
     from tqdm import tqdm
 
-    from phylo_vi.alignment import read_alignment
+    from phylo_vi.io import read_alignment
     from phylo_vi.errors import TaxonMismatchError
     from phylo_vi.io.trees import read_trees
     from phylo_vi.likelihood import TreeLikelihood, parse_model

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from phylo_vi.cli.common import emit_json, planned_outputs, writing
+from phylo_vi.io.newick import format_newick
 
 
 def _finite(value: float) -> float | None:
@@ -21,7 +22,7 @@ def fit_document(fit, errors: tuple | None = None) -> dict[str, Any]:
     document: dict[str, Any] = {
         "model_input": fit.specification.text, "model": fit.model_string, "log_likelihood": fit.log_likelihood,
         "n_parameters": fit.n_parameters, "n_sites": fit.n_sites, **fit.criteria, "parameters": fit.parameters,
-        "tree": fit.tree.to_newick(), "seconds": fit.seconds, "n_rounds": fit.n_rounds,
+        "tree": format_newick(fit.tree), "seconds": fit.seconds, "n_rounds": fit.n_rounds,
         "n_evaluations": fit.n_evaluations, "max_gradient": fit.max_gradient,
     }
     if errors is not None:
@@ -61,7 +62,7 @@ def fit_command(alignment: Path, tree_file: Path, model_string: str, model_list:
     """Run ``--optimize`` (one model) or ``--models`` (several, ranked by BIC) on the one tree of TREE."""
     from tqdm import tqdm
 
-    from phylo_vi.alignment import read_alignment
+    from phylo_vi.io import read_alignment
     from phylo_vi.errors import PhyloVIError, TaxonMismatchError
     from phylo_vi.io.trees import read_trees
     from phylo_vi.likelihood.model_selection import compare_models
@@ -95,7 +96,7 @@ def fit_command(alignment: Path, tree_file: Path, model_string: str, model_list:
                     "best_model": fits[0].model_string, "models": documents}
     if outputs is not None:
         with writing(outputs, quiet) as staged:
-            staged["tree"].write_text(fits[0].tree.to_newick() + "\n")
+            staged["tree"].write_text(fits[0].format_newick(tree) + "\n")
             staged["json"].write_text(json.dumps(document, indent=2, allow_nan=True) + "\n")
     if as_json:
         emit_json(document)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 
 import click
 
@@ -78,10 +79,17 @@ def usage_error_line(exc: click.UsageError) -> str:
     return f"{command}: error: {one_line(exc.format_message())} (see '{command} --help')"
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning on stderr as one line, like an error: ``phylo-vi: warning: …``."""
+    click.echo(f"phylo-vi: warning: {message}", err=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI; every error a user can cause is one line on stderr with exit status 2."""
     try:
-        cli.main(args=argv, prog_name="phylo-vi", standalone_mode=False)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            cli.main(args=argv, prog_name="phylo-vi", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(1)

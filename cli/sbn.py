@@ -160,6 +160,7 @@ def prob(ctx, model, trees, burnin, n_burnin, out_prefix, as_json, quiet) -> Non
 @quiet_option
 def sample(model, n_trees, seed, out_prefix, as_json, quiet) -> None:
     """Draw N topologies from MODEL (Newick, one per line)."""
+    from phylo_vi.io.newick import format_newick
     from phylo_vi.sbn import load_model
     from phylo_vi.util.outputs import output_path
 
@@ -168,7 +169,7 @@ def sample(model, n_trees, seed, out_prefix, as_json, quiet) -> None:
         planned_outputs({"out": out}, [model])
     fitted = load_model(model)
     seed = resolve_seed(seed)
-    newick = [tree.to_newick(lengths=False) for tree in fitted.sample(n_trees, random_state=seed)]
+    newick = [format_newick(tree, lengths=False) for tree in fitted.sample(n_trees, random_state=seed)]
     if as_json:
         lines = [json.dumps({"model": str(model), "seed": seed, "trees": newick}, indent=2) + "\n"]
     else:

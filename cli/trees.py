@@ -102,7 +102,8 @@ def report_summary(sample, summary, *, top: int = DEFAULT_TOP, out_prefix: Path 
 @click.option("--thin", type=click.IntRange(min=1), default=1, show_default=True,
               help="Keep every K-th tree after the burn-in.")
 @click.option("--format", "tree_format", default="auto", show_default=True,
-              type=click.Choice(["auto", "mrbayes", "trprobs", "beast", "nexus", "revbayes", "newick"]),
+              type=click.Choice(["auto", "mrbayes", "trprobs", "beast", "nexus", "revbayes", "newick", "credible-set",
+                                 "trprobs-tsv"]),
               help="Tree file format (auto: detected from each file's content).")
 @click.option("--top", type=click.IntRange(min=0), default=DEFAULT_TOP, show_default=True,
               help="Number of most probable topologies listed.")

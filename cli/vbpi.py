@@ -11,6 +11,7 @@ import numpy as np
 from phylo_vi.cli.common import (emit_json, json_option, quiet_option, resolve_seed, seed_option, threads_option,
                                  write_json)
 from phylo_vi.cli.sbn import FilesOption
+from phylo_vi.io.newick import format_newick
 
 ESTIMATOR_CHOICES = ["vimco", "rws"]
 existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -90,7 +91,7 @@ def fit(alignment, support, golden, model, n_iter, n_particles, estimator, no_ps
     import torch
     from tqdm import tqdm
 
-    from phylo_vi.alignment import read_alignment
+    from phylo_vi.io import read_alignment
     from phylo_vi.errors import PhyloVIError
     from phylo_vi.sbn import pooled_golden_run, read_tree_arrays
     from phylo_vi.trees.taxa import TaxonNamespace
@@ -156,7 +157,7 @@ def evaluate(checkpoint, alignment, golden, eval_runs, is_particles, is_repeats,
     """Evaluate the run saved in CHECKPOINT: ELBO, 10-sample bound, marginal likelihood, KL, trees."""
     import torch
 
-    from phylo_vi.alignment import read_alignment
+    from phylo_vi.io import read_alignment
     from phylo_vi.sbn import pooled_golden_run, read_tree_arrays
     from phylo_vi.vbpi.estimator import VBPI
 
@@ -199,7 +200,7 @@ def _finish(estimator_, document: dict, reference, out_prefix: Path, eval_runs: 
     document = {"seed": estimator_.seed_, **estimator_.get_params(), "iterations": estimator_.n_iter_, **document,
                 "support_size": {"root_splits": len(estimator_.support_.root_splits),
                                  "pcsps": len(estimator_.support_.pcsp_keys)},
-                **evaluation.as_dict(), "map_topology": map_tree.to_newick(lengths=False),
+                **evaluation.as_dict(), "map_topology": format_newick(map_tree, lengths=False),
                 "map_probability": float(np.exp(map_log_prob)), "credible_set_95_size": len(credible),
                 "credible_set_95_mass": credible_mass}
     write_json(out_prefix.with_name(out_prefix.name + ".json"), document)

@@ -67,7 +67,7 @@ class Alignment:
     def site_patterns(self) -> SitePatterns:
         """Distinct columns, in order of first appearance, weighted by their counts."""
         codes, weights, site_pattern = compress_columns(self.codes)
-        return SitePatterns(self.taxa, codes, weights, site_pattern)
+        return SitePatterns(self.taxa, codes, weights, site_pattern, self.path)
 
     def __repr__(self) -> str:
         return f"Alignment({self.n_taxa} taxa, {self.n_sites} sites, path={self.path!r})"

@@ -11,7 +11,7 @@ import numpy as np
 
 from phylo_vi.alignment.encoding import tip_partials
 from phylo_vi.errors import PhyloVIError, TaxonMismatchError
-from phylo_vi.trees.taxa import TaxonNamespace
+from phylo_vi.trees.taxa import TaxonNamespace, describe_taxon_difference
 
 
 def compress_columns(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -37,11 +37,12 @@ class SitePatterns:
     """Compressed alignment: distinct columns (``codes``, T x P) with their ``weights`` (P,).
 
     ``site_pattern`` (N,) maps every original site to its pattern, so per-site values are
-    ``per_pattern[site_pattern]``. ``weights`` sums to ``n_sites``.
+    ``per_pattern[site_pattern]``. ``weights`` sums to ``n_sites``. ``path`` is the alignment
+    file they come from (named in errors), when known.
     """
 
     def __init__(self, taxa: TaxonNamespace, codes: np.ndarray, weights: np.ndarray,
-                 site_pattern: np.ndarray | None = None):
+                 site_pattern: np.ndarray | None = None, path: str | None = None):
         codes = np.ascontiguousarray(codes, dtype=np.uint8)
         weights = np.ascontiguousarray(weights, dtype=np.float64)
         if codes.ndim != 2 or codes.shape[0] != len(taxa) or weights.shape != (codes.shape[1],):
@@ -52,6 +53,7 @@ class SitePatterns:
         self.codes = codes
         self.weights = weights
         self.site_pattern = None if site_pattern is None else np.asarray(site_pattern, dtype=np.int64)
+        self.path = None if path is None else str(path)
 
     @property
     def n_taxa(self) -> int:
@@ -76,17 +78,12 @@ class SitePatterns:
         Raises :class:`~phylo_vi.errors.TaxonMismatchError` naming the taxa of ``taxa`` missing
         from the alignment and the alignment's taxa that ``taxa`` lacks.
         """
-        missing = [name for name in taxa if name not in self.taxa]
-        extra = [name for name in self.taxa if name not in taxa]
-        if missing or extra:
-            parts = []
-            if missing:
-                parts.append(f"missing from the alignment: {', '.join(missing)}")
-            if extra:
-                parts.append(f"in the alignment but not in the tree: {', '.join(extra)}")
-            raise TaxonMismatchError("taxa do not match (" + "; ".join(parts) + ")")
+        if set(taxa) != set(self.taxa):
+            difference = describe_taxon_difference(self.taxa, taxa, have_name="the alignment", want_name="the tree")
+            where = f"{self.path}: " if self.path is not None else ""
+            raise TaxonMismatchError(f"{where}taxa do not match ({difference})")
         rows = np.array([self.taxa.index(name) for name in taxa], dtype=np.int64)
-        return SitePatterns(taxa, self.codes[rows], self.weights.copy(), self.site_pattern)
+        return SitePatterns(taxa, self.codes[rows], self.weights.copy(), self.site_pattern, self.path)
 
     def __repr__(self) -> str:
         return f"SitePatterns({self.n_taxa} taxa, {self.n_patterns} patterns, {self.n_sites} sites)"

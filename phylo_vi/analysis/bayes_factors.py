@@ -94,7 +94,7 @@ def topology_bayes_factors(analysis, alignment, *, top: int = DEFAULT_TOP, metho
                            prior_rate: float = 10.0, seed: int = 0, client=None,
                            progress: Callable[[int], None] | None = None) -> tuple[list[BayesFactorRow], str]:
     """Rows for ranks 1..K and every method (module docstring), and the model string used."""
-    from phylo_vi.alignment import read_alignment
+    from phylo_vi.io import read_alignment
     from phylo_vi.marginal.grid import run_grid
     from phylo_vi.trees.tree import Tree
 

@@ -11,6 +11,7 @@ import numpy as np
 from phylo_vi.diagnostics.verdict import Verdict
 from phylo_vi.errors import PhyloVIError
 from phylo_vi.io.runs import RunSet
+from phylo_vi.io.newick import format_newick
 
 CREDIBLE_LEVELS = (0.5, 0.9, 0.95, 0.99)
 MAX_TOPOLOGIES_LISTED = 1000  # the topology table lists the most probable ones (a long run has ~1 per tree)
@@ -167,7 +168,7 @@ class Analysis:
                 "consensus_newick": self.consensus.newick(),
                 "map_topology": {"newick": self.topologies.newick(0),
                                  "probability": float(self.topologies.probabilities[0])},
-                "mcc_tree": {"newick": self.mcc_tree.to_newick(), "log_clade_credibility": self.mcc_log_credibility},
+                "mcc_tree": {"newick": format_newick(self.mcc_tree), "log_clade_credibility": self.mcc_log_credibility},
                 "distinct_topologies": self.topologies.n_topologies,
                 "sbn": None if self.topology_model is None else {
                     "method": "SBN-EM-alpha (alpha 1e-4)", "mass_unsampled": self.topology_model.mass_unsampled,

@@ -24,9 +24,9 @@ from typing import Sequence
 import numpy as np
 
 from phylo_vi.diagnostics.split_frequencies import SplitFrequencies
-from phylo_vi.errors import PhyloVIError, TaxonMismatchError
+from phylo_vi.errors import PhyloVIError
 from phylo_vi.trees import bitset
-from phylo_vi.trees.taxa import TaxonNamespace
+from phylo_vi.trees.taxa import TaxonNamespace, common_namespace
 
 DEFAULT_MIN_FREQUENCY = 0.10
 
@@ -82,10 +82,7 @@ def split_table(runs: Sequence[SplitFrequencies]) -> SplitTable:
     """Align the splits of ``runs`` (sharing one taxon namespace) in one table."""
     if not runs:
         raise PhyloVIError("no runs to tabulate")
-    taxa = runs[0].taxa
-    for run in runs[1:]:
-        if run.taxa is not taxa and run.taxa != taxa:
-            raise TaxonMismatchError("runs must share one taxon namespace (read them together)")
+    taxa = common_namespace(runs, what="runs")
     n_words = bitset.n_words(len(taxa))
     stacked = np.concatenate([run.splits for run in runs]) if any(r.n_splits for r in runs) else \
         np.zeros((0, n_words), dtype=np.uint64)

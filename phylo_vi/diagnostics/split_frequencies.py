@@ -20,7 +20,7 @@ import numpy as np
 from phylo_vi.diagnostics.tree_keys import tree_splits
 from phylo_vi.errors import PhyloVIError, TaxonMismatchError
 from phylo_vi.trees import bitset
-from phylo_vi.trees.taxa import TaxonNamespace
+from phylo_vi.trees.taxa import TaxonNamespace, common_namespace
 from phylo_vi.trees.tree import Tree
 
 #: trees whose splits are counted together (one ``np.unique`` call) by default
@@ -85,8 +85,8 @@ class SplitCounter:
         """Count one tree (``splits`` = ``tree.splits()`` when the caller already has them)."""
         if self.taxa is None:
             self.taxa, self._leaf_count = tree.taxa, tree.n_leaves
-        elif tree.taxa is not self.taxa and tree.taxa != self.taxa:
-            raise TaxonMismatchError("trees of one sample must share one taxon namespace")
+        else:
+            common_namespace([self.taxa, tree], what="trees of one sample")
         if tree.n_leaves != self._leaf_count:
             raise TaxonMismatchError(
                 f"tree {self.n_trees + 1} has {tree.n_leaves} taxa but the first tree has {self._leaf_count}")

@@ -8,8 +8,8 @@ from phylo_vi.diagnostics.asdsf import DEFAULT_MIN_FREQUENCY, SplitTable, asdsf,
 from phylo_vi.diagnostics.split_frequencies import SplitCounter, SplitFrequencies
 from phylo_vi.diagnostics.topologies import TopologyCounter, TopologyFrequencies
 from phylo_vi.diagnostics.tree_keys import topology_key, tree_splits
-from phylo_vi.errors import EmptyInputError, TaxonMismatchError
-from phylo_vi.trees.taxa import TaxonNamespace
+from phylo_vi.errors import EmptyInputError
+from phylo_vi.trees.taxa import TaxonNamespace, common_namespace
 from phylo_vi.trees.tree import Tree
 
 CREDIBLE_LEVELS = (0.5, 0.9, 0.95, 0.99)
@@ -74,10 +74,7 @@ def summarize_runs(runs: Sequence[Iterable[Tree]], names: Sequence[str] | None =
         pooled.merge(topology_counter)
     if not summaries:
         raise EmptyInputError("no runs to summarize")
-    taxa = summaries[0].splits.taxa
-    for run in summaries[1:]:
-        if run.splits.taxa != taxa:
-            raise TaxonMismatchError(f"run {run.name!r} has other taxa than run {summaries[0].name!r}")
+    taxa = common_namespace([run.splits for run in summaries], what="runs")
     table = split_table([run.splits for run in summaries])
     several = len(summaries) > 1
     return SampleSummary(

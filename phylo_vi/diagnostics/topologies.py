@@ -15,6 +15,7 @@ from typing import Iterable
 import numpy as np
 
 from phylo_vi.errors import PhyloVIError
+from phylo_vi.io.newick import format_newick
 from phylo_vi.trees.taxa import TaxonNamespace
 from phylo_vi.trees.tree import Tree
 
@@ -39,7 +40,7 @@ class TopologyFrequencies:
         """Newick string (names, no branch lengths) of topology ``index``."""
         parent, taxon, rooted = self.shapes[index]
         lengths = np.full(len(parent), np.nan)
-        return Tree(parent, lengths, taxon, self.taxa, rooted=rooted).to_newick(lengths=False)
+        return format_newick(Tree(parent, lengths, taxon, self.taxa, rooted=rooted), lengths=False)
 
     @property
     def n_topologies(self) -> int:

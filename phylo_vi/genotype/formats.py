@@ -20,8 +20,9 @@ Formats (cells x mutations unless stated):
   ``-1``, ``3`` or ``?`` is missing; a first column that is not a genotype value is taken as
   the cell id.
 
-Quirks tolerated: blank trailing lines, CRLF line ends, trailing separators. Errors name the
-file and line (:class:`~phylo_vi.errors.InputFormatError`).
+Quirks tolerated: blank trailing lines, CRLF line ends, trailing separators, a UTF-8 byte-order
+mark. Errors name the file and line (:class:`~phylo_vi.errors.InputFormatError`), text that is
+not UTF-8 (Latin-1, a binary file) included.
 """
 from __future__ import annotations
 
@@ -32,8 +33,8 @@ import numpy as np
 
 from phylo_vi.errors import EmptyInputError, InputFormatError
 from phylo_vi.genotype.matrix import MISSING, GenotypeMatrix
+from phylo_vi.io.text import text_lines
 from phylo_vi.util.atomic import atomic_write
-from phylo_vi.util.text import text_lines
 
 FORMATS = ("sc", "scite", "sphyr", "csv")
 _VALUE = {"0": 0, "1": 1, "2": 1, "3": MISSING, "?": MISSING, "-1": MISSING, "NA": MISSING}
@@ -103,7 +104,7 @@ def read_scite(path: str | Path, gene_names: str | Path | None = None) -> Genoty
     if gene_names is None and path.with_suffix(".geneNames").exists():
         gene_names = path.with_suffix(".geneNames")
     if gene_names is not None:
-        names = [line.strip() for line in Path(gene_names).read_text().splitlines() if line.strip()]
+        names = [line.strip() for _, line in _lines(Path(gene_names))]
         if len(names) != values.shape[1]:
             raise InputFormatError(f"{len(names)} gene names for {values.shape[1]} mutations", gene_names)
     return GenotypeMatrix(values, [], names)

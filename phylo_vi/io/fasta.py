@@ -63,7 +63,7 @@ class _LineTracker:
 def read_fasta_records(path: str | Path) -> list[SequenceRecord]:
     """Sequences of a FASTA file with the line of each record (see the module grammar)."""
     records: list[SequenceRecord] = []
-    with open(path, encoding="utf-8", errors="surrogateescape", newline=None) as handle:
+    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline=None) as handle:
         tracker = _LineTracker(handle, path)
         for index, (title, sequence) in enumerate(SimpleFastaParser(tracker)):
             line = tracker.headers[index]

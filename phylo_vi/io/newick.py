@@ -1,4 +1,4 @@
-r"""Newick trees.
+r"""Newick trees: :func:`parse_newick` and :func:`read_newick` read them, :func:`format_newick` writes one.
 
 Grammar accepted (one tree per statement; whitespace between tokens is ignored)::
 
@@ -25,10 +25,12 @@ Quirks tolerated:
   taxon name itself (translate present but unused).
 
 Errors (unbalanced parentheses, a missing ``;``, an unknown taxon, a duplicated taxon, an empty
-subtree, a bad length) raise :class:`~phylo_vi.errors.TreeFormatError` naming file and line.
+subtree, a bad length: not a number, or not finite such as ``nan``, ``inf`` or ``1e999``) raise
+:class:`~phylo_vi.errors.TreeFormatError` naming file and line.
 """
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping
@@ -36,6 +38,7 @@ from typing import Callable, Iterable, Iterator, Mapping
 import numpy as np
 
 from phylo_vi.errors import EmptyInputError, TreeFormatError
+from phylo_vi.io.statements import iter_statements
 from phylo_vi.trees.taxa import TaxonNamespace
 from phylo_vi.trees.tree import Tree
 
@@ -57,6 +60,31 @@ def format_label(name: str) -> str:
     if name and not _NEEDS_QUOTES.search(name):
         return name
     return "'" + name.replace("'", "''") + "'"
+
+
+def format_newick(tree: Tree, *, lengths: bool = True, names: bool = True) -> str:
+    """The Newick string of ``tree`` (the writer's half of the module grammar).
+
+    Lengths are written with ``repr`` precision, so they read back exactly; a NaN length is
+    omitted. ``names=False`` writes taxon indices plus one (TRANSLATE tokens) instead of names.
+    A rooted tree starts with ``[&R]``.
+    """
+    text: list[str] = [""] * tree.n_nodes
+    offsets, child_nodes = tree.child_offsets, tree.child_nodes
+    for node in range(tree.n_nodes):
+        t = int(tree.taxon[node])
+        if t >= 0:
+            piece = format_label(tree.taxa[t]) if names else str(t + 1)
+        else:
+            children = child_nodes[offsets[node]:offsets[node + 1]]
+            piece = "(" + ",".join(text[c] for c in children) + ")"
+            for c in children:
+                text[c] = ""
+        length = tree.branch_length[node]
+        if lengths and node != tree.root and not np.isnan(length):
+            piece += f":{float(length)!r}"
+        text[node] = piece
+    return ("[&R] " if tree.rooted else "") + text[tree.root] + ";"
 
 
 def _tokens(text: str, path, line) -> Iterator[tuple[str, str]]:
@@ -199,9 +227,13 @@ def _read_length(tokens, annotations, node: int, path, line) -> float:
             continue
         if kind == "word":
             try:
-                return float(value)
+                length = float(value)
             except ValueError:
                 raise TreeFormatError(f"bad branch length {value!r}", path, line) from None
+            if not math.isfinite(length):
+                shown = value if len(value) <= 30 else value[:27] + "..."
+                raise TreeFormatError(f"bad branch length {shown!r}: not a finite number", path, line)
+            return length
         raise TreeFormatError(f"a branch length was expected after ':', found {value!r}", path, line)
     raise TreeFormatError("a branch length was expected after ':'", path, line)
 
@@ -234,6 +266,19 @@ def iter_newick_statements(statements: Iterable, taxa: TaxonNamespace, path, *, 
         index += 1
 
 
+def iter_newick_file(path: str | Path, taxa: TaxonNamespace, *, rooted: bool | None = None,
+                     default_rooted: bool = False, keep_annotations: bool = False,
+                     keep: Callable[[int], bool] | None = None) -> Iterator[tuple[int, int, Tree | None]]:
+    """``(index, line, tree)`` per tree of a Newick file (see :func:`read_newick`); EmptyInputError for none."""
+    n_trees = 0
+    for item in iter_newick_statements(iter_statements(path), taxa, path, rooted=rooted, default_rooted=default_rooted,
+                                       keep_annotations=keep_annotations, keep=keep):
+        n_trees += 1
+        yield item
+    if n_trees == 0:
+        raise EmptyInputError("no tree found", path)
+
+
 def read_newick(path: str | Path, taxa: TaxonNamespace | None = None, *, rooted: bool | None = None,
                 default_rooted: bool = False, keep_annotations: bool = False,
                 keep: Callable[[int], bool] | None = None) -> Iterator[Tree]:
@@ -243,15 +288,8 @@ def read_newick(path: str | Path, taxa: TaxonNamespace | None = None, *, rooted:
     ``[&U]`` decides, and ``default_rooted`` applies to trees with neither. ``keep(i)``
     (0-based tree index) selects the trees to parse; the others are skipped unparsed.
     """
-    from phylo_vi.io.statements import iter_statements
-
     taxa = TaxonNamespace() if taxa is None else taxa
-    n_trees = 0
-    for _, _, tree in iter_newick_statements(iter_statements(path), taxa, path, rooted=rooted,
-                                          default_rooted=default_rooted, keep_annotations=keep_annotations,
-                                          keep=keep):
-        n_trees += 1
+    for _, _, tree in iter_newick_file(path, taxa, rooted=rooted, default_rooted=default_rooted,
+                                       keep_annotations=keep_annotations, keep=keep):
         if tree is not None:
             yield tree
-    if n_trees == 0:
-        raise EmptyInputError("no tree found", path)

@@ -30,6 +30,7 @@ translate name missing from the TAXA block, and every Newick error of a tree rai
 """
 from __future__ import annotations
 
+import math
 import re
 import warnings
 from pathlib import Path
@@ -108,10 +109,14 @@ def parse_weight(text: str, path=None, line=None) -> float | None:
     try:
         if "/" in value:
             numerator, denominator = value.split("/")
-            return float(numerator) / float(denominator)
-        return float(value)
+            weight = float(numerator) / float(denominator)
+        else:
+            weight = float(value)
     except (ValueError, ZeroDivisionError):
         raise TreeFormatError(f"bad tree weight [&W {value}]", path, line) from None
+    if not (math.isfinite(weight) and weight >= 0):
+        raise TreeFormatError(f"bad tree weight [&W {value}]: not a finite non-negative number", path, line)
+    return weight
 
 
 def _parse_translate(text: str, taxa: TaxonNamespace, taxa_block: set[str] | None, path, line) -> dict[str, str]:
@@ -262,13 +267,22 @@ def read_nexus_trees(path: str | Path, taxa: TaxonNamespace | None = None, *, de
     tree index) selects the trees to parse; the others are skipped unparsed.
     """
     taxa = TaxonNamespace() if taxa is None else taxa
+    for _, _, tree in iter_nexus_file(path, taxa, default_rooted=default_rooted, rooted=rooted,
+                                      keep_annotations=keep_annotations, keep=keep):
+        if tree is not None:
+            yield tree
+
+
+def iter_nexus_file(path: str | Path, taxa: TaxonNamespace, *, default_rooted: bool = False,
+                    rooted: bool | None = None, keep_annotations: bool = False,
+                    keep: Callable[[int], bool] | None = None) -> Iterator[tuple[int, int, Tree | None]]:
+    """``(index, line, tree)`` per tree of a NEXUS file (see :func:`read_nexus_trees`)."""
     reader = NexusTreeReader(path, taxa, default_rooted=default_rooted, rooted=rooted,
                              keep_annotations=keep_annotations)
     n_trees = 0
-    for _, _, tree in iter_nexus_tree_statements(reader, iter_statements(path), keep):
+    for item in iter_nexus_tree_statements(reader, iter_statements(path), keep):
         n_trees += 1
-        if tree is not None:
-            yield tree
+        yield item
     reader.finish(n_trees)
     if n_trees == 0:
         raise EmptyInputError("no tree found in a TREES block", path)

@@ -22,10 +22,12 @@ Quirks tolerated and rules:
 Errors (:class:`~phylo_vi.errors.AlignmentFormatError`, naming file and line): a taxon listed
 twice in the matrix (Biopython silently renames the second ``NAME.copy``; we refuse it), rows
 longer or shorter than ``nchar``, unknown characters (at the line where the taxon's row
-begins). A file without a matrix raises :class:`~phylo_vi.errors.EmptyInputError`.
+begins), a quoted name left open on its row (Biopython would loop forever), malformed
+DIMENSIONS or FORMAT commands. A file without a matrix raises :class:`~phylo_vi.errors.EmptyInputError`.
 """
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -41,7 +43,7 @@ _NCHAR = re.compile(r"\bnchar\s*=\s*(\d+)", re.IGNORECASE)
 
 def _row_lines(path, names: list[str]) -> list[int | None]:
     """Line where each taxon's first row begins: names are matched in order after ``matrix``."""
-    with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+    with open(path, encoding="utf-8-sig", errors="surrogateescape") as handle:
         lines = handle.read().splitlines()
     start = next((i for i, text in enumerate(lines) if _MATRIX.match(text)), 0)
     found: list[int | None] = []
@@ -58,9 +60,27 @@ def _row_lines(path, names: list[str]) -> list[int | None]:
     return found
 
 
+def _open_quote_line(text: str) -> int | None:
+    """First matrix row whose quotes (``'`` or ``"``, comments aside) are not closed on it.
+
+    Biopython reads a matrix row by row and loops forever on a quote left open.
+    """
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if _MATRIX.match(line)), None)
+    if start is None:
+        return None
+    for index in range(start, len(lines)):
+        row = re.sub(r"\[[^\]]*\]", "", lines[index])
+        if row.count("'") % 2 or row.count('"') % 2:
+            return index + 1
+        if ";" in row:
+            break
+    return None
+
+
 def _short_row_line(path) -> int | None:
     """First matrix row with fewer than NCHAR characters (one-row-per-taxon matrices only)."""
-    with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+    with open(path, encoding="utf-8-sig", errors="surrogateescape") as handle:
         text = handle.read()
     nchar = _NCHAR.search(text)
     lines = text.splitlines()
@@ -86,18 +106,23 @@ def _error_line(path, message: str) -> int | None:
 
 def read_nexus_records(path: str | Path) -> list[SequenceRecord]:
     """Sequences of the DATA/CHARACTERS block of a NEXUS file (see the module grammar)."""
-    with open(path, encoding="utf-8", errors="surrogateescape") as handle:
-        if not handle.read(1 << 16).strip():
-            raise EmptyInputError("empty alignment file", path)
+    with open(path, encoding="utf-8-sig", errors="surrogateescape") as handle:
+        text = handle.read()
+    if not text.strip():
+        raise EmptyInputError("empty alignment file", path)
+    open_quote = _open_quote_line(text)
+    if open_quote is not None:
+        raise AlignmentFormatError("a quoted taxon name is not closed on its line", path, open_quote)
     try:
-        nexus = Nexus.Nexus(str(path))
+        nexus = Nexus.Nexus(io.StringIO(text))
     except Nexus.NexusError as error:
         message = str(error)
         raise AlignmentFormatError(f"NEXUS: {message}", path, _error_line(path, message)) from None
-    except (StopIteration, RuntimeError, IndexError, ValueError):
+    except (StopIteration, RuntimeError, IndexError, ValueError, TypeError, KeyError, AttributeError):
+        # Biopython's own failures on malformed input (a DIMENSIONS or FORMAT value missing, a row cut short)
         raise AlignmentFormatError(
-            "cannot read the NEXUS matrix: a row is shorter than NCHAR or the block is cut off",
-            path, _short_row_line(path)) from None
+            "cannot read the NEXUS DATA block: a malformed DIMENSIONS or FORMAT command, or a row shorter than "
+            "NCHAR, or the block cut off", path, _short_row_line(path)) from None
     if nexus.matrix is None or not nexus.unaltered_taxlabels:
         raise EmptyInputError("no DATA or CHARACTERS matrix in the NEXUS file", path)
     names = list(nexus.unaltered_taxlabels)

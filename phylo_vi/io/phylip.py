@@ -49,7 +49,7 @@ class _CountingHandle:
 
 def _header(path) -> tuple[int, int, int]:
     """``(ntax, nchar, line)`` of the first non-blank line."""
-    with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+    with open(path, encoding="utf-8-sig", errors="surrogateescape") as handle:
         for number, line in enumerate(handle, start=1):
             fields = line.split()
             if not fields:
@@ -59,6 +59,12 @@ def _header(path) -> tuple[int, int, int]:
                     f"PHYLIP header must be two integers 'ntax nchar', found {line.strip()!r}", path, number)
             return int(fields[0]), int(fields[1]), number
     raise EmptyInputError("empty alignment file", path)
+
+
+def _count_rows(path, header_line: int) -> int:
+    """Non-blank lines after the header: every taxon needs one (Biopython would wait for them forever)."""
+    with open(path, encoding="utf-8-sig", errors="surrogateescape") as handle:
+        return sum(1 for number, line in enumerate(handle, start=1) if number > header_line and line.strip())
 
 
 def _row_lengths(lines: list[tuple[int, str]], n_taxa: int, strict: bool) -> list[tuple[int, int]]:
@@ -77,7 +83,7 @@ def _row_lengths(lines: list[tuple[int, str]], n_taxa: int, strict: bool) -> lis
 def _parse(path, iterator_class, n_taxa: int, n_sites: int) -> tuple[list[SequenceRecord] | None, str, int | None]:
     """Records, or None with the reason and line when this reading of the file does not fit."""
     strict = iterator_class is PhylipIterator
-    with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+    with open(path, encoding="utf-8-sig", errors="surrogateescape") as handle:
         counting = _CountingHandle(handle)
         try:
             alignment = next(iterator_class(counting))
@@ -102,6 +108,10 @@ def read_phylip_records(path: str | Path) -> list[SequenceRecord]:
     n_taxa, n_sites, header_line = _header(path)
     if n_taxa == 0:
         raise EmptyInputError("PHYLIP header declares 0 taxa", path, header_line)
+    n_rows = _count_rows(path, header_line)
+    if n_rows < n_taxa:
+        raise AlignmentFormatError(f"the header declares {n_taxa} taxa but only {n_rows} rows follow it", path,
+                                   header_line)
     records, reason, line = _parse(path, RelaxedPhylipIterator, n_taxa, n_sites)
     if records is None:
         strict_records, _, _ = _parse(path, PhylipIterator, n_taxa, n_sites)

@@ -2,10 +2,11 @@ r"""RevBayes tree traces (``mnFile`` / ``mnStochasticVariable`` output holding a
 
 Grammar accepted (one sample per line, fields separated by tabs)::
 
-    file   := header "\n" (sample "\n")*
-    header := column ("\t" column)*            e.g. Iteration  Posterior  Likelihood  Prior  psi
-    sample := field ("\t" field)*               one field per column
-    tree   := the field of the Newick column: newick [";"]
+    file     := version* header "\n" (sample "\n")*
+    version  := "#" any characters "\n"        the optional version note of RevBayes file monitors
+    header   := "Iteration" ("\t" column)*     e.g. Iteration  Posterior  Likelihood  Prior  psi
+    sample   := field ("\t" field)*             one field per column
+    tree     := the field of the Newick column: newick [";"]
 
 Quirks tolerated:
 
@@ -29,6 +30,7 @@ from typing import Callable, Iterator
 
 from phylo_vi.errors import EmptyInputError, TreeFormatError
 from phylo_vi.io.newick import parse_newick
+from phylo_vi.io.text import require_file
 from phylo_vi.trees.taxa import TaxonNamespace
 from phylo_vi.trees.tree import Tree
 
@@ -70,12 +72,15 @@ def iter_revbayes_trees(path: str | Path, taxa: TaxonNamespace, *, rooted: bool 
     column: int | None = None
     n_columns = 0
     n_trees = 0
-    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+    with open(require_file(path), encoding="utf-8-sig", errors="replace") as handle:
         for number, text in enumerate(handle, start=1):
-            if not text.strip():
+            if not text.strip() or (n_columns == 0 and text.startswith("#")):
                 continue
             fields = text.rstrip("\r\n").split("\t")
             if n_columns == 0:
+                if fields[0].strip() != "Iteration":
+                    raise TreeFormatError("a RevBayes trace starts with an 'Iteration<TAB>…' header line", path,
+                                          number)
                 n_columns = len(fields)
                 continue
             if column is None:
@@ -99,3 +104,16 @@ def iter_revbayes_trees(path: str | Path, taxa: TaxonNamespace, *, rooted: bool 
             yield index, number, tree
     if n_trees == 0:
         raise EmptyInputError("no tree found in the RevBayes trace", path)
+
+
+def count_version_lines(path: str | Path) -> int:
+    """Number of non-blank ``#`` lines before the header (RevBayes' optional version note)."""
+    count = 0
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+        for text in handle:
+            if not text.strip():
+                continue
+            if not text.startswith("#"):
+                return count
+            count += 1
+    return count

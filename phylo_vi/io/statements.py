@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, NamedTuple
 
 from phylo_vi.errors import TreeFormatError
+from phylo_vi.io.text import require_file
 
 _CLOSED_COMMENTS = re.compile(r"[^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*")
 
@@ -34,7 +35,7 @@ def iter_statements(path: str | Path, lines: Iterable[str] | None = None, *,
     report the missing ``;``.
     """
     if lines is None:
-        with open(path, encoding="utf-8-sig", errors="replace") as handle:
+        with open(require_file(path), encoding="utf-8-sig", errors="replace") as handle:
             yield from _split(handle, path, first_line)
     else:
         yield from _split(lines, path, first_line)

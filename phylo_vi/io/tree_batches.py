@@ -9,7 +9,8 @@ depends on ``batch_size`` and not on the number of trees.
 The NEXUS header (TAXA, TRANSLATE, ...) and every line the kernel hands back (quoted labels,
 statements spanning lines, ``end;``, errors) go through the reference readers of
 :mod:`.nexus` and :mod:`.newick`, so the result is identical to theirs, errors included.
-RevBayes traces are read by :mod:`.revbayes` and packed into batches. A tree that adds a taxon
+RevBayes traces and tree tables are read by :mod:`.revbayes` and :mod:`.tree_tables` and packed
+into batches. A tree that adds a taxon
 to the namespace (Newick files name their taxa in the trees) closes the current batch first, so
 all trees of a batch share one bitset width.
 """
@@ -29,6 +30,7 @@ from phylo_vi.io.newick import iter_newick_statements, parse_newick, statement_r
 from phylo_vi.io.nexus import NexusTreeReader, _is_tree_keyword, iter_nexus_tree_statements
 from phylo_vi.io.revbayes import iter_revbayes_trees
 from phylo_vi.io.statements import iter_statements
+from phylo_vi.io.tree_tables import TABLE_FORMATS, iter_table_trees
 from phylo_vi.trees.bitset import n_words as words_for
 from phylo_vi.trees.taxa import TaxonNamespace
 from phylo_vi.trees.tree import Tree
@@ -253,10 +255,13 @@ class _BatchReader:
 
     # -------------------------------------------------------------------------- reading
     def __iter__(self) -> Iterator[TreeBatch]:
-        if self.format == "revbayes":
+        if self.format == "revbayes" or self.format in TABLE_FORMATS:
             self._new_buffers()
             index = -1
-            for index, line, tree in iter_revbayes_trees(self.path, self.taxa, rooted=self.rooted, keep=self.keep):
+            rows = (iter_revbayes_trees(self.path, self.taxa, rooted=self.rooted, keep=self.keep)
+                    if self.format == "revbayes" else
+                    iter_table_trees(self.path, self.taxa, format=self.format, rooted=self.rooted, keep=self.keep))
+            for index, line, tree in rows:
                 if tree is not None:
                     yield from self._append(tree, index, line)
             yield from self._flush()

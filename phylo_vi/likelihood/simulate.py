@@ -16,6 +16,7 @@ from phylo_vi.io.newick import parse_newick
 from phylo_vi.likelihood.models import SubstitutionModel, exact_transition_matrices
 from phylo_vi.trees.taxa import TaxonNamespace
 from phylo_vi.trees.tree import Tree
+from phylo_vi.io.newick import format_newick
 
 
 def random_join_tree(n_taxa: int, random_state: int | np.random.Generator | None = None, *,
@@ -39,7 +40,7 @@ def random_join_tree(n_taxa: int, random_state: int | np.random.Generator | None
     taxon[:n_taxa] = np.arange(n_taxa)
     lengths = rng.uniform(min_length, max_length, n_nodes)
     joined = Tree(parent, lengths, taxon, TaxonNamespace(f"t{i}" for i in range(n_taxa)))
-    return parse_newick(joined.to_newick(), TaxonNamespace())
+    return parse_newick(format_newick(joined), TaxonNamespace())
 
 
 def simulate_patterns(tree: Tree, model: SubstitutionModel, n_sites: int,

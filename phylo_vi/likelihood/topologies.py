@@ -11,6 +11,7 @@ from phylo_vi.likelihood import kernels
 from phylo_vi.likelihood.models import SubstitutionModel
 from phylo_vi.likelihood.plan import DEFAULT_BLOCK, build_plan, partial_slots
 from phylo_vi.likelihood.tree_likelihood import resolve_model
+from phylo_vi.trees.taxa import common_namespace
 from phylo_vi.trees.tree import Tree
 
 
@@ -25,9 +26,7 @@ def log_likelihood_trees(patterns: SitePatterns, trees: Sequence[Tree], model: S
     trees = list(trees)
     if not trees:
         raise EmptyInputError("no trees to evaluate")
-    taxa = trees[0].taxa
-    if any(tree.taxa is not taxa and tree.taxa != taxa for tree in trees):
-        raise PhyloVIError("all trees must share one taxon namespace")
+    taxa = common_namespace(trees)
     patterns = patterns.match_taxa(taxa)
     model = resolve_model(model, patterns)
     out = np.empty(len(trees))

@@ -68,7 +68,7 @@ class MarginalStudy:
                    model: str = "JC69", prior_rate: float = 10.0,
                    reference_file: str | Path | None = None) -> "MarginalStudy":
         """Read and check every input; ``methods`` is ``all`` or a comma-separated list."""
-        from phylo_vi.alignment import read_alignment
+        from phylo_vi.io import read_alignment
         from phylo_vi.errors import PhyloVIError, TreeFormatError
         from phylo_vi.likelihood import parse_model
         from phylo_vi.marginal.methods import parse_methods

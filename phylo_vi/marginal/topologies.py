@@ -1,70 +1,26 @@
 """Reading the topologies whose marginal likelihoods are wanted.
 
-Accepted files:
-
-- the credible-set files of Fourment et al. 2020 (``JC_no_gamma_credible_set_dsX``): one
-  topology per line, ``<SRF><TAB><newick;>``; the SRF becomes the tree's ``weight``;
-- NEXUS tree files, including MrBayes ``.t`` and ``.trprobs`` (``[&W]`` weights);
-- Newick files, one or more trees.
-
-The format is recognised from the content: ``#NEXUS`` first, else a number followed by a tab
-at the start of the first non-empty line, else Newick.
+Any tree file :func:`phylo_vi.io.read_trees` reads, every tree kept (no burn-in), the format
+told from the content (:mod:`phylo_vi.io.detect`): the credible-set files of Fourment et al.
+2020 (``JC_no_gamma_credible_set_dsX``: ``<SRF><TAB><newick;>`` rows, the SRF becoming the
+tree's ``weight``), MrBayes ``.t`` and ``.trprobs`` (``[&W]`` weights), ``.trprobs.tsv`` tables,
+NEXUS and Newick files.
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from phylo_vi.errors import EmptyInputError, TreeFormatError
-from phylo_vi.io.newick import parse_newick, read_newick
-from phylo_vi.io.nexus import read_nexus_trees
+from phylo_vi.errors import TreeFormatError
+from phylo_vi.io.tree_tables import read_credible_set
+from phylo_vi.io.trees import read_trees
 from phylo_vi.trees import TaxonNamespace, Tree
-from phylo_vi.util.text import text_lines
 
-_CREDIBLE_LINE = re.compile(r"^\s*([-+0-9.eE]+)\t(.*\S)\s*$")
-
-
-def read_credible_set(path: str | Path, taxa: TaxonNamespace | None = None) -> list[Tree]:
-    """Trees of a ``<SRF>\\t<newick;>`` file, each with ``weight`` = its SRF, in file order."""
-    taxa = TaxonNamespace() if taxa is None else taxa
-    trees: list[Tree] = []
-    with open(path, encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            match = _CREDIBLE_LINE.match(line)
-            if match is None:
-                raise TreeFormatError("expected '<probability><TAB><newick;>'", path, line_number)
-            try:
-                weight = float(match.group(1))
-            except ValueError:
-                raise TreeFormatError(f"bad probability {match.group(1)!r}", path, line_number) from None
-            trees.append(parse_newick(match.group(2), taxa, weight=weight, name=f"tree{len(trees)}",
-                                      path=path, line=line_number))
-    if not trees:
-        raise EmptyInputError("no tree found", path)
-    return trees
-
-
-def _first_content_line(path: Path) -> str:
-    """The first non-blank line, once every line is known to be UTF-8 text (the file is read whole:
-    credible sets and topology lists are small)."""
-    content = [line for _, line in text_lines(path) if line.strip()]
-    if not content:
-        raise EmptyInputError("the file is empty", path)
-    return content[0]
+__all__ = ["read_credible_set", "read_topologies", "reference_posterior", "top_topologies"]
 
 
 def read_topologies(path: str | Path, taxa: TaxonNamespace | None = None) -> list[Tree]:
-    """All trees of a credible-set, NEXUS or Newick file (format from the content), unrooted."""
-    path = Path(path)
-    first = _first_content_line(path)
-    if first.lstrip().upper().startswith("#NEXUS"):
-        trees = list(read_nexus_trees(path, taxa))
-    elif _CREDIBLE_LINE.match(first):
-        trees = read_credible_set(path, taxa)
-    else:
-        trees = list(read_newick(path, taxa))
+    """All trees of a tree file (format from the content, no burn-in), unrooted, named ``tree<i>`` when unnamed."""
+    trees = list(read_trees(path, taxa=taxa, burnin=0.0))
     for index, tree in enumerate(trees):
         if tree.name is None:
             tree.name = f"tree{index}"

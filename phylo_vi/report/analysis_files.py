@@ -24,6 +24,7 @@ from pathlib import Path
 from phylo_vi.report.html import HtmlReport
 from phylo_vi.report.tables import write_tsv
 from phylo_vi.util.atomic import atomic_write
+from phylo_vi.io.newick import format_newick
 
 TOPOLOGIES_SHOWN = 15
 
@@ -155,7 +156,7 @@ def build_page(analysis) -> HtmlReport:
             page.marked_table(header, rows, [[""] * 7 + ["" if r.consistent else "bad"]
                                              for r in analysis.bayes_factors])
         page.paragraph(f"MCC tree (log clade credibility {analysis.mcc_log_credibility:.4f}): "
-                       f"{analysis.mcc_tree.to_newick(lengths=False)}", "meta")
+                       f"{format_newick(analysis.mcc_tree, lengths=False)}", "meta")
     return page
 
 
@@ -179,7 +180,7 @@ def write_analysis_files(analysis, directory: Path, mb_compat: bool = False) -> 
                     _write_text(directory / f"{base}.con.tre", format_con_tre(analysis.consensus)),
                     _write_text(directory / "consensus.nwk", analysis.consensus.newick() + "\n"),
                     _write_text(directory / "map.nwk", analysis.topologies.newick(0) + "\n"),
-                    _write_text(directory / "mcc.nwk", analysis.mcc_tree.to_newick() + "\n")]
+                    _write_text(directory / "mcc.nwk", format_newick(analysis.mcc_tree) + "\n")]
     with atomic_write(directory / "analysis.json") as handle:
         json.dump(analysis.to_json(), handle, indent=2)
         handle.write("\n")

@@ -4,7 +4,7 @@ Zhang & Matsen, "Generalizing tree probability estimation via Bayesian networks"
 """
 from phylo_vi.sbn.base import TreeDistribution
 from phylo_vi.sbn.ccd import ConditionalCladeDistribution
-from phylo_vi.sbn.edges import EdgeTables, TreeArrays, unrooted_edge_tables
+from phylo_vi.sbn.edges import EdgeTables, unrooted_edge_tables
 from phylo_vi.sbn.kl import KLResult, kl_divergence, pooled_golden_run
 from phylo_vi.sbn.kl_table import KLTable, kl_table
 from phylo_vi.sbn.methods import METHOD_LABELS, make_estimator
@@ -14,6 +14,7 @@ from phylo_vi.sbn.serialization import load_model, save_model
 from phylo_vi.sbn.srf import SampleRelativeFrequency
 from phylo_vi.sbn.support import IndexedTrees, SubsplitSupport, build_support, index_trees
 from phylo_vi.sbn.unrooted import SubsplitBayesianNetwork
+from phylo_vi.trees.arrays import TreeArrays
 
 __all__ = ["TreeDistribution", "SampleRelativeFrequency", "ConditionalCladeDistribution", "SubsplitBayesianNetwork",
            "RootedSubsplitBayesianNetwork", "KLResult", "kl_divergence", "pooled_golden_run", "load_model",

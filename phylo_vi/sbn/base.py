@@ -15,10 +15,11 @@ from typing import Sequence
 import numpy as np
 
 from phylo_vi.base import PROBABILITY_LEVEL, Estimator, check_is_fitted, check_parameter
-from phylo_vi.errors import TaxonMismatchError
-from phylo_vi.sbn.edges import EdgeTables, TreeArrays, unrooted_edge_tables
+from phylo_vi.sbn.edges import EdgeTables, unrooted_edge_tables
 from phylo_vi.sbn.kernels import pad_log_table, padded_indices, rooting_log_probs_kernel
 from phylo_vi.sbn.support import index_trees
+from phylo_vi.trees.arrays import TreeArrays
+from phylo_vi.trees.taxa import common_namespace
 from phylo_vi.trees.tree import Tree
 
 
@@ -71,12 +72,9 @@ class TreeDistribution(Estimator, ABC):
     def _check_taxa(self, trees):
         """The trees (as a list; arrays and tables unchanged) after checking they use the model's taxa."""
         batch = isinstance(trees, (TreeArrays, EdgeTables))
-        namespaces = [trees.taxa] if batch else [tree.taxa for tree in trees]
-        for taxa in {id(taxa): taxa for taxa in namespaces}.values():
-            if tuple(taxa) != tuple(self.taxa_):
-                raise TaxonMismatchError("trees use a taxon namespace different from the model's; "
-                                         "read all files with one TaxonNamespace")
-        return trees if batch else list(trees)
+        trees = trees if batch else list(trees)
+        common_namespace([self.taxa_, *([trees] if batch else trees)], what="the model and the trees")
+        return trees
 
     def prob(self, trees: Sequence[Tree]) -> np.ndarray:
         """Probability of each tree's topology."""

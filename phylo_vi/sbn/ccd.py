@@ -21,10 +21,11 @@ from numba import njit
 from phylo_vi.base import SAMPLE_SIZE, check_is_fitted, check_parameter
 from phylo_vi.sbn.base import TreeDistribution
 from phylo_vi.sbn.bitkeys import keys_to_rows, lookup, row_keys
-from phylo_vi.sbn.edges import EdgeTables, TreeArrays, unrooted_edge_tables
+from phylo_vi.sbn.edges import EdgeTables, unrooted_edge_tables
 from phylo_vi.sbn.sampling import arrays_from_preorder
 from phylo_vi.sbn.support import _factor_keys_kernel
 from phylo_vi.trees import bitset
+from phylo_vi.trees.arrays import TreeArrays
 from phylo_vi.trees.tree import Tree
 from phylo_vi.util.random import check_random_state
 

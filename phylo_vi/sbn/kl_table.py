@@ -12,9 +12,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from phylo_vi.sbn.edges import TreeArrays, unrooted_edge_tables
+from phylo_vi.sbn.edges import unrooted_edge_tables
 from phylo_vi.sbn.kl import kl_divergence
 from phylo_vi.sbn.methods import DEFAULT_ALPHA, METHOD_LABELS, TABLE_METHODS, make_estimator
+from phylo_vi.trees.arrays import TreeArrays
 from phylo_vi.util.deprecation import renamed
 
 

@@ -1,8 +1,8 @@
-"""Tree files → :class:`~phylo_vi.sbn.edges.TreeArrays`, through the project's fast batch reader.
+"""Tree files → :class:`~phylo_vi.trees.TreeArrays`, through the project's fast batch reader.
 
 Burn-in, thinning, format detection and the taxon checks are those of
 :func:`phylo_vi.io.trees.read_trees`; the trees themselves are parsed by the Numba batch parser
-(:func:`phylo_vi.io.tree_batches.iter_tree_batches`) and never become Python objects, so a sample
+(:meth:`phylo_vi.io.TreeRun.batches`) and never become Python objects, so a sample
 of 10⁵ trees loads as two integer arrays. Rooted trees read for an unrooted model are unrooted.
 """
 from __future__ import annotations
@@ -13,9 +13,8 @@ from typing import Sequence
 import numpy as np
 
 from phylo_vi.errors import PhyloVIError
-from phylo_vi.io.tree_batches import iter_tree_batches
 from phylo_vi.io.trees import read_trees
-from phylo_vi.sbn.edges import TreeArrays
+from phylo_vi.trees.arrays import TreeArrays
 from phylo_vi.trees.taxa import TaxonNamespace
 from phylo_vi.util.deprecation import renamed
 
@@ -51,9 +50,7 @@ def read_tree_arrays(paths: str | Path | Sequence[str | Path], *, rooted: bool =
     n_nodes = 2 * len(taxa) - (1 if rooted else 2)
     files = []
     for run in sample.runs:
-        parts = [_batch_arrays(batch, n_nodes, not rooted)
-                 for batch in iter_tree_batches(run.path, format=run.format, taxa=taxa, n_burnin=run.n_burnin,
-                                                thin=run.thin, rooted=True if rooted else None)]
+        parts = [_batch_arrays(batch, n_nodes, not rooted) for batch in run.batches()]
         files.append(TreeArrays(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
                                 np.concatenate([p[2] for p in parts]), taxa, rooted=rooted))
     if per_file:

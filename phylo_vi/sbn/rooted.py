@@ -13,12 +13,13 @@ import numpy as np
 from numba import njit
 
 from phylo_vi.base import check_is_fitted
-from phylo_vi.errors import EmptyInputError, PhyloVIError, TaxonMismatchError
+from phylo_vi.errors import EmptyInputError, PhyloVIError
 from phylo_vi.sbn.base import SubsplitModel
 from phylo_vi.sbn.bitkeys import lookup, row_keys
-from phylo_vi.sbn.edges import TreeArrays
 from phylo_vi.sbn.support import NO_FACTOR, SubsplitSupport, _ids_kernel, _pcsp_keys_kernel
 from phylo_vi.trees import bitset
+from phylo_vi.trees.arrays import TreeArrays
+from phylo_vi.trees.taxa import common_namespace
 from phylo_vi.trees.tree import Tree
 
 
@@ -100,9 +101,7 @@ class RootedSubsplitBayesianNetwork(SubsplitModel):
         if len(trees) == 0:
             raise EmptyInputError("no trees given")
         arrays = trees if isinstance(trees, TreeArrays) else TreeArrays.from_trees(trees)
-        taxa = arrays.taxa if taxa is None else taxa
-        if tuple(arrays.taxa) != tuple(taxa):
-            raise TaxonMismatchError("trees use a taxon namespace different from the model's")
+        taxa = arrays.taxa if taxa is None else common_namespace([taxa, arrays], what="the model and the trees")
         n_taxa = len(taxa)
         n_nodes = 2 * n_taxa - 1
         parent, taxon = arrays.parent, arrays.taxon

@@ -15,8 +15,8 @@ from numba import njit
 from phylo_vi.base import SAMPLE_SIZE, check_parameter
 from phylo_vi.errors import PhyloVIError
 from phylo_vi.sbn.bitkeys import lookup, row_keys
-from phylo_vi.sbn.edges import TreeArrays
 from phylo_vi.trees import bitset
+from phylo_vi.trees.arrays import TreeArrays
 from phylo_vi.trees.tree import Tree
 from phylo_vi.util.random import check_random_state
 

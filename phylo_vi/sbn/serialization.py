@@ -11,7 +11,7 @@ from pathlib import Path
 
 from phylo_vi.errors import InputFormatError, PhyloVIError
 from phylo_vi.sbn.base import TreeDistribution
-from phylo_vi.trees.taxa import TaxonNamespace
+from phylo_vi.trees.taxa import TaxonNamespace, common_namespace
 from phylo_vi.util.atomic import atomic_write
 
 
@@ -40,13 +40,9 @@ def model_from_dict(document: dict, taxa: TaxonNamespace | None = None, path: st
     if cls is None:
         raise InputFormatError(f"unknown model type {document.get('model')!r}", path)
     try:
-        names = document["taxa"]
-        if taxa is None:
-            taxa = TaxonNamespace(names)
-        elif tuple(taxa) != tuple(names):
-            from phylo_vi.errors import TaxonMismatchError
-
-            raise TaxonMismatchError(f"{path or 'model'}: the model's taxa differ from the given namespace")
+        names = TaxonNamespace(document["taxa"])
+        taxa = names if taxa is None else common_namespace([taxa, names], what=f"{path or 'model'}: the namespace "
+                                                                           "given and the model's taxa")
         model = cls(**document["params"])
         model.taxa_ = taxa
         model._load_state(document["state"])

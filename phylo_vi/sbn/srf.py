@@ -10,9 +10,10 @@ from typing import Sequence
 import numpy as np
 
 from phylo_vi.base import PROBABILITY_LEVEL, SAMPLE_SIZE, check_is_fitted, check_parameter
-from phylo_vi.io.newick import parse_newick
+from phylo_vi.io.newick import format_newick, parse_newick
 from phylo_vi.sbn.base import TreeDistribution
-from phylo_vi.sbn.edges import TreeArrays, split_set_keys, unrooted_edge_tables
+from phylo_vi.sbn.edges import split_set_keys, unrooted_edge_tables
+from phylo_vi.trees.arrays import TreeArrays
 from phylo_vi.trees.tree import Tree
 from phylo_vi.util.random import check_random_state
 
@@ -97,7 +98,7 @@ class SampleRelativeFrequency(TreeDistribution):
         return self.topologies_.tree(0), float(np.log(self.probabilities_[0]))
 
     def _state_dict(self) -> dict:
-        return {"trees": [tree.to_newick(lengths=False) for tree in self.trees_],
+        return {"trees": [format_newick(tree, lengths=False) for tree in self.trees_],
                 "probabilities": self.probabilities_.tolist()}
 
     def _load_state(self, state: dict) -> None:

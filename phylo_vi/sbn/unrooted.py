@@ -31,9 +31,10 @@ import numpy as np
 
 from phylo_vi.base import COUNT, NON_NEGATIVE, Interval, Options
 from phylo_vi.sbn.base import SubsplitModel
-from phylo_vi.sbn.edges import TreeArrays, unrooted_edge_tables
+from phylo_vi.sbn.edges import unrooted_edge_tables
 from phylo_vi.sbn.kernels import expected_counts_kernel, map_parameters_kernel, pad_log_table, packed_tables
 from phylo_vi.sbn.support import IndexedTrees, SubsplitSupport, build_support
+from phylo_vi.trees.arrays import TreeArrays
 from phylo_vi.trees.tree import Tree
 
 METHODS = ("sa", "em")

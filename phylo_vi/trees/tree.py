@@ -278,27 +278,6 @@ class Tree:
             matches = np.flatnonzero(np.all(self.clades == complement, axis=1))
         return int(matches[0])
 
-    # ------------------------------------------------------------------------------ output
-    def to_newick(self, lengths: bool = True, names: bool = True) -> str:
-        """Newick string; lengths are written with ``repr`` precision (round trips exactly)."""
-        from phylo_vi.io.newick import format_label
-
-        text: list[str] = [""] * self.n_nodes
-        offsets, child_nodes = self.child_offsets, self.child_nodes
-        for node in range(self.n_nodes):
-            t = int(self.taxon[node])
-            if t >= 0:
-                piece = format_label(self.taxa[t]) if names else str(t + 1)
-            else:
-                piece = "(" + ",".join(text[c] for c in child_nodes[offsets[node]:offsets[node + 1]]) + ")"
-                for c in child_nodes[offsets[node]:offsets[node + 1]]:
-                    text[c] = ""
-            length = self.branch_length[node]
-            if lengths and node != self.root and not np.isnan(length):
-                piece += f":{float(length)!r}"
-            text[node] = piece
-        return ("[&R] " if self.rooted else "") + text[self.root] + ";"
-
     def __repr__(self) -> str:
         kind = "rooted" if self.rooted else "unrooted"
         return f"Tree({self.n_leaves} leaves, {kind}, name={self.name!r})"

@@ -3,7 +3,7 @@
 The posterior over unrooted topologies τ and branch lengths b is approximated by
 q_φ(τ) q_ψ(b | τ) and fitted by maximising the K-sample importance-weighted bound::
 
-    from phylo_vi.alignment import read_alignment
+    from phylo_vi.io import read_alignment
     from phylo_vi.sbn import read_tree_arrays
     from phylo_vi.vbpi import VBPI
 

@@ -17,7 +17,8 @@ import torch
 from phylo_vi.alignment import SitePatterns
 from phylo_vi.errors import PhyloVIError
 from phylo_vi.likelihood import SubstitutionModel
-from phylo_vi.sbn.edges import TreeArrays, unrooted_edge_tables
+from phylo_vi.sbn.edges import unrooted_edge_tables
+from phylo_vi.trees.arrays import TreeArrays
 from phylo_vi.sbn.kl import kl_divergence
 from phylo_vi.sbn.support import SubsplitSupport, build_support
 from phylo_vi.sbn.unrooted import SubsplitBayesianNetwork

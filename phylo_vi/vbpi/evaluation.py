@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from phylo_vi.errors import PhyloVIError
-from phylo_vi.sbn.edges import TreeArrays
+from phylo_vi.trees.arrays import TreeArrays
 from phylo_vi.sbn.kl import kl_divergence
 from phylo_vi.vbpi.model import PhylogeneticModel
 from phylo_vi.vbpi.posterior import VariationalPosterior

@@ -16,6 +16,7 @@ from phylo_vi.io.newick import format_label
 from phylo_vi.trees.tree import Tree
 from phylo_vi.util.atomic import atomic_write
 from phylo_vi.vbpi.posterior import VariationalPosterior
+from phylo_vi.io.newick import format_newick
 
 
 def draw_trees(posterior: VariationalPosterior, n: int, rng: np.random.Generator) -> list[Tree]:
@@ -38,5 +39,5 @@ def write_trees(path: str | Path, trees: list[Tree]) -> None:
     with atomic_write(path) as handle:
         handle.write(f"#NEXUS\n\nbegin trees;\n  translate\n{translate};\n")
         for tree in trees:
-            handle.write(f"  tree {tree.name} = [&U] {tree.to_newick(lengths=True, names=False)}\n")
+            handle.write(f"  tree {tree.name} = [&U] {format_newick(tree, lengths=True, names=False)}\n")
         handle.write("end;\n")

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from phylo_vi.report.html import HtmlReport
-from phylo_vi.sbn.edges import TreeArrays
+from phylo_vi.trees.arrays import TreeArrays
 from phylo_vi.sbn.unrooted import SubsplitBayesianNetwork
 
 RUNNING_WINDOW = 100

@@ -14,7 +14,8 @@ from typing import Sequence
 import numpy as np
 
 from phylo_vi.errors import PhyloVIError
-from phylo_vi.sbn.edges import TreeArrays, unrooted_edge_tables
+from phylo_vi.sbn.edges import unrooted_edge_tables
+from phylo_vi.trees.arrays import TreeArrays
 from phylo_vi.sbn.reading import read_tree_arrays
 from phylo_vi.sbn.support import SubsplitSupport, build_support
 from phylo_vi.trees.taxa import TaxonNamespace

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from phylo_vi.errors import PhyloVIError
-from phylo_vi.sbn.edges import TreeArrays
+from phylo_vi.trees.arrays import TreeArrays
 from phylo_vi.sbn.reading import read_tree_arrays
 from phylo_vi.trees.taxa import TaxonNamespace
 

@@ -3,7 +3,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from phylo_vi.alignment import read_alignment
+from phylo_vi.io import read_alignment
 
 # IUPAC table written out independently of phylo_vi (Cornish-Bowden 1985); '-' and '?' missing
 BASES = {"A": "A", "C": "C", "G": "G", "T": "T", "R": "AG", "Y": "CT", "S": "CG", "W": "AT", "K": "GT",

@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from phylo_vi.alignment import Alignment, SitePatterns, read_alignment
+from phylo_vi.alignment import Alignment, SitePatterns
+from phylo_vi.io import read_alignment
 from phylo_vi.errors import TaxonMismatchError
 from phylo_vi.trees import TaxonNamespace
 

@@ -110,7 +110,7 @@ def test_sbn_n_jobs_is_deprecated_for_n_threads():
 
 
 def test_likelihood_threads_is_deprecated_for_n_threads():
-    from phylo_vi.alignment import read_alignment
+    from phylo_vi.io import read_alignment
     from phylo_vi.io.newick import parse_newick
     from phylo_vi.likelihood import TreeLikelihood
     from phylo_vi.trees import TaxonNamespace

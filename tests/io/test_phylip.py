@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from phylo_vi.alignment import read_alignment
+from phylo_vi.io import read_alignment
 from phylo_vi.errors import AlignmentFormatError, EmptyInputError
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from phylo_vi.errors import EmptyInputError, PhyloVIError, TaxonMismatchError, TreeFormatError
-from phylo_vi.io import TreeSample, detect_format, read_trees
+from phylo_vi.io import BurninSkippedWarning, TreeSample, detect_format, read_trees
 from phylo_vi.io.counting import count_trees
 from phylo_vi.io.nexus import IncompleteFileWarning
 from phylo_vi.io.revbayes import read_revbayes_trees
@@ -50,7 +50,7 @@ def test_default_burnin_is_a_quarter_of_each_file_floored(tmp_path):
 
 
 def test_burnin_count_and_thinning():
-    sample = read_trees(DATA / "mrbayes_run.t", burnin_trees=1, thin=2)
+    sample = read_trees(DATA / "mrbayes_run.t", n_burnin=1, thin=2)
     assert [tree.name for tree in sample] == ["gen.1000", "gen.3000"]
     sample = read_trees(DATA / "mrbayes_run.t", burnin=0.5, thin=1)
     assert [tree.name for tree in sample] == ["gen.2000", "gen.3000"]
@@ -60,7 +60,8 @@ def test_burnin_count_and_thinning():
 
 
 def test_trprobs_is_a_summary_without_burnin():
-    sample = read_trees(DATA / "mrbayes.trprobs", thin=2)
+    with pytest.warns(BurninSkippedWarning, match="MCMC chains only .*mrbayes.trprobs \\(trprobs, 3 trees\\)"):
+        sample = read_trees(DATA / "mrbayes.trprobs", thin=2)
     assert len(sample) == 3 and [tree.weight for tree in sample] == [0.6, 0.3, 0.1]
 
 
@@ -103,7 +104,7 @@ def test_zero_trees_kept_is_an_error(tmp_path):
     one = tmp_path / "one.nwk"
     one.write_text("((A,B),C);\n")
     with pytest.raises(EmptyInputError, match="no tree left"):
-        read_trees(one, burnin_trees=1)
+        read_trees(one, n_burnin=1, chain=True)
     with pytest.raises(EmptyInputError):
         read_trees([])
 
@@ -121,7 +122,8 @@ def test_different_taxa_across_trees_is_an_error(tmp_path):
     path = tmp_path / "mixed.nwk"
     path.write_text("((A,B),C,D);\n((A,B),C,E);\n")
     sample = read_trees(path, burnin=0)
-    with pytest.raises(TaxonMismatchError, match="line 2: a tree has taxa .*extra: \\['E'\\]; missing: \\['D'\\]"):
+    expected = "line 2: the tree has taxa .*missing from the tree: D; in the tree but not in the first tree of the sample: E"
+    with pytest.raises(TaxonMismatchError, match=expected):
         list(sample)
 
 

@@ -14,7 +14,7 @@ from phylo_vi.errors import TreeFormatError
 from phylo_vi.io.batch_parser import parse_decimal
 from phylo_vi.io.beast import read_beast_trees
 from phylo_vi.io.detect import detect_format
-from phylo_vi.io.newick import parse_newick, read_newick
+from phylo_vi.io.newick import format_newick, parse_newick, read_newick
 from phylo_vi.io.nexus import read_nexus_trees
 from phylo_vi.io.revbayes import read_revbayes_trees
 from phylo_vi.io.tree_batches import iter_tree_batches
@@ -163,7 +163,7 @@ def test_file_round_trip_through_the_fast_path(tmp_path, seeds, number_format):
             nodes.append(f"({','.join(picked)}):{number_format % rng.exponential(0.1)}")
         written.append(parse_newick("(" + ",".join(nodes) + ");", taxa))
     path = tmp_path / f"round_trip_{len(list(tmp_path.iterdir()))}.nwk"
-    path.write_text("".join(tree.to_newick() + "\n" for tree in written))
+    path.write_text("".join(format_newick(tree) + "\n" for tree in written))
     read = [tree for batch in iter_tree_batches(path, taxa=taxa) for tree in batch]
     assert len(read) == len(written)
     for tree, original in zip(read, written):

@@ -13,14 +13,14 @@ def reference_dir(shared_data):
 
 @pytest.fixture(scope="session")
 def ds1_patterns(reference_dir):
-    from phylo_vi.alignment import read_alignment
+    from phylo_vi.io import read_alignment
 
     return read_alignment(reference_dir / "DS1.fasta").site_patterns()
 
 
 @pytest.fixture(scope="session")
 def sim_patterns(reference_dir):
-    from phylo_vi.alignment import read_alignment
+    from phylo_vi.io import read_alignment
 
     return read_alignment(reference_dir / "sim100x10000.fasta").site_patterns()
 

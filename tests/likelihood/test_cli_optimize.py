@@ -16,7 +16,7 @@ def _run(args, capsys):
 
 
 def test_optimize_json_reports_fit_and_tree(reference_dir, capsys):
-    from phylo_vi.alignment import read_alignment
+    from phylo_vi.io import read_alignment
     from phylo_vi.io.newick import parse_newick
     from phylo_vi.likelihood import TreeLikelihood
     from phylo_vi.trees import TaxonNamespace

@@ -26,7 +26,7 @@ def test_sixteen_reference_cases(reference_dir, reference_cases, ds1_patterns, s
 
 def test_ds1_subsampled_trees_match_bito(shared_data):
     # reference: shared/data/README.md section 4 (bito "pybeagle_likelihoods", BEAGLE double)
-    from phylo_vi.alignment import read_alignment
+    from phylo_vi.io import read_alignment
     from phylo_vi.io.nexus import read_nexus_trees
     from phylo_vi.likelihood.topologies import log_likelihood_trees
 
@@ -42,7 +42,7 @@ def test_ds1_subsampled_trees_match_bito(shared_data):
 
 def test_toy_hello(shared_data):
     # reference: shared/data/README.md section 5 (bito unrooted_sbn_instance.hpp), -84.852358
-    from phylo_vi.alignment import read_alignment
+    from phylo_vi.io import read_alignment
 
     patterns = read_alignment(shared_data / "toy" / "hello.fasta").site_patterns()
     tree = read_tree(shared_data / "toy" / "hello.nwk")

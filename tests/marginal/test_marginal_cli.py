@@ -41,7 +41,7 @@ def test_cli_equals_api(files, tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     rows = _read_tsv(f"{prefix}.tsv")
     assert len(rows) == 2 * 3 * 3
-    from phylo_vi.alignment import read_alignment
+    from phylo_vi.io import read_alignment
     from phylo_vi.marginal.topologies import read_topologies
     from phylo_vi.trees import TaxonNamespace
 

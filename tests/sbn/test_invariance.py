@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from phylo_vi.errors import PhyloVIError, TaxonMismatchError
-from phylo_vi.io.newick import parse_newick
+from phylo_vi.io.newick import format_newick, parse_newick
 from phylo_vi.sbn import load_model, make_estimator
 from phylo_vi.trees.taxa import TaxonNamespace
 
@@ -37,11 +37,11 @@ def test_json_round_trip(tmp_path, method):
     model.save(path)
     loaded = load_model(path, taxa)
     assert np.array_equal(loaded.log_prob(space), model.log_prob(space))
-    a = [t.to_newick(lengths=False) for t in model.sample(20, random_state=4)]
-    b = [t.to_newick(lengths=False) for t in loaded.sample(20, random_state=4)]
+    a = [format_newick(t, lengths=False) for t in model.sample(20, random_state=4)]
+    b = [format_newick(t, lengths=False) for t in loaded.sample(20, random_state=4)]
     assert a == b
     fresh = load_model(path)  # own namespace, names in the model's order
-    other = [parse_newick(t.to_newick(lengths=False), fresh.taxa_, add_taxa=False, rooted=t.rooted) for t in space[:50]]
+    other = [parse_newick(format_newick(t, lengths=False), fresh.taxa_, add_taxa=False, rooted=t.rooted) for t in space[:50]]
     assert np.array_equal(fresh.log_prob(other), model.log_prob(space[:50]))
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from phylo_vi.errors import PhyloVIError
 from phylo_vi.io.mrbayes import read_mrbayes_trees
-from phylo_vi.io.newick import parse_newick
+from phylo_vi.io.newick import format_newick, parse_newick
 from phylo_vi.trees import TaxonNamespace, Tree
 from phylo_vi.trees import bitset
 from phylo_vi.trees.bitset import bitset_indices
@@ -146,7 +146,7 @@ def test_topology_keys_group_trees_as_dendropy_does(tmp_path, make_tree, dendrop
         tree = pool[int(rng.integers(len(pool)))]
         trees.append(tree.reroot(int(rng.integers(tree.n_nodes - 1))).unroot())
     path = tmp_path / "trees.nwk"
-    path.write_text("\n".join(tree.to_newick() for tree in trees) + "\n")
+    path.write_text("\n".join(format_newick(tree) for tree in trees) + "\n")
     keys = [tree.topology_key() for tree in trees]
     theirs = dendropy_split_sets(path, "newick")
     for a, b in itertools.combinations(range(len(trees)), 2):

@@ -20,7 +20,7 @@ import torch
 from phylo_vi.alignment import Alignment, SitePatterns
 from phylo_vi.marginal.gamma_laplus_importance import GammaLaplusImportanceSampling
 from phylo_vi.marginal.problem import FixedTopologyProblem
-from phylo_vi.sbn.edges import TreeArrays
+from phylo_vi.trees.arrays import TreeArrays
 from phylo_vi.trees.taxa import TaxonNamespace
 from phylo_vi.trees.tree import Tree
 from tests.sbn.enumeration import all_unrooted_trees

@@ -9,6 +9,7 @@ import pytest
 
 from phylo_vi.cli.main import main
 from phylo_vi.io.nexus import read_nexus_trees
+from phylo_vi.io.newick import format_newick
 from .five_taxa import fasta_text, five_taxon_alignment
 
 EVALUATION = ("--eval-runs", "20", "--is-particles", "200", "--is-repeats", "3", "--posterior-trees", "25")
@@ -31,9 +32,9 @@ def files(tmp_path, five_taxa):
     alignment = tmp_path / "five.fasta"
     alignment.write_text(fasta_text(five_taxon_alignment()))
     support = tmp_path / "support.nwk"
-    support.write_text("".join(tree.to_newick(lengths=False) + "\n" for tree in five_taxa.trees))
+    support.write_text("".join(format_newick(tree, lengths=False) + "\n" for tree in five_taxa.trees))
     golden = tmp_path / "golden.trprobs"
-    rows = [f"   tree tree_{i + 1} = [&W {p:.10f}] {tree.to_newick(lengths=False)}\n"
+    rows = [f"   tree tree_{i + 1} = [&W {p:.10f}] {format_newick(tree, lengths=False)}\n"
             for i, (tree, p) in enumerate(zip(five_taxa.trees, five_taxa.posterior))]
     golden.write_text("#NEXUS\nbegin trees;\n" + "".join(rows) + "end;\n")
     return alignment, support, golden

@@ -84,7 +84,7 @@ def test_torch_backend_trains_like_the_numba_backend(five_taxa, device):
 def test_em_warm_start_starts_q_at_the_sbn_em_fit(five_taxa):
     # softmax of the EM log probabilities gives back the EM network: same log q on all 15 topologies
     from phylo_vi.sbn import SubsplitBayesianNetwork
-    from phylo_vi.sbn.edges import TreeArrays
+    from phylo_vi.trees.arrays import TreeArrays
 
     arrays = five_taxa.arrays()
     weighted = TreeArrays(arrays.parent, arrays.taxon, five_taxa.posterior, arrays.taxa)
