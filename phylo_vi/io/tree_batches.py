@@ -25,6 +25,7 @@ import numpy as np
 from phylo_vi.errors import EmptyInputError
 from phylo_vi.io import batch_parser as kernel
 from phylo_vi.io.detect import DEFAULT_ROOTED, NEXUS_FORMATS, detect_format
+from phylo_vi.io.label_table import build_label_table
 from phylo_vi.io.newick import iter_newick_statements, parse_newick, statement_rooting
 from phylo_vi.io.nexus import NexusTreeReader, _is_tree_keyword, iter_nexus_tree_statements
 from phylo_vi.io.revbayes import iter_revbayes_trees
@@ -120,72 +121,48 @@ class TreeBatch:
 
 
 class _Buffers:
-    """Output arrays of the kernel for one batch."""
+    """Output arrays of the kernel for one batch (:class:`~phylo_vi.io.batch_parser.BatchArrays`) and tree names."""
 
     def __init__(self, batch_size: int, max_nodes: int, n_words: int, nodes_per_tree: int):
         cap_nodes = batch_size * nodes_per_tree + max_nodes
-        self.n_words = n_words
-        self.node_start = np.zeros(batch_size + 1, dtype=np.int64)
-        self.rooted = np.zeros(batch_size, dtype=np.bool_)
-        self.weight = np.ones(batch_size)
-        self.line = np.zeros(batch_size, dtype=np.int64)
-        self.index = np.zeros(batch_size, dtype=np.int64)
-        self.name_span = np.zeros((batch_size, 2), dtype=np.int64)
-        self.parent = np.empty(cap_nodes, dtype=np.int32)
-        self.length = np.empty(cap_nodes)
-        self.taxon = np.empty(cap_nodes, dtype=np.int32)
-        self.clades = np.empty((cap_nodes, n_words), dtype=np.uint64)
-        self.key_start = np.zeros(batch_size + 1, dtype=np.int64)
-        self.keys = np.empty(batch_size * nodes_per_tree * n_words + (max_nodes + 1) * n_words, dtype=np.uint64)
-        self.hard_node = np.empty(_HARD_CAPACITY + max_nodes, dtype=np.int64)
-        self.hard_span = np.empty((_HARD_CAPACITY + max_nodes, 2), dtype=np.int64)
+        cap_keys = batch_size * nodes_per_tree * n_words + (max_nodes + 1) * n_words
+        cap_hard = _HARD_CAPACITY + max_nodes
+        self.arrays = kernel.BatchArrays(
+            node_start=np.zeros(batch_size + 1, dtype=np.int64), rooted=np.zeros(batch_size, dtype=np.bool_),
+            weight=np.ones(batch_size), line=np.zeros(batch_size, dtype=np.int64),
+            index=np.zeros(batch_size, dtype=np.int64), name_span=np.zeros((batch_size, 2), dtype=np.int64),
+            parent=np.empty(cap_nodes, dtype=np.int32), length=np.empty(cap_nodes),
+            taxon=np.empty(cap_nodes, dtype=np.int32), clades=np.empty((cap_nodes, n_words), dtype=np.uint64),
+            key_start=np.zeros(batch_size + 1, dtype=np.int64), keys=np.empty(cap_keys, dtype=np.uint64),
+            hard_node=np.empty(cap_hard, dtype=np.int64), hard_span=np.empty((cap_hard, 2), dtype=np.int64))
         self.names: list[str | None] = []
 
     def fits(self, n_trees: int, n_nodes: int, n_keys: int) -> bool:
-        return n_trees < len(self.rooted) and n_nodes <= len(self.parent) and n_keys <= len(self.keys)
+        out = self.arrays
+        return n_trees < len(out.rooted) and n_nodes <= len(out.parent) and n_keys <= len(out.keys)
 
     def append(self, tree: Tree, index: int, line: int, state: np.ndarray) -> None:
+        out = self.arrays
         t, base, k0 = int(state[kernel.S_TREES]), int(state[kernel.S_NODES]), int(state[kernel.S_KEYS])
         size = tree.n_nodes
         key = np.frombuffer(tree.topology_key()[1:], dtype=np.uint64)
-        self.parent[base:base + size] = tree.parent
-        self.length[base:base + size] = tree.branch_length
-        self.taxon[base:base + size] = tree.taxon
-        self.clades[base:base + size] = tree.clades
-        self.keys[k0:k0 + len(key)] = key
-        self.rooted[t], self.weight[t], self.line[t], self.index[t] = tree.rooted, tree.weight, line, index
-        self.node_start[t + 1] = base + size
-        self.key_start[t + 1] = k0 + len(key)
+        out.parent[base:base + size] = tree.parent
+        out.length[base:base + size] = tree.branch_length
+        out.taxon[base:base + size] = tree.taxon
+        out.clades[base:base + size] = tree.clades
+        out.keys[k0:k0 + len(key)] = key
+        out.rooted[t], out.weight[t], out.line[t], out.index[t] = tree.rooted, tree.weight, line, index
+        out.node_start[t + 1] = base + size
+        out.key_start[t + 1] = k0 + len(key)
         self.names.append(tree.name)
         state[kernel.S_TREES], state[kernel.S_NODES], state[kernel.S_KEYS] = t + 1, base + size, k0 + len(key)
 
     def batch(self, taxa: TaxonNamespace, path: Path, state: np.ndarray) -> TreeBatch:
+        out = self.arrays
         t, nodes, n_keys = int(state[kernel.S_TREES]), int(state[kernel.S_NODES]), int(state[kernel.S_KEYS])
-        return TreeBatch(taxa, path, self.node_start[:t + 1], self.parent[:nodes], self.length[:nodes],
-                         self.taxon[:nodes], self.clades[:nodes], self.key_start[:t + 1], self.keys[:n_keys],
-                         self.rooted[:t], self.weight[:t], self.index[:t], self.line[:t], self.names)
-
-
-def _label_table(taxa: TaxonNamespace, translate: dict[str, str] | None):
-    """Hash table of leaf labels: translate tokens first (they win), then taxon names."""
-    labels: dict[bytes, int] = {}
-    for token, name in (translate or {}).items():
-        labels[token.encode()] = taxa.index(name)
-    for index, name in enumerate(taxa):
-        labels.setdefault(name.encode(), index)
-    size = 1 << max(4, (2 * len(labels) + 1).bit_length())
-    slots = np.full(size, -1, dtype=np.int64)
-    entries = list(labels.items())
-    offsets = np.zeros(len(entries) + 1, dtype=np.int64)
-    offsets[1:] = np.cumsum([len(label) for label, _ in entries])
-    for entry, (label, _) in enumerate(entries):
-        slot = kernel.label_hash(label) & (size - 1)
-        while slots[slot] >= 0:
-            slot = (slot + 1) & (size - 1)
-        slots[slot] = entry
-    data = np.frombuffer(b"".join(label for label, _ in entries) or b"\0", dtype=np.uint8).copy()
-    taxon = np.array([index for _, index in entries] or [0], dtype=np.int32)
-    return slots, data, offsets, taxon
+        return TreeBatch(taxa, path, out.node_start[:t + 1], out.parent[:nodes], out.length[:nodes],
+                         out.taxon[:nodes], out.clades[:nodes], out.key_start[:t + 1], out.keys[:n_keys],
+                         out.rooted[:t], out.weight[:t], out.index[:t], out.line[:t], self.names)
 
 
 class _BatchReader:
@@ -211,13 +188,15 @@ class _BatchReader:
         """(Re)build the label table and scratch arrays after the namespace changed."""
         n_taxa = len(self.taxa)
         self._n_taxa = n_taxa
-        self.table = _label_table(self.taxa, self.reader.translate if self.reader is not None else None)
+        self.labels = build_label_table(self.taxa, self.reader.translate if self.reader is not None else None)
         self.max_nodes = 2 * n_taxa + 16
         self.nodes_per_tree = max(2 * n_taxa - 1, 1)
         self.n_words = words_for(n_taxa)
-        self.scratch = np.empty(3 * self.max_nodes, dtype=np.int32)
-        self.seen = np.zeros(max(n_taxa, 1), dtype=np.int64)
-        self.tmp = np.empty(max(self.max_nodes, self.n_words), dtype=np.uint64)
+        self.work = kernel.new_workspace(self.max_nodes, n_taxa, self.n_words)
+        self.options = kernel.ParseOptions(
+            mode=kernel.MODE_NEXUS if self.nexus else kernel.MODE_NEWICK, default_rooted=int(self.default_rooted),
+            rooted_override=-1 if self.rooted is None else int(self.rooted), n_burnin=self.n_burnin, thin=self.thin,
+            n_words=self.n_words, max_nodes=self.max_nodes)
 
     def _new_buffers(self) -> None:
         self.out = _Buffers(self.batch_size, self.max_nodes, self.n_words, self.nodes_per_tree)
@@ -319,18 +298,10 @@ class _BatchReader:
         self._finish(int(state[kernel.S_INDEX]))
 
     def _call(self, buffer: np.ndarray, n: int, data: bytes) -> int:
-        state, out = self.state, self.out
+        state, out = self.state, self.out.arrays
         first_tree = int(state[kernel.S_TREES])
         state[kernel.S_HARD] = 0
-        slots, entry_bytes, entry_offsets, entry_taxon = self.table
-        override = -1 if self.rooted is None else int(self.rooted)
-        mode = kernel.MODE_NEXUS if self.nexus else kernel.MODE_NEWICK
-        status = kernel.parse_lines(
-            buffer, n, mode, int(self.default_rooted), override, self.n_burnin, self.thin,
-            slots, entry_bytes, entry_offsets, entry_taxon, len(self.taxa), self.n_words,
-            out.node_start, out.rooted, out.weight, out.line, out.index, out.name_span,
-            out.parent, out.length, out.taxon, out.clades, out.key_start, out.keys,
-            out.hard_node, out.hard_span, self.max_nodes, state, self.scratch, self.seen, self.tmp)
+        status = kernel.parse_lines(buffer, n, self.options, self.labels, out, self.work, state)
         n_hard = int(state[kernel.S_HARD])
         # flat lists of ints: a list per span would make the garbage collector run over and over
         if n_hard:
@@ -339,10 +310,10 @@ class _BatchReader:
         last_tree = int(state[kernel.S_TREES])
         if self.nexus:
             flat = out.name_span[first_tree:last_tree].ravel().tolist()
-            out.names.extend([data[flat[k]:flat[k + 1]].decode("utf-8", errors="replace")
-                              for k in range(0, len(flat), 2)])
+            self.out.names.extend([data[flat[k]:flat[k + 1]].decode("utf-8", errors="replace")
+                                   for k in range(0, len(flat), 2)])
         else:
-            out.names.extend([None] * (last_tree - first_tree))
+            self.out.names.extend([None] * (last_tree - first_tree))
         return status
 
     def _append(self, tree: Tree, index: int, line: int) -> Iterator[TreeBatch]:

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from phylo_vi.errors import TreeFormatError
-from phylo_vi.io.batch_parser import parse_decimal
+from phylo_vi.io.exact_decimal import parse_decimal
 from phylo_vi.io.beast import read_beast_trees
 from phylo_vi.io.detect import detect_format
 from phylo_vi.io.newick import parse_newick, read_newick
