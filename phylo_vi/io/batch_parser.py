@@ -30,7 +30,8 @@ from phylo_vi.io.byte_codes import (AMPERSAND, ASTERISK, CASE_BIT, CLOSE_BRACKET
                                     QUOTE, SEMICOLON, is_label_byte, is_space)
 from phylo_vi.io.exact_decimal import EXACT, INVALID, read_number
 from phylo_vi.io.label_table import lookup_label
-from phylo_vi.trees.bitset import topology_key_kernel
+from phylo_vi.trees.bitset import leaf_set_kernel, topology_key_kernel
+from phylo_vi.trees.canonical_key import canonical_key_kernel
 
 MODE_NEXUS, MODE_NEWICK = 0, 1
 NEED_MORE, FULL, FALLBACK, STOP, HARD_FULL = 0, 1, 2, 3, 4
@@ -50,7 +51,8 @@ class ParseOptions(NamedTuple):
 
     ``rooted_override`` 1 / 0 forces every tree rooted / unrooted, -1 honours ``[&R]`` / ``[&U]``
     and then ``default_rooted``; ``max_nodes`` bounds the nodes of one tree (larger trees are
-    handed back); ``n_words`` is the bitset width of the namespace.
+    handed back); ``n_words`` is the bitset width of the namespace; ``canonical_keys`` 1 writes
+    canonical codes and no clades, 0 clades and split keys.
     """
 
     mode: int
@@ -60,6 +62,7 @@ class ParseOptions(NamedTuple):
     thin: int
     n_words: int
     max_nodes: int
+    canonical_keys: int
 
 
 class BatchArrays(NamedTuple):
@@ -74,7 +77,8 @@ class BatchArrays(NamedTuple):
     parent: np.ndarray      # (node capacity,) int32
     length: np.ndarray      # (node capacity,) float64
     taxon: np.ndarray       # (node capacity,) int32
-    clades: np.ndarray      # (node capacity, n_words) uint64
+    clades: np.ndarray      # (node capacity, n_words) uint64; no rows with canonical keys
+    leaf_sets: np.ndarray   # (capacity, n_words) uint64
     key_start: np.ndarray   # (capacity + 1,) int64
     keys: np.ndarray        # (key capacity,) uint64
     hard_node: np.ndarray   # (hard capacity,) int64: nodes whose length the caller converts ...
@@ -169,9 +173,10 @@ def _tree_statement_start(buf, i, end, mode) -> int:
 @njit(cache=True, nogil=True)
 def _room_for_a_tree(out, options, state) -> int:
     """NEED_MORE when one more tree of ``options.max_nodes`` nodes fits the outputs, else FULL / HARD_FULL."""
-    max_nodes, n_words = options.max_nodes, options.n_words
+    max_nodes = options.max_nodes
+    key_words = (max_nodes + 1) * (1 if options.canonical_keys else options.n_words)
     if (state[S_TREES] >= len(out.rooted) or state[S_NODES] + max_nodes > len(out.parent)
-            or state[S_KEYS] + (max_nodes + 1) * n_words > len(out.keys)):
+            or state[S_KEYS] + key_words > len(out.keys)):
         return FULL
     if state[S_HARD] + max_nodes > len(out.hard_node):
         return HARD_FULL
@@ -200,7 +205,12 @@ def _parse_tree(buf, i, end, index, options, labels, out, work, state) -> bool:
     else:
         is_rooted = options.default_rooted == ROOTED
     k0 = state[S_KEYS]
-    written = _clades_and_key(out, work, base, n_nodes, options.n_words, is_rooted, k0)
+    if options.canonical_keys:
+        written = canonical_key_kernel(out.parent, out.taxon, base, n_nodes, is_rooted, out.keys, k0)
+        leaf_set_kernel(out.taxon, base, n_nodes, out.leaf_sets[t])
+    else:
+        written = _clades_and_key(out, work, base, n_nodes, options.n_words, is_rooted, k0)
+        out.leaf_sets[t, :] = out.clades[base + n_nodes - 1, :]
     out.rooted[t] = is_rooted
     out.weight[t] = weight
     out.line[t] = state[S_LINE] + 1
@@ -470,6 +480,16 @@ def _clades_and_key(out, work, base, n_nodes, n_words, rooted, k0) -> int:
             for w in range(n_words):
                 clades[base + p, w] |= clades[node, w]
     return topology_key_kernel(clades, counts, base, n_nodes, n_words, rooted, out.keys, k0, work.tmp)
+
+
+@njit(cache=True, nogil=True)
+def canonical_rekey_kernel(node_offsets, parent, taxon, rooted, key_start, keys):
+    """Canonical codes of every tree of a batch with the rooting forced to ``rooted``."""
+    key_start[0] = 0
+    for t in range(node_offsets.shape[0] - 1):
+        base = node_offsets[t]
+        key_start[t + 1] = key_start[t] + canonical_key_kernel(parent, taxon, base, node_offsets[t + 1] - base, rooted,
+                                                               keys, key_start[t])
 
 
 @njit(cache=True, nogil=True)

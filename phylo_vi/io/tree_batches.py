@@ -31,10 +31,17 @@ from phylo_vi.io.nexus import NexusTreeReader, _is_tree_keyword, iter_nexus_tree
 from phylo_vi.io.revbayes import iter_revbayes_trees
 from phylo_vi.io.statements import iter_statements
 from phylo_vi.trees.bitset import n_words as words_for
+from phylo_vi.trees.canonical_key import uses_canonical_key
 from phylo_vi.trees.taxa import TaxonNamespace
 from phylo_vi.trees.tree import Tree
 
 CHUNK_BYTES = 1 << 22
+# bytes of the output arrays of one batch: a batch holds batch_size trees or as many as fit here
+# (at least one), so that memory stays bounded whatever the number of taxa; the arrays start at
+# FIRST_BATCH_BYTES and double while the file has more trees, so that a file of one large tree
+# costs the arrays of about one tree
+BATCH_BYTES = 1 << 26
+FIRST_BATCH_BYTES = 1 << 20
 _HARD_CAPACITY = 1 << 14
 _MAX_HEADER_BYTES = 1 << 24
 
@@ -44,9 +51,12 @@ class TreeBatch:
     """Trees ``0 .. n_trees - 1`` of a batch; tree ``i`` owns nodes ``node_offsets[i]:node_offsets[i + 1]``.
 
     ``parent`` holds node indices local to each tree (as in :class:`Tree`), ``clades`` the bitset
-    of every node (shape ``(n_nodes_total, n_words)``), and the topology key of tree ``i`` is
-    ``key_words[key_offsets[i]:key_offsets[i + 1]]`` (leaf set, then its sorted splits, or
-    clades when the tree is rooted), prefixed by ``b"R"`` or ``b"U"`` in :meth:`topology_keys`.
+    of every node (shape ``(n_nodes_total, n_words)``; None in namespaces wider than
+    :data:`~phylo_vi.trees.canonical_key.SPLIT_KEY_MAX_WORDS` words, where they would take
+    ``n^2 / 64`` words a tree), ``leaf_sets`` the bitset of each tree's taxa, and the topology key
+    of tree ``i`` is ``key_words[key_offsets[i]:key_offsets[i + 1]]`` (leaf set, then its sorted
+    splits, or clades when the tree is rooted; or the canonical code of
+    :mod:`phylo_vi.trees.canonical_key`), prefixed by ``b"R"`` or ``b"U"`` in :meth:`topology_keys`.
     ``indices`` are the positions of the trees in their file (0-based, burn-in included) and
     ``lines`` the lines where their statements start.
     """
@@ -57,7 +67,8 @@ class TreeBatch:
     parent: np.ndarray
     branch_length: np.ndarray
     taxon: np.ndarray
-    clades: np.ndarray
+    clades: np.ndarray | None
+    leaf_sets: np.ndarray
     key_offsets: np.ndarray
     key_words: np.ndarray
     rooted: np.ndarray
@@ -75,7 +86,7 @@ class TreeBatch:
 
     @property
     def n_words(self) -> int:
-        return self.clades.shape[1]
+        return self.leaf_sets.shape[1]
 
     @property
     def roots(self) -> np.ndarray:
@@ -102,6 +113,10 @@ class TreeBatch:
         sizes = np.diff(self.node_offsets)
         largest = int(sizes.max()) if len(sizes) else 1
         key_start = np.zeros(len(self) + 1, dtype=np.int64)
+        if self.clades is None:
+            keys = np.empty(int((sizes + 1).sum()), dtype=np.uint64)
+            kernel.canonical_rekey_kernel(self.node_offsets, self.parent, self.taxon, rooted, key_start, keys)
+            return key_start, keys[: key_start[-1]]
         keys = np.empty(int((sizes + 1).sum()) * self.n_words, dtype=np.uint64)
         kernel.rekey_kernel(self.node_offsets, self.parent, self.taxon, self.clades, self.n_words, rooted, key_start,
                             keys, np.empty(largest, dtype=np.int32), np.empty(max(largest, self.n_words), np.uint64))
@@ -112,7 +127,7 @@ class TreeBatch:
         a, b = int(self.node_offsets[i]), int(self.node_offsets[i + 1])
         tree = Tree(self.parent[a:b].copy(), self.branch_length[a:b].copy(), self.taxon[a:b].copy(), self.taxa,
                     rooted=bool(self.rooted[i]), name=self.names[i], weight=float(self.weight[i]))
-        if words_for(len(self.taxa)) == self.n_words:
+        if self.clades is not None and words_for(len(self.taxa)) == self.n_words:
             tree.__dict__["clades"] = self.clades[a:b].copy()  # the cached property, already computed here
         return tree
 
@@ -123,19 +138,37 @@ class TreeBatch:
 class _Buffers:
     """Output arrays of the kernel for one batch (:class:`~phylo_vi.io.batch_parser.BatchArrays`) and tree names."""
 
-    def __init__(self, batch_size: int, max_nodes: int, n_words: int, nodes_per_tree: int):
+    def __init__(self, batch_size: int, max_nodes: int, n_words: int, nodes_per_tree: int, canonical_keys: bool):
         cap_nodes = batch_size * nodes_per_tree + max_nodes
-        cap_keys = batch_size * nodes_per_tree * n_words + (max_nodes + 1) * n_words
+        key_width = 1 if canonical_keys else n_words
+        cap_keys = (batch_size * nodes_per_tree + max_nodes + 1) * key_width
         cap_hard = _HARD_CAPACITY + max_nodes
+        self.max_nodes, self.n_words, self.nodes_per_tree = max_nodes, n_words, nodes_per_tree
+        self.canonical_keys = canonical_keys
         self.arrays = kernel.BatchArrays(
             node_start=np.zeros(batch_size + 1, dtype=np.int64), rooted=np.zeros(batch_size, dtype=np.bool_),
             weight=np.ones(batch_size), line=np.zeros(batch_size, dtype=np.int64),
             index=np.zeros(batch_size, dtype=np.int64), name_span=np.zeros((batch_size, 2), dtype=np.int64),
             parent=np.empty(cap_nodes, dtype=np.int32), length=np.empty(cap_nodes),
-            taxon=np.empty(cap_nodes, dtype=np.int32), clades=np.empty((cap_nodes, n_words), dtype=np.uint64),
+            taxon=np.empty(cap_nodes, dtype=np.int32),
+            clades=np.empty((0 if canonical_keys else cap_nodes, n_words), dtype=np.uint64),
+            leaf_sets=np.zeros((batch_size, n_words), dtype=np.uint64),
             key_start=np.zeros(batch_size + 1, dtype=np.int64), keys=np.empty(cap_keys, dtype=np.uint64),
             hard_node=np.empty(cap_hard, dtype=np.int64), hard_span=np.empty((cap_hard, 2), dtype=np.int64))
         self.names: list[str | None] = []
+
+    @property
+    def capacity(self) -> int:
+        """Trees the arrays hold."""
+        return len(self.arrays.rooted)
+
+    def grown(self, batch_size: int) -> "_Buffers":
+        """The same content in arrays for ``batch_size`` trees."""
+        bigger = _Buffers(batch_size, self.max_nodes, self.n_words, self.nodes_per_tree, self.canonical_keys)
+        for old, new in zip(self.arrays, bigger.arrays):
+            new[:len(old)] = old
+        bigger.names = self.names
+        return bigger
 
     def fits(self, n_trees: int, n_nodes: int, n_keys: int) -> bool:
         out = self.arrays
@@ -149,7 +182,9 @@ class _Buffers:
         out.parent[base:base + size] = tree.parent
         out.length[base:base + size] = tree.branch_length
         out.taxon[base:base + size] = tree.taxon
-        out.clades[base:base + size] = tree.clades
+        if not self.canonical_keys:
+            out.clades[base:base + size] = tree.clades
+        out.leaf_sets[t] = tree.leaf_set
         out.keys[k0:k0 + len(key)] = key
         out.rooted[t], out.weight[t], out.line[t], out.index[t] = tree.rooted, tree.weight, line, index
         out.node_start[t + 1] = base + size
@@ -161,8 +196,22 @@ class _Buffers:
         out = self.arrays
         t, nodes, n_keys = int(state[kernel.S_TREES]), int(state[kernel.S_NODES]), int(state[kernel.S_KEYS])
         return TreeBatch(taxa, path, out.node_start[:t + 1], out.parent[:nodes], out.length[:nodes],
-                         out.taxon[:nodes], out.clades[:nodes], out.key_start[:t + 1], out.keys[:n_keys],
+                         out.taxon[:nodes], None if self.canonical_keys else out.clades[:nodes], out.leaf_sets[:t],
+                         out.key_start[:t + 1], out.keys[:n_keys],
                          out.rooted[:t], out.weight[:t], out.index[:t], out.line[:t], self.names)
+
+
+def _batch_sizes(batch_size: int, nodes_per_tree: int, n_words: int, canonical_keys: bool) -> tuple[int, int]:
+    """Trees of the first arrays of a batch and of the largest (``batch_size``, or fewer, at least one).
+
+    They hold :data:`FIRST_BATCH_BYTES` and :data:`BATCH_BYTES` of output arrays.
+    """
+    key_width = 1 if canonical_keys else n_words
+    clade_width = 0 if canonical_keys else n_words
+    per_node = 4 + 8 + 4 + 8 * (clade_width + key_width)  # parent, length, taxon, clades, keys
+    per_tree = nodes_per_tree * per_node + 8 * n_words + 64  # + leaf set and the per-tree columns
+    largest = max(1, min(batch_size, BATCH_BYTES // per_tree))
+    return max(1, min(largest, FIRST_BATCH_BYTES // per_tree)), largest
 
 
 class _BatchReader:
@@ -192,16 +241,26 @@ class _BatchReader:
         self.max_nodes = 2 * n_taxa + 16
         self.nodes_per_tree = max(2 * n_taxa - 1, 1)
         self.n_words = words_for(n_taxa)
+        self.canonical_keys = uses_canonical_key(self.n_words)
+        self.first_batch, self.largest_batch = _batch_sizes(self.batch_size, self.nodes_per_tree, self.n_words,
+                                                            self.canonical_keys)
         self.work = kernel.new_workspace(self.max_nodes, n_taxa, self.n_words)
         self.options = kernel.ParseOptions(
             mode=kernel.MODE_NEXUS if self.nexus else kernel.MODE_NEWICK, default_rooted=int(self.default_rooted),
             rooted_override=-1 if self.rooted is None else int(self.rooted), n_burnin=self.n_burnin, thin=self.thin,
-            n_words=self.n_words, max_nodes=self.max_nodes)
+            n_words=self.n_words, max_nodes=self.max_nodes, canonical_keys=int(self.canonical_keys))
 
     def _new_buffers(self) -> None:
-        self.out = _Buffers(self.batch_size, self.max_nodes, self.n_words, self.nodes_per_tree)
+        self.out = _Buffers(self.first_batch, self.max_nodes, self.n_words, self.nodes_per_tree, self.canonical_keys)
         self.state[kernel.S_TREES] = self.state[kernel.S_NODES] = self.state[kernel.S_KEYS] = 0
         self.state[kernel.S_HARD] = 0
+
+    def _grow(self) -> bool:
+        """Double the batch's arrays (up to the largest batch); False when they are that large already."""
+        if self.out.capacity >= self.largest_batch:
+            return False
+        self.out = self.out.grown(min(2 * self.out.capacity, self.largest_batch))
+        return True
 
     def _flush(self) -> Iterator[TreeBatch]:
         if self.state[kernel.S_TREES] > 0:
@@ -279,7 +338,8 @@ class _BatchReader:
                     if status == kernel.HARD_FULL:
                         continue
                     if status == kernel.FULL:
-                        yield from self._flush()
+                        if not self._grow():
+                            yield from self._flush()
                         continue
                     start, end = int(state[kernel.S_LINE_START]), int(state[kernel.S_LINE_END])
                     if status == kernel.FALLBACK and (yield from self._fallback(data[start:end])):
@@ -324,11 +384,14 @@ class _BatchReader:
         state = self.state
         size = tree.n_nodes
         key_size = len(tree.topology_key()) // 8
-        if not self.out.fits(int(state[kernel.S_TREES]), int(state[kernel.S_NODES]) + size,
-                             int(state[kernel.S_KEYS]) + key_size):
+        while not self.out.fits(int(state[kernel.S_TREES]), int(state[kernel.S_NODES]) + size,
+                                int(state[kernel.S_KEYS]) + key_size):
+            if self._grow():
+                continue
             yield from self._flush()
             if not self.out.fits(0, size, key_size):
-                self.out = _Buffers(self.batch_size, size + self.max_nodes, self.n_words, self.nodes_per_tree)
+                self.out = _Buffers(self.first_batch, size + self.max_nodes, self.n_words, self.nodes_per_tree,
+                                    self.canonical_keys)
         self.out.append(tree, index, line, state)
 
     def _fallback(self, raw: bytes):
