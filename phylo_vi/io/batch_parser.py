@@ -28,7 +28,7 @@ from numba import njit
 from phylo_vi.io.byte_codes import (AMPERSAND, ASTERISK, CASE_BIT, CLOSE_BRACKET, CLOSE_PAREN, COLON, COMMA, EQUALS,
                                     LOWER_E, LOWER_R, LOWER_T, LOWER_U, LOWER_W, NEWLINE, OPEN_BRACKET, OPEN_PAREN,
                                     QUOTE, SEMICOLON, is_label_byte, is_space)
-from phylo_vi.io.exact_decimal import EXACT, INVALID, read_number
+from phylo_vi.io.exact_decimal import DEFERRED, EXACT, INVALID, read_number
 from phylo_vi.io.label_table import lookup_label
 from phylo_vi.trees.bitset import leaf_set_kernel, topology_key_kernel
 from phylo_vi.trees.canonical_key import canonical_key_kernel
@@ -93,14 +93,13 @@ class Workspace(NamedTuple):
     counts: np.ndarray   # (max_nodes,) int32: leaves below each node
     seen: np.ndarray     # (n_taxa,) int64: stamp of the last tree that held each taxon
     tmp: np.ndarray      # (max(max_nodes, n_words),) uint64: scratch of the key sort
-    number: np.ndarray   # (1,) float64: value of the last number read
     weight: np.ndarray   # (1,) float64: weight of the last [&W] comment
 
 
 def new_workspace(max_nodes: int, n_taxa: int, n_words: int) -> Workspace:
     return Workspace(np.empty(max_nodes, dtype=np.int32), np.empty(max_nodes, dtype=np.int32),
                      np.empty(max_nodes, dtype=np.int32), np.zeros(max(n_taxa, 1), dtype=np.int64),
-                     np.empty(max(max_nodes, n_words), dtype=np.uint64), np.zeros(1), np.zeros(1))
+                     np.empty(max(max_nodes, n_words), dtype=np.uint64), np.zeros(1))
 
 
 @njit(cache=True, nogil=True)
@@ -289,12 +288,12 @@ def _comment_flags(buf, i, close, work):
         j = i + 3
         while j < close and is_space(buf[j]):
             j += 1
-        k, status = read_number(buf, j, close - 1, work.number)
+        k, status, weight = read_number(buf, j, close - 1)
         while k < close - 1 and is_space(buf[k]):
             k += 1
         if status != EXACT or k != close - 1:
             return NO_ROOTING, BAD_WEIGHT
-        work.weight[0] = work.number[0]
+        work.weight[0] = weight
         return NO_ROOTING, WEIGHT_READ
     return NO_ROOTING, NO_WEIGHT
 
@@ -338,10 +337,13 @@ def _read_newick(buf, i, end, base, n_hard, stamp, labels, out, work):
     """Nodes of the Newick tree at ``buf[i:end]`` in post-order from ``out`` row ``base``.
 
     Returns (number of nodes, number of numbers left to the caller); 0 nodes to fall back.
-    A subtree is finished at its leaf label or its ``)``; finished subtrees wait in
-    ``work.pending`` until the ``)`` of their parent numbers it after them (post-order).
+    A subtree is finished at its leaf label or its ``)``; finished subtrees wait in ``pending``
+    until the ``)`` of their parent numbers it after them (post-order). The per-byte work stays
+    in this loop: a call per leaf or branch that passes arrays costs twice the parsing.
     """
-    max_nodes = len(work.pending)
+    parent, length, taxon = out.parent, out.length, out.taxon
+    pending, opened, seen = work.pending, work.opened, work.seen
+    max_nodes = len(pending)
     n_nodes = 0
     n_pending = 0
     n_open = 0
@@ -364,40 +366,57 @@ def _read_newick(buf, i, end, base, n_hard, stamp, labels, out, work):
             if c == OPEN_PAREN:
                 if n_open >= max_nodes:
                     return 0, n_hard
-                work.opened[n_open] = n_pending
+                opened[n_open] = n_pending
                 n_open += 1
                 i += 1
                 continue
             if not is_label_byte(c) or n_nodes >= max_nodes:
                 return 0, n_hard
-            i = _leaf(buf, i, end, base + n_nodes, stamp, labels, out, work)
-            if i < 0:
+            j = _label_end(buf, i, end)
+            leaf_taxon = lookup_label(buf, i, j, labels)
+            if leaf_taxon < 0 or seen[leaf_taxon] == stamp:  # unknown or repeated
                 return 0, n_hard
+            seen[leaf_taxon] = stamp
+            parent[base + n_nodes] = -1
+            length[base + n_nodes] = np.nan
+            taxon[base + n_nodes] = leaf_taxon
             current = n_nodes
             n_nodes += 1
             expect_subtree = False
+            i = j
         elif c == COLON:
-            i, n_hard = _branch_length(buf, i + 1, end, base + current, n_hard, out, work)
-            if i < 0:
+            i = _number_start(buf, i + 1, end)
+            j, status, value = read_number(buf, i, end) if i >= 0 else (0, INVALID, 0.0)
+            if status == INVALID:
                 return 0, n_hard
+            length[base + current] = value  # NaN when deferred to the caller
+            if status == DEFERRED:
+                out.hard_node[n_hard] = base + current
+                out.hard_span[n_hard, 0] = i
+                out.hard_span[n_hard, 1] = j
+                n_hard += 1
+            i = j
         elif c == COMMA:
             if n_open == 0:
                 return 0, n_hard
-            work.pending[n_pending] = current
+            pending[n_pending] = current
             n_pending += 1
             expect_subtree = True
             i += 1
         elif c == CLOSE_PAREN:
             if n_open == 0 or n_nodes >= max_nodes:
                 return 0, n_hard
-            work.pending[n_pending] = current
+            pending[n_pending] = current
             n_open -= 1
-            n_pending = _close_clade(base, n_nodes, work.pending, work.opened[n_open], n_pending + 1, out)
+            for k in range(opened[n_open], n_pending + 1):
+                parent[base + pending[k]] = n_nodes
+            n_pending = opened[n_open]
+            parent[base + n_nodes] = -1
+            length[base + n_nodes] = np.nan
+            taxon[base + n_nodes] = -1
             current = n_nodes
             n_nodes += 1
-            i += 1
-            while i < end and is_label_byte(buf[i]):  # an internal node's label is not kept
-                i += 1
+            i = _label_end(buf, i + 1, end)  # an internal node's label is not kept
         elif c == SEMICOLON:
             if n_open != 0:
                 return 0, n_hard
@@ -411,53 +430,24 @@ def _read_newick(buf, i, end, base, n_hard, stamp, labels, out, work):
 
 
 @njit(cache=True, nogil=True)
-def _leaf(buf, i, end, node, stamp, labels, out, work) -> int:
-    """Leaf ``node`` labelled by ``buf[i:]``; position after the label, -1 for an unknown or repeated taxon."""
-    j = i
-    while j < end and is_label_byte(buf[j]):
-        j += 1
-    taxon = lookup_label(buf, i, j, labels)
-    if taxon < 0 or work.seen[taxon] == stamp:
-        return -1
-    work.seen[taxon] = stamp
-    out.parent[node] = -1
-    out.length[node] = np.nan
-    out.taxon[node] = taxon
-    return j
+def _label_end(buf, i, end) -> int:
+    """Position after the unquoted label starting at ``buf[i]``."""
+    while i < end and is_label_byte(buf[i]):
+        i += 1
+    return i
 
 
 @njit(cache=True, nogil=True)
-def _branch_length(buf, i, end, node, n_hard, out, work):
-    """The length after ``:`` (comments allowed before it) → (position after it or -1, n_hard)."""
+def _number_start(buf, i, end) -> int:
+    """Position of the number after ``:``, past whitespace and comments; -1 for an unclosed comment."""
     while i < end and (is_space(buf[i]) or buf[i] == OPEN_BRACKET):
         if buf[i] == OPEN_BRACKET:
             i = _skip_comment(buf, i, end)
             if i < 0:
-                return -1, n_hard
+                return -1
         else:
             i += 1
-    j, status = read_number(buf, i, end, work.number)
-    if status == INVALID:
-        return -1, n_hard
-    if status == EXACT:
-        out.length[node] = work.number[0]
-        return j, n_hard
-    out.length[node] = np.nan
-    out.hard_node[n_hard] = node
-    out.hard_span[n_hard, 0] = i
-    out.hard_span[n_hard, 1] = j
-    return j, n_hard + 1
-
-
-@njit(cache=True, nogil=True)
-def _close_clade(base, node, pending, first_child, n_pending, out) -> int:
-    """Internal ``node`` becomes the parent of ``pending[first_child:n_pending]``; returns the new pending size."""
-    for k in range(first_child, n_pending):
-        out.parent[base + pending[k]] = node
-    out.parent[base + node] = -1
-    out.length[base + node] = np.nan
-    out.taxon[base + node] = -1
-    return first_child
+    return i
 
 
 @njit(cache=True, nogil=True)

@@ -31,12 +31,12 @@ _NO_EXPONENT = -(1 << 40)
 
 
 @njit(cache=True, nogil=True)
-def read_number(buf, i, end, out):
-    """Parse a number at ``buf[i:end]``; returns (next position, status), the value in ``out[0]``.
+def read_number(buf, i, end):
+    """Parse a number at ``buf[i:end]``; returns (next position, status, value).
 
-    status ``EXACT``: the correctly rounded value is in ``out[0]``; ``DEFERRED``: valid syntax
-    that the caller converts from ``buf[i:next]``; ``INVALID``: not a number, or followed by a
-    byte that cannot end a branch length.
+    status ``EXACT``: ``value`` is the correctly rounded value; ``DEFERRED``: valid syntax that
+    the caller converts from ``buf[i:next]``; ``INVALID``: not a number, or followed by a byte
+    that cannot end a branch length (``value`` is NaN for both).
     """
     negative = False
     if i < end and (buf[i] == MINUS or buf[i] == PLUS):
@@ -70,24 +70,22 @@ def read_number(buf, i, end, out):
             digits += 1
             i += 1
     if digits == 0:
-        return i, INVALID
+        return i, INVALID, np.nan
     exponent = 0
     if i < end and (buf[i] == LOWER_E or buf[i] == UPPER_E):
         i, exponent = _exponent(buf, i + 1, end)
         if exponent == _NO_EXPONENT:
-            return i, INVALID
+            return i, INVALID, np.nan
     if i < end and not ends_number(buf[i]):
-        return i, INVALID
+        return i, INVALID, np.nan
     if significant > _MAX_FAST_DIGITS:
-        return i, DEFERRED
+        return i, DEFERRED, np.nan
     if mantissa == 0:
-        out[0] = -0.0 if negative else 0.0
-        return i, EXACT
+        return i, EXACT, -0.0 if negative else 0.0
     value = _scaled(mantissa, exponent - fraction)
     if value < 0.0:
-        return i, DEFERRED
-    out[0] = -value if negative else value
-    return i, EXACT
+        return i, DEFERRED, np.nan
+    return i, EXACT, -value if negative else value
 
 
 @njit(cache=True, nogil=True)
@@ -178,13 +176,12 @@ def _divide_exactly(mantissa, power: float) -> float:
 
 
 @njit(cache=True, nogil=True)
-def _read_whole(buf, out) -> int:
-    end, status = read_number(buf, 0, len(buf), out)
-    return status if end == len(buf) else INVALID
+def _read_whole(buf):
+    end, status, value = read_number(buf, 0, len(buf))
+    return (status if end == len(buf) else INVALID), value
 
 
 def parse_decimal(text: bytes) -> float | None:
     """The kernel's conversion of one number (None where it defers to the caller or rejects it)."""
-    out = np.zeros(1)
-    status = _read_whole(np.frombuffer(text, dtype=np.uint8), out)
-    return float(out[0]) if status == EXACT else None
+    status, value = _read_whole(np.frombuffer(text, dtype=np.uint8))
+    return float(value) if status == EXACT else None

@@ -244,6 +244,7 @@ class _BatchReader:
         self.canonical_keys = uses_canonical_key(self.n_words)
         self.first_batch, self.largest_batch = _batch_sizes(self.batch_size, self.nodes_per_tree, self.n_words,
                                                             self.canonical_keys)
+        self.capacity = self.first_batch  # trees of the next batch's arrays: kept once grown
         self.work = kernel.new_workspace(self.max_nodes, n_taxa, self.n_words)
         self.options = kernel.ParseOptions(
             mode=kernel.MODE_NEXUS if self.nexus else kernel.MODE_NEWICK, default_rooted=int(self.default_rooted),
@@ -251,7 +252,7 @@ class _BatchReader:
             n_words=self.n_words, max_nodes=self.max_nodes, canonical_keys=int(self.canonical_keys))
 
     def _new_buffers(self) -> None:
-        self.out = _Buffers(self.first_batch, self.max_nodes, self.n_words, self.nodes_per_tree, self.canonical_keys)
+        self.out = _Buffers(self.capacity, self.max_nodes, self.n_words, self.nodes_per_tree, self.canonical_keys)
         self.state[kernel.S_TREES] = self.state[kernel.S_NODES] = self.state[kernel.S_KEYS] = 0
         self.state[kernel.S_HARD] = 0
 
@@ -260,6 +261,7 @@ class _BatchReader:
         if self.out.capacity >= self.largest_batch:
             return False
         self.out = self.out.grown(min(2 * self.out.capacity, self.largest_batch))
+        self.capacity = max(self.capacity, self.out.capacity)
         return True
 
     def _flush(self) -> Iterator[TreeBatch]:
