@@ -14,10 +14,8 @@ from numba import njit
 
 from phylo_vi.trees.taxa import TaxonNamespace
 
-_FNV_OFFSET = 14695981039346656037
-_FNV_PRIME = 1099511628211
-_FNV_OFFSET_U64 = np.uint64(_FNV_OFFSET)
-_FNV_PRIME_U64 = np.uint64(_FNV_PRIME)
+_FNV_OFFSET_U64 = np.uint64(14695981039346656037)
+_FNV_PRIME_U64 = np.uint64(1099511628211)
 _MIN_SLOTS_LOG2 = 4
 
 
@@ -33,14 +31,6 @@ class LabelTable(NamedTuple):
     entry_taxon: np.ndarray
 
 
-def label_hash(label: bytes) -> int:
-    """FNV-1a 64-bit hash of ``label``, as :func:`lookup_label` computes it."""
-    value = _FNV_OFFSET
-    for byte in label:
-        value = ((value ^ byte) * _FNV_PRIME) & 0xFFFFFFFFFFFFFFFF
-    return value
-
-
 def build_label_table(taxa: TaxonNamespace, translate: dict[str, str] | None = None) -> LabelTable:
     """Table of the leaf labels of a tree block: translate tokens first (they win), then taxon names."""
     labels: dict[bytes, int] = {}
@@ -53,24 +43,37 @@ def build_label_table(taxa: TaxonNamespace, translate: dict[str, str] | None = N
     entries = list(labels.items())
     offsets = np.zeros(len(entries) + 1, dtype=np.int64)
     offsets[1:] = np.cumsum([len(label) for label, _ in entries])
-    for entry, (label, _) in enumerate(entries):
-        slot = label_hash(label) & (size - 1)
-        while slots[slot] >= 0:
-            slot = (slot + 1) & (size - 1)
-        slots[slot] = entry
     data = np.frombuffer(b"".join(label for label, _ in entries) or b"\0", dtype=np.uint8).copy()
     taxon = np.array([index for _, index in entries] or [0], dtype=np.int32)
+    _insert_all(data, offsets, slots)
     return LabelTable(slots, data, offsets, taxon)
+
+
+@njit(cache=True, nogil=True)
+def _fnv1a(buf, start, end) -> np.uint64:
+    """64-bit FNV-1a hash of ``buf[start:end]``."""
+    h = _FNV_OFFSET_U64
+    for i in range(start, end):
+        h = (h ^ np.uint64(buf[i])) * _FNV_PRIME_U64
+    return h
+
+
+@njit(cache=True, nogil=True)
+def _insert_all(entry_bytes, entry_offsets, slots) -> None:
+    """Put every entry in the first free slot from its hash on (linear probing)."""
+    mask = np.uint64(len(slots) - 1)
+    for entry in range(len(entry_offsets) - 1):
+        slot = _fnv1a(entry_bytes, entry_offsets[entry], entry_offsets[entry + 1]) & mask
+        while slots[slot] >= 0:
+            slot = (slot + np.uint64(1)) & mask
+        slots[slot] = entry
 
 
 @njit(cache=True, nogil=True)
 def lookup_label(buf, start, end, table) -> int:
     """Taxon index of the label ``buf[start:end]``, -1 when the table does not hold it."""
-    h = _FNV_OFFSET_U64
-    for i in range(start, end):
-        h = (h ^ np.uint64(buf[i])) * _FNV_PRIME_U64
     mask = np.uint64(len(table.slots) - 1)
-    slot = h & mask
+    slot = _fnv1a(buf, start, end) & mask
     length = end - start
     while True:
         entry = table.slots[slot]
