@@ -93,13 +93,12 @@ class Workspace(NamedTuple):
     counts: np.ndarray   # (max_nodes,) int32: leaves below each node
     seen: np.ndarray     # (n_taxa,) int64: stamp of the last tree that held each taxon
     tmp: np.ndarray      # (max(max_nodes, n_words),) uint64: scratch of the key sort
-    weight: np.ndarray   # (1,) float64: weight of the last [&W] comment
 
 
 def new_workspace(max_nodes: int, n_taxa: int, n_words: int) -> Workspace:
     return Workspace(np.empty(max_nodes, dtype=np.int32), np.empty(max_nodes, dtype=np.int32),
                      np.empty(max_nodes, dtype=np.int32), np.zeros(max(n_taxa, 1), dtype=np.int64),
-                     np.empty(max(max_nodes, n_words), dtype=np.uint64), np.zeros(1))
+                     np.empty(max(max_nodes, n_words), dtype=np.uint64))
 
 
 @njit(cache=True, nogil=True)
@@ -169,7 +168,7 @@ def _tree_statement_start(buf, i, end, mode) -> int:
     return -1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _room_for_a_tree(out, options, state) -> int:
     """NEED_MORE when one more tree of ``options.max_nodes`` nodes fits the outputs, else FULL / HARD_FULL."""
     max_nodes = options.max_nodes
@@ -182,14 +181,14 @@ def _room_for_a_tree(out, options, state) -> int:
     return NEED_MORE
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _parse_tree(buf, i, end, index, options, labels, out, work, state) -> bool:
     """Parse the tree statement from ``buf[i]`` into tree ``state[S_TREES]`` of ``out``; False to fall back."""
     t = state[S_TREES]
     if options.mode == MODE_NEXUS:
-        i, weight, rooting = _nexus_head(buf, i, end, t, out.name_span, work)
+        i, weight, rooting = _nexus_head(buf, i, end, t, out.name_span)
     else:
-        i, weight, rooting = _newick_head(buf, i, end, t, out.name_span, work)
+        i, weight, rooting = _newick_head(buf, i, end, t, out.name_span)
     if i < 0:
         return False
     base = state[S_NODES]
@@ -209,7 +208,8 @@ def _parse_tree(buf, i, end, index, options, labels, out, work, state) -> bool:
         leaf_set_kernel(out.taxon, base, n_nodes, out.leaf_sets[t])
     else:
         written = _clades_and_key(out, work, base, n_nodes, options.n_words, is_rooted, k0)
-        out.leaf_sets[t, :] = out.clades[base + n_nodes - 1, :]
+        for w in range(options.n_words):
+            out.leaf_sets[t, w] = out.clades[base + n_nodes - 1, w]
     out.rooted[t] = is_rooted
     out.weight[t] = weight
     out.line[t] = state[S_LINE] + 1
@@ -225,7 +225,7 @@ def _parse_tree(buf, i, end, index, options, labels, out, work, state) -> bool:
 
 # ----------------------------------------------------------------------- statement heads
 @njit(cache=True, nogil=True)
-def _nexus_head(buf, i, end, t, name_span, work):
+def _nexus_head(buf, i, end, t, name_span):
     """``NAME [comments] = [comments]`` → (position of the tree, weight, rooting); position -1 to fall back."""
     while i < end and is_space(buf[i]):
         i += 1
@@ -238,22 +238,19 @@ def _nexus_head(buf, i, end, t, name_span, work):
     name_span[t, 1] = i
     if i == name_begin or buf[name_begin] == ASTERISK:
         return -1, 1.0, NO_ROOTING
-    weight = 1.0
-    i, _, weight_status = _comment_run(buf, i, end, work)
+    i, _, weight_status, weight = _comment_run(buf, i, end)
     if weight_status == BAD_WEIGHT or i >= end or buf[i] != EQUALS:
         return -1, 1.0, NO_ROOTING
-    if weight_status == WEIGHT_READ:
-        weight = work.weight[0]
-    i, rooting, second_status = _comment_run(buf, i + 1, end, work)
+    i, rooting, second_status, second_weight = _comment_run(buf, i + 1, end)
     if second_status == BAD_WEIGHT:
         return -1, 1.0, NO_ROOTING
-    if second_status == WEIGHT_READ and weight_status != WEIGHT_READ:
-        weight = work.weight[0]
-    return i, weight, rooting
+    if weight_status == WEIGHT_READ:
+        return i, weight, rooting
+    return i, second_weight if second_status == WEIGHT_READ else 1.0, rooting
 
 
 @njit(cache=True, nogil=True)
-def _newick_head(buf, i, end, t, name_span, work):
+def _newick_head(buf, i, end, t, name_span):
     """Rooting of a Newick line from its first comment; the tree itself starts at ``i`` (comments skipped later)."""
     name_span[t, 0] = -1
     name_span[t, 1] = -1
@@ -262,7 +259,7 @@ def _newick_head(buf, i, end, t, name_span, work):
         close = _skip_comment(buf, i, end)
         if close < 0:
             return -1, 1.0, NO_ROOTING
-        rooting, _ = _comment_flags(buf, i, close, work)
+        rooting, _, _ = _comment_flags(buf, i, close)
     return i, 1.0, rooting
 
 
@@ -276,14 +273,11 @@ def _skip_comment(buf, i, end) -> int:
 
 
 @njit(cache=True, nogil=True)
-def _comment_flags(buf, i, close, work):
-    """(rooting, weight status) of the comment ``buf[i:close]``: ``[&R]``, ``[&U]``, ``[&W w]`` or other.
-
-    A weight read is left in ``work.weight[0]``.
-    """
+def _comment_flags(buf, i, close):
+    """(rooting, weight status, weight) of the comment ``buf[i:close]``: ``[&R]``, ``[&U]``, ``[&W w]`` or other."""
     if (close - i == 4 and buf[i + 1] == AMPERSAND and (buf[i + 2] | CASE_BIT) in (LOWER_R, LOWER_U)
             and buf[i + 3] == CLOSE_BRACKET):
-        return (ROOTED if (buf[i + 2] | CASE_BIT) == LOWER_R else UNROOTED), NO_WEIGHT
+        return (ROOTED if (buf[i + 2] | CASE_BIT) == LOWER_R else UNROOTED), NO_WEIGHT, 1.0
     if close - i >= 5 and buf[i + 1] == AMPERSAND and (buf[i + 2] | CASE_BIT) == LOWER_W and is_space(buf[i + 3]):
         j = i + 3
         while j < close and is_space(buf[j]):
@@ -292,22 +286,22 @@ def _comment_flags(buf, i, close, work):
         while k < close - 1 and is_space(buf[k]):
             k += 1
         if status != EXACT or k != close - 1:
-            return NO_ROOTING, BAD_WEIGHT
-        work.weight[0] = weight
-        return NO_ROOTING, WEIGHT_READ
-    return NO_ROOTING, NO_WEIGHT
+            return NO_ROOTING, BAD_WEIGHT, 1.0
+        return NO_ROOTING, WEIGHT_READ, weight
+    return NO_ROOTING, NO_WEIGHT, 1.0
 
 
 @njit(cache=True, nogil=True)
-def _comment_run(buf, i, end, work):
+def _comment_run(buf, i, end):
     """Skip whitespace and ``[...]`` comments from ``buf[i]``; stop at the first other byte.
 
-    Returns (position, rooting, weight status): the first ``[&R]``/``[&U]`` flag met and, as in
-    :func:`_comment_flags`, the first ``[&W w]`` weight (in ``work.weight[0]``); BAD_WEIGHT
-    when a comment cannot be handled here.
+    Returns (position, rooting, weight status, weight): the first ``[&R]``/``[&U]`` flag met and,
+    as in :func:`_comment_flags`, the first ``[&W w]`` weight; BAD_WEIGHT when a comment cannot
+    be handled here.
     """
     rooting = NO_ROOTING
     weight_status = NO_WEIGHT
+    weight = 1.0
     while i < end:
         if is_space(buf[i]):
             i += 1
@@ -316,23 +310,20 @@ def _comment_run(buf, i, end, work):
             break
         close = _skip_comment(buf, i, end)
         if close < 0:
-            return i, rooting, BAD_WEIGHT
-        first_weight = work.weight[0]
-        flag, status = _comment_flags(buf, i, close, work)
+            return i, rooting, BAD_WEIGHT, weight
+        flag, status, value = _comment_flags(buf, i, close)
         if status == BAD_WEIGHT:
-            return i, rooting, BAD_WEIGHT
-        if status == WEIGHT_READ and weight_status == WEIGHT_READ:
-            work.weight[0] = first_weight
-        elif status == WEIGHT_READ:
-            weight_status = WEIGHT_READ
+            return i, rooting, BAD_WEIGHT, weight
+        if status == WEIGHT_READ and weight_status != WEIGHT_READ:
+            weight_status, weight = WEIGHT_READ, value
         if flag >= 0 and rooting < 0:
             rooting = flag
         i = close
-    return i, rooting, weight_status
+    return i, rooting, weight_status, weight
 
 
 # ------------------------------------------------------------------------- the Newick tree
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _read_newick(buf, i, end, base, n_hard, stamp, labels, out, work):
     """Nodes of the Newick tree at ``buf[i:end]`` in post-order from ``out`` row ``base``.
 
@@ -450,7 +441,7 @@ def _number_start(buf, i, end) -> int:
     return i
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _clades_and_key(out, work, base, n_nodes, n_words, rooted, k0) -> int:
     """Clade bitsets of the tree's nodes and its topology key at ``out.keys[k0:]``; returns the key's words."""
     clades, counts = out.clades, work.counts

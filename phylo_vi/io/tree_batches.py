@@ -37,9 +37,9 @@ from phylo_vi.trees.tree import Tree
 
 CHUNK_BYTES = 1 << 22
 # bytes of the output arrays of one batch: a batch holds batch_size trees or as many as fit here
-# (at least one), so that memory stays bounded whatever the number of taxa; the arrays start at
-# FIRST_BATCH_BYTES and double while the file has more trees, so that a file of one large tree
-# costs the arrays of about one tree
+# (at least one), so that memory stays bounded whatever the number of taxa; the first batch of a
+# file gets FIRST_BATCH_BYTES and each next one twice the previous, so that a file of one large
+# tree costs the arrays of about one tree (growing arrays in place, with copies, cost more)
 BATCH_BYTES = 1 << 26
 FIRST_BATCH_BYTES = 1 << 20
 _HARD_CAPACITY = 1 << 14
@@ -143,7 +143,6 @@ class _Buffers:
         key_width = 1 if canonical_keys else n_words
         cap_keys = (batch_size * nodes_per_tree + max_nodes + 1) * key_width
         cap_hard = _HARD_CAPACITY + max_nodes
-        self.max_nodes, self.n_words, self.nodes_per_tree = max_nodes, n_words, nodes_per_tree
         self.canonical_keys = canonical_keys
         self.arrays = kernel.BatchArrays(
             node_start=np.zeros(batch_size + 1, dtype=np.int64), rooted=np.zeros(batch_size, dtype=np.bool_),
@@ -156,19 +155,6 @@ class _Buffers:
             key_start=np.zeros(batch_size + 1, dtype=np.int64), keys=np.empty(cap_keys, dtype=np.uint64),
             hard_node=np.empty(cap_hard, dtype=np.int64), hard_span=np.empty((cap_hard, 2), dtype=np.int64))
         self.names: list[str | None] = []
-
-    @property
-    def capacity(self) -> int:
-        """Trees the arrays hold."""
-        return len(self.arrays.rooted)
-
-    def grown(self, batch_size: int) -> "_Buffers":
-        """The same content in arrays for ``batch_size`` trees."""
-        bigger = _Buffers(batch_size, self.max_nodes, self.n_words, self.nodes_per_tree, self.canonical_keys)
-        for old, new in zip(self.arrays, bigger.arrays):
-            new[:len(old)] = old
-        bigger.names = self.names
-        return bigger
 
     def fits(self, n_trees: int, n_nodes: int, n_keys: int) -> bool:
         out = self.arrays
@@ -244,7 +230,7 @@ class _BatchReader:
         self.canonical_keys = uses_canonical_key(self.n_words)
         self.first_batch, self.largest_batch = _batch_sizes(self.batch_size, self.nodes_per_tree, self.n_words,
                                                             self.canonical_keys)
-        self.capacity = self.first_batch  # trees of the next batch's arrays: kept once grown
+        self.capacity = self.first_batch  # trees of the next batch's arrays
         self.work = kernel.new_workspace(self.max_nodes, n_taxa, self.n_words)
         self.options = kernel.ParseOptions(
             mode=kernel.MODE_NEXUS if self.nexus else kernel.MODE_NEWICK, default_rooted=int(self.default_rooted),
@@ -256,17 +242,10 @@ class _BatchReader:
         self.state[kernel.S_TREES] = self.state[kernel.S_NODES] = self.state[kernel.S_KEYS] = 0
         self.state[kernel.S_HARD] = 0
 
-    def _grow(self) -> bool:
-        """Double the batch's arrays (up to the largest batch); False when they are that large already."""
-        if self.out.capacity >= self.largest_batch:
-            return False
-        self.out = self.out.grown(min(2 * self.out.capacity, self.largest_batch))
-        self.capacity = max(self.capacity, self.out.capacity)
-        return True
-
     def _flush(self) -> Iterator[TreeBatch]:
         if self.state[kernel.S_TREES] > 0:
             yield self.out.batch(self.taxa, self.path, self.state)
+            self.capacity = min(2 * self.capacity, self.largest_batch)
         self._new_buffers()
 
     def _header(self) -> tuple[int, int]:
@@ -340,8 +319,7 @@ class _BatchReader:
                     if status == kernel.HARD_FULL:
                         continue
                     if status == kernel.FULL:
-                        if not self._grow():
-                            yield from self._flush()
+                        yield from self._flush()
                         continue
                     start, end = int(state[kernel.S_LINE_START]), int(state[kernel.S_LINE_END])
                     if status == kernel.FALLBACK and (yield from self._fallback(data[start:end])):
@@ -386,10 +364,8 @@ class _BatchReader:
         state = self.state
         size = tree.n_nodes
         key_size = len(tree.topology_key()) // 8
-        while not self.out.fits(int(state[kernel.S_TREES]), int(state[kernel.S_NODES]) + size,
-                                int(state[kernel.S_KEYS]) + key_size):
-            if self._grow():
-                continue
+        if not self.out.fits(int(state[kernel.S_TREES]), int(state[kernel.S_NODES]) + size,
+                             int(state[kernel.S_KEYS]) + key_size):
             yield from self._flush()
             if not self.out.fits(0, size, key_size):
                 self.out = _Buffers(self.first_batch, size + self.max_nodes, self.n_words, self.nodes_per_tree,

@@ -194,9 +194,9 @@ def test_keys_with_forced_rooting(name):
     assert rooted == [tree.topology_key() for tree in trees]
 
 
-def test_batch_arrays_grow_then_flush_with_identical_trees(tmp_path, monkeypatch):
-    # arrays start at one tree (FIRST_BATCH_BYTES = 1) and double up to batch_size = 16 before a
-    # batch is handed out: 40 kernel lines and 3 lines of the reference parser, read as 16 + 16 + 11
+def test_batches_start_small_and_double_with_identical_trees(tmp_path, monkeypatch):
+    # the first batch gets one tree (FIRST_BATCH_BYTES = 1), each next one twice as many, up to
+    # batch_size = 16: 40 kernel lines, 3 lines of the reference parser and 4 more trees
     from phylo_vi.io import tree_batches
 
     monkeypatch.setattr(tree_batches, "FIRST_BATCH_BYTES", 1)
@@ -204,7 +204,7 @@ def test_batch_arrays_grow_then_flush_with_identical_trees(tmp_path, monkeypatch
     fallback_line = "   tree gen.f = [&U] ('1',2,(3,(4,5)));"
     path = _lines_file(tmp_path, [kernel_line] * 20 + [fallback_line] * 3 + [kernel_line] * 20)
     assert assert_identical_to_reference(path, batch_size=16) == 43 + 4
-    assert [len(batch) for batch in iter_tree_batches(path, batch_size=16)] == [16, 16, 15]
+    assert [len(batch) for batch in iter_tree_batches(path, batch_size=16)] == [1, 2, 4, 8, 16, 16]
 
 
 def test_wide_namespace_trees_identical_with_canonical_keys(tmp_path):
