@@ -2,9 +2,11 @@
 
 :func:`iter_tree_batches` streams a tree file as :class:`TreeBatch` objects, each holding up to
 ``batch_size`` trees as concatenated post-order arrays (the arrays of
-:class:`~phylo_vi.trees.Tree`, tree by tree), the clade bitset of every node and the
-canonical topology key of every tree. The file is read in fixed-size chunks, so memory
-depends on ``batch_size`` and not on the number of trees.
+:class:`~phylo_vi.trees.Tree`, tree by tree), the clade bitset of every node (up to 1,024
+taxa) and the canonical topology key of every tree. The file is read in fixed-size chunks and
+a batch's arrays hold at most :data:`BATCH_BYTES` (fewer trees when they are large, at least
+one), so memory depends neither on the number of trees nor, beyond one tree's linear arrays,
+on their size.
 
 The NEXUS header (TAXA, TRANSLATE, ...) and every line the kernel hands back (quoted labels,
 statements spanning lines, ``end;``, errors) go through the reference readers of
