@@ -13,7 +13,15 @@ Wall-clock and CPU (process) time are both reported: on a shared machine the CPU
 steadier one. Peak memory of phylo_vi (``VmHWM``) is measured in a fresh process after
 100 trees (imports and the Numba cache loaded), then after 10k and after all trees.
 
-Usage: ``python benchmarks/parse_trees.py [--n-trees 100000] [--json]``.
+**One large tree** (``--large-taxa``, default 100,000; 0 skips it): a random unrooted binary tree
+(random joining, exponential branch lengths of mean 0.1) is written as one Newick line and, in a
+fresh process, read with :func:`phylo_vi.io.read_trees` (count, first tree, then the batch
+reader), keyed (:meth:`~phylo_vi.trees.Tree.topology_key`, the linear canonical code above 1,024
+taxa) and scored: ``--large-sites`` (default 100) sites simulated under JC69 down the tree,
+``phylo_vi.likelihood.TreeLikelihood(patterns, tree, "JC").log_likelihood()``. Each step reports
+its wall-clock seconds and the process's peak RSS (``VmHWM``) after it.
+
+Usage: ``python benchmarks/parse_trees.py [--n-trees 100000] [--large-taxa 100000] [--json]``.
 """
 from __future__ import annotations
 
@@ -138,12 +146,105 @@ def peak_memory_mb(warm_up: Path, path: Path) -> tuple[float, float]:
     return float(before), float(after)
 
 
+def random_joining_parent(n_taxa: int, rng: np.random.Generator) -> np.ndarray:
+    """Parent array of a random unrooted binary tree: leaves 0..n-1, internal nodes in order of creation."""
+    parent = np.full(2 * n_taxa - 2, -1, dtype=np.int32)
+    pool = list(range(n_taxa))
+    new = n_taxa
+    while len(pool) > 3:
+        i, j = rng.choice(len(pool), size=2, replace=False)
+        parent[pool[i]] = parent[pool[j]] = new
+        pool[i] = new
+        pool[j] = pool[-1]
+        pool.pop()
+        new += 1
+    parent[pool] = new
+    return parent
+
+
+def simulate_jc69(parent: np.ndarray, lengths: np.ndarray, n_sites: int, rng: np.random.Generator) -> np.ndarray:
+    """States (0..3) of every node at ``n_sites`` sites under JC69, from the root (last node) down."""
+    states = np.empty((len(parent), n_sites), dtype=np.uint8)
+    states[-1] = rng.integers(4, size=n_sites)
+    change = 0.75 * (1.0 - np.exp(-4.0 / 3.0 * lengths))  # P(another state at the end of the branch)
+    for node in range(len(parent) - 2, -1, -1):  # parents come after their children
+        shift = np.where(rng.random(n_sites) < change[node], rng.integers(1, 4, size=n_sites), 0)
+        states[node] = (states[parent[node]] + shift) % 4
+    return states
+
+
+_LARGE_TREE = """
+import json, sys, time
+from pathlib import Path
+import numpy as np
+from benchmarks.parse_trees import simulate_jc69
+from phylo_vi.alignment import Alignment
+from phylo_vi.io import read_trees
+from phylo_vi.likelihood import TreeLikelihood
+
+def peak_mb():
+    for line in open('/proc/self/status'):
+        if line.startswith('VmHWM:'):
+            return int(line.split()[1]) / 1024
+
+path, warm_up, n_sites = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+for tree in read_trees(warm_up, burnin=0.0):  # imports and the Numba cache, outside the timing
+    TreeLikelihood(Alignment(tree.taxa, np.ones((len(tree.taxa), 2), np.uint8)).site_patterns(), tree,
+                   "JC").log_likelihood()
+    tree.topology_key()
+steps = [{"step": "loaded", "seconds": 0.0, "peak_rss_mb": peak_mb()}]
+def step(name, function):
+    start = time.perf_counter()
+    result = function()
+    steps.append({"step": name, "seconds": time.perf_counter() - start, "peak_rss_mb": peak_mb()})
+    return result
+tree = step("read (read_trees + iterate)", lambda: list(read_trees(path, burnin=0.0))[0])
+key = step("topology key", tree.topology_key)
+rng = np.random.default_rng(1)
+states = simulate_jc69(tree.parent, np.nan_to_num(tree.branch_length), n_sites, rng)
+codes = np.empty((len(tree.taxa), n_sites), dtype=np.uint8)
+codes[tree.taxon[tree.leaves]] = np.left_shift(np.uint8(1), states[tree.leaves])
+patterns = Alignment(tree.taxa, codes).site_patterns()
+steps.append({"step": "(simulated %d sites, %d patterns)" % (n_sites, patterns.n_patterns), "seconds": None,
+              "peak_rss_mb": peak_mb()})
+try:
+    likelihood = step("likelihood: TreeLikelihood(..., 'JC')", lambda: TreeLikelihood(patterns, tree, "JC"))
+    log_l = step("likelihood: log_likelihood()", likelihood.log_likelihood)
+    error = None
+except Exception as exc:  # reported, not hidden: the engine may not take this size yet
+    log_l, error = None, f"{type(exc).__name__}: {exc}"
+print(json.dumps({"steps": steps, "key_bytes": len(key), "log_likelihood": log_l, "likelihood_error": error}))
+"""
+
+
+def bench_large_tree(n_taxa: int, n_sites: int, folder: Path) -> dict:
+    """Read, key and score one ``n_taxa``-taxon tree in a fresh process (see the module docstring)."""
+    from phylo_vi.trees import TaxonNamespace, Tree
+
+    rng = np.random.default_rng(n_taxa)
+    parent = random_joining_parent(n_taxa, rng)
+    taxon = np.full(len(parent), -1, dtype=np.int32)
+    taxon[:n_taxa] = np.arange(n_taxa)
+    taxa = TaxonNamespace(f"taxon_{k}" for k in range(n_taxa))
+    path, warm_up = folder / "large.nwk", folder / "warm_up.nwk"
+    path.write_text(Tree(parent, rng.exponential(0.1, len(parent)), taxon, taxa).to_newick() + "\n")
+    warm_up.write_text("((a:0.1,b:0.2):0.1,c:0.3,d:0.1);\n")
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-c", _LARGE_TREE, str(path), str(warm_up), str(n_sites)],
+                            capture_output=True, text=True, check=True, cwd=root)
+    document = json.loads(result.stdout.strip().splitlines()[-1])
+    document.update(n_taxa=n_taxa, n_sites=n_sites, file_mb=path.stat().st_size / 2**20)
+    return document
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-trees", type=int, default=100_000)
     parser.add_argument("--n-taxa", type=int, default=50)
     parser.add_argument("--prefix", type=int, default=5_000, help="trees timed for the slow libraries")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--large-taxa", type=int, default=100_000, help="taxa of the one-tree benchmark (0: skip)")
+    parser.add_argument("--large-sites", type=int, default=100)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
@@ -169,8 +270,9 @@ def main(argv: list[str] | None = None) -> dict:
         _, after_full = peak_memory_mb(tiny, full)
         memory = {"after_100_trees": loaded, "after_10000_trees": after_10k, f"after_{args.n_trees}_trees": after_full}
         file_mb = full.stat().st_size / 2**20
+        large = bench_large_tree(args.large_taxa, args.large_sites, Path(tmp)) if args.large_taxa else None
     result = {"n_trees": args.n_trees, "n_taxa": args.n_taxa, "file_mb": file_mb, "repeats": args.repeats,
-              "anchor": "Bio.Phylo", "parsers": rows, "phylo_vi_peak_rss_mb": memory}
+              "anchor": "Bio.Phylo", "parsers": rows, "phylo_vi_peak_rss_mb": memory, "large_tree": large}
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -189,6 +291,16 @@ def main(argv: list[str] | None = None) -> dict:
         print("| phylo_vi peak RSS (MB), fresh process | " + " | ".join(memory) + " |")
         print("|---|" + "---|" * len(memory))
         print("| | " + " | ".join(f"{value:.0f}" for value in memory.values()) + " |")
+        if large:
+            print()
+            print(f"One tree of {large['n_taxa']:,} taxa ({large['file_mb']:.1f} MB Newick), fresh process; "
+                  f"key {large['key_bytes']:,} bytes; log L {large['log_likelihood']}"
+                  + (f"; likelihood failed: {large['likelihood_error']}" if large["likelihood_error"] else ""))
+            print("| step | wall s | peak RSS after (MB) |")
+            print("|---|---|---|")
+            for row in large["steps"]:
+                seconds = "" if row["seconds"] is None else f"{row['seconds']:.2f}"
+                print(f"| {row['step']} | {seconds} | {row['peak_rss_mb']:.0f} |")
     return result
 
 

@@ -75,7 +75,7 @@ class SplitTable:
         return (self.frequencies > 0).sum(axis=1)
 
     def bitstrings(self) -> list[str]:
-        return [bitset.bitset_to_string(row, len(self.taxa)) for row in self.splits]
+        return bitset.bitset_strings(self.splits, len(self.taxa))
 
 
 def split_table(runs: Sequence[SplitFrequencies]) -> SplitTable:
@@ -99,8 +99,9 @@ def split_table(runs: Sequence[SplitFrequencies]) -> SplitTable:
     frequencies = weights / totals
     counts = weights.sum(axis=1)
     pooled = counts / totals.sum()
-    bitstrings = [bitset.bitset_to_string(row, len(taxa)) for row in splits]
-    order = sorted(range(len(splits)), key=lambda i: (-pooled[i], bitstrings[i]))
+    # most frequent first, ties in the order of the bitstrings (first word of the order keys first)
+    order_words = bitset.string_order_words(splits)
+    order = np.lexsort([order_words[:, w] for w in range(order_words.shape[1] - 1, -1, -1)] + [-pooled])
     return SplitTable(taxa, splits[order], frequencies[order], counts[order], pooled[order],
                       np.array([run.n_trees for run in runs]))
 

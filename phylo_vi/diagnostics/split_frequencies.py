@@ -48,7 +48,7 @@ class SplitFrequencies:
 
     def bitstrings(self) -> list[str]:
         """MrBayes ``.parts`` notation of every split."""
-        return [bitset.bitset_to_string(row, len(self.taxa)) for row in self.splits]
+        return bitset.bitset_strings(self.splits, len(self.taxa))
 
     def as_dict(self) -> dict[str, float]:
         """``{bitstring: frequency}``."""

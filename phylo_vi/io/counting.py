@@ -17,15 +17,10 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
+from phylo_vi.io.byte_codes import (CASE_BIT, CLOSE_BRACKET, LOWER_E, LOWER_R, LOWER_T, LOWER_U, NEWLINE,
+                                    OPEN_BRACKET, QUOTE, SEMICOLON, is_space)
+
 CHUNK_BYTES = 1 << 23
-
-_SEMICOLON, _OPEN, _CLOSE, _QUOTE, _NEWLINE = 59, 91, 93, 39, 10
-
-
-@njit(cache=True, nogil=True)
-def _is_space(byte: np.uint8) -> bool:
-    return byte == 32 or (9 <= byte <= 13)
-
 
 @njit(cache=True, nogil=True)
 def _count_nexus_kernel(buffer: np.ndarray, n_bytes: int, state: np.ndarray) -> int:
@@ -38,28 +33,28 @@ def _count_nexus_kernel(buffer: np.ndarray, n_bytes: int, state: np.ndarray) -> 
     for i in range(n_bytes):
         byte = buffer[i]
         if state[0]:
-            if byte == _CLOSE:
+            if byte == CLOSE_BRACKET:
                 state[0] = 0
             continue
         if state[1]:
-            if byte == _QUOTE:
+            if byte == QUOTE:
                 state[1] = 0
             continue
-        ends_word = byte == _OPEN or byte == _QUOTE or byte == _SEMICOLON or _is_space(byte)
+        ends_word = byte == OPEN_BRACKET or byte == QUOTE or byte == SEMICOLON or is_space(byte)
         if state[2] and ends_word and state[3] != 0:
             count += _is_tree_word(state)
             state[2] = 0
-        if byte == _OPEN:
+        if byte == OPEN_BRACKET:
             state[0] = 1
-        elif byte == _QUOTE:
+        elif byte == QUOTE:
             state[1] = 1
             state[2] = 0
-        elif byte == _SEMICOLON:
+        elif byte == SEMICOLON:
             state[2] = 1
             state[3] = 0
         elif state[2] and not ends_word:
             if 0 <= state[3] < 6:
-                state[4 + state[3]] = byte | 32
+                state[4 + state[3]] = byte | CASE_BIT
                 state[3] += 1
             else:
                 state[3] = -1
@@ -69,9 +64,10 @@ def _count_nexus_kernel(buffer: np.ndarray, n_bytes: int, state: np.ndarray) -> 
 @njit(cache=True, nogil=True)
 def _is_tree_word(state: np.ndarray) -> int:
     if state[3] == 4:
-        return int(state[4] == 116 and state[5] == 114 and state[6] == 101 and state[7] == 101)
+        return int(state[4] == LOWER_T and state[5] == LOWER_R and state[6] == LOWER_E and state[7] == LOWER_E)
     if state[3] == 5:
-        return int(state[4] == 117 and state[5] == 116 and state[6] == 114 and state[7] == 101 and state[8] == 101)
+        return int(state[4] == LOWER_U and state[5] == LOWER_T and state[6] == LOWER_R and state[7] == LOWER_E
+                   and state[8] == LOWER_E)
     return 0
 
 
@@ -82,20 +78,20 @@ def _count_newick_kernel(buffer: np.ndarray, n_bytes: int, state: np.ndarray) ->
     for i in range(n_bytes):
         byte = buffer[i]
         if state[0]:
-            if byte == _CLOSE:
+            if byte == CLOSE_BRACKET:
                 state[0] = 0
         elif state[1]:
-            if byte == _QUOTE:
+            if byte == QUOTE:
                 state[1] = 0
-        elif byte == _OPEN:
+        elif byte == OPEN_BRACKET:
             state[0] = 1
-        elif byte == _SEMICOLON:
+        elif byte == SEMICOLON:
             count += state[2]
             state[2] = 0
         else:
-            if byte == _QUOTE:
+            if byte == QUOTE:
                 state[1] = 1
-            if not _is_space(byte):
+            if not is_space(byte):
                 state[2] = 1
     return count
 
@@ -106,10 +102,10 @@ def _count_lines_kernel(buffer: np.ndarray, n_bytes: int, state: np.ndarray) -> 
     count = 0
     for i in range(n_bytes):
         byte = buffer[i]
-        if byte == _NEWLINE:
+        if byte == NEWLINE:
             count += state[0]
             state[0] = 0
-        elif not _is_space(byte):
+        elif not is_space(byte):
             state[0] = 1
     return count
 

@@ -2,9 +2,11 @@
 
 :func:`iter_tree_batches` streams a tree file as :class:`TreeBatch` objects, each holding up to
 ``batch_size`` trees as concatenated post-order arrays (the arrays of
-:class:`~phylo_vi.trees.Tree`, tree by tree), the clade bitset of every node and the
-canonical topology key of every tree. The file is read in fixed-size chunks, so memory
-depends on ``batch_size`` and not on the number of trees.
+:class:`~phylo_vi.trees.Tree`, tree by tree), the clade bitset of every node (up to 1,024
+taxa) and the canonical topology key of every tree. The file is read in fixed-size chunks and
+a batch's arrays hold at most :data:`BATCH_BYTES` (fewer trees when they are large, at least
+one), so memory depends neither on the number of trees nor, beyond one tree's linear arrays,
+on their size.
 
 The NEXUS header (TAXA, TRANSLATE, ...) and every line the kernel hands back (quoted labels,
 statements spanning lines, ``end;``, errors) go through the reference readers of
@@ -26,16 +28,24 @@ import numpy as np
 from phylo_vi.errors import EmptyInputError
 from phylo_vi.io import batch_parser as kernel
 from phylo_vi.io.detect import DEFAULT_ROOTED, NEXUS_FORMATS, detect_format
+from phylo_vi.io.label_table import build_label_table
 from phylo_vi.io.newick import iter_newick_statements, parse_newick, statement_rooting
 from phylo_vi.io.nexus import NexusTreeReader, _is_tree_keyword, iter_nexus_tree_statements
 from phylo_vi.io.revbayes import iter_revbayes_trees
 from phylo_vi.io.statements import iter_statements
 from phylo_vi.io.tree_tables import TABLE_FORMATS, iter_table_trees
 from phylo_vi.trees.bitset import n_words as words_for
+from phylo_vi.trees.canonical_key import uses_canonical_key
 from phylo_vi.trees.taxa import TaxonNamespace
 from phylo_vi.trees.tree import Tree
 
 CHUNK_BYTES = 1 << 22
+# bytes of the output arrays of one batch: a batch holds batch_size trees or as many as fit here
+# (at least one), so that memory stays bounded whatever the number of taxa; the first batch of a
+# file gets FIRST_BATCH_BYTES and each next one twice the previous, so that a file of one large
+# tree costs the arrays of about one tree (growing arrays in place, with copies, cost more)
+BATCH_BYTES = 1 << 26
+FIRST_BATCH_BYTES = 1 << 20
 _HARD_CAPACITY = 1 << 14
 _MAX_HEADER_BYTES = 1 << 24
 
@@ -45,9 +55,12 @@ class TreeBatch:
     """Trees ``0 .. n_trees - 1`` of a batch; tree ``i`` owns nodes ``node_offsets[i]:node_offsets[i + 1]``.
 
     ``parent`` holds node indices local to each tree (as in :class:`Tree`), ``clades`` the bitset
-    of every node (shape ``(n_nodes_total, n_words)``), and the topology key of tree ``i`` is
-    ``key_words[key_offsets[i]:key_offsets[i + 1]]`` (leaf set, then its sorted splits, or
-    clades when the tree is rooted), prefixed by ``b"R"`` or ``b"U"`` in :meth:`topology_keys`.
+    of every node (shape ``(n_nodes_total, n_words)``; None in namespaces wider than
+    :data:`~phylo_vi.trees.canonical_key.SPLIT_KEY_MAX_WORDS` words, where they would take
+    ``n^2 / 64`` words a tree), ``leaf_sets`` the bitset of each tree's taxa, and the topology key
+    of tree ``i`` is ``key_words[key_offsets[i]:key_offsets[i + 1]]`` (leaf set, then its sorted
+    splits, or clades when the tree is rooted; or the canonical code of
+    :mod:`phylo_vi.trees.canonical_key`), prefixed by ``b"R"`` or ``b"U"`` in :meth:`topology_keys`.
     ``indices`` are the positions of the trees in their file (0-based, burn-in included) and
     ``lines`` the lines where their statements start.
     """
@@ -58,7 +71,8 @@ class TreeBatch:
     parent: np.ndarray
     branch_length: np.ndarray
     taxon: np.ndarray
-    clades: np.ndarray
+    clades: np.ndarray | None
+    leaf_sets: np.ndarray
     key_offsets: np.ndarray
     key_words: np.ndarray
     rooted: np.ndarray
@@ -76,7 +90,7 @@ class TreeBatch:
 
     @property
     def n_words(self) -> int:
-        return self.clades.shape[1]
+        return self.leaf_sets.shape[1]
 
     @property
     def roots(self) -> np.ndarray:
@@ -103,6 +117,10 @@ class TreeBatch:
         sizes = np.diff(self.node_offsets)
         largest = int(sizes.max()) if len(sizes) else 1
         key_start = np.zeros(len(self) + 1, dtype=np.int64)
+        if self.clades is None:
+            keys = np.empty(int((sizes + 1).sum()), dtype=np.uint64)
+            kernel.canonical_rekey_kernel(self.node_offsets, self.parent, self.taxon, rooted, key_start, keys)
+            return key_start, keys[: key_start[-1]]
         keys = np.empty(int((sizes + 1).sum()) * self.n_words, dtype=np.uint64)
         kernel.rekey_kernel(self.node_offsets, self.parent, self.taxon, self.clades, self.n_words, rooted, key_start,
                             keys, np.empty(largest, dtype=np.int32), np.empty(max(largest, self.n_words), np.uint64))
@@ -113,7 +131,7 @@ class TreeBatch:
         a, b = int(self.node_offsets[i]), int(self.node_offsets[i + 1])
         tree = Tree(self.parent[a:b].copy(), self.branch_length[a:b].copy(), self.taxon[a:b].copy(), self.taxa,
                     rooted=bool(self.rooted[i]), name=self.names[i], weight=float(self.weight[i]))
-        if words_for(len(self.taxa)) == self.n_words:
+        if self.clades is not None and words_for(len(self.taxa)) == self.n_words:
             tree.__dict__["clades"] = self.clades[a:b].copy()  # the cached property, already computed here
         return tree
 
@@ -122,72 +140,68 @@ class TreeBatch:
 
 
 class _Buffers:
-    """Output arrays of the kernel for one batch."""
+    """Output arrays of the kernel for one batch (:class:`~phylo_vi.io.batch_parser.BatchArrays`) and tree names."""
 
-    def __init__(self, batch_size: int, max_nodes: int, n_words: int, nodes_per_tree: int):
+    def __init__(self, batch_size: int, max_nodes: int, n_words: int, nodes_per_tree: int, canonical_keys: bool):
         cap_nodes = batch_size * nodes_per_tree + max_nodes
-        self.n_words = n_words
-        self.node_start = np.zeros(batch_size + 1, dtype=np.int64)
-        self.rooted = np.zeros(batch_size, dtype=np.bool_)
-        self.weight = np.ones(batch_size)
-        self.line = np.zeros(batch_size, dtype=np.int64)
-        self.index = np.zeros(batch_size, dtype=np.int64)
-        self.name_span = np.zeros((batch_size, 2), dtype=np.int64)
-        self.parent = np.empty(cap_nodes, dtype=np.int32)
-        self.length = np.empty(cap_nodes)
-        self.taxon = np.empty(cap_nodes, dtype=np.int32)
-        self.clades = np.empty((cap_nodes, n_words), dtype=np.uint64)
-        self.key_start = np.zeros(batch_size + 1, dtype=np.int64)
-        self.keys = np.empty(batch_size * nodes_per_tree * n_words + (max_nodes + 1) * n_words, dtype=np.uint64)
-        self.hard_node = np.empty(_HARD_CAPACITY + max_nodes, dtype=np.int64)
-        self.hard_span = np.empty((_HARD_CAPACITY + max_nodes, 2), dtype=np.int64)
+        key_width = 1 if canonical_keys else n_words
+        cap_keys = (batch_size * nodes_per_tree + max_nodes + 1) * key_width
+        cap_hard = _HARD_CAPACITY + max_nodes
+        self.canonical_keys = canonical_keys
+        self.arrays = kernel.BatchArrays(
+            node_start=np.zeros(batch_size + 1, dtype=np.int64), rooted=np.zeros(batch_size, dtype=np.bool_),
+            weight=np.ones(batch_size), line=np.zeros(batch_size, dtype=np.int64),
+            index=np.zeros(batch_size, dtype=np.int64), name_span=np.zeros((batch_size, 2), dtype=np.int64),
+            parent=np.empty(cap_nodes, dtype=np.int32), length=np.empty(cap_nodes),
+            taxon=np.empty(cap_nodes, dtype=np.int32),
+            clades=np.empty((0 if canonical_keys else cap_nodes, n_words), dtype=np.uint64),
+            leaf_sets=np.zeros((batch_size, n_words), dtype=np.uint64),
+            key_start=np.zeros(batch_size + 1, dtype=np.int64), keys=np.empty(cap_keys, dtype=np.uint64),
+            hard_node=np.empty(cap_hard, dtype=np.int64), hard_span=np.empty((cap_hard, 2), dtype=np.int64))
         self.names: list[str | None] = []
 
     def fits(self, n_trees: int, n_nodes: int, n_keys: int) -> bool:
-        return n_trees < len(self.rooted) and n_nodes <= len(self.parent) and n_keys <= len(self.keys)
+        out = self.arrays
+        return n_trees < len(out.rooted) and n_nodes <= len(out.parent) and n_keys <= len(out.keys)
 
     def append(self, tree: Tree, index: int, line: int, state: np.ndarray) -> None:
+        out = self.arrays
         t, base, k0 = int(state[kernel.S_TREES]), int(state[kernel.S_NODES]), int(state[kernel.S_KEYS])
         size = tree.n_nodes
         key = np.frombuffer(tree.topology_key()[1:], dtype=np.uint64)
-        self.parent[base:base + size] = tree.parent
-        self.length[base:base + size] = tree.branch_length
-        self.taxon[base:base + size] = tree.taxon
-        self.clades[base:base + size] = tree.clades
-        self.keys[k0:k0 + len(key)] = key
-        self.rooted[t], self.weight[t], self.line[t], self.index[t] = tree.rooted, tree.weight, line, index
-        self.node_start[t + 1] = base + size
-        self.key_start[t + 1] = k0 + len(key)
+        out.parent[base:base + size] = tree.parent
+        out.length[base:base + size] = tree.branch_length
+        out.taxon[base:base + size] = tree.taxon
+        if not self.canonical_keys:
+            out.clades[base:base + size] = tree.clades
+        out.leaf_sets[t] = tree.leaf_set
+        out.keys[k0:k0 + len(key)] = key
+        out.rooted[t], out.weight[t], out.line[t], out.index[t] = tree.rooted, tree.weight, line, index
+        out.node_start[t + 1] = base + size
+        out.key_start[t + 1] = k0 + len(key)
         self.names.append(tree.name)
         state[kernel.S_TREES], state[kernel.S_NODES], state[kernel.S_KEYS] = t + 1, base + size, k0 + len(key)
 
     def batch(self, taxa: TaxonNamespace, path: Path, state: np.ndarray) -> TreeBatch:
+        out = self.arrays
         t, nodes, n_keys = int(state[kernel.S_TREES]), int(state[kernel.S_NODES]), int(state[kernel.S_KEYS])
-        return TreeBatch(taxa, path, self.node_start[:t + 1], self.parent[:nodes], self.length[:nodes],
-                         self.taxon[:nodes], self.clades[:nodes], self.key_start[:t + 1], self.keys[:n_keys],
-                         self.rooted[:t], self.weight[:t], self.index[:t], self.line[:t], self.names)
+        return TreeBatch(taxa, path, out.node_start[:t + 1], out.parent[:nodes], out.length[:nodes],
+                         out.taxon[:nodes], None if self.canonical_keys else out.clades[:nodes], out.leaf_sets[:t],
+                         out.key_start[:t + 1], out.keys[:n_keys],
+                         out.rooted[:t], out.weight[:t], out.index[:t], out.line[:t], self.names)
 
 
-def _label_table(taxa: TaxonNamespace, translate: dict[str, str] | None):
-    """Hash table of leaf labels: translate tokens first (they win), then taxon names."""
-    labels: dict[bytes, int] = {}
-    for token, name in (translate or {}).items():
-        labels[token.encode()] = taxa.index(name)
-    for index, name in enumerate(taxa):
-        labels.setdefault(name.encode(), index)
-    size = 1 << max(4, (2 * len(labels) + 1).bit_length())
-    slots = np.full(size, -1, dtype=np.int64)
-    entries = list(labels.items())
-    offsets = np.zeros(len(entries) + 1, dtype=np.int64)
-    offsets[1:] = np.cumsum([len(label) for label, _ in entries])
-    for entry, (label, _) in enumerate(entries):
-        slot = kernel.label_hash(label) & (size - 1)
-        while slots[slot] >= 0:
-            slot = (slot + 1) & (size - 1)
-        slots[slot] = entry
-    data = np.frombuffer(b"".join(label for label, _ in entries) or b"\0", dtype=np.uint8).copy()
-    taxon = np.array([index for _, index in entries] or [0], dtype=np.int32)
-    return slots, data, offsets, taxon
+def _batch_sizes(batch_size: int, nodes_per_tree: int, n_words: int, canonical_keys: bool) -> tuple[int, int]:
+    """Trees of the first arrays of a batch and of the largest (``batch_size``, or fewer, at least one).
+
+    They hold :data:`FIRST_BATCH_BYTES` and :data:`BATCH_BYTES` of output arrays.
+    """
+    key_width = 1 if canonical_keys else n_words
+    clade_width = 0 if canonical_keys else n_words
+    per_node = 4 + 8 + 4 + 8 * (clade_width + key_width)  # parent, length, taxon, clades, keys
+    per_tree = nodes_per_tree * per_node + 8 * n_words + 64  # + leaf set and the per-tree columns
+    largest = max(1, min(batch_size, BATCH_BYTES // per_tree))
+    return max(1, min(largest, FIRST_BATCH_BYTES // per_tree)), largest
 
 
 class _BatchReader:
@@ -213,22 +227,29 @@ class _BatchReader:
         """(Re)build the label table and scratch arrays after the namespace changed."""
         n_taxa = len(self.taxa)
         self._n_taxa = n_taxa
-        self.table = _label_table(self.taxa, self.reader.translate if self.reader is not None else None)
+        self.labels = build_label_table(self.taxa, self.reader.translate if self.reader is not None else None)
         self.max_nodes = 2 * n_taxa + 16
         self.nodes_per_tree = max(2 * n_taxa - 1, 1)
         self.n_words = words_for(n_taxa)
-        self.scratch = np.empty(3 * self.max_nodes, dtype=np.int32)
-        self.seen = np.zeros(max(n_taxa, 1), dtype=np.int64)
-        self.tmp = np.empty(max(self.max_nodes, self.n_words), dtype=np.uint64)
+        self.canonical_keys = uses_canonical_key(self.n_words)
+        self.first_batch, self.largest_batch = _batch_sizes(self.batch_size, self.nodes_per_tree, self.n_words,
+                                                            self.canonical_keys)
+        self.capacity = self.first_batch  # trees of the next batch's arrays
+        self.work = kernel.new_workspace(self.max_nodes, n_taxa, self.n_words)
+        self.options = kernel.ParseOptions(
+            mode=kernel.MODE_NEXUS if self.nexus else kernel.MODE_NEWICK, default_rooted=int(self.default_rooted),
+            rooted_override=-1 if self.rooted is None else int(self.rooted), n_burnin=self.n_burnin, thin=self.thin,
+            n_words=self.n_words, max_nodes=self.max_nodes, canonical_keys=int(self.canonical_keys))
 
     def _new_buffers(self) -> None:
-        self.out = _Buffers(self.batch_size, self.max_nodes, self.n_words, self.nodes_per_tree)
+        self.out = _Buffers(self.capacity, self.max_nodes, self.n_words, self.nodes_per_tree, self.canonical_keys)
         self.state[kernel.S_TREES] = self.state[kernel.S_NODES] = self.state[kernel.S_KEYS] = 0
         self.state[kernel.S_HARD] = 0
 
     def _flush(self) -> Iterator[TreeBatch]:
         if self.state[kernel.S_TREES] > 0:
             yield self.out.batch(self.taxa, self.path, self.state)
+            self.capacity = min(2 * self.capacity, self.largest_batch)
         self._new_buffers()
 
     def _header(self) -> tuple[int, int]:
@@ -324,18 +345,10 @@ class _BatchReader:
         self._finish(int(state[kernel.S_INDEX]))
 
     def _call(self, buffer: np.ndarray, n: int, data: bytes) -> int:
-        state, out = self.state, self.out
+        state, out = self.state, self.out.arrays
         first_tree = int(state[kernel.S_TREES])
         state[kernel.S_HARD] = 0
-        slots, entry_bytes, entry_offsets, entry_taxon = self.table
-        override = -1 if self.rooted is None else int(self.rooted)
-        mode = kernel.MODE_NEXUS if self.nexus else kernel.MODE_NEWICK
-        status = kernel.parse_lines(
-            buffer, n, mode, int(self.default_rooted), override, self.n_burnin, self.thin,
-            slots, entry_bytes, entry_offsets, entry_taxon, len(self.taxa), self.n_words,
-            out.node_start, out.rooted, out.weight, out.line, out.index, out.name_span,
-            out.parent, out.length, out.taxon, out.clades, out.key_start, out.keys,
-            out.hard_node, out.hard_span, self.max_nodes, state, self.scratch, self.seen, self.tmp)
+        status = kernel.parse_lines(buffer, n, self.options, self.labels, out, self.work, state)
         n_hard = int(state[kernel.S_HARD])
         # flat lists of ints: a list per span would make the garbage collector run over and over
         if n_hard:
@@ -344,10 +357,10 @@ class _BatchReader:
         last_tree = int(state[kernel.S_TREES])
         if self.nexus:
             flat = out.name_span[first_tree:last_tree].ravel().tolist()
-            out.names.extend([data[flat[k]:flat[k + 1]].decode("utf-8", errors="replace")
-                              for k in range(0, len(flat), 2)])
+            self.out.names.extend([data[flat[k]:flat[k + 1]].decode("utf-8", errors="replace")
+                                   for k in range(0, len(flat), 2)])
         else:
-            out.names.extend([None] * (last_tree - first_tree))
+            self.out.names.extend([None] * (last_tree - first_tree))
         return status
 
     def _append(self, tree: Tree, index: int, line: int) -> Iterator[TreeBatch]:
@@ -362,7 +375,8 @@ class _BatchReader:
                              int(state[kernel.S_KEYS]) + key_size):
             yield from self._flush()
             if not self.out.fits(0, size, key_size):
-                self.out = _Buffers(self.batch_size, size + self.max_nodes, self.n_words, self.nodes_per_tree)
+                self.out = _Buffers(self.first_batch, size + self.max_nodes, self.n_words, self.nodes_per_tree,
+                                    self.canonical_keys)
         self.out.append(tree, index, line, state)
 
     def _fallback(self, raw: bytes):

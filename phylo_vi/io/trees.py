@@ -137,8 +137,8 @@ def _check_batch(batch: TreeBatch, reference: np.ndarray | None, path: Path) -> 
                               int(batch.lines[int(np.argmax(bad))]))
     if reference is None or len(batch) == 0:
         return
-    roots = batch.clades[batch.roots]
-    if roots.shape[1] == len(reference) and np.all(roots == reference):
+    leaf_sets = batch.leaf_sets
+    if leaf_sets.shape[1] == len(reference) and np.all(leaf_sets == reference):
         return
     for i in range(len(batch)):
         _check_leaf_set(batch.tree(i), reference, path, int(batch.lines[i]))

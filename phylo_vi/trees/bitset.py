@@ -56,6 +56,33 @@ def bitset_to_string(words: np.ndarray, n_taxa: int) -> str:
     return "".join("*" if (value >> taxon) & 1 else "." for taxon in range(n_taxa))
 
 
+_REVERSED_BYTE = np.array([int(f"{byte:08b}"[::-1], 2) for byte in range(256)], dtype=np.uint8)
+_STRING_ROWS = 256
+
+
+def bitset_strings(bitsets: np.ndarray, n_taxa: int) -> list[str]:
+    """:func:`bitset_to_string` of every row of ``bitsets`` (vectorised, a few hundred rows at a time)."""
+    rows = np.ascontiguousarray(bitsets, dtype="<u8")
+    strings: list[str] = []
+    for start in range(0, len(rows), _STRING_ROWS):
+        bits = np.unpackbits(rows[start:start + _STRING_ROWS].view(np.uint8), axis=-1, bitorder="little")
+        chars = np.where(bits[:, :n_taxa], np.uint8(ord("*")), np.uint8(ord(".")))
+        strings += [row.tobytes().decode("ascii") for row in chars]
+    return strings
+
+
+def string_order_words(bitsets: np.ndarray) -> np.ndarray:
+    """Words that sort, as unsigned integers with the first word most significant, as the bitstrings sort.
+
+    In :func:`bitset_to_string` taxon 0 comes first and ``*`` (a set bit) sorts before ``.``: each
+    word is bit-reversed (taxon ``64 w`` becomes its most significant bit) and complemented.
+    """
+    n_sets, n_words_ = bitsets.shape
+    as_bytes = np.ascontiguousarray(bitsets, dtype="<u8").view(np.uint8).reshape(n_sets, n_words_, 8)
+    reversed_words = _REVERSED_BYTE[as_bytes[:, :, ::-1]].reshape(n_sets, 8 * n_words_).view("<u8")
+    return ~reversed_words.astype(np.uint64)
+
+
 def popcount(bitsets: np.ndarray) -> np.ndarray:
     """Number of set bits of each row of ``bitsets`` (shape ``(..., n_words)``)."""
     as_bytes = np.ascontiguousarray(bitsets, dtype="<u8").view(np.uint8)
@@ -98,6 +125,16 @@ def clade_bitsets_kernel(parent: np.ndarray, taxon: np.ndarray, n_words_: int) -
             for w in range(n_words_):
                 clades[p, w] |= clades[node, w]
     return clades
+
+
+@njit(cache=True, nogil=True)
+def leaf_set_kernel(taxon: np.ndarray, base: int, n_nodes: int, words: np.ndarray) -> None:
+    """Bits of the taxa of nodes ``base .. base + n_nodes - 1`` into ``words`` (one bitset, cleared first)."""
+    words[:] = 0
+    for node in range(base, base + n_nodes):
+        t = taxon[node]
+        if t >= 0:
+            words[t // 64] |= np.uint64(1) << np.uint64(t % 64)
 
 
 @njit(cache=True, nogil=True)

@@ -23,6 +23,7 @@ from numba import njit
 
 from phylo_vi.errors import PhyloVIError
 from phylo_vi.trees import bitset
+from phylo_vi.trees.canonical_key import canonical_key_words, uses_canonical_key
 from phylo_vi.trees.taxa import TaxonNamespace
 
 
@@ -144,7 +145,13 @@ class Tree:
 
     @property
     def leaf_set(self) -> np.ndarray:
-        return self.clades[self.root]
+        """Bitset of the tree's taxa (the root's clade; from the taxon array while the clades are not computed)."""
+        clades = self.__dict__.get("clades")
+        if clades is not None:
+            return clades[self.root]
+        words = np.zeros(bitset.n_words(self.n_taxa), dtype=np.uint64)
+        bitset.leaf_set_kernel(self.taxon, 0, self.n_nodes, words)
+        return words
 
     def nontrivial_clades(self) -> np.ndarray:
         """Distinct clades with at least two taxa, excluding the root clade, canonical order."""
@@ -176,9 +183,14 @@ class Tree:
         Rooted trees compare by their clades, unrooted trees by their splits (so any rooting
         of one unrooted tree gives the same key). Branch lengths and child order are ignored.
         The bytes are the leaf set followed by :meth:`nontrivial_clades` (rooted) or
-        :meth:`splits` (unrooted), computed in one Numba pass.
+        :meth:`splits` (unrooted), computed in one Numba pass; in namespaces wider than
+        :data:`~phylo_vi.trees.canonical_key.SPLIT_KEY_MAX_WORDS` words, the linear-size canonical
+        code of :mod:`phylo_vi.trees.canonical_key`.
         """
-        words = bitset.topology_key_words(self.clades, self.parent, self.taxon, self.rooted)
+        if uses_canonical_key(bitset.n_words(self.n_taxa)):
+            words = canonical_key_words(self.parent, self.taxon, self.rooted)
+        else:
+            words = bitset.topology_key_words(self.clades, self.parent, self.taxon, self.rooted)
         return (b"R" if self.rooted else b"U") + words.tobytes()
 
     # ---------------------------------------------------------------------------- rerooting

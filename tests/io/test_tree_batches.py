@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from phylo_vi.errors import TreeFormatError
-from phylo_vi.io.batch_parser import parse_decimal
+from phylo_vi.io.exact_decimal import parse_decimal
 from phylo_vi.io.beast import read_beast_trees
 from phylo_vi.io.detect import detect_format
 from phylo_vi.io.newick import format_newick, parse_newick, read_newick
@@ -192,3 +192,40 @@ def test_keys_with_forced_rooting(name):
     for tree in trees:
         tree.rooted = True
     assert rooted == [tree.topology_key() for tree in trees]
+
+
+def test_batches_start_small_and_double_with_identical_trees(tmp_path, monkeypatch):
+    # the first batch gets one tree (FIRST_BATCH_BYTES = 1), each next one twice as many, up to
+    # batch_size = 16: 40 kernel lines, 3 lines of the reference parser and 4 more trees
+    from phylo_vi.io import tree_batches
+
+    monkeypatch.setattr(tree_batches, "FIRST_BATCH_BYTES", 1)
+    kernel_line = "   tree gen.k = [&U] (1:0.1,(2:0.2,3:0.3):0.4,(4:0.5,5:0.6):0.7);"
+    fallback_line = "   tree gen.f = [&U] ('1',2,(3,(4,5)));"
+    path = _lines_file(tmp_path, [kernel_line] * 20 + [fallback_line] * 3 + [kernel_line] * 20)
+    assert assert_identical_to_reference(path, batch_size=16) == 43 + 4
+    assert [len(batch) for batch in iter_tree_batches(path, batch_size=16)] == [1, 2, 4, 8, 16, 16]
+
+
+def test_wide_namespace_trees_identical_with_canonical_keys(tmp_path):
+    # 1,100 taxa (18 words, past SPLIT_KEY_MAX_WORDS): no clade arrays in the batch, canonical keys
+    # equal to Tree.topology_key of the reference parser's trees, forced rootings included
+    rng = np.random.default_rng(11)
+    names = [f"n{i}" for i in range(1100)]
+    lines = []
+    for _ in range(3):
+        nodes = [f"{names[i]}:{rng.exponential(0.1)!r}" for i in rng.permutation(len(names))]
+        while len(nodes) > 3:
+            i, j = sorted(rng.choice(len(nodes), size=2, replace=False))
+            right, left = nodes.pop(j), nodes.pop(i)
+            nodes.append(f"({left},{right}):{rng.exponential(0.1)!r}")
+        lines.append("(" + ",".join(nodes) + ");")
+    path = tmp_path / "wide.nwk"
+    path.write_text("\n".join(lines + ["[&R] " + lines[0]]) + "\n")
+    assert assert_identical_to_reference(path, batch_size=2) == 4
+    batches = list(iter_tree_batches(path, taxa=TaxonNamespace(names)))
+    assert all(batch.clades is None and batch.n_words == 18 for batch in batches)
+    trees = [tree for batch in batches for tree in batch]
+    keys = [key for batch in batches for key in batch.topology_keys(rooted=False)]
+    assert keys == [(tree.unroot() if tree.rooted else tree).topology_key() for tree in trees]
+    assert keys[0] == keys[3] and len(set(keys)) == 3
