@@ -31,6 +31,7 @@ from phylo_vi.diagnostics.mrbayes_statistics import (mrbayes_hpd, mrbayes_psrf, 
 from phylo_vi.errors import EmptyInputError, PhyloVIError
 from phylo_vi.io.tree_batches import TreeBatch
 from phylo_vi.trees import bitset
+from phylo_vi.trees.canonical_key import SPLIT_KEY_MAX_WORDS
 from phylo_vi.trees.taxa import TaxonNamespace
 
 DEFAULT_MIN_PARTITION_FREQUENCY = 0.10
@@ -109,6 +110,10 @@ class PartitionCounter:
             self.taxa, self.rooted = batch.taxa, rooted
         elif rooted != self.rooted or np.any(batch.rooted != rooted):
             raise PhyloVIError(f"{batch.path}: rooted and unrooted trees cannot be summarised together")
+        if batch.clades is None:
+            raise PhyloVIError(f"{batch.path}: split tables are computed for trees of up to "
+                               f"{64 * SPLIT_KEY_MAX_WORDS:,} taxa (their split bitsets grow as the square of "
+                               f"the number of taxa); this sample has {len(batch.taxa):,}")
         sizes = np.diff(batch.node_offsets)
         roots = batch.node_offsets[1:] - 1
         full = np.repeat(batch.clades[roots], sizes, axis=0)

@@ -149,3 +149,15 @@ def test_beast_runs_rooted_clades(tmp_path):
 def test_a_summary_file_is_not_a_chain():
     with pytest.raises(PhyloVIError, match="summary, not an MCMC chain"):
         phylo_vi.analyze(DATA / "example.nex.trprobs")
+
+
+def test_split_tables_of_more_than_1024_taxa_are_refused_in_one_line(tmp_path):
+    # beyond 16 bitset words the reader keys topologies by canonical codes and keeps no clades
+    taxa = [f"t{i}" for i in range(1100)]
+    caterpillar = taxa[0]
+    for name in taxa[1:]:
+        caterpillar = f"({caterpillar},{name})"
+    path = tmp_path / "wide.nwk"
+    path.write_text(caterpillar + ";\n" + caterpillar + ";\n")
+    with pytest.raises(PhyloVIError, match="up to 1,024 taxa"):
+        phylo_vi.analyze([path])
