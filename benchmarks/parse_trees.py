@@ -219,6 +219,7 @@ print(json.dumps({"steps": steps, "key_bytes": len(key), "log_likelihood": log_l
 
 def bench_large_tree(n_taxa: int, n_sites: int, folder: Path) -> dict:
     """Read, key and score one ``n_taxa``-taxon tree in a fresh process (see the module docstring)."""
+    from phylo_vi.io.newick import format_newick
     from phylo_vi.trees import TaxonNamespace, Tree
 
     rng = np.random.default_rng(n_taxa)
@@ -227,7 +228,7 @@ def bench_large_tree(n_taxa: int, n_sites: int, folder: Path) -> dict:
     taxon[:n_taxa] = np.arange(n_taxa)
     taxa = TaxonNamespace(f"taxon_{k}" for k in range(n_taxa))
     path, warm_up = folder / "large.nwk", folder / "warm_up.nwk"
-    path.write_text(Tree(parent, rng.exponential(0.1, len(parent)), taxon, taxa).to_newick() + "\n")
+    path.write_text(format_newick(Tree(parent, rng.exponential(0.1, len(parent)), taxon, taxa)) + "\n")
     warm_up.write_text("((a:0.1,b:0.2):0.1,c:0.3,d:0.1);\n")
     root = Path(__file__).resolve().parents[1]
     result = subprocess.run([sys.executable, "-c", _LARGE_TREE, str(path), str(warm_up), str(n_sites)],

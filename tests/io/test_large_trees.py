@@ -13,6 +13,7 @@ import pytest
 
 from phylo_vi.diagnostics import summarize_runs
 from phylo_vi.io import read_trees
+from phylo_vi.io.newick import format_newick
 from phylo_vi.io.tree_batches import CHUNK_BYTES, iter_tree_batches
 from phylo_vi.trees import TaxonNamespace, Tree
 from phylo_vi.trees.bitset import bitset_to_int
@@ -51,7 +52,7 @@ def write_tree(path, parent: np.ndarray, rng: np.random.Generator, rooted: bool 
     taxon[:n_taxa] = np.arange(n_taxa)
     taxa = TaxonNamespace(names)
     tree = Tree(parent, rng.exponential(0.1, len(parent)), taxon, taxa, rooted=rooted)
-    path.write_text(tree.to_newick() + "\n")
+    path.write_text(format_newick(tree) + "\n")
     return names
 
 
@@ -136,7 +137,7 @@ def test_canonical_key_equals_exactly_for_equal_split_sets(tmp_path):
     assert redrawn.topology_key() == tree.topology_key()
     assert swapped.topology_key() != tree.topology_key()
     path = tmp_path / "two.nwk"
-    path.write_text(tree.to_newick() + "\n" + redrawn.to_newick() + "\n" + swapped.to_newick() + "\n")
+    path.write_text(format_newick(tree) + "\n" + format_newick(redrawn) + "\n" + format_newick(swapped) + "\n")
     batch_keys = [key for batch in iter_tree_batches(path, taxa=TaxonNamespace(names)) for key in
                   batch.topology_keys()]
     assert batch_keys == [tree.topology_key(), redrawn.topology_key(), swapped.topology_key()]
