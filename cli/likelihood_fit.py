@@ -96,7 +96,7 @@ def fit_command(alignment: Path, tree_file: Path, model_string: str, model_list:
                     "best_model": fits[0].model_string, "models": documents}
     if outputs is not None:
         with writing(outputs, quiet) as staged:
-            staged["tree"].write_text(fits[0].format_newick(tree) + "\n")
+            staged["tree"].write_text(format_newick(fits[0].tree) + "\n")
             staged["json"].write_text(json.dumps(document, indent=2, allow_nan=True) + "\n")
     if as_json:
         emit_json(document)
