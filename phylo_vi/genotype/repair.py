@@ -22,6 +22,12 @@ by clustering genotypers such as BnpC, Borgsmüller et al. 2020, Bioinformatics 
 
 Rows are always genotypes of nodes of one tree, hence conflict-free; the search is a local
 optimum of the penalised likelihood, not a certified global one.
+
+Missing entries (``3``) carry no information (gain 0), so they are imputed by the tree. With a
+``doublet_rate`` > 0, after step (c) every cell is tested against all pairs of the kept clones
+(:func:`~phylo_vi.genotype.doublets.call_doublets`); cells called doublets are left out of the
+next round's tree and of the dissolution (their reads would pull the tree towards unions of
+clones) and are given their best single clone in the conflict-free matrix.
 """
 from __future__ import annotations
 
@@ -31,6 +37,7 @@ import numpy as np
 from scipy.cluster.hierarchy import linkage
 
 from phylo_vi.errors import PhyloVIError
+from phylo_vi.genotype.doublets import call_doublets
 from phylo_vi.genotype.tree_search import leaf_genotypes, placement, spr_hill_climb
 from phylo_vi.genotype.matrix import MISSING, check_matrix, observation_log_probs
 
@@ -45,6 +52,7 @@ class RepairResult:
     log_likelihood: float
     n_clones: int
     n_rounds: int
+    doublets: np.ndarray  # (n,) bool: cells called doublets (all False without a doublet rate)
 
 
 def linkage_tree(profiles: np.ndarray) -> np.ndarray:
@@ -97,7 +105,7 @@ def _dissolve(fit: np.ndarray, penalty: float) -> np.ndarray:
 
 
 def repair(observed: np.ndarray, fp: float, fn: float, *, initial: np.ndarray | None = None,
-           clone_penalty: float = DEFAULT_CLONE_PENALTY, max_rounds: int = 20,
+           clone_penalty: float = DEFAULT_CLONE_PENALTY, doublet_rate: float = 0.0, max_rounds: int = 20,
            max_sweeps: int = 3, initial_sweeps: int = 1) -> RepairResult:
     """Conflict-free matrix maximising the penalised FP/FN log-likelihood of ``observed``.
 
@@ -108,6 +116,7 @@ def repair(observed: np.ndarray, fp: float, fn: float, *, initial: np.ndarray | 
     initial : (n, m) 0/1 matrix used only to cluster the cells at the start (e.g. the pointer
         network's output); defaults to ``observed`` with missing entries read as 0.
     clone_penalty : log-likelihood cost of one more distinct row (0 = pure maximum likelihood).
+    doublet_rate : prior probability that a cell is a doublet (0 = no doublet model).
     max_rounds : rounds of (group tree, reassignment, dissolution) at most.
     max_sweeps, initial_sweeps : SPR sweeps over the group tree per round and over the first
         tree of single cells.
@@ -115,6 +124,8 @@ def repair(observed: np.ndarray, fp: float, fn: float, *, initial: np.ndarray | 
     observed = check_matrix(observed)
     if clone_penalty < 0:
         raise PhyloVIError(f"clone_penalty must be >= 0, got {clone_penalty}")
+    if not 0.0 <= doublet_rate < 1.0:
+        raise PhyloVIError(f"doublet_rate must be in [0, 1), got {doublet_rate}")
     log0, log1 = observation_log_probs(observed, fp, fn)
     cell_gain = log1 - log0
     start = np.where(observed == MISSING, 0, observed) if initial is None else check_matrix(initial, allow_missing=False)
@@ -123,22 +134,27 @@ def repair(observed: np.ndarray, fp: float, fn: float, *, initial: np.ndarray | 
     # 1. cell tree + exact placement; its distinct rows are the first groups
     rows = _tree_genotypes(start, cell_gain, initial_sweeps)[: observed.shape[0]]
     genotypes, labels = np.unique(rows, axis=0, return_inverse=True)
+    doublets = np.zeros(observed.shape[0], dtype=bool)
     rounds = 0
     for rounds in range(1, max_rounds + 1):
+        singlets = ~doublets
         # 2a. tree over the groups; candidates are all its node genotypes and the normal (all-0) row
-        gain = _group_gain(labels, cell_gain, len(genotypes))
+        gain = _group_gain(labels[singlets], cell_gain[singlets], len(genotypes))
         candidates = np.unique(np.vstack([_tree_genotypes(genotypes, gain, max_sweeps),
                                           np.zeros((1, observed.shape[1]), np.int8)]), axis=0)
         # 2b-c. cells to their best candidate, after dissolving groups cheaper than the penalty
         fit = cell_gain @ candidates.T.astype(np.float64)
-        active = _dissolve(fit, clone_penalty)
+        active = _dissolve(fit[singlets], clone_penalty)
+        new_doublets = (call_doublets(cell_gain, candidates[active], doublet_rate) if doublet_rate > 0
+                        else doublets)
         used, labels = np.unique(np.argmax(fit[:, active], axis=1), return_inverse=True)
         genotypes = candidates[active[used]]
         new_rows = genotypes[labels]
-        converged = np.array_equal(new_rows, rows)
-        rows = new_rows
+        converged = np.array_equal(new_rows, rows) and np.array_equal(new_doublets, doublets)
+        rows, doublets = new_rows, new_doublets
         if converged:
             break
     matrix = rows.astype(np.int8)
     log_lik = float(np.where(matrix == 1, log1, log0).sum())
-    return RepairResult(matrix=matrix, log_likelihood=log_lik, n_clones=len(genotypes), n_rounds=rounds)
+    return RepairResult(matrix=matrix, log_likelihood=log_lik, n_clones=len(genotypes), n_rounds=rounds,
+                        doublets=doublets)
