@@ -74,7 +74,9 @@ def denoise_paths(prefix: Path) -> dict[str, Path]:
 @click.option("--decoding", type=click.Choice(["beam", "sample"]), default="beam", show_default=True)
 @click.option("--candidates", type=click.IntRange(min=1), default=8, show_default=True,
               help="Beams or samples decoded by the pointer network.")
-@click.option("--no-network", is_flag=True, help="Skip the pointer network (repair only; ablation).")
+@click.option("--network", "use_network", type=click.Choice(["auto", "on", "off"]), default="auto",
+              show_default=True, help="Pointer network before the repair: auto = on up to 10,000 entries.")
+@click.option("--no-network", is_flag=True, help="Same as --network off (repair only; ablation).")
 @click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Pointer-network weights (default: the shipped ones).")
 @click.option("--clone-penalty", type=float, default=None, help="Log-likelihood cost per clone (default 15).")
@@ -83,13 +85,14 @@ def denoise_paths(prefix: Path) -> dict[str, Path]:
 @json_option
 @quiet_option
 def denoise(matrix: Path, fp: float | None, fn: float | None, doublet_rate: float, fmt: str,
-            out_prefix: Path | None, decoding: str, candidates: int, no_network: bool, weights: Path | None,
+            out_prefix: Path | None, decoding: str, candidates: int, use_network: str, no_network: bool,
+            weights: Path | None,
             clone_penalty: float | None, seed: int | None, threads: int, as_json: bool, quiet: bool) -> None:
     """Remove FP/FN noise from MATRIX; the output is always conflict-free, with its mutation tree."""
     import torch
 
     from phylo_vi.genotype import denoise as run
-    from phylo_vi.genotype.denoise import load_network
+    from phylo_vi.genotype.denoise import NETWORK_MAX_ENTRIES, load_network
     from phylo_vi.genotype.formats import read_genotype, write_sc
     from phylo_vi.genotype.matrix import check_rates
     from phylo_vi.genotype.mutation_tree import mutation_tree, to_dot, to_newick
@@ -103,7 +106,8 @@ def denoise(matrix: Path, fp: float | None, fn: float | None, doublet_rate: floa
     outputs = None if out_prefix is None else planned_outputs(denoise_paths(out_prefix),
                                                               [matrix] + ([weights] if weights else []))
     data = read_genotype(matrix, fmt)
-    network = False if no_network else (load_network(weights) if weights else True)
+    network_on = use_network == "on" or (use_network == "auto" and data.values.size <= NETWORK_MAX_ENTRIES)
+    network = False if no_network or not network_on else (load_network(weights) if weights else True)
     seed = resolve_seed(seed)
     start = time.perf_counter()
     result = run(data.values, fp, fn, network=network, decoding=decoding, n_candidates=candidates,
@@ -114,6 +118,7 @@ def denoise(matrix: Path, fp: float | None, fn: float | None, doublet_rate: floa
     document = {"file": str(matrix), "seed": seed, "fp": result.fp, "fn": result.fn,
                 "rates_estimated": summary["rates_estimated"],
                 "out": None if outputs is None else {k: str(v) for k, v in outputs.targets.items()},
+                "network_used": network is not False,
                 "n_flips_total": summary["n_flips_total"], "network_flips": summary["n_network_flips"],
                 "network_conflicting_pairs": summary["network_conflicts"],
                 "repair_changes": summary["n_repair_changes"], "n_clones": summary["n_clones"],

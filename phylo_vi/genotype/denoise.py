@@ -44,6 +44,11 @@ from phylo_vi.util.deprecation import renamed
 from phylo_vi.vi.sequential import sample_sequences, stochastic_beam_search
 
 DECODINGS = ("beam", "sample")
+#: ``phylo-vi genotype denoise`` runs the network only up to this many entries: it was trained on
+#: <= 24 x 30 and adds little at 100 x 100 (benchmarks/genotype.py), while its decoding grows with
+#: the entries times the flips (27 s for 200 x 100 on one loaded core, against 2 s for the repair
+#: of 1,000 x 100); larger matrices get the repair alone unless the network is asked for
+NETWORK_MAX_ENTRIES = 10_000
 
 
 def save_network(network: PointerNetwork, path: str | Path) -> None:

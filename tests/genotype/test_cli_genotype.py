@@ -99,3 +99,19 @@ def test_denoise_demo_without_rates_beats_huntress(shared_data, tmp_path, capsys
         mutation_tree(ours, [f"mut{j}" for j in range(100)], [f"cell{i}" for i in range(100)]))
     assert (tmp_path / "demo.tree.dot").read_text().startswith("digraph")
     assert "data:image/png;base64," in (tmp_path / "demo.html").read_text()
+
+
+@pytest.mark.slow
+def test_denoise_1000_cells_without_rates_uses_the_repair_alone(tmp_path, capsys):
+    # above 10,000 entries --network auto skips the network; the repair still removes most noise
+    prefix = tmp_path / "big"
+    run_ok(capsys, "genotype", "simulate", "--cells", "1000", "--mutations", "100", "--clones", "10",
+           "--fp", "0.001", "--fn", "0.1", "--missing", "0.15", "--seed", "3", "-o", str(prefix), "-q")
+    document = json.loads(run_ok(capsys, "genotype", "denoise", f"{prefix}.SC", "-o", str(tmp_path / "out"),
+                                 "--seed", "0", "--json", "-q"))
+    assert not document["network_used"] and document["conflict_free"]
+    truth = read_genotype(f"{prefix}.ground.CFMatrix").values
+    noisy = read_genotype(f"{prefix}.SC").values
+    ours = read_genotype(tmp_path / "out.CFMatrix").values
+    assert np.mean(ours != truth) < 0.1 * np.mean(np.where(noisy == 3, 0, noisy) != truth)
+    assert abs(document["fn"] - 0.1) < 0.02
