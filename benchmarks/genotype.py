@@ -99,7 +99,8 @@ def hard_settings(data: Path, seed: int):
             for doublet in (0.0, 0.02, 0.05):
                 merged, doublets = add_doublets(truth, doublet, random_state=rng)
                 observed = add_noise(merged, fp, fn, missing, random_state=rng)
-                yield f"simNo 1-3, missing {missing:g}, doublets {doublet:g}", truth, observed, fp, fn, doublet, doublets
+                label = f"simNo 1-3, missing {missing:g}, doublets {doublet:g}"
+                yield label, truth, observed, fp, fn, doublet, doublets
     for n, m in ((1000, 100), (300, 300)):
         truth = simulate_clonal(n, m, 10, random_state=rng)
         yield f"clonal {n} x {m}, missing 0.15", truth, add_noise(truth, fp, fn, 0.15, random_state=rng), fp, fn, 0.0, \

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from phylo_vi.cli.main import main
-from phylo_vi.genotype import is_conflict_free, read_genotype
+from phylo_vi.genotype import GenotypeMatrix, is_conflict_free, read_genotype, repair, write_genotype
 from phylo_vi.genotype.mutation_tree import mutation_tree, to_newick
+from phylo_vi.genotype.simulate import simulate_experiment
 
 NOISY = "phiscs_sim/noisy/simNo_1-s_10-m_100-h_1-minVAF_0.03-ISAV_0-n_100-fp_0.0001-fn_0.05-na_0-d_0-l_1000000.SC"
 
@@ -115,3 +116,17 @@ def test_denoise_1000_cells_without_rates_uses_the_repair_alone(tmp_path, capsys
     ours = read_genotype(tmp_path / "out.CFMatrix").values
     assert np.mean(ours != truth) < 0.1 * np.mean(np.where(noisy == 3, 0, noisy) != truth)
     assert abs(document["fn"] - 0.1) < 0.02
+
+
+def test_denoise_with_a_doublet_rate_lists_the_called_cells(tmp_path, capsys):
+    # a 5% doublet simulation: the listed cells are the API's calls, and true doublets
+    sim = simulate_experiment("clonal", 100, 60, n_clones=8, fp=1e-3, fn=0.1, missing_rate=0.1,
+                              doublet_rate=0.05, random_state=2)
+    path = tmp_path / "d.SC"
+    write_genotype(GenotypeMatrix(sim.observed), path)
+    document = json.loads(run_ok(capsys, "genotype", "denoise", str(path), "--fp", "0.001", "--fn", "0.1",
+                                 "--doublet-rate", "0.05", "--no-network", "--json"))
+    called = repair(sim.observed, 1e-3, 0.1, doublet_rate=0.05).doublets
+    assert document["doublet_cells"] == [f"cell{i}" for i in np.flatnonzero(called)]
+    assert document["n_doublets"] == int(called.sum()) > 0
+    assert set(np.flatnonzero(called)) <= set(np.flatnonzero(sim.doublets))
