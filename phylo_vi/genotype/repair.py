@@ -13,7 +13,8 @@ by clustering genotypers such as BnpC, Borgsmüller et al. 2020, Bioinformatics 
 1. cells are clustered (average linkage on the initial matrix — the network's output when the
    repair follows the pointer network, else the observation) and every mutation is placed on
    its best clade (ScisTree's exact genotype-calling step), after one sweep of SPR moves over the
-   tree of single cells;
+   tree of single cells (regrafts within a radius; above ``max_tree_cells`` cells the tree is
+   built over evenly spaced cells and every cell takes its best node, so memory stays linear);
 2. the distinct rows become groups; then, until nothing changes, (a) a tree over the groups is
    improved by SPR hill climbing with exact placement (incremental move scores, see
    :mod:`.tree_search`), (b) the genotypes of all its nodes become candidates, (c) candidates
@@ -46,6 +47,10 @@ DEFAULT_CLONE_PENALTY = 15.0  # tuned on 100 x 100 clonal simulations (seed 123)
 # regraft radius of the sweep over single cells: 8 gives the same matrices as an unlimited radius on the
 # 18 shared PhISCS files and Demo.SC (4 does not) at a tenth of the time, and 1,000 cells in seconds
 DEFAULT_INITIAL_RADIUS = 8
+# the first tree is built over at most this many cells (its UPGMA needs n^2 / 2 distances: 16 MB here);
+# above it, over every k-th cell, and all cells then take their best node of that tree
+DEFAULT_MAX_TREE_CELLS = 2000
+ASSIGN_CHUNK = 1024  # cells scored against the candidates at a time (memory linear in the entries)
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,25 @@ def _tree_genotypes(profiles: np.ndarray, gain: np.ndarray, max_sweeps: int, rad
     return leaf_genotypes(parent, best_node, k)
 
 
+def _best_rows(cell_gain: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """Each cell's best candidate row, scored ``ASSIGN_CHUNK`` cells at a time."""
+    scores = candidates.T.astype(np.float64)
+    best = np.concatenate([np.argmax(cell_gain[i:i + ASSIGN_CHUNK] @ scores, axis=1)
+                           for i in range(0, cell_gain.shape[0], ASSIGN_CHUNK)])
+    return candidates[best]
+
+
+def _first_rows(start: np.ndarray, cell_gain: np.ndarray, sweeps: int, radius: int, max_cells: int) -> np.ndarray:
+    """Step 1: rows of the leaves of the SPR-improved cell tree; with more than ``max_cells`` cells
+    the tree is built over every k-th cell and each cell takes its best node genotype of it."""
+    n_cells = start.shape[0]
+    if n_cells <= max_cells:
+        return _tree_genotypes(start, cell_gain, sweeps, radius)[:n_cells]
+    subset = np.arange(0, n_cells, -(-n_cells // max_cells))
+    nodes = np.unique(_tree_genotypes(start[subset], cell_gain[subset], sweeps, radius), axis=0)
+    return _best_rows(cell_gain, nodes)
+
+
 def _group_gain(labels: np.ndarray, cell_gain: np.ndarray, k: int) -> np.ndarray:
     gain = np.zeros((k, cell_gain.shape[1]))
     np.add.at(gain, labels, cell_gain)
@@ -111,7 +135,8 @@ def _dissolve(fit: np.ndarray, penalty: float) -> np.ndarray:
 
 def repair(observed: np.ndarray, fp: float, fn: float, *, initial: np.ndarray | None = None,
            clone_penalty: float = DEFAULT_CLONE_PENALTY, doublet_rate: float = 0.0, max_rounds: int = 20,
-           max_sweeps: int = 3, initial_sweeps: int = 1, initial_radius: int = DEFAULT_INITIAL_RADIUS) -> RepairResult:
+           max_sweeps: int = 3, initial_sweeps: int = 1, initial_radius: int = DEFAULT_INITIAL_RADIUS,
+           max_tree_cells: int = DEFAULT_MAX_TREE_CELLS) -> RepairResult:
     """Conflict-free matrix maximising the penalised FP/FN log-likelihood of ``observed``.
 
     Parameters
@@ -126,19 +151,22 @@ def repair(observed: np.ndarray, fp: float, fn: float, *, initial: np.ndarray | 
     max_sweeps, initial_sweeps : SPR sweeps over the group tree per round and over the first
         tree of single cells.
     initial_radius : regrafts of that first sweep stay within this many edges (-1: anywhere).
+    max_tree_cells : the first tree is built over at most this many (evenly spaced) cells.
     """
     observed = check_matrix(observed)
     if clone_penalty < 0:
         raise PhyloVIError(f"clone_penalty must be >= 0, got {clone_penalty}")
     if not 0.0 <= doublet_rate < 1.0:
         raise PhyloVIError(f"doublet_rate must be in [0, 1), got {doublet_rate}")
+    if max_tree_cells < 2:
+        raise PhyloVIError(f"max_tree_cells must be >= 2, got {max_tree_cells}")
     log0, log1 = observation_log_probs(observed, fp, fn)
     cell_gain = log1 - log0
     start = np.where(observed == MISSING, 0, observed) if initial is None else check_matrix(initial, allow_missing=False)
     if start.shape != observed.shape:
         raise PhyloVIError(f"initial matrix {start.shape} and observation {observed.shape} differ in shape")
     # 1. cell tree + exact placement; its distinct rows are the first groups
-    rows = _tree_genotypes(start, cell_gain, initial_sweeps, initial_radius)[: observed.shape[0]]
+    rows = _first_rows(start, cell_gain, initial_sweeps, initial_radius, max_tree_cells)
     genotypes, labels = np.unique(rows, axis=0, return_inverse=True)
     doublets = np.zeros(observed.shape[0], dtype=bool)
     rounds = 0

@@ -92,3 +92,15 @@ def test_regraft_targets_are_the_nodes_within_the_radius_outside_the_pruned_subt
         assert set(found[:count].tolist()) == expected and count == len(expected)
         assert (distance == -1).all()
 
+
+
+def test_first_tree_over_a_subset_of_cells_still_repairs():
+    # 400 cells with the first tree over 100 of them: conflict-free, and the error stays within
+    # 1.5x of the full-tree repair's (and far below the noise)
+    truth = simulate_clonal(400, 40, 8, random_state=6)
+    observed = add_noise(truth, 1e-3, 0.15, 0.1, random_state=7)
+    full = repair(observed, 1e-3, 0.15)
+    subset = repair(observed, 1e-3, 0.15, max_tree_cells=100)
+    assert is_conflict_free(subset.matrix)
+    noisy = np.mean(np.where(observed == MISSING, 0, observed) != truth)
+    assert np.mean(subset.matrix != truth) <= max(1.5 * np.mean(full.matrix != truth), 0.002) < 0.2 * noisy
