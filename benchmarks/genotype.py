@@ -28,6 +28,10 @@ Per setting: entry error (all cells, and singlets only), AD/DL accuracy, conflic
 time, for the repair under the true rates and for the joint estimation of the rates (no rates
 given), with the estimated FP/FN/doublet rates next to the oracle rates (the M-step applied to
 the truth); the peers run on the same matrices when installed (``--no-peers`` skips them).
+
+``--suite real`` runs the five real data sets of ``../shared/data/genotype/real`` (no ground
+truth): phylo_vi estimates the rates, then every method's conflict-free matrix is scored by its
+log-likelihood under those rates, its number of flips and its time (ScisTree2 gets the same rates).
 """
 from __future__ import annotations
 
@@ -43,7 +47,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from phylo_vi.genotype import denoise, evaluate, load_network, read_genotype
+from phylo_vi.genotype import denoise, evaluate, is_conflict_free, load_network, log_likelihood, read_genotype
 from phylo_vi.genotype.denoise import network_flips
 from phylo_vi.genotype.rates import estimate_rates, rates_given_matrix
 from phylo_vi.genotype.repair import repair
@@ -169,6 +173,44 @@ def hard_suite(args) -> int:
     return 0
 
 
+REAL_SETS = {"ALL patient 6": "ALL_Gawad2014_patient6_146x10.SC", "CRC1": "CRC1_Leung2017_178x16.SC",
+             "TNBC": "tnbc_Wang2014_16x20.SC", "ER+ breast (Navin)": "scite_dataNavin.csv",
+             "ccRCC (Xu)": "scite_dataXu.csv"}
+
+
+def real_suite(args) -> int:
+    folder = args.data.parent / "real"
+    repair(np.zeros((4, 3), np.int8), 0.01, 0.1)  # compile the Numba kernels outside the timings
+    rows = []
+    for name, file in REAL_SETS.items():
+        observed = read_genotype(folder / file).values
+        start = time.perf_counter()
+        rates, result = estimate_rates(observed)
+        outputs = {"phylo_vi": (result.matrix, time.perf_counter() - start)}
+        if not args.no_peers:
+            with contextlib.suppress(ImportError):
+                start = time.perf_counter()
+                outputs["ScisTree2"] = (run_scistree2(observed, rates.fp, rates.fn), time.perf_counter() - start)
+        filled = np.where(observed == 3, 0, observed)
+        for method, (matrix, seconds) in outputs.items():
+            rows.append({"data": name, "shape": "x".join(map(str, observed.shape)), "method": method,
+                         "fp": rates.fp, "fn": rates.fn, "missing": rates.missing,
+                         "log_likelihood": log_likelihood(observed, matrix, rates.fp, rates.fn),
+                         "flips": int((matrix != filled)[observed != 3].sum()), "conflict_free": is_conflict_free(matrix),
+                         "clones": len(np.unique(matrix, axis=0)), "seconds": seconds})
+    if args.json:
+        json.dump({"benchmark": "genotype-real", "rows": rows}, sys.stdout, indent=2)
+        print()
+        return 0
+    print("| data | cells x muts | method | est. FP | est. FN | missing | log-lik (est. rates) | flips | clones | CF "
+          "| s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['data']} | {r['shape']} | {r['method']} | {r['fp']:.2g} | {r['fn']:.3f} | {r['missing']:.3f} "
+              f"| {r['log_likelihood']:.1f} | {r['flips']} | {r['clones']} | {r['conflict_free']} | {r['seconds']:.2f} |")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path,
@@ -179,13 +221,14 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--candidates", type=int, default=4, help="Beams decoded by the pointer network.")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--suite", choices=["phiscs", "hard"], default="phiscs",
-                        help="phiscs: the shared noisy files; hard: missing data, doublets and scale (issue 17).")
+    parser.add_argument("--suite", choices=["phiscs", "hard", "real"], default="phiscs",
+                        help="phiscs: the shared noisy files; hard: missing data, doublets and scale (issue 17); "
+                             "real: the five real data sets.")
     parser.add_argument("--no-peers", action="store_true", help="hard suite: phylo_vi only.")
     args = parser.parse_args(argv)
-    if args.suite == "hard":
+    if args.suite in ("hard", "real"):
         torch.set_num_threads(1)
-        return hard_suite(args)
+        return hard_suite(args) if args.suite == "hard" else real_suite(args)
     trees = {int(t) for t in args.trees.split(",")}
     torch.set_num_threads(1)  # every method on one thread, like the peers (threads=1)
     network = load_network()
