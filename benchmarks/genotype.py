@@ -20,6 +20,18 @@ held-out accuracy next to the exact checks.
 
 Usage: ``python benchmarks/genotype.py [--data DIR] [--trees 1,2,3] [--no-huntress] [--json]``
 (peers come from the ``benchmarks`` extra: ``pip install phylo_vi[benchmarks]``).
+
+``--suite hard`` runs the settings of issue 17 instead: the ground-truth trees simNo 1-3 with
+FN 0.1, FP 1e-3, missing 5/15/25% and doublets 0/2/5% added by :func:`add_doublets` and
+:func:`add_noise` (seeded), plus clonal simulations of 1,000 x 100 and 300 x 300 (15% missing).
+Per setting: entry error (all cells, and singlets only), AD/DL accuracy, conflict-free count,
+time, for the repair under the true rates and for the joint estimation of the rates (no rates
+given), with the estimated FP/FN/doublet rates next to the oracle rates (the M-step applied to
+the truth); the peers run on the same matrices when installed (``--no-peers`` skips them).
+
+``--suite real`` runs the five real data sets of ``../shared/data/genotype/real`` (no ground
+truth): phylo_vi estimates the rates, then every method's conflict-free matrix is scored by its
+log-likelihood under those rates, its number of flips and its time (ScisTree2 gets the same rates).
 """
 from __future__ import annotations
 
@@ -35,9 +47,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from phylo_vi.genotype import denoise, evaluate, load_network, read_genotype
+from phylo_vi.genotype import denoise, evaluate, is_conflict_free, load_network, log_likelihood, read_genotype
 from phylo_vi.genotype.denoise import network_flips
+from phylo_vi.genotype.rates import estimate_rates, rates_given_matrix
 from phylo_vi.genotype.repair import repair
+from phylo_vi.genotype.simulate import add_doublets, add_noise, simulate_clonal
 
 NAME = re.compile(r"simNo_(\d+)-.*-fp_([0-9.]+)-fn_([0-9.]+)-")
 
@@ -79,6 +93,124 @@ def classifier_rows(seed: int) -> list[dict]:
     return rows
 
 
+def hard_settings(data: Path, seed: int):
+    """(label, truth, observed, fp, fn, doublet mask) of the issue-17 settings (module docstring)."""
+    rng = np.random.default_rng(seed)
+    fp, fn = 1e-3, 0.1
+    for sim in (1, 2, 3):
+        truth = read_genotype(next((data / "ground").glob(f"simNo_{sim}-*.SC"))).values
+        for missing in (0.05, 0.15, 0.25):
+            for doublet in (0.0, 0.02, 0.05):
+                merged, doublets = add_doublets(truth, doublet, random_state=rng)
+                observed = add_noise(merged, fp, fn, missing, random_state=rng)
+                label = f"simNo 1-3, missing {missing:g}, doublets {doublet:g}"
+                yield label, truth, observed, fp, fn, doublet, doublets
+    for n, m in ((1000, 100), (300, 300)):
+        truth = simulate_clonal(n, m, 10, random_state=rng)
+        yield f"clonal {n} x {m}, missing 0.15", truth, add_noise(truth, fp, fn, 0.15, random_state=rng), fp, fn, 0.0, \
+            np.zeros(n, bool)
+
+
+def hard_suite(args) -> int:
+    methods = {
+        "repair (true rates)": lambda v, fp, fn, d: repair(v, fp, fn, doublet_rate=d),
+        "phylo_vi (rates estimated)": lambda v, fp, fn, d: estimate_rates(v, doublet_rate=0.02 if d else 0.0),
+    }
+    if not args.no_peers:
+        with contextlib.suppress(ImportError):
+            import scistree2  # noqa: F401
+            methods["ScisTree2"] = lambda v, fp, fn, d: run_scistree2(v, fp, fn)
+        if not args.no_huntress:
+            with contextlib.suppress(ImportError):
+                import scphylo  # noqa: F401
+                methods["HUNTRESS"] = lambda v, fp, fn, d: run_huntress(v, fp, fn)
+    repair(np.zeros((4, 3), np.int8), 0.01, 0.1)  # compile the Numba kernels outside the timings
+    records = defaultdict(lambda: defaultdict(list))
+    for label, truth, observed, fp, fn, doublet, doublets in hard_settings(args.data, args.seed):
+        oracle_fp, oracle_fn = rates_given_matrix(observed, truth, doublets)
+        for name, method in methods.items():
+            start = time.perf_counter()
+            out = method(observed, fp, fn, doublet)
+            seconds = time.perf_counter() - start
+            rates, result = out if isinstance(out, tuple) else (None, out)
+            predicted = getattr(result, "matrix", result)
+            score = evaluate(truth, predicted)
+            singlets = ~doublets
+            rec = {"seconds": seconds, **score.as_dict(),
+                   "singlet_error": float(np.mean(predicted[singlets] != truth[singlets])),
+                   "oracle_fp": oracle_fp, "oracle_fn": oracle_fn}
+            if rates is not None:
+                rec.update(fp_hat=rates.fp, fn_hat=rates.fn, doublet_hat=rates.doublet)
+            if hasattr(result, "doublets"):
+                rec.update(called=int(result.doublets.sum()), called_right=int((result.doublets & doublets).sum()),
+                           true_doublets=int(doublets.sum()))
+            records[label][name].append(rec)
+            print(f"{label} {name}: error {score.entry_error:.4f} cf {score.conflict_free} {seconds:.2f}s",
+                  file=sys.stderr, flush=True)
+    table = []
+    for label, by_method in records.items():
+        for name, recs in by_method.items():
+            row = {"setting": label, "method": name, "n": len(recs)}
+            for key in recs[0]:
+                values = [r[key] for r in recs]
+                row[key] = float(np.median(values)) if key == "seconds" else float(np.nanmean(values))
+            row["conflict_free"] = int(sum(r["conflict_free"] for r in recs))
+            table.append(row)
+    if args.json:
+        json.dump({"benchmark": "genotype-hard", "rows": table}, sys.stdout, indent=2)
+        print()
+        return 0
+    print("| setting | method | entry error | singlet error | AD | DL | CF | median s | FP est / oracle "
+          "| FN est / oracle | doublets called (right) / true |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in table:
+        rates = (f"{r['fp_hat']:.5f} / {r['oracle_fp']:.5f} | {r['fn_hat']:.4f} / {r['oracle_fn']:.4f}"
+                 if "fp_hat" in r else "— | —")
+        calls = f"{r['called']:.1f} ({r['called_right']:.1f}) / {r['true_doublets']:.1f}" if "called" in r else "—"
+        print(f"| {r['setting']} | {r['method']} | {r['entry_error']:.4f} | {r['singlet_error']:.4f} "
+              f"| {r['ancestor_descendant']:.4f} | {r['different_lineage']:.4f} | {r['conflict_free']}/{r['n']} "
+              f"| {r['seconds']:.2f} | {rates} | {calls} |")
+    return 0
+
+
+REAL_SETS = {"ALL patient 6": "ALL_Gawad2014_patient6_146x10.SC", "CRC1": "CRC1_Leung2017_178x16.SC",
+             "TNBC": "tnbc_Wang2014_16x20.SC", "ER+ breast (Navin)": "scite_dataNavin.csv",
+             "ccRCC (Xu)": "scite_dataXu.csv"}
+
+
+def real_suite(args) -> int:
+    folder = args.data.parent / "real"
+    repair(np.zeros((4, 3), np.int8), 0.01, 0.1)  # compile the Numba kernels outside the timings
+    rows = []
+    for name, file in REAL_SETS.items():
+        observed = read_genotype(folder / file).values
+        start = time.perf_counter()
+        rates, result = estimate_rates(observed)
+        outputs = {"phylo_vi": (result.matrix, time.perf_counter() - start)}
+        if not args.no_peers:
+            with contextlib.suppress(ImportError):
+                start = time.perf_counter()
+                outputs["ScisTree2"] = (run_scistree2(observed, rates.fp, rates.fn), time.perf_counter() - start)
+        filled = np.where(observed == 3, 0, observed)
+        for method, (matrix, seconds) in outputs.items():
+            rows.append({"data": name, "shape": "x".join(map(str, observed.shape)), "method": method,
+                         "fp": rates.fp, "fn": rates.fn, "missing": rates.missing,
+                         "log_likelihood": log_likelihood(observed, matrix, rates.fp, rates.fn),
+                         "flips": int((matrix != filled)[observed != 3].sum()), "conflict_free": is_conflict_free(matrix),
+                         "clones": len(np.unique(matrix, axis=0)), "seconds": seconds})
+    if args.json:
+        json.dump({"benchmark": "genotype-real", "rows": rows}, sys.stdout, indent=2)
+        print()
+        return 0
+    print("| data | cells x muts | method | est. FP | est. FN | missing | log-lik (est. rates) | flips | clones | CF "
+          "| s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['data']} | {r['shape']} | {r['method']} | {r['fp']:.2g} | {r['fn']:.3f} | {r['missing']:.3f} "
+              f"| {r['log_likelihood']:.1f} | {r['flips']} | {r['clones']} | {r['conflict_free']} | {r['seconds']:.2f} |")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path,
@@ -89,7 +221,14 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--candidates", type=int, default=4, help="Beams decoded by the pointer network.")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--suite", choices=["phiscs", "hard", "real"], default="phiscs",
+                        help="phiscs: the shared noisy files; hard: missing data, doublets and scale (issue 17); "
+                             "real: the five real data sets.")
+    parser.add_argument("--no-peers", action="store_true", help="hard suite: phylo_vi only.")
     args = parser.parse_args(argv)
+    if args.suite in ("hard", "real"):
+        torch.set_num_threads(1)
+        return hard_suite(args) if args.suite == "hard" else real_suite(args)
     trees = {int(t) for t in args.trees.split(",")}
     torch.set_num_threads(1)  # every method on one thread, like the peers (threads=1)
     network = load_network()

@@ -13,16 +13,6 @@ from phylo_vi.cli.common import (emit_document, emit_json, json_option, out_opti
 FORMAT_CHOICE = click.Choice(["auto", "sc", "scite", "sphyr", "csv"])
 format_option = click.option("--format", "fmt", type=FORMAT_CHOICE, default="auto", show_default=True,
                              help="Input matrix format.")
-rate_options = [
-    click.option("--fp", type=float, required=True, help="False-positive rate (alpha)."),
-    click.option("--fn", type=float, required=True, help="False-negative rate (beta)."),
-]
-
-
-def _rates(func):
-    for option in reversed(rate_options):
-        func = option(func)
-    return func
 
 
 @click.group(name="genotype", context_settings={"help_option_names": ["-h", "--help"]})
@@ -57,16 +47,36 @@ def check(matrix: Path, fmt: str, as_json: bool, quiet: bool) -> None:
     click.echo(f"conflict-free: {report.conflict_free}; topology: {shape}")
 
 
+DENOISE_OUTPUTS = {"matrix": ".CFMatrix", "tree_newick": ".tree.nwk", "tree_dot": ".tree.dot",
+                   "summary": ".json", "report": ".html"}
+
+
+def denoise_paths(prefix: Path) -> dict[str, Path]:
+    """Output files of ``denoise -o PREFIX`` (a PREFIX ending in .CFMatrix names the matrix itself)."""
+    if prefix.name.endswith(".CFMatrix") and prefix.name != ".CFMatrix":
+        prefix = prefix.with_name(prefix.name[: -len(".CFMatrix")])
+    return {key: Path(f"{prefix}{suffix}") for key, suffix in DENOISE_OUTPUTS.items()}
+
+
 @genotype.command()
 @click.argument("matrix", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@_rates
+@click.option("--fp", type=float, default=None,
+              help="False-positive rate (alpha); estimated jointly with the matrix when --fp or --fn is omitted.")
+@click.option("--fn", type=float, default=None,
+              help="False-negative rate (beta); estimated jointly with the matrix when --fp or --fn is omitted.")
+@click.option("--doublet-rate", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
+              help="Prior doublet rate; > 0 calls doublets (re-estimated when the rates are estimated).")
 @format_option
-@out_option_for("Output prefix: writes PREFIX.CFMatrix, the conflict-free matrix (PREFIX itself when it ends "
-                "in .CFMatrix). Without -o no file is written.")
+@out_option_for("Output prefix: writes PREFIX.CFMatrix (conflict-free matrix), PREFIX.tree.nwk and "
+                "PREFIX.tree.dot (mutation tree with the cells), PREFIX.json (rates and counts) and PREFIX.html "
+                "(report with the tree plot); a PREFIX ending in .CFMatrix names the matrix. Without -o no "
+                "file is written.")
 @click.option("--decoding", type=click.Choice(["beam", "sample"]), default="beam", show_default=True)
 @click.option("--candidates", type=click.IntRange(min=1), default=8, show_default=True,
               help="Beams or samples decoded by the pointer network.")
-@click.option("--no-network", is_flag=True, help="Skip the pointer network (repair only; ablation).")
+@click.option("--network", "use_network", type=click.Choice(["auto", "on", "off"]), default="auto",
+              show_default=True, help="Pointer network before the repair: auto = on up to 10,000 entries.")
+@click.option("--no-network", is_flag=True, help="Same as --network off (repair only; ablation).")
 @click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Pointer-network weights (default: the shipped ones).")
 @click.option("--clone-penalty", type=float, default=None, help="Log-likelihood cost per clone (default 15).")
@@ -74,41 +84,59 @@ def check(matrix: Path, fmt: str, as_json: bool, quiet: bool) -> None:
 @threads_option
 @json_option
 @quiet_option
-def denoise(matrix: Path, fp: float, fn: float, fmt: str, out_prefix: Path | None, decoding: str, candidates: int,
-            no_network: bool, weights: Path | None, clone_penalty: float | None, seed: int | None,
-            threads: int, as_json: bool, quiet: bool) -> None:
-    """Remove FP/FN noise from MATRIX; the output is always conflict-free."""
+def denoise(matrix: Path, fp: float | None, fn: float | None, doublet_rate: float, fmt: str,
+            out_prefix: Path | None, decoding: str, candidates: int, use_network: str, no_network: bool,
+            weights: Path | None,
+            clone_penalty: float | None, seed: int | None, threads: int, as_json: bool, quiet: bool) -> None:
+    """Remove FP/FN noise from MATRIX; the output is always conflict-free, with its mutation tree."""
     import torch
 
     from phylo_vi.genotype import denoise as run
-    from phylo_vi.genotype.denoise import load_network
+    from phylo_vi.genotype.denoise import NETWORK_MAX_ENTRIES, load_network
     from phylo_vi.genotype.formats import read_genotype, write_sc
     from phylo_vi.genotype.matrix import check_rates
+    from phylo_vi.genotype.mutation_tree import mutation_tree, to_dot, to_newick
     from phylo_vi.genotype.repair import DEFAULT_CLONE_PENALTY
-    from phylo_vi.util.outputs import output_path
+    from phylo_vi.genotype.report import write_denoise_report
+    from phylo_vi.util.atomic import atomic_write
 
     torch.set_num_threads(threads)
-    check_rates(fp, fn)
-    out = None if out_prefix is None else output_path(out_prefix, ".CFMatrix")
-    outputs = None if out is None else planned_outputs({"matrix": out}, [matrix] + ([weights] if weights else []))
+    if fp is not None and fn is not None:
+        check_rates(fp, fn)
+    outputs = None if out_prefix is None else planned_outputs(denoise_paths(out_prefix),
+                                                              [matrix] + ([weights] if weights else []))
     data = read_genotype(matrix, fmt)
-    network = False if no_network else (load_network(weights) if weights else True)
+    network_on = use_network == "on" or (use_network == "auto" and data.values.size <= NETWORK_MAX_ENTRIES)
+    network = False if no_network or not network_on else (load_network(weights) if weights else True)
     seed = resolve_seed(seed)
     start = time.perf_counter()
     result = run(data.values, fp, fn, network=network, decoding=decoding, n_candidates=candidates,
-                 clone_penalty=DEFAULT_CLONE_PENALTY if clone_penalty is None else clone_penalty, random_state=seed)
+                 clone_penalty=DEFAULT_CLONE_PENALTY if clone_penalty is None else clone_penalty,
+                 doublet_rate=doublet_rate, random_state=seed)
     seconds = time.perf_counter() - start
-    if outputs is not None:
-        with writing(outputs, quiet) as staged:
-            write_sc(data.with_values(result.matrix), staged["matrix"])
     summary = result.as_dict(data.values)
-    document = {"file": str(matrix), "seed": seed, "fp": fp, "fn": fn, "out": None if out is None else str(out),
+    document = {"file": str(matrix), "seed": seed, "fp": result.fp, "fn": result.fn,
+                "rates_estimated": summary["rates_estimated"],
+                "out": None if outputs is None else {k: str(v) for k, v in outputs.targets.items()},
+                "network_used": network is not False,
                 "n_flips_total": summary["n_flips_total"], "network_flips": summary["n_network_flips"],
                 "network_conflicting_pairs": summary["network_conflicts"],
                 "repair_changes": summary["n_repair_changes"], "n_clones": summary["n_clones"],
+                "n_doublets": summary["n_doublets"],
+                "doublet_cells": [name for name, flag in zip(data.cell_names, result.doublets) if flag],
                 "log_likelihood": summary["log_likelihood"], "conflict_free": summary["conflict_free"],
-                "seconds": seconds, "seconds_network": summary["seconds_network"],
-                "seconds_repair": summary["seconds_repair"]}
+                "seconds": seconds, "seconds_rates": summary["seconds_rates"],
+                "seconds_network": summary["seconds_network"], "seconds_repair": summary["seconds_repair"]}
+    if outputs is not None:
+        tree = mutation_tree(result.matrix, data.mutation_names, data.cell_names)
+        with writing(outputs, quiet) as staged:
+            write_sc(data.with_values(result.matrix), staged["matrix"])
+            with atomic_write(staged["tree_newick"]) as handle:
+                handle.write(to_newick(tree))
+            with atomic_write(staged["tree_dot"]) as handle:
+                handle.write(to_dot(tree))
+            write_json(staged["summary"], document)
+            write_denoise_report(staged["report"], str(matrix), document, tree)
     emit_document(document, as_json)
 
 

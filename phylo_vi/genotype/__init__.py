@@ -6,7 +6,9 @@
   :func:`add_noise` in :mod:`.simulate`.
 - Exact checks: :func:`conflicting_pairs`, :func:`is_conflict_free`, :func:`is_linear`,
   :func:`check_matrix_structure` in :mod:`.conflicts`.
-- Noise elimination: :func:`denoise` (pointer network + exact conflict-free :func:`repair`).
+- Noise elimination: :func:`denoise` (pointer network + exact conflict-free :func:`repair`, with
+  missing entries and doublets); unknown rates learnt with the matrix by :func:`estimate_rates`.
+- The mutation tree and cell placement of a conflict-free matrix: :func:`mutation_tree`.
 - Classifiers: :class:`MatrixClassifier` with :func:`compare_with_exact` in :mod:`.classifiers`.
 - Metrics: :func:`evaluate` (entry error, HUNTRESS AD/DL accuracy) in :mod:`.metrics`.
 """
@@ -20,11 +22,14 @@ from phylo_vi.genotype.denoise import DenoiseResult, denoise, load_network, save
 from phylo_vi.genotype.formats import read_genotype, write_genotype
 from phylo_vi.genotype.matrix import MISSING, GenotypeMatrix, log_likelihood
 from phylo_vi.genotype.metrics import evaluate
+from phylo_vi.genotype.mutation_tree import MutationTree, mutation_tree
+from phylo_vi.genotype.rates import ErrorRates, estimate_rates
 from phylo_vi.genotype.repair import RepairResult, repair
-from phylo_vi.genotype.simulate import add_noise, simulate_clonal, simulate_coalescent
+from phylo_vi.genotype.simulate import add_doublets, add_noise, simulate_clonal, simulate_coalescent
 
 __all__ = [
     "MISSING", "GenotypeMatrix", "read_genotype", "write_genotype", "simulate_clonal", "simulate_coalescent",
     "add_noise", "conflicting_pairs", "is_conflict_free", "is_linear", "check_matrix_structure", "denoise",
     "DenoiseResult", "load_network", "save_network", "repair", "RepairResult", "evaluate", "log_likelihood",
+    "add_doublets", "estimate_rates", "ErrorRates", "mutation_tree", "MutationTree",
 ]

@@ -13,6 +13,11 @@ network and of the repair can be told apart:
 3. ``network=False`` skips stage 1 (the repair starts from the observation), the ablation
    that measures what the network adds.
 
+Without ``fp``/``fn`` the rates are first learnt jointly with the matrix
+(:func:`~phylo_vi.genotype.rates.estimate_rates`, classification EM over the repair); both
+stages then run under the estimated rates. A positive ``doublet_rate`` turns the doublet model
+on (re-estimated with the other rates when these are learnt).
+
 The shipped weights (``phylo_vi/genotype/weights/pointer.pt``, 34k float32 parameters, 150 KB)
 come from ``phylo-vi genotype train --seed 0`` (300 supervised and 60 policy-gradient steps on
 16 x 16, 24 x 24 and 20 x 30 simulated matrices; 15 minutes on one core of a heavily shared CPU).
@@ -32,12 +37,18 @@ from phylo_vi.errors import InputFormatError, PhyloVIError
 from phylo_vi.genotype.conflicts import conflicting_pairs
 from phylo_vi.genotype.matrix import MISSING, check_matrix, check_rates
 from phylo_vi.genotype.pointer import PointerNetwork, encode_matrix
+from phylo_vi.genotype.rates import INITIAL_FN, INITIAL_FP, ErrorRates, estimate_rates
 from phylo_vi.genotype.repair import DEFAULT_CLONE_PENALTY, repair
 from phylo_vi.genotype.training import choices_to_masks, flip_reward
 from phylo_vi.util.deprecation import renamed
 from phylo_vi.vi.sequential import sample_sequences, stochastic_beam_search
 
 DECODINGS = ("beam", "sample")
+#: ``phylo-vi genotype denoise`` runs the network only up to this many entries: it was trained on
+#: <= 24 x 30 and adds little at 100 x 100 (benchmarks/genotype.py), while its decoding grows with
+#: the entries times the flips (27 s for 200 x 100 on one loaded core, against 2 s for the repair
+#: of 1,000 x 100); larger matrices get the repair alone unless the network is asked for
+NETWORK_MAX_ENTRIES = 10_000
 
 
 def save_network(network: PointerNetwork, path: str | Path) -> None:
@@ -83,11 +94,19 @@ class DenoiseResult:
     n_clones: int
     seconds_network: float
     seconds_repair: float
+    fp: float = 0.0                 # the rates used (given, or estimated: see ``rates``)
+    fn: float = 0.0
+    doublets: np.ndarray | None = None  # (n,) bool: cells called doublets
+    rates: ErrorRates | None = None  # the estimation, when the rates were not given
+    seconds_rates: float = 0.0
 
     def as_dict(self, observed: np.ndarray) -> dict:
-        """The counts, likelihood and times (no matrices) as a JSON-ready dict; ``n_flips_total``
+        """The counts, rates, likelihood and times (no matrices) as a JSON-ready dict; ``n_flips_total``
         counts the entries of the final matrix that differ from ``observed`` (missing read as 0)."""
-        document = {key: value for key, value in asdict(self).items() if key not in ("matrix", "network_matrix")}
+        document = {key: value for key, value in asdict(self).items()
+                    if key not in ("matrix", "network_matrix", "doublets", "rates")}
+        document["rates_estimated"] = None if self.rates is None else self.rates.as_dict()
+        document["n_doublets"] = 0 if self.doublets is None else int(self.doublets.sum())
         document["n_flips_total"] = int((self.matrix != np.where(observed == MISSING, 0, observed)).sum())
         document["conflict_free"] = len(conflicting_pairs(self.matrix)) == 0
         return document
@@ -125,18 +144,29 @@ def network_flips(network: PointerNetwork, observed: np.ndarray, fp: float, fn: 
     return np.where(flips, 1 - filled, filled).astype(np.int8)
 
 
-def denoise(observed: np.ndarray, fp: float, fn: float, *, network: PointerNetwork | bool = True,
-            decoding: str = "beam", n_candidates: int = 8, clone_penalty: float = DEFAULT_CLONE_PENALTY,
+def denoise(observed: np.ndarray, fp: float | None = None, fn: float | None = None, *,
+            network: PointerNetwork | bool = True, decoding: str = "beam", n_candidates: int = 8,
+            clone_penalty: float = DEFAULT_CLONE_PENALTY, doublet_rate: float = 0.0,
             random_state: int = 0, seed: int | None = None) -> DenoiseResult:
     """Remove FP/FN noise from ``observed`` (0/1/3); the result is always conflict-free.
 
-    ``network=True`` uses the shipped weights, a :class:`PointerNetwork` uses that network and
-    ``False`` runs the repair alone (ablation). ``random_state`` seeds the network's decoding
+    ``fp``/``fn``: the error rates; when either is None both are estimated (module docstring; a
+    given one is the starting value). ``network=True`` uses the shipped weights, a
+    :class:`PointerNetwork` uses that network and ``False`` runs the repair alone (ablation).
+    ``doublet_rate`` > 0 calls doublets. ``random_state`` seeds the network's decoding
     (``seed``: its deprecated spelling).
     """
     random_state = renamed("denoise", "seed", "random_state", seed, random_state, default=0)
-    check_rates(fp, fn)
     observed = check_matrix(observed)
+    rates = None
+    estimated = None
+    start_rates = time.perf_counter()
+    if fp is None or fn is None:
+        rates, estimated = estimate_rates(observed, fp=INITIAL_FP if fp is None else fp,
+                                          fn=INITIAL_FN if fn is None else fn, doublet_rate=doublet_rate,
+                                          clone_penalty=clone_penalty)
+        fp, fn, doublet_rate = rates.fp, rates.fn, rates.doublet
+    check_rates(fp, fn)
     start = time.perf_counter()
     network_matrix = None
     n_conflicts = None
@@ -146,7 +176,11 @@ def denoise(observed: np.ndarray, fp: float, fn: float, *, network: PointerNetwo
                                        n_candidates=n_candidates, random_state=random_state)
         n_conflicts = len(conflicting_pairs(network_matrix))
     middle = time.perf_counter()
-    result = repair(observed, fp, fn, initial=network_matrix, clone_penalty=clone_penalty)
+    if estimated is not None and network_matrix is None:
+        result = estimated  # the last C-step already is the repair under the estimated rates
+    else:
+        result = repair(observed, fp, fn, initial=network_matrix, clone_penalty=clone_penalty,
+                        doublet_rate=doublet_rate)
     end = time.perf_counter()
     filled = np.where(observed == MISSING, 0, observed)
     base = filled if network_matrix is None else network_matrix
@@ -154,4 +188,5 @@ def denoise(observed: np.ndarray, fp: float, fn: float, *, network: PointerNetwo
         matrix=result.matrix, network_matrix=network_matrix, network_conflicts=n_conflicts,
         n_network_flips=0 if network_matrix is None else int((network_matrix != filled).sum()),
         n_repair_changes=int((result.matrix != base).sum()), log_likelihood=result.log_likelihood,
-        n_clones=result.n_clones, seconds_network=middle - start, seconds_repair=end - middle)
+        n_clones=result.n_clones, seconds_network=middle - start, seconds_repair=end - middle, fp=fp, fn=fn,
+        doublets=result.doublets, rates=rates, seconds_rates=start - start_rates)

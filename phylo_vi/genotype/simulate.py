@@ -11,6 +11,10 @@
   a Kingman coalescent genealogy of the cells (``msprime``, Baumdicker et al. 2022, Genetics
   220:iyab229) with exactly ``n_mutations`` segregating sites dropped on its branches with
   probability proportional to branch length.
+- :func:`add_doublets` merges each cell, with probability ``doublet_rate``, with another cell
+  drawn uniformly: the droplet reads the union of the two genotypes (the doublet model of
+  SCITE's successor ∞SCITE, Kuipers et al. 2017, Genome Biol. 18:178, and of the PhISCS
+  simulator's ``d`` field). The truth of a doublet cell stays its own (singlet) genotype.
 - :func:`add_noise` flips true 0s with probability ``fp``, true 1s with probability ``fn`` and
   masks entries with probability ``missing_rate`` (written as ``3``).
 """
@@ -34,6 +38,8 @@ class SimulatedMatrix:
     fp: float
     fn: float
     missing_rate: float
+    doublet_rate: float = 0.0
+    doublets: np.ndarray | None = None  # (n,) bool: cells observed as doublets
 
     @property
     def entry_noise(self) -> float:
@@ -96,6 +102,22 @@ def add_noise(truth: np.ndarray, fp: float, fn: float, missing_rate: float = 0.0
     return observed
 
 
+def add_doublets(truth: np.ndarray, doublet_rate: float, *, random_state=None) -> tuple[np.ndarray, np.ndarray]:
+    """(merged matrix, doublet mask): each cell becomes, with probability ``doublet_rate``, the
+    union (entrywise OR) of its genotype and that of another cell drawn uniformly."""
+    if not 0.0 <= doublet_rate < 1.0:
+        raise PhyloVIError(f"doublet_rate must be in [0, 1), got {doublet_rate}")
+    truth = np.asarray(truth, dtype=np.int8)
+    n_cells = truth.shape[0]
+    if doublet_rate == 0.0 or n_cells < 2:  # no draw: seeds of doublet-free simulations are unchanged
+        return truth.copy(), np.zeros(n_cells, dtype=bool)
+    rng = check_random_state(random_state)
+    doublets = rng.random(n_cells) < doublet_rate
+    partner = (np.arange(n_cells) + rng.integers(1, n_cells, size=n_cells)) % n_cells  # never the cell itself
+    merged = np.where(doublets[:, None], truth | truth[partner], truth).astype(np.int8)
+    return merged, doublets
+
+
 def simulate_dataset(n_matrices: int, n_cells: int, n_mutations: int, *, fp: float, fn: float,
                      missing_rate: float = 0.0, model: str = "clonal", n_clones: int | tuple[int, int] = 10,
                      random_state=None) -> list[SimulatedMatrix]:
@@ -117,10 +139,10 @@ def simulate_dataset(n_matrices: int, n_cells: int, n_mutations: int, *, fp: flo
 
 def simulate_experiment(model: str = "clonal", n_cells: int = 100, n_mutations: int = 100, *, n_clones: int = 10,
                         linear: bool = False, fp: float = 1e-4, fn: float = 0.1, missing_rate: float = 0.0,
-                        random_state=None) -> SimulatedMatrix:
+                        doublet_rate: float = 0.0, random_state=None) -> SimulatedMatrix:
     """One noise-free matrix (``clonal``: :func:`simulate_clonal`; ``coalescent``:
-    :func:`simulate_coalescent`) and its noisy observation (:func:`add_noise`), from one generator
-    (the design of ``phylo-vi genotype simulate``)."""
+    :func:`simulate_coalescent`) and its noisy observation (:func:`add_doublets` then
+    :func:`add_noise`), from one generator (the design of ``phylo-vi genotype simulate``)."""
     rng = check_random_state(random_state)
     if model == "clonal":
         truth = simulate_clonal(n_cells, n_mutations, n_clones, linear=linear, random_state=rng)
@@ -128,5 +150,6 @@ def simulate_experiment(model: str = "clonal", n_cells: int = 100, n_mutations: 
         truth = simulate_coalescent(n_cells, n_mutations, random_state=rng)
     else:
         raise PhyloVIError(f"unknown model {model!r}; choose 'clonal' or 'coalescent'")
-    observed = add_noise(truth, fp, fn, missing_rate, random_state=rng)
-    return SimulatedMatrix(truth, observed, fp, fn, missing_rate)
+    merged, doublets = add_doublets(truth, doublet_rate, random_state=rng)
+    observed = add_noise(merged, fp, fn, missing_rate, random_state=rng)
+    return SimulatedMatrix(truth, observed, fp, fn, missing_rate, doublet_rate, doublets)

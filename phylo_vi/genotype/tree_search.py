@@ -177,10 +177,60 @@ def move_score(parent, sums, top, top_node, s, t, delta, changed):
 
 
 @njit(cache=True, nogil=True)
-def spr_hill_climb(parent, d, max_sweeps, n_pruned):
+def child_table(parent):
+    """(n_nodes, 2) children of each node of a binary tree, -1 where absent."""
+    children = np.full((parent.shape[0], 2), -1, dtype=np.int64)
+    for v in range(parent.shape[0]):
+        p = parent[v]
+        if p >= 0:
+            if children[p, 0] < 0:
+                children[p, 0] = v
+            else:
+                children[p, 1] = v
+    return children
+
+
+@njit(cache=True, nogil=True)
+def regraft_targets(parent, children, s, radius, found, distance):
+    """Nodes within ``radius`` edges of ``parent[s]`` outside the subtree of ``s`` (breadth first;
+    ``radius < 0``: every node); written to ``found``, their number returned. ``distance`` must
+    hold -1 everywhere on entry and does again on exit."""
+    n_nodes = parent.shape[0]
+    if radius < 0:
+        count = 0
+        for t in range(n_nodes):
+            found[count] = t
+            count += 1
+        return count
+    start = parent[s]
+    found[0] = start
+    distance[start] = 0
+    distance[s] = 0  # never entered: the pruned subtree is no target
+    head, count = 0, 1
+    while head < count:
+        u = found[head]
+        head += 1
+        if distance[u] == radius:
+            continue
+        for w in (parent[u], children[u, 0], children[u, 1]):
+            if w >= 0 and distance[w] < 0:
+                distance[w] = distance[u] + 1
+                found[count] = w
+                count += 1
+    for k in range(count):
+        distance[found[k]] = -1
+    distance[s] = -1
+    return count
+
+
+@njit(cache=True, nogil=True)
+def spr_hill_climb(parent, d, max_sweeps, n_pruned, radius=-1):
     """First-improvement SPR until a sweep finds no better tree (or ``max_sweeps``).
 
-    Only nodes ``0..n_pruned-1`` are pruned (``n_pruned = k`` moves single leaves only).
+    Only nodes ``0..n_pruned-1`` are pruned (``n_pruned = k`` moves single leaves only), and
+    regrafted within ``radius`` edges of where they were (``-1``: anywhere; the lazy, distance-
+    limited SPR of RAxML, Stamatakis 2006, Bioinformatics 22:2688, which makes a sweep over
+    thousands of cells linear rather than quadratic in their number).
     """
     n_nodes = parent.shape[0]
     sums = clade_sums(parent, d)
@@ -188,22 +238,31 @@ def spr_hill_climb(parent, d, max_sweeps, n_pruned):
     best = np.maximum(top[0], 0.0).sum()
     delta = np.zeros(n_nodes, dtype=np.int64)
     changed = np.zeros(2 * n_nodes, dtype=np.int64)
+    found = np.zeros(n_nodes, dtype=np.int64)
+    distance = np.full(n_nodes, -1, dtype=np.int64)
+    children = child_table(parent)
     for _ in range(max_sweeps):
         improved = False
         for s in range(n_pruned):
             if parent[s] == -1:
                 continue
-            for t in range(n_nodes):
+            n_targets = regraft_targets(parent, children, s, radius, found, distance)
+            for k in range(n_targets):
+                t = found[k]
                 p = parent[s]
                 if t == s or t == p or parent[t] == p or is_ancestor(parent, s, t):
                     continue
                 score = move_score(parent, sums, top, top_node, s, t, delta, changed)
                 if score > best + 1e-9:
                     parent = spr_move(parent, s, t)
+                    children = child_table(parent)
                     sums = clade_sums(parent, d)
                     top, top_node = top_two(sums)
                     best = np.maximum(top[0], 0.0).sum()
                     improved = True
+                    if radius >= 0:
+                        break  # the target list belongs to the old tree
+
         if not improved:
             break
     return parent, best

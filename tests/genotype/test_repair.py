@@ -8,8 +8,8 @@ import pytest
 from phylo_vi.genotype import MISSING, add_noise, is_conflict_free, log_likelihood, repair, simulate_clonal
 from phylo_vi.genotype.matrix import observation_log_probs
 from phylo_vi.genotype.repair import linkage_tree
-from phylo_vi.genotype.tree_search import (clade_sums, is_ancestor, move_score, spr_move, top_two,
-                                           tree_score)
+from phylo_vi.genotype.tree_search import (child_table, clade_sums, is_ancestor, move_score, regraft_targets,
+                                           spr_move, top_two, tree_score)
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -61,3 +61,46 @@ def test_repair_removes_most_noise_on_held_out_simulations():
         noisy.append(np.mean(observed != truth))
         repaired.append(np.mean(repair(observed, 1e-3, 0.15).matrix != truth))
     assert np.mean(repaired) < 0.5 * np.mean(noisy)
+
+
+def _path_length(parent, a, b):
+    ancestors_a = []
+    u = a
+    while u != -1:
+        ancestors_a.append(u)
+        u = parent[u]
+    u, steps = b, 0
+    while u not in ancestors_a:
+        u, steps = parent[u], steps + 1
+    return steps + ancestors_a.index(u)
+
+
+@pytest.mark.parametrize("radius", [0, 1, 3, 6])
+def test_regraft_targets_are_the_nodes_within_the_radius_outside_the_pruned_subtree(radius):
+    # brute force: tree distance from the pruned node's parent via the two root paths
+    truth = simulate_clonal(25, 12, 5, random_state=radius)
+    parent = linkage_tree(add_noise(truth, 0.01, 0.2, random_state=1))
+    children = child_table(parent)
+    found = np.zeros(len(parent), np.int64)
+    distance = np.full(len(parent), -1, np.int64)
+    for s in range(len(parent)):
+        if parent[s] == -1:
+            continue
+        count = regraft_targets(parent, children, s, radius, found, distance)
+        expected = {t for t in range(len(parent))
+                    if not is_ancestor(parent, s, t) and _path_length(parent, parent[s], t) <= radius}
+        assert set(found[:count].tolist()) == expected and count == len(expected)
+        assert (distance == -1).all()
+
+
+
+def test_first_tree_over_a_subset_of_cells_still_repairs():
+    # 400 cells with the first tree over 100 of them: conflict-free, and the error stays within
+    # 1.5x of the full-tree repair's (and far below the noise)
+    truth = simulate_clonal(400, 40, 8, random_state=6)
+    observed = add_noise(truth, 1e-3, 0.15, 0.1, random_state=7)
+    full = repair(observed, 1e-3, 0.15)
+    subset = repair(observed, 1e-3, 0.15, max_tree_cells=100)
+    assert is_conflict_free(subset.matrix)
+    noisy = np.mean(np.where(observed == MISSING, 0, observed) != truth)
+    assert np.mean(subset.matrix != truth) <= max(1.5 * np.mean(full.matrix != truth), 0.002) < 0.2 * noisy
