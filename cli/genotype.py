@@ -142,7 +142,8 @@ def denoise(matrix: Path, fp: float | None, fn: float | None, doublet_rate: floa
 
 @genotype.command()
 @click.argument("matrix", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@_rates
+@click.option("--fp", type=click.FloatRange(0, 1, max_open=True), required=True, help="False-positive rate (alpha).")
+@click.option("--fn", type=click.FloatRange(0, 1, max_open=True), required=True, help="False-negative rate (beta).")
 @format_option
 @click.option("--max-clones", type=click.IntRange(min=2), default=20, show_default=True)
 @click.option("--estimator", default="unordered-set", show_default=True, help="Discrete gradient estimator "
