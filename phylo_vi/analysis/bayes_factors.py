@@ -113,7 +113,7 @@ def topology_bayes_factors(analysis, alignment, *, top: int = DEFAULT_TOP, metho
         trees.append(Tree(parent, np.full(len(parent), 0.1), taxon, topologies.taxa, rooted=False,
                           name=f"rank{rank + 1}"))
     model = model or model_from_parameters(analysis.parameter_rows)
-    results = run_grid(patterns, trees, list(methods), n_replicates=replicates, seed=seed, preset=preset,
+    results = run_grid(patterns, trees, list(methods), n_replicates=replicates, random_state=seed, preset=preset,
                        model=model, prior_rate=prior_rate, client=client, progress=progress)
     counts = topologies.weights[:k]
     n = float(topologies.total_weight)

@@ -210,7 +210,7 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
     tree_generations: list[np.ndarray] = []
     sample = None
     if runs.tree_files:
-        sample = read_trees(runs.tree_files, burnin=burnin, burnin_trees=n_burnin)
+        sample = read_trees(runs.tree_files, burnin=burnin, n_burnin=n_burnin)
         for run in sample.runs:
             if run.format == "trprobs":
                 raise PhyloVIError(f"{run.path}: a MrBayes .trprobs file is a summary, not an MCMC chain; "
