@@ -227,7 +227,7 @@ def _finish(estimator_, document: dict, reference, outputs, eval_runs: int, is_p
     distribution = estimator_.distribution_
     map_tree, map_log_prob = distribution.most_probable_tree(random_state=estimator_.seed_)
     credible, _, credible_mass = distribution.credible_set(0.95, random_state=estimator_.seed_)
-    document = {"seed": estimator_.seed_, **estimator_.get_params(), "iterations": estimator_.n_iter_, **document,
+    document = {"seed": estimator_.seed_, **estimator_.run_params(), "iterations": estimator_.n_iter_, **document,
                 "support_size": {"root_splits": len(estimator_.support_.root_splits),
                                  "pcsps": len(estimator_.support_.pcsp_keys)},
                 **evaluation.as_dict(), "map_topology": map_tree.to_newick(lengths=False),
