@@ -74,7 +74,7 @@ def _random_newick(rng, n_taxa: int) -> str:
 
 
 def _table_of(path):
-    sample = read_trees([path], burnin_trees=0)
+    sample = read_trees([path], n_burnin=0)
     return count_partitions([run.batches() for run in sample.runs])
 
 
