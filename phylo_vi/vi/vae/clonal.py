@@ -132,7 +132,8 @@ class ClonalVAE(DiscreteVAE):
         "estimator": [InstanceOf((str,))], **TRAINING_CONSTRAINTS,
     }
 
-    def __init__(self, *, fp: float = 1e-4, fn: float = 0.1, max_clones: int = 20, clone_penalty: float = DEFAULT_CLONE_PENALTY,
+    def __init__(self, *, fp: float = 1e-4, fn: float = 0.1, max_clones: int = 20,
+                 clone_penalty: float = DEFAULT_CLONE_PENALTY,
                  encoder_warmup_steps: int = 200,
                  hidden: Sequence[int] = (64,), estimator: str = "unordered-set", n_samples: int = 4,
                  n_steps: int = 1500, batch_size: int = 64,

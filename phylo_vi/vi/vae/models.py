@@ -334,7 +334,8 @@ class GaussianVAE(_VAEBase):
             raise VAEConfigurationError(f"unknown objective {self.objective!r}; choose one of "
                                         f"{', '.join(GAUSSIAN_OBJECTIVES)}")
         self.encoder_ = GaussianEncoder(n_inputs, self.n_latent, self._hidden_widths)
-        self.decoder_ = make_likelihood(self.likelihood, self.n_latent, n_inputs, self._hidden_widths, n_values=self.n_values,
+        self.decoder_ = make_likelihood(self.likelihood, self.n_latent, n_inputs, self._hidden_widths,
+                                        n_values=self.n_values,
                                         sparse_vd_generator=self._sparse_vd_generator())
         self.n_dimensions_ = n_inputs
         if self.kl_weighting == "elbo":
