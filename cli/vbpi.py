@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from phylo_vi.cli.common import (burnin_choice, emit_json, json_option, n_burnin_option, out_option_for,
+from phylo_vi.cli.common import (DeviceType, burnin_choice, emit_json, json_option, n_burnin_option, out_option_for,
                                  planned_outputs, quiet_option, resolve_seed, seed_option, threads_option, write_json,
                                  writing)
 from phylo_vi.cli.sbn import ManyValuesCommand
@@ -70,7 +70,8 @@ def _outputs(out_prefix: Path, posterior_trees: int, trace: bool) -> dict[str, P
               help="Planar layers of --branch-model planar.")
 @click.option("--warm-start", type=click.Choice(["em"]), default=None,
               help="Start q_φ at SBN-EM-α (α = 1e-4) fitted to the support sample instead of uniform CPDs.")
-@click.option("--device", default="cpu", show_default=True, help="Torch device of q and the likelihood (cpu, cuda).")
+@click.option("--device", type=DeviceType(), default="cpu", show_default=True,
+              help="Torch device of q and the likelihood (cpu, cuda, cuda:N).")
 @click.option("--backend", type=click.Choice(["numba", "torch"]), default=None, show_default="numba on cpu",
               help="Likelihood implementation: the Numba engine (CPU) or its torch twin (any device).")
 @click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True)
@@ -117,8 +118,6 @@ def fit(ctx, alignment, support, golden, model, n_iter, n_particles, estimator, 
     n_burnin = burnin_choice(ctx, n_burnin)
     if not support and resume is None:
         raise PhyloVIError("give --support FILE... (or --resume CKPT)")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise PhyloVIError(f"--device {device} requested but CUDA is not available")
     support_files = [] if resume is not None or list(support) == ["ufboot"] else _existing_support(support)
     checkpoint = output_path(out_prefix, ".ckpt")
     inputs = [alignment, *support_files, *golden]

@@ -438,6 +438,8 @@ CASES: list[tuple[str, list[str], list[str]]] = [
      ["--burnin", "1"]),
     ("vbpi fit: burn-in and n-burnin", ["vbpi", "fit", "aln.fasta", "--support", "sample.nwk", "--burnin", "0.1",
                                         "--n-burnin", "1", "-o", "x"], ["--burnin", "--n-burnin"]),
+    ("vbpi fit: device foo", ["vbpi", "fit", "aln.fasta", "--support", "sample.nwk", "--device", "foo", "-o", "x"],
+     ["--device", "foo"]),
     ("vbpi fit: learning rate 0", ["vbpi", "fit", "aln.fasta", "--support", "sample.nwk", "--learning-rate", "0",
                                    "-o", "x"], ["--learning-rate", "0"]),
     ("vbpi evaluate: missing checkpoint", ["vbpi", "evaluate", "absent.ckpt", "aln.fasta", "-o", "x"],
