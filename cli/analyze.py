@@ -6,7 +6,10 @@ from pathlib import Path
 
 import click
 
-from phylo_vi.cli.common import emit_json, json_option, quiet_option, resolve_seed, seed_option, threads_option
+from phylo_vi.cli.common import (burnin_choice, emit_json, json_option, n_burnin_option, out_folder_option_for,
+                                 planned_outputs, quiet_option, resolve_seed, seed_option, threads_option, writing)
+
+REPORT_SUFFIX = ".phylo-vi"  # default report folder: ./<basename>.phylo-vi/
 
 
 def print_analysis(analysis, directory: Path | None) -> None:
@@ -44,12 +47,12 @@ def print_analysis(analysis, directory: Path | None) -> None:
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Report folder [default: ./<basename>.phylo-vi/ in the current folder].")
+@out_folder_option_for("Report folder DIR, written as a whole (report.html, analysis.json, TSV tables, MrBayes "
+                       "sump/sumt files, trees) [default: ./<basename>.phylo-vi/ in the current folder]; an existing "
+                       "DIR is replaced only when empty or written by phylo-vi.")
 @click.option("--burnin", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.25, show_default=True,
               help="Fraction of each run's samples discarded (MrBayes burninfrac; int(burnin * n)).")
-@click.option("--n-burnin", type=click.IntRange(min=0), default=None,
-              help="Number of samples discarded at the start of each run (instead of --burnin).")
+@n_burnin_option
 @click.option("--min-clade-freq", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
               help="Consensus cut-off: 0.5 majority rule; lower: extended majority rule (0: all compatible).")
 @click.option("--min-partition-freq", type=click.FloatRange(0.0, 1.0), default=0.10, show_default=True,
@@ -94,28 +97,37 @@ def analyze(ctx: click.Context, paths: tuple[Path, ...], out_dir: Path | None, b
     """
     from phylo_vi.analysis import analyze as run_analysis
     from phylo_vi.diagnostics.verdict import Thresholds
-
-    if n_burnin is not None and ctx.get_parameter_source("burnin") == click.core.ParameterSource.COMMANDLINE:
-        raise click.UsageError("give either --burnin or --n-burnin, not both")
-    from phylo_vi.cli.marginal import _DaskClient
+    from phylo_vi.io.runs import discover_runs
+    from phylo_vi.marginal.grid import DaskClient
     from phylo_vi.marginal.methods import parse_methods
 
+    n_burnin = burnin_choice(ctx, n_burnin)
+    runs = discover_runs(list(paths))
+    directory = out_dir if out_dir is not None else Path.cwd() / f"{runs.basename}{REPORT_SUFFIX}"
+    inputs = [*paths, *runs.tree_files, *runs.parameter_files] + ([alignment] if alignment is not None else [])
+    outputs = planned_outputs({}, inputs, folders={"report": directory})
     options = {}
     if alignment is not None:
         options = {"alignment": alignment, "top": top, "methods": parse_methods(methods), "replicates": replicates,
                    "preset": preset, "model": model, "seed": resolve_seed(seed)}
-    with _DaskClient(workers if alignment is not None else 1, scheduler if alignment is not None else None) as client:
+    with DaskClient(workers if alignment is not None else 1, scheduler if alignment is not None else None) as client:
         analysis = run_analysis(list(paths), burnin=burnin, n_burnin=n_burnin, min_clade_freq=min_clade_freq,
                                 min_partition_freq=min_partition_freq, window_size=window_size,
                                 thresholds=Thresholds(min_ess, max_psrf, max_asdsf), threads=threads,
                                 progress=not quiet, client=client, **options)
-    directory = out_dir if out_dir is not None else Path.cwd() / f"{analysis.runs.basename}.phylo-vi"
-    if not quiet:
-        click.echo(f"writing the report to {directory}", err=True)
-    written = analysis.write_report(directory, mb_compat=mb_compat)
+    written = write_report_folder(analysis, outputs, quiet, mb_compat=mb_compat)
     if as_json:
         document = analysis.to_json()
         document["outputs"] = [str(path) for path in written]
         emit_json(document)
     else:
         print_analysis(analysis, directory)
+
+
+def write_report_folder(analysis, outputs, quiet: bool, mb_compat: bool = False) -> list[Path]:
+    """Write the report of ``analysis`` as the folder output ``report`` of ``outputs`` (all or none);
+    return the final paths of its files."""
+    directory = outputs.folders["report"]
+    with writing(outputs, quiet) as staged:
+        written = analysis.write_report(staged["report"], mb_compat=mb_compat)
+    return [directory / path.relative_to(staged["report"]) for path in written]

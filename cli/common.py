@@ -2,7 +2,8 @@
 
 Vocabulary (the same on every command): ``--seed`` (non-negative), ``--threads``/``-T``
 (Numba or torch threads in this process), ``--workers`` (Dask processes, ``marginal`` only),
-``--burnin`` (a fraction) and ``--n-burnin`` (a count), ``-o`` (an output prefix), ``--json``
+``--burnin`` (a fraction) and ``--n-burnin`` (a count), ``-o`` (an output prefix, or ``DIR`` for a
+command that writes a report folder), ``--json``
 (one JSON document on stdout) and ``-q`` (no progress bar, no list of written files).
 """
 from __future__ import annotations
@@ -57,6 +58,13 @@ def out_option_for(help_text: str, *, required: bool = False):
 
 
 out_option = out_option_for("Output prefix for result files.")
+
+
+def out_folder_option_for(help_text: str):
+    """``-o/--out DIR`` (dest ``out_dir``): a folder the command writes as a whole (see
+    :class:`~phylo_vi.util.outputs.OutputSet` ``folders``), with the command's own description."""
+    return click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=None, metavar="DIR",
+                        help=help_text)
 
 
 class DeprecatedOption(click.Option):
@@ -140,9 +148,10 @@ def write_json(path: Path, document: Any) -> None:
 
 
 def planned_outputs(targets: Mapping[str, Path], inputs: Iterable[Path] = (), *,
-                    make_parents: bool = False) -> OutputSet:
-    """Declare and check a command's output files before its work starts (exit 2 on a bad location)."""
-    return OutputSet(targets, inputs, make_parents=make_parents).check()
+                    make_parents: bool = False, folders: Mapping[str, Path] | None = None) -> OutputSet:
+    """Declare and check a command's output files (and folders) before its work starts (exit 2 on a
+    bad location)."""
+    return OutputSet(targets, inputs, make_parents=make_parents, folders=folders).check()
 
 
 @contextlib.contextmanager

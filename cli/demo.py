@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from phylo_vi.cli.common import emit_json, json_option, quiet_option
+from phylo_vi.cli.common import emit_json, json_option, out_folder_option_for, planned_outputs, quiet_option
 
 RUN_FILES = ("mrbayes/example.nex.run1.t", "mrbayes/example.nex.run2.t",
              "mrbayes/example.nex.run1.p", "mrbayes/example.nex.run2.p")
@@ -30,8 +30,8 @@ def example_files(names=RUN_FILES):
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Report folder [default: ./example.nex.phylo-vi/].")
+@out_folder_option_for("Report folder DIR, written as a whole as by phylo-vi analyze [default: "
+                       "./example.nex.phylo-vi/]; an existing DIR is replaced only when empty or written by phylo-vi.")
 @click.option("--alignment/--no-alignment", default=True, show_default=True,
               help="Bayes factors of the top 3 topologies from the bundled alignment (about a minute of CPU).")
 @json_option
@@ -46,16 +46,17 @@ def demo(out_dir: Path | None, alignment: bool, as_json: bool, quiet: bool) -> N
     README.md and regenerate.py there).
     """
     from phylo_vi.analysis import analyze
-    from phylo_vi.cli.analyze import print_analysis
+    from phylo_vi.cli.analyze import REPORT_SUFFIX, print_analysis, write_report_folder
 
     with example_files(RUN_FILES + (ALIGNMENT,)) as paths:
+        directory = out_dir if out_dir is not None else Path.cwd() / f"{ALIGNMENT}{REPORT_SUFFIX}"
+        outputs = planned_outputs({}, paths, folders={"report": directory})
         if not as_json:
             click.echo("phylo_vi demo: phylo-vi analyze on the bundled example (simulated 14 taxa x 800 sites, "
                        "two MrBayes runs; see phylo_vi/data/README.md)\n")
         options = {"alignment": paths[-1], "top": 3, "replicates": 2, "seed": DEMO_SEED} if alignment else {}
         analysis = analyze(paths[:-1], progress=not quiet, **options)
-        directory = out_dir if out_dir is not None else Path.cwd() / "example.nex.phylo-vi"
-        written = analysis.write_report(directory)
+        written = write_report_folder(analysis, outputs, quiet)
     if as_json:
         document = analysis.to_json()
         document["outputs"] = [str(path) for path in written]

@@ -150,25 +150,31 @@ def denoise(matrix: Path, fp: float | None, fn: float | None, doublet_rate: floa
               "(reinforce, reinforce-loo, sum-and-sample, unordered-set, vimco, rws, gumbel-softmax, straight-through, exact).")
 @click.option("--samples", type=click.IntRange(min=1), default=4, show_default=True, help="Decoder evaluations per cell.")
 @click.option("--steps", type=click.IntRange(min=0), default=1500, show_default=True)
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the implied genotype matrix (each cell gets its clone's genotype).")
-@click.option("--assignments", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the cell-to-clone table (TSV).")
+@out_option_for("Output prefix: writes PREFIX.SC, the implied genotype matrix (each cell gets its clone's "
+                "genotype), and PREFIX.clones.tsv, the cell-to-clone table; no file without -o.")
 @seed_option
 @threads_option
 @quiet_option
 @json_option
 def clones(matrix: Path, fp: float, fn: float, fmt: str, max_clones: int, estimator: str, samples: int, steps: int,
-           out: Path | None, assignments: Path | None, seed: int | None, threads: int, quiet: bool, as_json: bool) -> None:
+           out_prefix: Path | None, seed: int | None, threads: int, quiet: bool, as_json: bool) -> None:
     """Clone assignment of the cells of MATRIX by the clonal-genotype VAE (phylo_vi.vi.vae.clonal)."""
     import torch
 
-    from phylo_vi.vi.vae.clonal_report import run_clones
+    from phylo_vi.vi.vae.clonal_report import clones_paths, run_clones, write_clones
 
+    paths = {} if out_prefix is None else clones_paths(out_prefix)
+    outputs = planned_outputs(paths, [matrix]) if paths else None
     torch.set_num_threads(threads)
-    emit_document(run_clones(matrix, fmt, fp, fn, max_clones=max_clones, estimator=estimator, n_samples=samples,
-                             n_steps=steps, seed=resolve_seed(seed), out=out, assignments_out=assignments,
-                             progress=not quiet and sys.stderr.isatty()), as_json)
+    data, model, document = run_clones(matrix, fmt, fp, fn, max_clones=max_clones, estimator=estimator,
+                                       n_samples=samples, n_steps=steps, seed=resolve_seed(seed),
+                                       progress=not quiet and sys.stderr.isatty())
+    if outputs is not None:
+        with writing(outputs, quiet) as staged:
+            write_clones(data, model, staged)
+    document["out"] = str(paths["matrix"]) if paths else None
+    document["assignments"] = str(paths["assignments"]) if paths else None
+    emit_document(document, as_json)
 
 
 @genotype.command()

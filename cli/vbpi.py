@@ -8,9 +8,10 @@ from pathlib import Path
 import click
 import numpy as np
 
-from phylo_vi.cli.common import (emit_json, json_option, quiet_option, resolve_seed, seed_option, threads_option,
-                                 write_json)
-from phylo_vi.cli.sbn import FilesOption
+from phylo_vi.cli.common import (DeviceType, burnin_choice, emit_json, json_option, n_burnin_option, out_option_for,
+                                 planned_outputs, quiet_option, resolve_seed, seed_option, threads_option, write_json,
+                                 writing)
+from phylo_vi.cli.sbn import ManyValuesCommand
 from phylo_vi.io.newick import format_newick
 
 ESTIMATOR_CHOICES = ["vimco", "rws"]
@@ -32,17 +33,29 @@ def with_evaluation_options(command):
     return command
 
 
-@click.group("vbpi")
+@click.group("vbpi", context_settings={"help_option_names": ["-h", "--help"]})
 def vbpi() -> None:
     """Variational Bayesian phylogenetic inference: SBN topologies, log-normal branch lengths."""
 
 
-@vbpi.command("fit")
+def _outputs(out_prefix: Path, posterior_trees: int, trace: bool) -> dict[str, Path]:
+    """The files of a fit (``trace``) or an evaluation: PREFIX.json, .html, .trees (and .trace.tsv)."""
+    from phylo_vi.util.outputs import output_path
+
+    suffixes = {"json": ".json", "html": ".html"}
+    if trace:
+        suffixes["trace"] = ".trace.tsv"
+    if posterior_trees:
+        suffixes["trees"] = ".trees"
+    return {key: output_path(out_prefix, suffix) for key, suffix in suffixes.items()}
+
+
+@vbpi.command("fit", cls=ManyValuesCommand, many_values=("--support", "--golden"))
 @click.argument("alignment", type=existing_file)
-@click.option("--support", "support", cls=FilesOption, type=str,
+@click.option("--support", "support", multiple=True, metavar="FILE...",
               help="Tree samples defining the SBN support (per file its 95% most frequent trees), or 'ufboot': "
                    "10 IQ-TREE ultrafast-bootstrap replicates of 1000 trees built on the spot (needs iqtree2).")
-@click.option("--golden", "golden", cls=FilesOption, type=existing_file,
+@click.option("--golden", "golden", multiple=True, metavar="FILE...", type=existing_file,
               help="Golden-run .trprobs files: KL(golden ‖ q) in the trace and the summary.")
 @click.option("--model", default="JC", show_default=True, help="Substitution model (IQ-TREE syntax).")
 @click.option("--iters", "n_iter", type=click.IntRange(min=0), default=200_000, show_default=True,
@@ -58,7 +71,8 @@ def vbpi() -> None:
               help="Planar layers of --branch-model planar.")
 @click.option("--warm-start", type=click.Choice(["em"]), default=None,
               help="Start q_φ at SBN-EM-α (α = 1e-4) fitted to the support sample instead of uniform CPDs.")
-@click.option("--device", default="cpu", show_default=True, help="Torch device of q and the likelihood (cpu, cuda).")
+@click.option("--device", type=DeviceType(), default="cpu", show_default=True,
+              help="Torch device of q and the likelihood (cpu, cuda, cuda:N).")
 @click.option("--backend", type=click.Choice(["numba", "torch"]), default=None, show_default="numba on cpu",
               help="Likelihood implementation: the Numba engine (CPU) or its torch twin (any device).")
 @click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True)
@@ -69,6 +83,7 @@ def vbpi() -> None:
 @click.option("--burnin", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
               help="Fraction of each support file discarded at its start (for MCMC chains such as .t files; "
                    "never applied to .trprobs; keep 0 for bootstrap or other tree lists).")
+@n_burnin_option
 @click.option("--kl-every", type=click.IntRange(min=0), default=1000, show_default=True)
 @click.option("--stop-on-plateau", "plateau_window", type=click.IntRange(min=0), default=0, show_default=True,
               help="Stop once β = 1 when the mean bound of the last N iterations gains < 0.01 nats on the N before.")
@@ -76,16 +91,18 @@ def vbpi() -> None:
               help="Write PREFIX.ckpt every N iterations (it is always written at the end).")
 @click.option("--resume", type=existing_file, default=None, help="Continue the run saved in this checkpoint.")
 @with_evaluation_options
-@click.option("-o", "--out", "out_prefix", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Output prefix: PREFIX.trace.tsv, PREFIX.json, PREFIX.html, PREFIX.ckpt, PREFIX.trees.")
+@out_option_for("Output prefix: writes PREFIX.trace.tsv, PREFIX.json, PREFIX.html, PREFIX.trees (with "
+                "--posterior-trees) together at the end, and the checkpoint PREFIX.ckpt during the run.",
+                required=True)
 @seed_option
 @threads_option
 @json_option
 @quiet_option
-def fit(alignment, support, golden, model, n_iter, n_particles, estimator, no_psp, branch_model, flow_layers,
-        warm_start, device, backend, learning_rate, branch_learning_rate, warm_up, burnin, kl_every, plateau_window,
-        checkpoint_every, resume, eval_runs, is_particles, is_repeats, posterior_trees, out_prefix, seed, threads,
-        as_json, quiet) -> None:
+@click.pass_context
+def fit(ctx, alignment, support, golden, model, n_iter, n_particles, estimator, no_psp, branch_model, flow_layers,
+        warm_start, device, backend, learning_rate, branch_learning_rate, warm_up, burnin, n_burnin, kl_every,
+        plateau_window, checkpoint_every, resume, eval_runs, is_particles, is_repeats, posterior_trees, out_prefix,
+        seed, threads, as_json, quiet) -> None:
     """Fit VBPI to ALIGNMENT; write the trace, a JSON summary and a checkpoint."""
     import numba
     import torch
@@ -95,13 +112,19 @@ def fit(alignment, support, golden, model, n_iter, n_particles, estimator, no_ps
     from phylo_vi.errors import PhyloVIError
     from phylo_vi.sbn import pooled_golden_run, read_tree_arrays
     from phylo_vi.trees.taxa import TaxonNamespace
+    from phylo_vi.util.outputs import output_path
     from phylo_vi.vbpi.checkpoint import load_checkpoint
     from phylo_vi.vbpi.estimator import VBPI
 
+    n_burnin = burnin_choice(ctx, n_burnin)
     if not support and resume is None:
         raise PhyloVIError("give --support FILE... (or --resume CKPT)")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise PhyloVIError(f"--device {device} requested but CUDA is not available")
+    support_files = [] if resume is not None or list(support) == ["ufboot"] else _existing_support(support)
+    checkpoint = output_path(out_prefix, ".ckpt")
+    inputs = [alignment, *support_files, *golden]
+    planned_outputs({"checkpoint": checkpoint}, inputs)  # written atomically by the run itself (resume may name it)
+    outputs = planned_outputs(_outputs(out_prefix, posterior_trees, trace=True),
+                              inputs + ([resume] if resume is not None else []))
     seed = resolve_seed(seed)
     torch.set_num_threads(threads)
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
@@ -109,10 +132,10 @@ def fit(alignment, support, golden, model, n_iter, n_particles, estimator, no_ps
     resumed = load_checkpoint(resume) if resume is not None else None
     taxa = TaxonNamespace(resumed["taxa"]) if resumed is not None else TaxonNamespace()
     support_started = time.perf_counter()
-    samples = None if resume is not None else _support_samples(support, alignment, taxa, model, seed, burnin, threads)
+    samples = (None if resume is not None
+               else _support_samples(support, alignment, taxa, model, seed, burnin, n_burnin, threads))
     support_seconds = time.perf_counter() - support_started
     reference = pooled_golden_run(read_tree_arrays(golden, taxa=taxa, per_file=True)) if golden else None
-    checkpoint = out_prefix.with_name(out_prefix.name + ".ckpt")
     estimator_ = VBPI(model=model, n_particles=n_particles, estimator=estimator, psp=not no_psp,
                       branch_model=branch_model, flow_layers=flow_layers,
                       warm_start=warm_start, learning_rate=learning_rate,
@@ -129,7 +152,6 @@ def fit(alignment, support, golden, model, n_iter, n_particles, estimator, no_ps
             if record["kl"] == record["kl"]:
                 bar.set_postfix(bound=f"{record['bound']:.2f}", beta=f"{record['beta']:.3f}", kl=f"{record['kl']:.4f}")
         estimator_.fit(patterns, samples, n_iter, golden=reference, resume=resume, callback=progress)
-    _write_trace(out_prefix.with_name(out_prefix.name + ".trace.tsv"), estimator_.trace_)
     trained = n_iter - (int(resumed["iteration"]) if resumed is not None else 0)
     document = {"alignment": str(alignment), "support": [str(p) for p in support], "golden": [str(p) for p in golden],
                 "resumed_from": None if resume is None else str(resume), "support_seconds": support_seconds,
@@ -138,22 +160,23 @@ def fit(alignment, support, golden, model, n_iter, n_particles, estimator, no_ps
                 "seconds_per_1000_iterations": 1000 * estimator_.seconds_ / trained if trained else None,
                 "cpu_seconds_per_1000_iterations": 1000 * estimator_.cpu_seconds_ / trained if trained else None,
                 "checkpoint": str(checkpoint)}
-    _finish(estimator_, document, reference, out_prefix, eval_runs, is_particles, is_repeats, posterior_trees,
-            as_json)
+    _finish(estimator_, document, reference, outputs, eval_runs, is_particles, is_repeats, posterior_trees,
+            as_json, quiet)
 
 
-@vbpi.command("evaluate")
+@vbpi.command("evaluate", cls=ManyValuesCommand, many_values=("--golden",))
 @click.argument("checkpoint", type=existing_file)
 @click.argument("alignment", type=existing_file)
-@click.option("--golden", "golden", cls=FilesOption, type=existing_file,
+@click.option("--golden", "golden", multiple=True, metavar="FILE...", type=existing_file,
               help="Golden-run .trprobs files: KL(golden ‖ q).")
 @with_evaluation_options
-@click.option("-o", "--out", "out_prefix", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Output prefix: PREFIX.json, PREFIX.html, PREFIX.trees.")
+@out_option_for("Output prefix: writes PREFIX.json, PREFIX.html and PREFIX.trees (with --posterior-trees). "
+                "The draws use the seed recorded in CHECKPOINT.", required=True)
 @threads_option
 @json_option
+@quiet_option
 def evaluate(checkpoint, alignment, golden, eval_runs, is_particles, is_repeats, posterior_trees, out_prefix, threads,
-             as_json) -> None:
+             as_json, quiet) -> None:
     """Evaluate the run saved in CHECKPOINT: ELBO, 10-sample bound, marginal likelihood, KL, trees."""
     import torch
 
@@ -161,51 +184,62 @@ def evaluate(checkpoint, alignment, golden, eval_runs, is_particles, is_repeats,
     from phylo_vi.sbn import pooled_golden_run, read_tree_arrays
     from phylo_vi.vbpi.estimator import VBPI
 
+    outputs = planned_outputs(_outputs(out_prefix, posterior_trees, trace=False), [checkpoint, alignment, *golden])
     torch.set_num_threads(threads)
     estimator_ = VBPI.from_checkpoint(checkpoint, read_alignment(alignment).site_patterns())
     reference = (pooled_golden_run(read_tree_arrays(golden, taxa=estimator_.taxa_, per_file=True)) if golden
                  else None)
     document = {"checkpoint": str(checkpoint), "alignment": str(alignment), "golden": [str(p) for p in golden]}
-    _finish(estimator_, document, reference, out_prefix, eval_runs, is_particles, is_repeats, posterior_trees,
-            as_json)
+    _finish(estimator_, document, reference, outputs, eval_runs, is_particles, is_repeats, posterior_trees,
+            as_json, quiet)
 
 
-def _support_samples(support, alignment: Path, taxa, model: str, seed: int, burnin: float, threads: int):
-    """Tree samples of the support: the files given, or UFBoot replicates built now (``ufboot``)."""
+def _existing_support(support) -> list[Path]:
+    """The --support files, each checked to exist (``ufboot`` excepted by the caller)."""
     from phylo_vi.errors import PhyloVIError
+
+    missing = [path for path in support if not Path(path).is_file()]
+    if missing:
+        raise PhyloVIError(f"--support: no such file: {missing[0]}")
+    return [Path(path) for path in support]
+
+
+def _support_samples(support, alignment: Path, taxa, model: str, seed: int, burnin: float, n_burnin: int | None,
+                     threads: int):
+    """Tree samples of the support: the files given, or UFBoot replicates built now (``ufboot``)."""
     from phylo_vi.sbn import read_tree_arrays
     from phylo_vi.vbpi.ufboot import ufboot_samples
 
     if list(support) == ["ufboot"]:
         return ufboot_samples(alignment, taxa, model=model, seed=seed, threads=threads)
-    missing = [path for path in support if not Path(path).is_file()]
-    if missing:
-        raise PhyloVIError(f"--support: no such file: {missing[0]}")
-    return read_tree_arrays(list(support), taxa=taxa, burnin=burnin, per_file=True)
+    return read_tree_arrays(_existing_support(support), taxa=taxa, burnin=burnin, n_burnin=n_burnin, per_file=True)
 
 
-def _finish(estimator_, document: dict, reference, out_prefix: Path, eval_runs: int, is_particles: int,
-            is_repeats: int, posterior_trees: int, as_json: bool) -> None:
-    """Evaluate, write PREFIX.json, PREFIX.html (and PREFIX.trees) and print the summary."""
+def _finish(estimator_, document: dict, reference, outputs, eval_runs: int, is_particles: int,
+            is_repeats: int, posterior_trees: int, as_json: bool, quiet: bool) -> None:
+    """Evaluate; write PREFIX.json, PREFIX.html (PREFIX.trace.tsv, PREFIX.trees) together; print the summary."""
     from phylo_vi.vbpi.output import write_trees
     from phylo_vi.vbpi.report import write_report
 
     evaluation = estimator_.evaluate(n_runs=eval_runs, n_is_particles=is_particles, n_is_repeats=is_repeats,
                                      golden=reference)
-    if posterior_trees:
-        write_trees(out_prefix.with_name(out_prefix.name + ".trees"), estimator_.sample_trees(posterior_trees))
+    trees = estimator_.sample_trees(posterior_trees) if posterior_trees else None
     distribution = estimator_.distribution_
     map_tree, map_log_prob = distribution.most_probable_tree(random_state=estimator_.seed_)
     credible, _, credible_mass = distribution.credible_set(0.95, random_state=estimator_.seed_)
-    document = {"seed": estimator_.seed_, **estimator_.get_params(), "iterations": estimator_.n_iter_, **document,
+    document = {"seed": estimator_.seed_, **estimator_.run_params(), "iterations": estimator_.n_iter_, **document,
                 "support_size": {"root_splits": len(estimator_.support_.root_splits),
                                  "pcsps": len(estimator_.support_.pcsp_keys)},
                 **evaluation.as_dict(), "map_topology": format_newick(map_tree, lengths=False),
                 "map_probability": float(np.exp(map_log_prob)), "credible_set_95_size": len(credible),
                 "credible_set_95_mass": credible_mass}
-    write_json(out_prefix.with_name(out_prefix.name + ".json"), document)
-    write_report(out_prefix.with_name(out_prefix.name + ".html"), document, estimator_.trace_, distribution,
-                 reference)
+    with writing(outputs, quiet) as staged:
+        write_json(staged["json"], document)
+        write_report(staged["html"], document, estimator_.trace_, distribution, reference)
+        if "trace" in staged:
+            _write_trace(staged["trace"], estimator_.trace_)
+        if trees is not None:
+            write_trees(staged["trees"], trees)
     if as_json:
         emit_json(document)
     else:

@@ -47,12 +47,14 @@ def compare_estimators_command(problems, n_evaluations, n_repeats, estimators, d
 
     from phylo_vi.vi.comparison_report import markdown_table, report_paths, write_comparison_report
     from phylo_vi.vi.estimator_comparison import ESTIMATORS, PROBLEMS, compare_on_problems
+    from phylo_vi.vi.vae.comparison import digits_report_paths
 
+    paths = digits_report_paths if "vae-digits" in problems else report_paths
+    outputs = None if out_prefix is None else planned_outputs(paths(out_prefix))  # before the seed is drawn
     seed = resolve_seed(seed)
     if "vae-digits" in problems:
-        _compare_on_digits(problems, n_evaluations, estimators, device, dtype, out_prefix, as_json, seed, quiet)
+        _compare_on_digits(problems, n_evaluations, estimators, device, dtype, outputs, as_json, seed, quiet)
         return
-    outputs = None if out_prefix is None else planned_outputs(report_paths(out_prefix))
     chosen = list(dict.fromkeys(estimators)) or list(ESTIMATORS)
     n_problems = len(PROBLEMS) if "all" in problems else len(set(problems))
     with tqdm(total=n_problems * len(chosen), disable=quiet or not sys.stderr.isatty(), file=sys.stderr,
@@ -69,13 +71,11 @@ def compare_estimators_command(problems, n_evaluations, n_repeats, estimators, d
         click.echo(markdown_table(report))
 
 
-def _compare_on_digits(problems, n_evaluations, estimators, device, dtype, out_prefix, as_json, seed, quiet) -> None:
+def _compare_on_digits(problems, n_evaluations, estimators, device, dtype, outputs, as_json, seed, quiet) -> None:
     import torch
 
-    from phylo_vi.vi.vae.comparison import (compare_on_digits, digits_markdown_table, digits_report_paths,
-                                            write_vae_digits_report)
+    from phylo_vi.vi.vae.comparison import compare_on_digits, digits_markdown_table, write_vae_digits_report
 
-    outputs = None if out_prefix is None else planned_outputs(digits_report_paths(out_prefix))
     document = compare_on_digits(problems, n_evaluations=n_evaluations, estimators=estimators, device=device,
                                  dtype=getattr(torch, dtype), random_state=seed,
                                  show_progress=not quiet and sys.stderr.isatty())

@@ -11,7 +11,8 @@
 a ``repr`` of the hyperparameters, the fitted-state check (reading a fitted attribute, or calling
 a method that needs one, before ``fit`` raises :class:`~phylo_vi.errors.NotFittedError`) and the
 hyperparameter check: a class declares what each hyperparameter accepts in
-``parameter_constraints`` (:class:`Interval`, :class:`Options`, ``None``, ``"random_state"``),
+``parameter_constraints`` (:class:`Interval`, :class:`Options`, :class:`InstanceOf`, ``None``,
+``"random_state"``),
 and ``fit`` starts with :meth:`Estimator.validate_params`, which raises
 :class:`~phylo_vi.errors.InvalidParameterError` naming the parameter, as scikit-learn's
 ``_param_validation`` does. Methods that need a fit call :func:`check_is_fitted`; :func:`clone`
@@ -72,6 +73,19 @@ class Options:
         return f"one of {', '.join(map(repr, self.values))}"
 
 
+@dataclass(frozen=True)
+class InstanceOf:
+    """An instance of one of the given types (a model object or its name, a path, a flag)."""
+
+    types: tuple
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, self.types)
+
+    def __str__(self) -> str:
+        return "an instance of " + " or ".join(kind.__name__ for kind in self.types)
+
+
 #: constraints shared by many hyperparameters
 COUNT = (Interval(int, 1),)
 POSITIVE = (Interval(float, 0.0, closed="right"),)
@@ -81,8 +95,9 @@ SAMPLE_SIZE = (Interval(int, 0),)
 PROBABILITY_LEVEL = (Interval(float, 0.0, 1.0, closed="right"),)
 
 
-def accepts(constraint: Interval | Options | str | None, value: Any) -> bool:
-    """True when ``value`` meets ``constraint`` (an :class:`Interval`, :class:`Options`, None or ``"random_state"``)."""
+def accepts(constraint: Interval | Options | InstanceOf | str | None, value: Any) -> bool:
+    """True when ``value`` meets ``constraint`` (an :class:`Interval`, :class:`Options`,
+    :class:`InstanceOf`, None or ``"random_state"``)."""
     if constraint is None:
         return value is None
     if constraint == "random_state":
@@ -90,7 +105,7 @@ def accepts(constraint: Interval | Options | str | None, value: Any) -> bool:
     return constraint.accepts(value)
 
 
-def _describe(constraint: Interval | Options | str | None) -> str:
+def _describe(constraint: Interval | Options | InstanceOf | str | None) -> str:
     return {None: "None", "random_state": "None, an int or a numpy Generator"}.get(constraint, str(constraint))
 
 

@@ -9,23 +9,61 @@ best(Y, Z) = max_s [log P(s | Y, Z) + best(Z₂, Z₁) + best(Z₁, Z₂)], leav
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numba import njit
 
 from phylo_vi.base import SAMPLE_SIZE, check_parameter
 from phylo_vi.errors import PhyloVIError
 from phylo_vi.sbn.bitkeys import lookup, row_keys
+from phylo_vi.sbn.support import SubsplitSupport
 from phylo_vi.trees import bitset
 from phylo_vi.trees.arrays import TreeArrays
+from phylo_vi.trees.taxa import TaxonNamespace
 from phylo_vi.trees.tree import Tree
 from phylo_vi.util.random import check_random_state
 
 
-def _network_arrays(model):
-    """Clade ids of both sides of every root split and both halves of every PCSP child."""
-    support = model.support_
+@dataclass(frozen=True, eq=False)
+class PreparedSampler:
+    """The network of one SBN support, prepared once for ancestral sampling under probabilities
+    that may change between draws (a fitted SBN, or q_φ during VBPI training).
+
+    ``root_a``/``root_b``: clade ids of both sides of every root split; ``child``/``other``: both
+    halves of every PCSP child; ``clade_taxon``: the taxon of a one-taxon clade (-1 otherwise);
+    ``sizes``: taxa per clade. Build it with :func:`prepare_sampler`.
+    """
+
+    support: SubsplitSupport
+    taxa: TaxonNamespace
+    rooted: bool
+    root_a: np.ndarray
+    root_b: np.ndarray
+    child: np.ndarray
+    other: np.ndarray
+    clade_taxon: np.ndarray
+    sizes: np.ndarray
+
+    def draw(self, root_prob: np.ndarray, pcsp_prob: np.ndarray, n: int, rng: np.random.Generator) -> TreeArrays:
+        """``n`` topologies by ancestral sampling, with P(root split) = ``root_prob`` and
+        P(PCSP | parent) = ``pcsp_prob`` (in the support's order; unnormalised is fine), one
+        uniform per draw from ``rng``: ``rng.random((n, n_taxa - 1))``."""
+        uniforms = rng.random((n, len(self.taxa) - 1))
+        support = self.support
+        parent, taxon, complete = _sample_kernel(uniforms, root_prob, self.root_a, self.root_b, support.parent_keys,
+                                                 support.parent_offsets, pcsp_prob, self.child, self.other,
+                                                 self.clade_taxon, support.n_clades, not self.rooted)
+        if not complete:
+            raise PhyloVIError("the SBN reached a parent subsplit without a conditional distribution; "
+                               "its parameters are inconsistent")
+        return arrays_from_preorder(parent, taxon, self.taxa, self.rooted)
+
+
+def prepare_sampler(support: SubsplitSupport, taxa: TaxonNamespace, rooted: bool) -> PreparedSampler:
+    """The :class:`PreparedSampler` of ``support`` over ``taxa``."""
     clades = support.clades
-    full = bitset.full_bitset(len(model.taxa_))
+    full = bitset.full_bitset(len(taxa))
     root_a = support.root_splits
     root_b = lookup(support.clade_keys, row_keys(clades[root_a] ^ full))
     focal = support.parent_focal[support.pcsp_parent]
@@ -36,7 +74,7 @@ def _network_arrays(model):
     singles = np.flatnonzero(sizes == 1)
     for index in singles:
         clade_taxon[index] = bitset.bitset_indices(clades[index])[0]
-    return root_a, root_b, child, other, clade_taxon, sizes
+    return PreparedSampler(support, taxa, rooted, root_a, root_b, child, other, clade_taxon, sizes)
 
 
 @njit(cache=True, nogil=True)
@@ -115,24 +153,17 @@ def sample_topologies(model, n: int, random_state=None) -> TreeArrays:
     """``n`` topologies drawn from a fitted SBN (rooted or unrooted, as the model), as arrays."""
     check_parameter("number of samples", n, SAMPLE_SIZE)
     rng = check_random_state(random_state)
-    n_taxa = len(model.taxa_)
-    uniforms = rng.random((n, n_taxa - 1))
-    support = model.support_
-    root_a, root_b, child, other, clade_taxon, _ = _network_arrays(model)
-    parent, taxon, ok = _sample_kernel(uniforms, np.exp(model.log_root_), root_a, root_b, support.parent_keys,
-                                       support.parent_offsets, np.exp(model.log_cpd_), child, other, clade_taxon,
-                                       support.n_clades, not model.rooted)
-    if not ok:
-        raise PhyloVIError("the SBN reached a parent subsplit without a conditional distribution; "
-                           "its parameters are inconsistent")
-    return arrays_from_preorder(parent, taxon, model.taxa_, model.rooted)
+    sampler = prepare_sampler(model.support_, model.taxa_, model.rooted)
+    return sampler.draw(np.exp(model.log_root_), np.exp(model.log_cpd_), n, rng)
 
 
 def viterbi_tree(model) -> Tree:
     """Most probable rooted topology of the SBN (unrooted again for an unrooted model)."""
     support = model.support_
     n_clades = support.n_clades
-    root_a, root_b, child, other, clade_taxon, sizes = _network_arrays(model)
+    network = prepare_sampler(support, model.taxa_, model.rooted)
+    root_a, root_b, child, other = network.root_a, network.root_b, network.child, network.other
+    clade_taxon, sizes = network.clade_taxon, network.sizes
     pcsp_parent = support.pcsp_parent
     focal_size = sizes[support.parent_focal]
     parent_of_child = lookup(support.parent_keys, other * n_clades + child)

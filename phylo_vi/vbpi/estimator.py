@@ -7,6 +7,7 @@ by 0.75 every 20,000 iterations; the likelihood annealed with β = min(1, 0.001 
 """
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Callable, Sequence
@@ -15,6 +16,8 @@ import numpy as np
 import torch
 
 from phylo_vi.alignment import SitePatterns
+from phylo_vi.base import (COUNT, NON_NEGATIVE, POSITIVE, PROBABILITY_LEVEL, RANDOM_STATE, SAMPLE_SIZE, Estimator,
+                           InstanceOf, Interval, Options, check_is_fitted)
 from phylo_vi.errors import PhyloVIError
 from phylo_vi.likelihood import SubstitutionModel
 from phylo_vi.sbn.edges import unrooted_edge_tables
@@ -40,7 +43,7 @@ _RESUME_KEYS = ("model", "prior_rate", "n_particles", "estimator", "psp", "branc
                 "warm_up", "kl_every", "warm_start", "warm_start_alpha")
 
 
-class VBPI:
+class VBPI(Estimator):
     """Variational Bayesian phylogenetic inference (Zhang & Matsen, ICLR 2019).
 
     Parameters
@@ -71,13 +74,35 @@ class VBPI:
     device, backend : torch device of q and of the likelihood; ``backend`` ``"numba"`` (default on
         the CPU) or ``"torch"`` (the engine's torch twin; default on other devices, e.g. CUDA).
     threads : likelihoods of distinct topologies evaluated concurrently (results do not depend on it).
-    random_state : int seed (None: drawn and recorded in ``seed_``).
+    random_state : int seed or numpy Generator (None: a seed is drawn; the seed is recorded in ``seed_``).
 
-    Fitted attributes: ``taxa_``, ``support_``, ``posterior_`` (:class:`VariationalPosterior`),
-    ``model_`` (:class:`PhylogeneticModel`), ``trace_`` (dict of arrays, :data:`TRACE_COLUMNS`),
-    ``n_iter_``, ``seed_``, ``seconds_`` and ``cpu_seconds_`` (wall and process CPU time of the
-    training in the last :meth:`fit` call), ``stopped_on_plateau_``.
+    Attributes
+    ----------
+    taxa_ : taxa of the support trees.
+    support_ : the :class:`~phylo_vi.sbn.support.SubsplitSupport` of q_φ.
+    posterior_ : :class:`VariationalPosterior`, q_φ(τ) q_ψ(b | τ).
+    model_ : :class:`PhylogeneticModel`, likelihood and prior.
+    trace_ : dict of arrays, one value per iteration (:data:`TRACE_COLUMNS`).
+    distribution_ : q_φ as a fitted :class:`SubsplitBayesianNetwork`.
+    n_iter_ : iterations trained (counted from the start of the run).
+    seed_ : the integer seed of the run.
+    seconds_, cpu_seconds_ : wall and process CPU time of the training in the last :meth:`fit` call.
+    stopped_on_plateau_ : whether the last :meth:`fit` call stopped on the plateau rule.
     """
+
+    parameter_constraints = {
+        "model": [InstanceOf((str, SubstitutionModel))], "prior_rate": POSITIVE,
+        "n_particles": [Interval(int, 2)], "estimator": [Options(tuple(ESTIMATORS))], "psp": [InstanceOf((bool,))],
+        "branch_model": [Options(("lognormal", "planar", "gnn"))], "flow_layers": COUNT, "gnn_hidden": COUNT,
+        "gnn_layers": COUNT, "learning_rate": POSITIVE, "branch_learning_rate": [None, *POSITIVE],
+        "lr_decay": [Interval(float, 0.0, 1.0, closed="right")], "lr_decay_every": COUNT,
+        "initial_beta": [Interval(float, 0.0, 1.0, closed="right")], "warm_up": SAMPLE_SIZE,
+        "support_level": PROBABILITY_LEVEL, "warm_start": [None, Options(("em",))], "warm_start_alpha": NON_NEGATIVE,
+        "kl_every": SAMPLE_SIZE, "plateau_window": SAMPLE_SIZE, "plateau_tol": NON_NEGATIVE,
+        "checkpoint_every": SAMPLE_SIZE, "checkpoint_path": [None, InstanceOf((str, os.PathLike))],
+        "device": [InstanceOf((str, torch.device))], "backend": [None, Options(("numba", "torch"))],
+        "threads": COUNT, "random_state": RANDOM_STATE,
+    }
 
     def __init__(self, *, model: SubstitutionModel | str = "JC", prior_rate: float = 10.0, n_particles: int = 10,
                  estimator: str = "vimco", psp: bool = True, branch_model: str = "lognormal", flow_layers: int = 16,
@@ -118,23 +143,13 @@ class VBPI:
 
     # ----------------------------------------------------------------------------- checks
     def _check_params(self) -> None:
-        if self.estimator not in ESTIMATORS:
-            raise PhyloVIError(f"estimator must be one of {ESTIMATORS}, got {self.estimator!r}")
-        if self.n_particles < 2:
-            raise PhyloVIError(f"n_particles must be at least 2, got {self.n_particles}")
-        if self.branch_learning_rate is not None and not self.branch_learning_rate > 0:
-            raise PhyloVIError("branch_learning_rate must be > 0")
-        if not self.learning_rate > 0 or not 0 < self.lr_decay <= 1 or self.lr_decay_every < 1:
-            raise PhyloVIError("learning_rate must be > 0, lr_decay in (0, 1] and lr_decay_every >= 1")
-        if self.checkpoint_every < 0 or self.kl_every < 0 or self.plateau_window < 0:
-            raise PhyloVIError("checkpoint_every, kl_every and plateau_window must be >= 0")
-        if self.warm_start not in (None, "em"):
-            raise PhyloVIError(f"warm_start must be None or 'em', got {self.warm_start!r}")
+        self.validate_params()
         if self.checkpoint_every and self.checkpoint_path is None:
             raise PhyloVIError("checkpoint_every needs a checkpoint_path")
 
-    def get_params(self) -> dict:
-        """Hyperparameters of the run (those a checkpoint must agree with to be resumed)."""
+    def run_params(self) -> dict:
+        """Hyperparameters of the run as a checkpoint and the JSON summary record them (model as a
+        string; those a checkpoint must agree with to be resumed among them)."""
         model = self.model if isinstance(self.model, str) else self.model.to_iqtree()
         return {"model": model, "prior_rate": self.prior_rate, "n_particles": self.n_particles,
                 "estimator": self.estimator, "psp": self.psp, "branch_model": self.branch_model,
@@ -186,8 +201,12 @@ class VBPI:
         return self
 
     def _start(self, patterns: SitePatterns, samples: list[TreeArrays]) -> None:
-        self.seed_ = (int(np.random.SeedSequence().entropy % (2**63)) if self.random_state is None
-                      else int(self.random_state))
+        if self.random_state is None:
+            self.seed_ = int(np.random.SeedSequence().entropy % (2**63))
+        elif isinstance(self.random_state, np.random.Generator):
+            self.seed_ = int(self.random_state.integers(2**63))
+        else:
+            self.seed_ = int(self.random_state)
         self.taxa_ = samples[0].taxa
         sample = support_sample(samples, self.support_level)
         self.support_ = build_support(unrooted_edge_tables(sample))[0]
@@ -212,7 +231,7 @@ class VBPI:
         self._rng = np.random.default_rng(np.random.SeedSequence(self.seed_, spawn_key=(0,)))
 
     def _restore(self, state: dict, patterns: SitePatterns) -> None:
-        mismatched = [key for key in _RESUME_KEYS if state["params"][key] != self.get_params()[key]]
+        mismatched = [key for key in _RESUME_KEYS if state["params"][key] != self.run_params()[key]]
         if mismatched:
             raise PhyloVIError(f"the checkpoint was written with other settings: {', '.join(mismatched)}")
         self.seed_ = int(state["seed"])
@@ -259,8 +278,7 @@ class VBPI:
 
     # --------------------------------------------------------------------------- results
     def _check_fitted(self) -> None:
-        if not hasattr(self, "posterior_"):
-            raise PhyloVIError("this VBPI is not fitted yet; call fit() first")
+        check_is_fitted(self)
 
     @property
     def trace_(self) -> dict[str, np.ndarray]:
@@ -303,7 +321,7 @@ class VBPI:
     def save_checkpoint(self, path: str | Path) -> None:
         """Write the run's state (:mod:`phylo_vi.vbpi.checkpoint`)."""
         self._check_fitted()
-        save_checkpoint(path, {"iteration": self.n_iter_, "params": self.get_params(), "seed": self.seed_,
+        save_checkpoint(path, {"iteration": self.n_iter_, "params": self.run_params(), "seed": self.seed_,
                                "taxa": list(self.taxa_), "support": self.support_.to_dict(),
                                "posterior": self.posterior_.state_dict(),
                                "optimizer": self._optimizer.state_dict(), "rng": self._rng.bit_generator.state,

@@ -26,7 +26,7 @@ from phylo_vi.errors import PhyloVIError
 from phylo_vi.sbn.base import log_sum_exp_rows
 from phylo_vi.sbn.kernels import (expected_counts_kernel, packed_tables, pad_log_table, padded_indices,
                                   rooting_log_probs_kernel)
-from phylo_vi.sbn.sampling import _network_arrays, _sample_kernel, arrays_from_preorder
+from phylo_vi.sbn.sampling import prepare_sampler
 from phylo_vi.sbn.support import SubsplitSupport
 from phylo_vi.sbn.unrooted import SubsplitBayesianNetwork
 from phylo_vi.trees.taxa import TaxonNamespace
@@ -93,8 +93,7 @@ class SBNTopologyModel(nn.Module):
         self.pcsp_logits = nn.Parameter(torch.zeros(len(support.pcsp_keys), dtype=dtype))
         self.register_buffer("pcsp_parent", torch.as_tensor(support.pcsp_parent, dtype=torch.long))
         self.n_parents = len(support.parent_keys)
-        # clade ids of the sides of every root split and PCSP child, once (the sampler's network)
-        self._network = _network_arrays(self.distribution())
+        self._sampler = prepare_sampler(support, taxa, rooted=False)  # the sampler's network, built once
 
     def log_tables(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``(log P(root split), log P(PCSP | parent))`` from the logits."""
@@ -127,20 +126,12 @@ class SBNTopologyModel(nn.Module):
 
     def sample(self, n: int, rng: np.random.Generator,
                log_tables: tuple[torch.Tensor, torch.Tensor] | None = None) -> TopologyBatch:
-        """``n`` topologies drawn by ancestral sampling (the Numba kernel of :mod:`phylo_vi.sbn.sampling`,
-        with the uniforms of :func:`~phylo_vi.sbn.sampling.sample_topologies`); ``log_tables`` as
+        """``n`` topologies drawn by ancestral sampling (:class:`~phylo_vi.sbn.sampling.PreparedSampler`,
+        the draws of :func:`~phylo_vi.sbn.sampling.sample_topologies`); ``log_tables`` as
         returned by :meth:`log_tables` when already computed."""
         log_root, log_cpd = self.log_tables() if log_tables is None else log_tables
-        root_a, root_b, child, other, clade_taxon, _ = self._network
-        support = self.support
-        uniforms = rng.random((n, len(self.taxa) - 1))
-        parent, taxon, complete = _sample_kernel(uniforms, log_root.detach().exp().cpu().numpy(), root_a, root_b,
-                                          support.parent_keys, support.parent_offsets,
-                                          log_cpd.detach().exp().cpu().numpy(), child, other, clade_taxon,
-                                          support.n_clades, True)
-        if not complete:
-            raise PhyloVIError("the SBN reached a parent subsplit without children; the support is inconsistent")
-        return topology_batch(arrays_from_preorder(parent, taxon, self.taxa, False), support)
+        arrays = self._sampler.draw(log_root.detach().exp().cpu().numpy(), log_cpd.detach().exp().cpu().numpy(), n, rng)
+        return topology_batch(arrays, self.support)
 
     def log_prob(self, batch: TopologyBatch, log_tables: tuple[torch.Tensor, torch.Tensor] | None = None
                  ) -> torch.Tensor:

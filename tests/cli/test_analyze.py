@@ -48,6 +48,12 @@ def test_default_folder_is_in_the_current_directory(capsys, tmp_path, monkeypatc
     assert not (runs / "example.nex.phylo-vi").exists()
     assert out.startswith("NOT CONVERGED")  # topological ESS and ASDSF; no parameter file given
     assert "min parameter ESS" not in out
+    # a rerun replaces the report folder it wrote before, as a whole
+    (work / "example.nex.phylo-vi" / "stale.txt").write_text("from an older run")
+    assert _run(capsys, str(runs / "example.nex.run1.t"), str(runs / "example.nex.run2.t"), "-q")[0] == 0
+    assert (work / "example.nex.phylo-vi" / "report.html").is_file()
+    assert not (work / "example.nex.phylo-vi" / "stale.txt").exists()
+    assert sorted(path.name for path in work.iterdir()) == ["example.nex.phylo-vi"]  # no staging folder left
 
 
 def test_input_error_is_one_line(capsys, tmp_path):
@@ -59,4 +65,5 @@ def test_input_error_is_one_line(capsys, tmp_path):
 
 def test_burnin_options_exclude_each_other(capsys, tmp_path):
     status, _, err = _run(capsys, str(DATA / "example.nex"), "--burnin", "0.3", "--n-burnin", "3", "-q")
-    assert status == 2 and "either --burnin or --n-burnin" in err and "Traceback" not in err
+    assert status == 2 and "Traceback" not in err
+    assert "give either --burnin (a fraction) or --n-burnin (a count), not both" in err

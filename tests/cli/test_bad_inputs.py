@@ -83,6 +83,8 @@ def inputs(tmp_path_factory) -> Path:
     mrbayes = files("phylo_vi.data") / "mrbayes"
     shutil.copyfile(str(mrbayes / "example.nex.run1.t"), folder / "chain.t")
     (folder / "a_directory").mkdir()
+    (folder / "a_full_directory").mkdir()
+    (folder / "a_full_directory" / "notes.txt").write_text("a folder of the user's\n")
     from phylo_vi.sbn import make_estimator, read_tree_arrays
 
     make_estimator("srf").fit(read_tree_arrays(folder / "sample.nwk", burnin=0.0)).save(folder / "model.json")
@@ -109,7 +111,7 @@ def run_in(folder: Path, args: list[str], capsys, monkeypatch) -> tuple[int, str
 
 
 # ----------------------------------------------------------------------- generated cases
-# command -> (valid arguments, options it has among --seed/--threads/-o)
+# command -> (valid arguments, options it has among --seed/--threads/-o (a prefix)/-o DIR (a report folder))
 COMMANDS: dict[str, tuple[list[str], set[str]]] = {
     "trees summary": (["sample.nwk", "--burnin", "0"], {"-o"}),
     "likelihood": (["aln.fasta", "tree.nwk"], {"--threads"}),
@@ -124,8 +126,13 @@ COMMANDS: dict[str, tuple[list[str], set[str]]] = {
     "genotype evaluate": (["--truth", "truth.CFMatrix", "--pred", "truth.CFMatrix"], set()),
     "genotype train": (["--task", "noise", "--n-train", "10", "--size", "3", "-o", "clf"],
                        {"--seed", "--threads", "-o"}),
+    "genotype clones": (["m.SC", "--fp", "0.01", "--fn", "0.1", "--steps", "1"], {"--seed", "--threads", "-o"}),
     "vi compare-estimators": (["--n-repeats", "2"], {"--seed", "-o"}),
-    "demo": ([], {"-o"}),
+    "vbpi fit": (["aln.fasta", "--support", "sample.nwk", "--iters", "1", "--eval-runs", "2", "-o", "run"],
+                 {"--seed", "--threads", "-o"}),
+    "vbpi evaluate": (["model.json", "aln.fasta", "--eval-runs", "2", "-o", "run"], {"--threads", "-o"}),
+    "analyze": (["chain.t", "--n-burnin", "0"], {"--seed", "--threads", "-o DIR"}),
+    "demo": (["--no-alignment"], {"-o DIR"}),
 }
 
 
@@ -157,6 +164,15 @@ def _generated_cases() -> list[tuple[str, list[str], list[str]]]:
                           ["a_directory", "directory"]))
             cases.append((f"{command}: -o a directory (slash)", [*words, *_with_option(base, "-o", "new/")],
                           ["new/", "directory"]))
+            cases.append((f"{command}: -o in a missing directory",
+                          [*words, *_with_option(base, "-o", "absent/out")], ["absent", "does not exist"]))
+            cases.append((f"{command}: -o in a file's place", [*words, *_with_option(base, "-o", "m.SC/out")],
+                          ["m.SC", "not a directory"]))
+        if "-o DIR" in options:  # a report folder: replaced only when empty or written by phylo-vi before
+            cases.append((f"{command}: -o a folder phylo-vi did not write",
+                          [*words, *_with_option(base, "-o", "a_full_directory")], ["a_full_directory", "not empty"]))
+            cases.append((f"{command}: -o a file", [*words, *_with_option(base, "-o", "m.SC")],
+                          ["m.SC", "not a directory"]))
             cases.append((f"{command}: -o in a missing directory",
                           [*words, *_with_option(base, "-o", "absent/out")], ["absent", "does not exist"]))
             cases.append((f"{command}: -o in a file's place", [*words, *_with_option(base, "-o", "m.SC/out")],
@@ -387,6 +403,72 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("vi: dtype float16", ["vi", "compare-estimators", "--dtype", "float16"], ["--dtype", "float16"]),
     ("vi: unknown estimator", ["vi", "compare-estimators", "--estimator", "vimco", "--seed", "1", "--n-repeats", "2"],
      ["vimco"]),
+    # genotype clones
+    ("genotype clones: missing matrix", ["genotype", "clones", "absent.SC", "--fp", "0.01", "--fn", "0.1"],
+     ["absent.SC"]),
+    ("genotype clones: matrix with a letter", ["genotype", "clones", "letters.SC", "--fp", "0.01", "--fn", "0.1",
+                                               "--seed", "1"], ["letters.SC", "line 2"]),
+    ("genotype clones: max-clones 1", ["genotype", "clones", "m.SC", "--fp", "0.01", "--fn", "0.1", "--max-clones",
+                                       "1"], ["--max-clones", "1"]),
+    ("genotype clones: samples 0", ["genotype", "clones", "m.SC", "--fp", "0.01", "--fn", "0.1", "--samples", "0"],
+     ["--samples", "0"]),
+    ("genotype clones: steps negative", ["genotype", "clones", "m.SC", "--fp", "0.01", "--fn", "0.1", "--steps",
+                                         "-1"], ["--steps", "-1"]),
+    ("genotype clones: output replaces the input",
+     ["genotype", "clones", "latin1.SC", "--fp", "0.01", "--fn", "0.1", "-o", "latin1"], ["latin1.SC", "input"]),
+    # vbpi
+    ("vbpi fit: missing alignment", ["vbpi", "fit", "absent.fasta", "--support", "sample.nwk", "-o", "x"],
+     ["absent.fasta"]),
+    ("vbpi fit: missing support file", ["vbpi", "fit", "aln.fasta", "--support", "absent.t", "-o", "x"],
+     ["--support", "absent.t"]),
+    ("vbpi fit: no --support", ["vbpi", "fit", "aln.fasta", "-o", "x"], ["--support"]),
+    ("vbpi fit: --support without files", ["vbpi", "fit", "aln.fasta", "--support", "-o", "x"],
+     ["--support", "file"]),
+    ("vbpi fit: missing golden file", ["vbpi", "fit", "aln.fasta", "--support", "sample.nwk", "--golden",
+                                       "absent.trprobs", "-o", "x"], ["absent.trprobs"]),
+    ("vbpi fit: no -o", ["vbpi", "fit", "aln.fasta", "--support", "sample.nwk"], ["-o"]),
+    ("vbpi fit: output replaces the support", ["vbpi", "fit", "aln.fasta", "--support", "sample.json", "-o", "sample"],
+     ["sample.json", "input"]),
+    ("vbpi fit: one particle", ["vbpi", "fit", "aln.fasta", "--support", "sample.nwk", "--particles", "1", "-o", "x"],
+     ["--particles", "1"]),
+    ("vbpi fit: unknown estimator", ["vbpi", "fit", "aln.fasta", "--support", "sample.nwk", "--estimator", "iwae",
+                                     "-o", "x"], ["--estimator", "iwae"]),
+    ("vbpi fit: unknown branch model", ["vbpi", "fit", "aln.fasta", "--support", "sample.nwk", "--branch-model",
+                                        "tree", "-o", "x"], ["--branch-model", "tree"]),
+    ("vbpi fit: burn-in 1", ["vbpi", "fit", "aln.fasta", "--support", "sample.nwk", "--burnin", "1", "-o", "x"],
+     ["--burnin", "1"]),
+    ("vbpi fit: burn-in and n-burnin", ["vbpi", "fit", "aln.fasta", "--support", "sample.nwk", "--burnin", "0.1",
+                                        "--n-burnin", "1", "-o", "x"], ["--burnin", "--n-burnin"]),
+    ("vbpi fit: device foo", ["vbpi", "fit", "aln.fasta", "--support", "sample.nwk", "--device", "foo", "-o", "x"],
+     ["--device", "foo"]),
+    ("vbpi fit: learning rate 0", ["vbpi", "fit", "aln.fasta", "--support", "sample.nwk", "--learning-rate", "0",
+                                   "-o", "x"], ["--learning-rate", "0"]),
+    ("vbpi evaluate: missing checkpoint", ["vbpi", "evaluate", "absent.ckpt", "aln.fasta", "-o", "x"],
+     ["absent.ckpt"]),
+    ("vbpi evaluate: missing alignment", ["vbpi", "evaluate", "model.json", "absent.fasta", "-o", "x"],
+     ["absent.fasta"]),
+    ("vbpi evaluate: not a checkpoint", ["vbpi", "evaluate", "model.json", "aln.fasta", "-o", "x"],
+     ["model.json", "checkpoint"]),
+    ("vbpi evaluate: output replaces the checkpoint", ["vbpi", "evaluate", "model.json", "aln.fasta", "-o", "model"],
+     ["model.json", "input"]),
+    ("vbpi evaluate: eval-runs 1", ["vbpi", "evaluate", "model.json", "aln.fasta", "--eval-runs", "1", "-o", "x"],
+     ["--eval-runs", "1"]),
+    ("vbpi evaluate: no -o", ["vbpi", "evaluate", "model.json", "aln.fasta"], ["-o"]),
+    # analyze
+    ("analyze: missing basename", ["analyze", "absent"], ["absent", "no run files with this basename"]),
+    ("analyze: no path", ["analyze"], ["PATHS"]),
+    ("analyze: report folder is the input", ["analyze", "chain.t", "-o", "chain.t"], ["chain.t", "input"]),
+    ("analyze: report folder holds the input", ["analyze", "chain.t", "-o", "."], ["chain.t", "input"]),
+    ("analyze: burn-in 1", ["analyze", "chain.t", "--burnin", "1"], ["--burnin", "1"]),
+    ("analyze: burn-in and n-burnin", ["analyze", "chain.t", "--burnin", "0.1", "--n-burnin", "1"],
+     ["--burnin", "--n-burnin"]),
+    ("analyze: min-clade-freq 2", ["analyze", "chain.t", "--min-clade-freq", "2"], ["--min-clade-freq", "2"]),
+    ("analyze: window size 0", ["analyze", "chain.t", "--window-size", "0"], ["--window-size", "0"]),
+    ("analyze: top 1", ["analyze", "chain.t", "--top", "1"], ["--top", "1"]),
+    ("analyze: workers 0", ["analyze", "chain.t", "--workers", "0"], ["--workers", "0"]),
+    ("analyze: unknown preset", ["analyze", "chain.t", "--preset", "slow"], ["--preset", "slow"]),
+    ("analyze: missing alignment", ["analyze", "chain.t", "--alignment", "absent.fasta"], ["absent.fasta"]),
+    ("analyze: not a run file", ["analyze", "aln.fasta"], ["aln.fasta"]),
     # demo
     ("demo: an argument", ["demo", "extra"], ["extra"]),
 ]
@@ -399,7 +481,7 @@ def test_the_catalogue_is_large_and_covers_every_command():
     # issue 14 item 7: at least 150 bad inputs across all commands
     assert len(ALL_CASES) >= 150
     assert len({name for name, _, _ in ALL_CASES}) == len(ALL_CASES)
-    covered = {" ".join(args[:2]) if args[0] in ("trees", "sbn", "genotype", "vi") else args[0]
+    covered = {" ".join(args[:2]) if args[0] in ("trees", "sbn", "genotype", "vi", "vbpi") else args[0]
                for _, args, _ in ALL_CASES}
     assert set(COMMANDS) <= covered
 

@@ -16,7 +16,7 @@ import pytest
 
 from phylo_vi.cli.main import main
 from phylo_vi.errors import OutputLocationError, PhyloVIError
-from phylo_vi.util.outputs import STAGING_PREFIX, OutputSet, output_path
+from phylo_vi.util.outputs import FOLDER_MARKER, STAGING_PREFIX, OutputSet, output_path
 
 MRBAYES = files("phylo_vi.data") / "mrbayes"
 RUN1 = str(MRBAYES / "example.nex.run1.t")
@@ -158,6 +158,29 @@ def test_an_announced_output_that_was_not_written_is_an_error(tmp_path):
         with OutputSet({"a": tmp_path / "a", "b": tmp_path / "b"}).staged() as staged:
             staged["a"].write_text("only one")
     assert listing(tmp_path) == {}
+
+
+def test_a_report_folder_is_written_whole_and_replaces_only_its_own_kind(tmp_path):
+    report = tmp_path / "report"
+    with pytest.raises(RuntimeError):
+        with OutputSet({}, folders={"report": report}).staged() as staged:
+            (staged["report"] / "a.tsv").write_text("half a report")
+            raise RuntimeError("the run fails while writing its folder")
+    assert listing(tmp_path) == {}  # no folder, no staging folder
+    with OutputSet({}, folders={"report": report}).staged() as staged:
+        (staged["report"] / "a.tsv").write_text("first")
+    assert sorted(path.name for path in report.iterdir()) == [FOLDER_MARKER, "a.tsv"]
+    with OutputSet({}, folders={"report": report}).staged() as staged:  # a rerun replaces the whole folder
+        (staged["report"] / "b.tsv").write_text("second")
+    assert sorted(path.name for path in report.iterdir()) == [FOLDER_MARKER, "b.tsv"]
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("the user's")
+    with pytest.raises(OutputLocationError, match="not empty"):
+        OutputSet({}, folders={"report": mine}).check()
+    with pytest.raises(OutputLocationError, match="holds .*notes.txt, an input"):
+        OutputSet({}, [mine / "notes.txt"], folders={"report": mine}).check()
+    assert (mine / "notes.txt").read_text() == "the user's"
 
 
 # --------------------------------------------------------------------------- the commands

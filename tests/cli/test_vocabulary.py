@@ -63,8 +63,8 @@ def test_every_command_has_json_and_quiet_and_workers_means_dask():
         assert has_option(command, "--json") and has_option(command, "-q"), name
         if has_option(command, "--workers"):
             assert "Dask" in next(p.help for p in command.params if "--workers" in p.opts), name
-        if has_option(command, "-o"):  # -o is a prefix, and --help says what it writes
-            assert next(p for p in command.params if "-o" in p.opts).metavar == "PREFIX", name
+        if has_option(command, "-o"):  # -o is a prefix (or a report folder), and --help says what it writes
+            assert next(p for p in command.params if "-o" in p.opts).metavar in ("PREFIX", "DIR"), name
 
 
 def test_seed_is_non_negative_everywhere():

@@ -87,3 +87,27 @@ def test_missing_support_is_one_line_exit_2(capsys, tmp_path, files):
     status, _, err = _run(capsys, "fit", alignment, "-o", tmp_path / "x", "--seed", 1)
     assert status == 2
     assert err.strip().count("\n") == 0 and "--support" in err
+
+
+
+def test_burnin_count_and_fraction_agree_and_a_run_resumes_under_its_own_prefix(capsys, tmp_path, files):
+    alignment, support, _ = files
+    quick = ("--iters", 20, "--seed", 2, *EVALUATION)
+    # 15 support trees: --burnin 0.34 drops int(0.34 * 15) = 5 of them (MrBayes convention), as --n-burnin 5 does
+    status, _, err = _run(capsys, "fit", alignment, "--support", support, "--n-burnin", 5, "-o", tmp_path / "count",
+                          *quick)
+    assert status == 0 and err.startswith("wrote: ") and str(tmp_path / "count.json") in err  # listed without -q
+    status, _, err = _run(capsys, "fit", alignment, "--support", support, "--burnin", 0.34, "-o",
+                          tmp_path / "fraction", "-q", *quick)
+    assert (status, err) == (0, "")
+    count, fraction = (json.loads((tmp_path / f"{name}.json").read_text()) for name in ("count", "fraction"))
+    assert count["support_size"] == fraction["support_size"] and count["elbo"] == fraction["elbo"]
+    status, out, _ = _run(capsys, "fit", alignment, "--support", support, "--n-burnin", 0, "-o", tmp_path / "all",
+                          "-q", "--json", *quick)
+    assert status == 0 and json.loads(out)["support_size"] != count["support_size"]  # the burn-in did drop trees
+    # the checkpoint is not one of the outputs written together: a run continues under its own prefix
+    status, out, err = _run(capsys, "fit", alignment, "--iters", 30, "--resume", tmp_path / "count.ckpt",
+                            "-o", tmp_path / "count", "--json", "-q", *EVALUATION)
+    assert status == 0, err
+    assert json.loads(out)["iterations"] == 30
+    assert len((tmp_path / "count.trace.tsv").read_text().splitlines()) == 31

@@ -42,11 +42,12 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from phylo_vi.genotype.matrix import MISSING, check_matrix, check_rates, observation_log_probs
+from phylo_vi.base import COUNT, NON_NEGATIVE, SAMPLE_SIZE, InstanceOf
+from phylo_vi.genotype.matrix import ERROR_RATE, MISSING, check_matrix, check_rates, observation_log_probs
 from phylo_vi.genotype.repair import DEFAULT_CLONE_PENALTY
 from phylo_vi.vi.vae.discrete_latents import CategoricalLatent
 from phylo_vi.vi.vae.discrete_objectives import check_estimator, decoder_evaluations
-from phylo_vi.vi.vae.models import DiscreteVAE
+from phylo_vi.vi.vae.models import TRAINING_CONSTRAINTS, DiscreteVAE
 from phylo_vi.vi.vae.networks import DiscreteEncoder
 from phylo_vi.vi.vae.training import train_vae
 
@@ -105,19 +106,34 @@ class ClonalVAE(DiscreteVAE):
 
     Parameters
     ----------
-    fp, fn : false-positive and false-negative rates of the calls.
+    fp, fn : false-positive and false-negative rates of the calls (defaults: those of
+        ``phylo-vi genotype simulate``, the PhISCS simulations).
     max_clones : ``C``, the number of mixture components.
     clone_penalty : log-likelihood a clone must explain to be kept (see :func:`prune_clones`).
     encoder_warmup_steps : steps that train the encoder alone on the initial genotypes before the
         joint training (a uniform ``q`` would otherwise pull every clone to the mean cell).
-    estimator, n_samples, ... : as :class:`~phylo_vi.vi.vae.models.DiscreteVAE`.
+    hidden, estimator, n_samples, n_steps, batch_size, learning_rate, eval_every, checkpoint_path,
+    checkpoint_every, resume, progress, device, dtype, random_state : as
+        :class:`~phylo_vi.vi.vae.models.DiscreteVAE`.
 
-    Fitted attributes: ``assignments_`` (n,) clone of each cell (0-based, merged clones share
-    a label), ``clone_genotypes_`` (n_clones_, m) 0/1, ``genotype_matrix_`` (n, m) the implied
-    genotype matrix, ``n_clones_``, ``history_``.
+    Attributes
+    ----------
+    assignments_ : (n,) clone of each cell (0-based, merged clones share a label).
+    clone_genotypes_ : (n_clones_, m) 0/1 genotypes of the clones kept.
+    genotype_matrix_ : (n, m) the implied genotype matrix.
+    n_clones_ : number of clones kept.
+    seed_, device_, generator_, n_train_, latent_, encoder_, decoder_, module_, history_,
+    n_decoder_evaluations_, decoder_sparsity_ : as :class:`~phylo_vi.vi.vae.models.DiscreteVAE`.
     """
 
-    def __init__(self, *, fp: float, fn: float, max_clones: int = 20, clone_penalty: float = DEFAULT_CLONE_PENALTY,
+    parameter_constraints = {
+        "fp": ERROR_RATE, "fn": ERROR_RATE,
+        "max_clones": COUNT, "clone_penalty": NON_NEGATIVE, "encoder_warmup_steps": SAMPLE_SIZE,
+        "estimator": [InstanceOf((str,))], **TRAINING_CONSTRAINTS,
+    }
+
+    def __init__(self, *, fp: float = 1e-4, fn: float = 0.1, max_clones: int = 20,
+                 clone_penalty: float = DEFAULT_CLONE_PENALTY,
                  encoder_warmup_steps: int = 200,
                  hidden: Sequence[int] = (64,), estimator: str = "unordered-set", n_samples: int = 4,
                  n_steps: int = 1500, batch_size: int = 64,
@@ -137,7 +153,7 @@ class ClonalVAE(DiscreteVAE):
 
     def _build(self, n_inputs: int) -> None:
         self.latent_ = CategoricalLatent(self.max_clones)
-        self.encoder_ = DiscreteEncoder(2 * n_inputs, self.max_clones, self.hidden)
+        self.encoder_ = DiscreteEncoder(2 * n_inputs, self.max_clones, self._hidden_widths)
         self.decoder_ = ClonalGenotypeLikelihood(self.max_clones, n_inputs, self.fp, self.fn)
 
     def _encode(self, x: Tensor) -> Tensor:

@@ -16,6 +16,8 @@ generator, so one seed gives the same initial network on every device.
 from __future__ import annotations
 
 import functools
+import os
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Sequence
 
@@ -23,6 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from phylo_vi.base import (COUNT, POSITIVE, RANDOM_STATE, SAMPLE_SIZE, Estimator, InstanceOf, Interval, Options)
 from phylo_vi.vi.logspace import logmeanexp
 from phylo_vi.vi.vae.discrete_latents import make_latent
 from phylo_vi.vi.vae.discrete_objectives import (Surrogates, check_estimator, decoder_evaluations, discrete_surrogates,
@@ -38,11 +41,25 @@ from phylo_vi.vi.vae.training import train_vae
 __all__ = ["DiscreteVAE", "GaussianVAE", "integer_seed"]
 
 
-def integer_seed(random_state: int | None) -> int:
-    """The integer seed of a run: ``random_state``, or fresh entropy when it is ``None``."""
+def integer_seed(random_state: int | np.random.Generator | None) -> int:
+    """The integer seed of a run: ``random_state``, a draw from it when it is a Generator, or
+    fresh entropy when it is ``None``."""
     if random_state is None:
         return int(np.random.SeedSequence().generate_state(1)[0])
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(2**32))
     return int(random_state)
+
+
+#: constraints of the hyperparameters every VAE has (the estimator name is checked with the
+#: latent and the sample count by :func:`~phylo_vi.vi.vae.discrete_objectives.check_estimator`)
+TRAINING_CONSTRAINTS = {
+    "hidden": [*COUNT, InstanceOf((tuple, list))], "n_samples": COUNT, "n_steps": SAMPLE_SIZE, "batch_size": COUNT,
+    "learning_rate": POSITIVE, "eval_every": SAMPLE_SIZE, "checkpoint_path": [None, InstanceOf((str, os.PathLike))],
+    "checkpoint_every": SAMPLE_SIZE, "resume": [InstanceOf((bool,))], "progress": [InstanceOf((bool,))],
+    "device": [InstanceOf((str, torch.device))], "dtype": [InstanceOf((torch.dtype,))], "random_state": RANDOM_STATE,
+}
+LIKELIHOODS = ("bernoulli", "gaussian", "categorical")
 
 
 def _evaluating(method):
@@ -66,10 +83,20 @@ def _batch_means(per_datum: Surrogates) -> Surrogates:
     return Surrogates(model, model if per_datum.guide is per_datum.model else per_datum.guide.mean())
 
 
-class _VAEBase:
+class _VAEBase(Estimator, ABC):
     """Shared fitting machinery; subclasses build ``encoder_`` and ``decoder_`` and the losses."""
 
+    @abstractmethod
+    def _build(self, n_inputs: int) -> None:
+        """Build ``encoder_`` and ``decoder_`` for data of ``n_inputs`` columns."""
+
+    @property
+    def _hidden_widths(self) -> tuple[int, ...]:
+        """``hidden`` as a tuple of layer widths (one int: one hidden layer)."""
+        return (self.hidden,) if isinstance(self.hidden, int) else tuple(self.hidden)
+
     def _setup(self, x: Tensor) -> Tensor:
+        self.validate_params()
         self.seed_ = integer_seed(self.random_state)
         self.device_ = torch.device(self.device)
         x = torch.as_tensor(x).to(device=self.device_, dtype=self.dtype)
@@ -121,13 +148,36 @@ class DiscreteVAE(_VAEBase):
     ----------
     latent : ``categorical`` (``latent_size`` categories) or ``bernoulli`` (``latent_size`` bits).
     likelihood : ``bernoulli``, ``gaussian`` or ``categorical`` (``n_values`` levels) data.
-    hidden : hidden-layer widths of encoder and decoder.
+    hidden : hidden-layer widths of encoder and decoder (an int: one hidden layer).
     bayesian_decoder : sparse-variational-dropout decoder layers (weight KL per training point in
         the loss; pruned weights at evaluation; ``decoder_sparsity_`` after fitting).
     estimator, n_samples, temperature : see :func:`~phylo_vi.vi.vae.discrete_objectives.discrete_surrogates`.
+    n_steps, batch_size, learning_rate : Adam steps, minibatch size and step size.
     eval_every : steps between held-out evaluations (``fit(..., x_heldout=...)``).
     checkpoint_path, checkpoint_every, resume : checkpointing of the training loop.
+    progress : a progress bar on stderr.
+    device, dtype : torch device and floating-point type of the networks and the data.
+    random_state : int seed or numpy Generator (None: fresh entropy); the seed is kept in ``seed_``.
+
+    Attributes
+    ----------
+    seed_ : the integer seed of the run.
+    device_ : the torch device used.
+    generator_ : torch generator of the training draws.
+    n_train_ : number of training rows.
+    latent_ : the latent variable (:mod:`phylo_vi.vi.vae.discrete_latents`).
+    encoder_, decoder_ : q(z | x) and p(x | z); ``module_`` holds both.
+    history_ : training losses and held-out evaluations (:func:`~phylo_vi.vi.vae.training.train_vae`).
+    n_decoder_evaluations_ : decoder evaluations spent in training.
+    decoder_sparsity_ : pruned fraction of the Bayesian decoder's weights (``bayesian_decoder`` only).
     """
+
+    parameter_constraints = {
+        "latent": [Options(("categorical", "bernoulli"))], "latent_size": COUNT,
+        "likelihood": [Options(LIKELIHOODS)], "n_values": [Interval(int, 2)],
+        "bayesian_decoder": [InstanceOf((bool,))], "estimator": [InstanceOf((str,))], "temperature": POSITIVE,
+        **TRAINING_CONSTRAINTS,
+    }
 
     def __init__(self, *, latent: str = "categorical", latent_size: int = 10, likelihood: str = "bernoulli",
                  n_values: int = 2, hidden: Sequence[int] = (64,), bayesian_decoder: bool = False,
@@ -141,7 +191,7 @@ class DiscreteVAE(_VAEBase):
         self.latent_size = latent_size
         self.likelihood = likelihood
         self.n_values = n_values
-        self.hidden = tuple(hidden)
+        self.hidden = hidden
         self.bayesian_decoder = bayesian_decoder
         self.estimator = estimator
         self.n_samples = n_samples
@@ -160,8 +210,8 @@ class DiscreteVAE(_VAEBase):
 
     def _build(self, n_inputs: int) -> None:
         self.latent_ = make_latent(self.latent, self.latent_size)
-        self.encoder_ = DiscreteEncoder(n_inputs, self.latent_.n_logits, self.hidden)
-        self.decoder_ = make_likelihood(self.likelihood, self.latent_.n_features, n_inputs, self.hidden,
+        self.encoder_ = DiscreteEncoder(n_inputs, self.latent_.n_logits, self._hidden_widths)
+        self.decoder_ = make_likelihood(self.likelihood, self.latent_.n_features, n_inputs, self._hidden_widths,
                                         n_values=self.n_values, sparse_vd_generator=self._sparse_vd_generator())
 
     def _description(self) -> str:
@@ -220,13 +270,31 @@ class GaussianVAE(_VAEBase):
 
     Parameters
     ----------
+    n_latent : dimension of the latent.
     objective : ``elbo``, ``elbo-analytic``, ``iwae`` or ``dreg``.
-    bayesian_decoder : as in :class:`DiscreteVAE`.
+    likelihood, n_values, hidden, bayesian_decoder : as in :class:`DiscreteVAE`.
     n_samples : reparameterised samples per datum and step (``K`` of the IWAE bound).
     kl_weighting : ``elbo``, ``beta-annealing`` (over ``warmup_steps``) or ``geco`` (constraint
         ``-E log p(x | z) <= D reconstruction_target``, GECO's ``geco_alpha`` and
         ``geco_step_size``); the last two need ``objective`` ``elbo-analytic``.
+    n_steps, batch_size, learning_rate, eval_every, checkpoint_path, checkpoint_every, resume,
+    progress, device, dtype, random_state : as in :class:`DiscreteVAE`.
+
+    Attributes
+    ----------
+    seed_, device_, generator_, n_train_, encoder_, decoder_, module_, history_,
+    n_decoder_evaluations_, decoder_sparsity_ : as in :class:`DiscreteVAE`.
+    n_dimensions_ : data dimension D.
+    weighting_ : the KL weighting (None for the plain ELBO).
     """
+
+    parameter_constraints = {
+        "n_latent": COUNT, "likelihood": [Options(LIKELIHOODS)], "n_values": [Interval(int, 2)],
+        "bayesian_decoder": [InstanceOf((bool,))], "objective": [Options(GAUSSIAN_OBJECTIVES)],
+        "kl_weighting": [Options(("elbo", "beta-annealing", "geco"))], "warmup_steps": SAMPLE_SIZE,
+        "reconstruction_target": [None, Interval(float)], "geco_alpha": [Interval(float, 0.0, 1.0)],
+        "geco_step_size": POSITIVE, **TRAINING_CONSTRAINTS,
+    }
 
     def __init__(self, *, n_latent: int = 2, likelihood: str = "bernoulli", n_values: int = 2,
                  hidden: Sequence[int] = (64,), bayesian_decoder: bool = False, objective: str = "elbo-analytic",
@@ -240,7 +308,7 @@ class GaussianVAE(_VAEBase):
         self.n_latent = n_latent
         self.likelihood = likelihood
         self.n_values = n_values
-        self.hidden = tuple(hidden)
+        self.hidden = hidden
         self.bayesian_decoder = bayesian_decoder
         self.objective = objective
         self.n_samples = n_samples
@@ -265,8 +333,9 @@ class GaussianVAE(_VAEBase):
         if self.objective not in GAUSSIAN_OBJECTIVES:
             raise VAEConfigurationError(f"unknown objective {self.objective!r}; choose one of "
                                         f"{', '.join(GAUSSIAN_OBJECTIVES)}")
-        self.encoder_ = GaussianEncoder(n_inputs, self.n_latent, self.hidden)
-        self.decoder_ = make_likelihood(self.likelihood, self.n_latent, n_inputs, self.hidden, n_values=self.n_values,
+        self.encoder_ = GaussianEncoder(n_inputs, self.n_latent, self._hidden_widths)
+        self.decoder_ = make_likelihood(self.likelihood, self.n_latent, n_inputs, self._hidden_widths,
+                                        n_values=self.n_values,
                                         sparse_vd_generator=self._sparse_vd_generator())
         self.n_dimensions_ = n_inputs
         if self.kl_weighting == "elbo":

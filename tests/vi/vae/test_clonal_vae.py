@@ -60,10 +60,10 @@ def test_clones_command_writes_the_implied_matrix(tmp_path, capsys):
     truth = simulate_clonal(30, 12, 3, random_state=np.random.default_rng(2))
     matrix = tmp_path / "cells.SC"
     write_sc(GenotypeMatrix(truth), matrix)
-    out, table = tmp_path / "implied.SC", tmp_path / "clones.tsv"
+    out, table = tmp_path / "implied.SC", tmp_path / "implied.clones.tsv"
     status, stdout, stderr = run_cli(capsys, "genotype", "clones", str(matrix), "--fp", "0.01", "--fn", "0.01",
                                      "--max-clones", "6", "--estimator", "reinforce-loo", "--steps", "200",
-                                     "--seed", "0", "-o", str(out), "--assignments", str(table), "--json", "-q")
+                                     "--seed", "0", "-o", str(tmp_path / "implied"), "--json", "-q")
     assert status == 0, stderr
     document = json.loads(stdout)
     assert document["n_clones"] == 3 and sum(document["clone_sizes"]) == 30
