@@ -90,8 +90,12 @@ def test_missing_support_is_one_line_exit_2(capsys, tmp_path, files):
 
 
 
-def test_burnin_count_and_fraction_agree_and_a_run_resumes_under_its_own_prefix(capsys, tmp_path, files):
-    alignment, support, _ = files
+def test_burnin_count_and_fraction_agree_and_a_run_resumes_under_its_own_prefix(capsys, tmp_path, files, five_taxa):
+    alignment, _, _ = files
+    support = tmp_path / "support.t"   # an MCMC chain (MrBayes .t): burn-in applies to chains only
+    support.write_text("#NEXUS\nbegin trees;\n" + "".join(
+        f"   tree gen.{100 * i} = [&U] {format_newick(tree, lengths=False)}\n"
+        for i, tree in enumerate(five_taxa.trees)) + "end;\n")
     quick = ("--iters", 20, "--seed", 2, *EVALUATION)
     # 15 support trees: --burnin 0.34 drops int(0.34 * 15) = 5 of them (MrBayes convention), as --n-burnin 5 does
     status, _, err = _run(capsys, "fit", alignment, "--support", support, "--n-burnin", 5, "-o", tmp_path / "count",
