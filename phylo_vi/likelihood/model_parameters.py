@@ -28,14 +28,13 @@ larger p_inv would claim more invariable sites than there are constant ones).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from phylo_vi.errors import ModelSpecificationError
 from phylo_vi.likelihood.frequencies import empirical_frequencies
-from phylo_vi.likelihood.model_string import MAX_GAMMA_CATEGORIES, parse_model
+from phylo_vi.likelihood.model_string import MAX_GAMMA_CATEGORIES, MODEL_COMPONENT, parse_model, split_model_string
 from phylo_vi.likelihood.models import SubstitutionModel
 
 RATE_BOUNDS = (1e-4, 100.0)
@@ -43,10 +42,6 @@ FREQUENCY_RATIO_BOUNDS = (1e-4, 1e4)
 GAMMA_SHAPE_BOUNDS = (0.02, 1000.0)
 MIN_INVARIANT_PROPORTION = 1e-6
 
-_COMPONENT = re.compile(r"([A-Za-z]+)(\d*)(?:\{([^}]*)\})?$")
-_BASE = re.compile(r"([A-Za-z0-9]+)(?:\{([^}]*)\})?$")
-_BASE_NAMES = {"JC": "JC", "JC69": "JC", "F81": "F81", "K80": "K80", "K2P": "K80", "HKY": "HKY", "HKY85": "HKY",
-               "TN": "TN", "TN93": "TN", "TRN": "TN", "GTR": "GTR"}
 #: names of the free base parameters, the exchangeabilities (AC, AG, AT, CG, CT) each one sets
 _BASE_PARAMETERS = {
     "JC": (), "F81": (),
@@ -61,19 +56,6 @@ def constant_site_fraction(codes: np.ndarray, weights: np.ndarray) -> float:
     """Fraction of sites whose characters (T, P bitmasks) share at least one allowed state."""
     common = np.bitwise_and.reduce(codes, axis=0)
     return float(weights @ (common > 0) / weights.sum())
-
-
-def _split_top_level(text: str) -> list[str]:
-    parts, depth, current = [], 0, []
-    for char in text:
-        depth += (char == "{") - (char == "}")
-        if char == "+" and depth == 0:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
-    return parts
 
 
 def _join(values) -> str:
@@ -95,19 +77,11 @@ class _Template:
 
 def _read_template(text: str) -> _Template:
     source = text
-    text = re.sub(r"\s+", "", text or "")
-    if not text:
-        raise ModelSpecificationError("empty model string")
-    parts = _split_top_level(text)
-    match = _BASE.match(parts[0])
-    base = _BASE_NAMES.get(match.group(1).upper()) if match else None
-    if base is None:
-        raise ModelSpecificationError(
-            f"unknown substitution model {parts[0]!r} in {source!r}; expected one of JC, F81, K80, HKY, TN, GTR")
-    fields = dict(base=base, base_values=match.group(2), frequencies="equal" if base in _EQUAL_FREQUENCIES
+    base, base_values, components = split_model_string(text)
+    fields = dict(base=base, base_values=base_values, frequencies="equal" if base in _EQUAL_FREQUENCIES
                   else "empirical", gamma=None, gamma_shape=None, invariant=False, invariant_proportion=None)
-    for part in parts[1:]:
-        component = _COMPONENT.match(part)
+    for part in components:
+        component = MODEL_COMPONENT.match(part)
         if component is None:
             raise ModelSpecificationError(f"model {source!r}: cannot read component {part!r}")
         name, digits, values = component.group(1).upper(), component.group(2), component.group(3)

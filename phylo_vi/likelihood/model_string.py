@@ -25,7 +25,8 @@ import numpy as np
 from phylo_vi.errors import ModelSpecificationError
 from phylo_vi.likelihood.models import F81, GTR, HKY85, K80, TN93, JC69, SubstitutionModel
 
-_PART = re.compile(r"([A-Za-z]+)(\d*)(?:\{([^}]*)\})?$")
+#: one ``+`` component: name, category digits, braced values (``G4{0.5}``)
+MODEL_COMPONENT = re.compile(r"([A-Za-z]+)(\d*)(?:\{([^}]*)\})?$")
 _BASE = re.compile(r"([A-Za-z0-9]+)(?:\{([^}]*)\})?$")
 _BASES = {"JC": "JC", "JC69": "JC", "F81": "F81", "K80": "K80", "K2P": "K80", "HKY": "HKY", "HKY85": "HKY",
           "TN": "TN", "TN93": "TN", "TRN": "TN", "GTR": "GTR"}
@@ -49,6 +50,22 @@ def _split_top_level(text: str) -> list[str]:
     return parts
 
 
+def split_model_string(text: str) -> tuple[str, str | None, list[str]]:
+    """``(base model, its braced values or None, the '+' components after it)`` of an IQ-TREE model
+    string (whitespace ignored; base names in either spelling: JC/JC69, K80/K2P, HKY/HKY85, TN/TN93/TrN)."""
+    source = text
+    text = re.sub(r"\s+", "", text or "")
+    if not text:
+        raise ModelSpecificationError("empty model string")
+    parts = _split_top_level(text)
+    match = _BASE.match(parts[0])
+    base = _BASES.get(match.group(1).upper()) if match else None
+    if base is None:
+        raise ModelSpecificationError(
+            f"unknown substitution model {parts[0]!r} in {source!r}; expected one of JC, F81, K80, HKY, TN, GTR")
+    return base, match.group(2), parts[1:]
+
+
 def _numbers(text: str | None, what: str, model: str) -> np.ndarray:
     if text is None:
         return np.zeros(0)
@@ -64,23 +81,15 @@ def parse_model(text: str, *, gamma_median: bool = False) -> SubstitutionModel:
     ``gamma_median`` selects median category rates instead of quantile means (the default).
     """
     source = text
-    text = re.sub(r"\s+", "", text or "")
-    if not text:
-        raise ModelSpecificationError("empty model string")
-    parts = _split_top_level(text)
-    match = _BASE.match(parts[0])
-    base = _BASES.get(match.group(1).upper()) if match else None
-    if base is None:
-        raise ModelSpecificationError(
-            f"unknown substitution model {parts[0]!r} in {source!r}; expected one of JC, F81, K80, HKY, TN, GTR")
-    values = _numbers(match.group(2), base, source)
+    base, base_values, components = split_model_string(text)
+    values = _numbers(base_values, base, source)
     if len(values) not in _N_BASE_VALUES[base]:
         wanted = " or ".join(str(n) for n in _N_BASE_VALUES[base])
         raise ModelSpecificationError(
             f"model {source!r}: {base} takes {wanted} fixed parameter value(s) in braces, got {len(values)}")
     frequencies, empirical, site = None, False, {"gamma_median": gamma_median}
-    for part in parts[1:]:
-        match = _PART.match(part)
+    for part in components:
+        match = MODEL_COMPONENT.match(part)
         if match is None:
             raise ModelSpecificationError(f"model {source!r}: cannot read component {part!r}")
         name, digits, numbers = match.group(1).upper(), match.group(2), match.group(3)
