@@ -56,7 +56,8 @@ def marginal(alignment: Path, trees: Path, methods: str, top: int | None, replic
     seed = resolve_seed(seed)
     show = not quiet and sys.stderr.isatty()
     with DaskClient(workers, scheduler) as client:
-        with tqdm(total=study.n_cells, desc="marginal", unit="cell", disable=not show, file=sys.stderr) as bar:
+        with tqdm(total=study.n_cells, desc="marginal", unit="cell", unit_scale=True, disable=not show,
+                  file=sys.stderr) as bar:  # unit_scale: the in-process grid reports fractions of a cell
             results, summary = study.run(seed, client=client, progress=bar.update,
                                          workers=scheduler if scheduler is not None else workers)
     if outputs is not None:

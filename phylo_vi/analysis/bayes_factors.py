@@ -15,9 +15,18 @@ Under a uniform prior on topologies (MrBayes' default) the posterior odds equal 
 :math:`(1/c_i + 1/c_1)` inflated by the autocorrelation factor :math:`n / \mathrm{ESS}` (the
 approximate topological ESS summed over runs). A pair is flagged when the two differ by more
 than twice their combined standard error: the sampler, the model used here or the estimator
-disagrees with the MCMC. The model defaults to the posterior means of MrBayes' GTR parameters
-when the ``.p`` files hold them (``GTR{r…}+F{pi…}``, ``+G4{alpha}`` with a gamma shape),
-else JC69; the branch-length prior is Exponential(10), MrBayes' default.
+disagrees with the MCMC.
+
+The same check runs against the SBN-EM-α fit of the sample that ``analyze`` makes
+(:mod:`phylo_vi.analysis.topology_model`): log SBN odds :math:`\log(q_i / q_1)`, q the SBN
+probabilities. No standard error of the SBN odds is cheaply available (it would take a bootstrap
+of EM fits), so ``log_sbn_odds_se`` is NaN ("none") and ``z_sbn`` scales by the Bayes factor's
+error alone: it flags at least as often as a check with both errors would. Where the sample holds
+no unrooted topology model (rooted trees, fewer than 4 taxa) the SBN columns are NaN.
+
+The model defaults to the posterior means of MrBayes' GTR parameters when the ``.p`` files hold
+them (``GTR{r…}+F{pi…}``, ``+G4{alpha}`` with a gamma shape), else JC69; the branch-length prior
+is Exponential(10), MrBayes' default.
 """
 from __future__ import annotations
 
@@ -49,20 +58,37 @@ class BayesFactorRow:
     log_bayes_factor_se: float
     log_posterior_odds: float
     log_posterior_odds_se: float
+    log_sbn_odds: float = math.nan
+    log_sbn_odds_se: float = math.nan
 
     @property
     def z(self) -> float:
         """(log BF − log odds) / combined SE: |z| > 2 flags a disagreement."""
-        scale = math.hypot(self.log_bayes_factor_se, self.log_posterior_odds_se)
-        return (self.log_bayes_factor - self.log_posterior_odds) / scale if scale > 0 else math.nan
+        return _z(self.log_bayes_factor, self.log_bayes_factor_se, self.log_posterior_odds, self.log_posterior_odds_se)
 
     @property
     def consistent(self) -> bool:
         return self.rank == 1 or not abs(self.z) > 2.0
 
+    @property
+    def z_sbn(self) -> float:
+        """(log BF − log SBN odds) / SE, the SBN odds' unknown error left out (module docstring)."""
+        se = 0.0 if math.isnan(self.log_sbn_odds_se) else self.log_sbn_odds_se
+        return _z(self.log_bayes_factor, self.log_bayes_factor_se, self.log_sbn_odds, se)
+
+    @property
+    def sbn_consistent(self) -> bool:
+        return self.rank == 1 or not abs(self.z_sbn) > 2.0
+
+
+def _z(log_bayes_factor: float, bayes_factor_se: float, log_odds: float, odds_se: float) -> float:
+    scale = math.hypot(bayes_factor_se, odds_se)
+    return (log_bayes_factor - log_odds) / scale if scale > 0 else math.nan
+
 
 COLUMNS = ("rank", "method", "probability", "log_marginal", "log_marginal_se", "log_bayes_factor",
-           "log_bayes_factor_se", "log_posterior_odds", "log_posterior_odds_se", "z", "consistent")
+           "log_bayes_factor_se", "log_posterior_odds", "log_posterior_odds_se", "z", "consistent", "log_sbn_odds",
+           "log_sbn_odds_se", "z_sbn", "sbn_consistent")
 
 
 def row_values(row: BayesFactorRow) -> list:
@@ -81,6 +107,15 @@ def model_from_parameters(rows) -> str:
     if "alpha" in means:
         text += "+G4{" + f"{means['alpha']:.6g}" + "}"
     return text
+
+
+def sbn_log_odds(topology_model, k: int) -> np.ndarray:
+    """log(q_i / q_1) for the K = ``k`` most frequent topologies under the SBN fit (NaN without one)."""
+    if topology_model is None:
+        return np.full(k, np.nan)
+    with np.errstate(divide="ignore"):
+        log_q = np.log(topology_model.probabilities[:k])
+    return log_q - log_q[0]
 
 
 def _replicate_summary(values: np.ndarray, errors: np.ndarray) -> tuple[float, float]:
@@ -119,6 +154,7 @@ def topology_bayes_factors(analysis, alignment, *, top: int = DEFAULT_TOP, metho
     n = float(topologies.total_weight)
     ess = [e.ess for e in analysis.topological_ess if e is not None and not math.isnan(e.ess)]
     inflation = max(1.0, n / sum(ess)) if ess else 1.0
+    sbn_odds = sbn_log_odds(analysis.topology_model, k)
     rows = []
     for method in methods:
         estimates = [_replicate_summary(np.array([r.log_marginal for r in results if r.tree == t and r.method == method]),
@@ -130,5 +166,5 @@ def topology_bayes_factors(analysis, alignment, *, top: int = DEFAULT_TOP, metho
             odds_se = math.sqrt((1.0 / counts[t] + 1.0 / counts[0]) * inflation) if t else 0.0
             rows.append(BayesFactorRow(t + 1, method, float(counts[t] / n), value, se, value - base,
                                        math.hypot(se, base_se) if t else 0.0, float(math.log(counts[t] / counts[0])),
-                                       odds_se))
+                                       odds_se, float(sbn_odds[t]), math.nan))
     return rows, model

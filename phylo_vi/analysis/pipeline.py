@@ -264,8 +264,8 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
         from tqdm import tqdm
 
         n_cells = min(top, result.topologies.n_topologies if result.topologies else 0) * len(methods) * replicates
-        with tqdm(total=n_cells, unit="estimate", desc="marginal likelihoods", file=sys.stderr, leave=False,
-                  disable=not progress or not sys.stderr.isatty()) as bar:
+        with tqdm(total=n_cells, unit="estimate", unit_scale=True, desc="marginal likelihoods", file=sys.stderr,
+                  leave=False, disable=not progress or not sys.stderr.isatty()) as bar:
             result.bayes_factors, result.bayes_factor_model = topology_bayes_factors(
                 result, alignment, top=top, methods=methods, replicates=replicates, preset=preset, model=model,
                 seed=seed, client=client, progress=bar.update)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import Callable, ClassVar
 
 import numpy as np
 
@@ -45,20 +45,33 @@ class MarginalEstimator(Estimator, ABC):
     label: ClassVar[str] = ""
     #: True when the estimate does not depend on the random state
     deterministic: ClassVar[bool] = False
+    _progress: Callable[[float], None] | None = None
 
+    def fit(self, problem, *, progress: Callable[[float], None] | None = None) -> "MarginalEstimator":
+        """Estimate log p(D | tau) of ``problem``; sets the fitted attributes and returns ``self``.
 
-    def fit(self, problem) -> "MarginalEstimator":
-        """Estimate log p(D | tau) of ``problem``; sets the fitted attributes and returns ``self``."""
+        ``progress``, when given, is called with the fraction of the fit just done by estimators
+        that work in steps (the power-posterior ladders, one call per β step); it does not touch
+        the random stream, so the estimate is the same with or without it.
+        """
         self.validate_params()
         rng = check_random_state(getattr(self, "random_state", None))
         start_count = problem.n_likelihood_evaluations
         start = time.perf_counter()
-        log_marginal, standard_error = self._estimate(problem, rng)
+        self._progress = progress
+        try:
+            log_marginal, standard_error = self._estimate(problem, rng)
+        finally:
+            self._progress = None
         self.wall_time_ = time.perf_counter() - start
         self.n_likelihood_evaluations_ = int(problem.n_likelihood_evaluations - start_count)
         self.log_marginal_ = float(log_marginal)
         self.standard_error_ = float("nan") if standard_error is None else float(standard_error)
         return self
+
+    def _report_progress(self, fraction: float) -> None:
+        if self._progress is not None:
+            self._progress(fraction)
 
     @abstractmethod
     def _estimate(self, problem, rng: np.random.Generator) -> tuple[float, float | None]:

@@ -48,6 +48,7 @@ class GeneralizedSteppingStone(PowerPosteriorEstimator):
     def _estimate(self, problem, rng):
         posterior = sample_posterior(problem, sampler=self.sampler, n_iter=self.n_iter, thin=self.thin,
                                      burnin=self.burnin, n_leapfrog=self.n_leapfrog, rng=rng)
+        self._report_progress(1.0 / self.n_steps)  # the posterior chain costs as much as one ladder step
         shape, rate = moment_matched_gammas(posterior.branch_lengths)
         self.reference_shape_, self.reference_rate_ = shape, rate
         betas = power_posterior_ladder(self.n_steps, self.alpha)[:-1]

@@ -8,6 +8,7 @@ number of workers, or on an existing cluster (``scheduler`` address, e.g. dask-j
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Callable, Iterable, Sequence
 
@@ -47,11 +48,22 @@ def cell_seed(seed: int, tree_index: int, method: str, replicate: int) -> int:
 
 
 def run_cell(patterns, tree: Tree, tree_index: int, method: str, replicate: int, seed: int, preset: str,
-             model=None, prior_rate: float = 10.0) -> CellResult:
-    """Fit one estimator on one topology (the unit of work sent to a dask worker)."""
+             model=None, prior_rate: float = 10.0, progress: Callable[[float], None] | None = None) -> CellResult:
+    """Fit one estimator on one topology (the unit of work sent to a dask worker).
+
+    ``progress`` receives fractions of the cell summing to 1: one per β step of the ladder
+    estimators (:meth:`~phylo_vi.marginal.base.MarginalEstimator.fit`), the rest when the cell ends.
+    """
     problem = FixedTopologyProblem(patterns, tree, model, prior_rate=prior_rate)
     estimator = make_estimator(method, preset=preset, random_state=seed)
-    estimator.fit(problem)
+    if progress is None:
+        estimator.fit(problem)
+    else:
+        done = []
+        estimator.fit(problem, progress=lambda fraction: (done.append(fraction), progress(fraction)))
+        rest = 1.0 - math.fsum(done)
+        if rest > 1e-9:
+            progress(rest)
     return CellResult(replicate=replicate, tree=tree_index, tree_name=tree.name or f"tree{tree_index}",
                       method=method, label=estimator.label, log_marginal=estimator.log_marginal_,
                       standard_error=estimator.standard_error_, seconds=estimator.wall_time_,
@@ -75,7 +87,9 @@ def run_grid(patterns, trees: Sequence[Tree], methods: Sequence[str], *, n_repli
     """Run every cell; ``client`` is a ``dask.distributed.Client`` or None for in-process.
 
     ``random_state`` is the integer seed every cell seed derives from (``seed``: its deprecated
-    spelling). ``progress`` is called with 1 after each finished cell (e.g. ``tqdm.update``).
+    spelling). ``progress`` (e.g. ``tqdm.update``) receives increments that sum to 1 per cell: in
+    process, fractions of a cell as the ladder estimators finish their β steps (:func:`run_cell`),
+    so that a bar over few long cells still moves and shows an ETA; on dask, 1 per finished cell.
     Results come back in the order of :func:`grid_cells` whatever order the cells finished in.
     """
     random_state = renamed("run_grid", "seed", "random_state", seed, random_state, default=0)
@@ -84,9 +98,7 @@ def run_grid(patterns, trees: Sequence[Tree], methods: Sequence[str], *, n_repli
         results = []
         for tree_index, method, replicate, cell in cells:
             results.append(run_cell(patterns, trees[tree_index], tree_index, method, replicate, cell, preset,
-                                    model, prior_rate))
-            if progress is not None:
-                progress(1)
+                                    model, prior_rate, progress))
         return results
     return _run_on_dask(client, patterns, trees, cells, preset, model, prior_rate, progress)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -39,11 +40,12 @@ class LadderSample:
 
 def run_power_posterior_ladder(problem, betas: np.ndarray, *, sampler: str, n_iter: int, thin: int, burnin: int,
                                n_leapfrog: int, rng: np.random.Generator, reference: tuple | None = None,
-                               start: np.ndarray | None = None) -> LadderSample:
+                               start: np.ndarray | None = None,
+                               on_step: Callable[[int, int], None] | None = None) -> LadderSample:
     """Chains at ``betas`` (ascending), run in descending order with warm starts.
 
     ``reference`` = (shape, rate) of a product-of-gammas q switches to the GSS path
-    [p(D|b)p(b)]^β q(b)^{1−β}.
+    [p(D|b)p(b)]^β q(b)^{1−β}. ``on_step(k, n)`` is called after the k-th of the n chains (1-based).
     """
     betas = np.asarray(betas, dtype=np.float64)
     state = maximize_branch_lengths(problem, include_prior=True, tol=START_TOLERANCE).branch_lengths \
@@ -51,7 +53,7 @@ def run_power_posterior_ladder(problem, betas: np.ndarray, *, sampler: str, n_it
     tuning = initial_hmc_tuning(problem.n_branches) if sampler == "hmc" else initial_tuning()
     samples: list[np.ndarray] = []
     log_likelihoods: list[np.ndarray] = []
-    for beta in betas[::-1]:
+    for step, beta in enumerate(betas[::-1], start=1):
         if reference is None:
             target = TemperedTarget(beta=beta)
         else:
@@ -62,6 +64,8 @@ def run_power_posterior_ladder(problem, betas: np.ndarray, *, sampler: str, n_it
         state = chain.final_state
         samples.append(chain.branch_lengths)
         log_likelihoods.append(chain.log_likelihood)
+        if on_step is not None:
+            on_step(step, len(betas))
     return LadderSample(betas, np.stack(samples[::-1]), np.stack(log_likelihoods[::-1]))
 
 
@@ -110,8 +114,10 @@ class PowerPosteriorEstimator(MarginalEstimator):
     def _run_ladder(self, problem, rng: np.random.Generator, reference: tuple | None = None,
                     betas: np.ndarray | None = None, start: np.ndarray | None = None) -> LadderSample:
         betas = power_posterior_ladder(self.n_steps, self.alpha) if betas is None else betas
+        share = 1.0 / (self.n_steps * self.n_runs)  # one chain of one run: GSS adds its posterior chain
         settings = dict(sampler=self.sampler, n_iter=self.n_iter, thin=self.thin, burnin=self.burnin,
-                        n_leapfrog=self.n_leapfrog, reference=reference)
+                        n_leapfrog=self.n_leapfrog, reference=reference,
+                        on_step=None if self._progress is None else lambda k, n: self._report_progress(share))
         if self.n_runs == 1:
             return run_power_posterior_ladder(problem, betas, rng=rng, start=start, **settings)
         if start is None:

@@ -63,6 +63,10 @@ def _number(value) -> str:
     return str(value)
 
 
+def _agreement(rank: int, z: float, consistent: bool) -> str:
+    return "—" if rank == 1 else "n/a" if math.isnan(z) else "yes" if consistent else "NO"
+
+
 def _parameter_mark(column: str, value, settings: dict) -> str:
     """``bad`` for an ESS below or a PSRF / R-hat above the verdict thresholds."""
     if not isinstance(value, float) or math.isnan(value):
@@ -145,16 +149,19 @@ def build_page(analysis) -> HtmlReport:
             page.paragraph(f"log p(D | topology) of the {len({r.rank for r in analysis.bayes_factors})} most probable "
                            f"topologies under {analysis.bayes_factor_model} with an Exponential(10) branch-length "
                            "prior; log Bayes factor against rank 1 beside the log posterior odds of the MCMC sample "
-                           "(equal under a uniform topology prior; |z| > 2 flags a disagreement).")
+                           "and of the SBN-EM-α fit of the sample (equal under a uniform topology prior; |z| > 2 "
+                           "flags a disagreement; the SBN odds have no standard error, their z uses the Bayes "
+                           "factor's alone).")
             header = ["rank", "method", "probability", "log p(D | topology)", "log Bayes factor",
-                      "log posterior odds", "z", "agree"]
+                      "log posterior odds", "z", "agree", "log SBN odds", "z SBN", "agree SBN"]
             rows = [[str(r.rank), r.method, _number(r.probability), f"{r.log_marginal:.3f} ± {r.log_marginal_se:.3f}",
                      f"{r.log_bayes_factor:.3f} ± {r.log_bayes_factor_se:.3f}",
                      f"{r.log_posterior_odds:.3f} ± {r.log_posterior_odds_se:.3f}", _number(r.z),
-                     "—" if r.rank == 1 else "n/a" if math.isnan(r.z) else "yes" if r.consistent else "NO"]
+                     _agreement(r.rank, r.z, r.consistent), f"{r.log_sbn_odds:.3f} ± none", _number(r.z_sbn),
+                     _agreement(r.rank, r.z_sbn, r.sbn_consistent)]
                     for r in analysis.bayes_factors]
-            page.marked_table(header, rows, [[""] * 7 + ["" if r.consistent else "bad"]
-                                             for r in analysis.bayes_factors])
+            page.marked_table(header, rows, [[""] * 7 + ["" if r.consistent else "bad"] + [""] * 2
+                                             + ["" if r.sbn_consistent else "bad"] for r in analysis.bayes_factors])
         page.paragraph(f"MCC tree (log clade credibility {analysis.mcc_log_credibility:.4f}): "
                        f"{format_newick(analysis.mcc_tree, lengths=False)}", "meta")
     return page

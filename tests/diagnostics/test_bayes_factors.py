@@ -2,10 +2,11 @@
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import phylo_vi
-from phylo_vi.analysis.bayes_factors import model_from_parameters
+from phylo_vi.analysis.bayes_factors import BayesFactorRow, model_from_parameters, sbn_log_odds
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "data"
@@ -35,3 +36,37 @@ def test_posterior_odds_equal_mrbayes_trprobs_and_bayes_factor_is_a_difference(a
     assert math.isfinite(second.log_bayes_factor) and second.log_posterior_odds_se > 0
     header, rows = analysis.tables()["bayes_factors"]
     assert header[0] == "rank" and len(rows) == 2
+
+
+def test_sbn_odds_of_four_taxa_are_the_sample_odds(tmp_path):
+    # On 4 taxa every rooting of the SBN determines the topology, so the SBN family holds the sample
+    # distribution and its EM fit is the relative frequency (6 : 3 : 1 here) up to the α = 1e-4 smoothing.
+    path = tmp_path / "sample.nwk"
+    path.write_text("((A,B),(C,D));\n" * 6 + "((A,C),(B,D));\n" * 3 + "((A,D),(B,C));\n")
+    analysis = phylo_vi.analyze(path, burnin=0)
+    assert sbn_log_odds(analysis.topology_model, 3) == pytest.approx([0.0, math.log(3 / 6), math.log(1 / 6)],
+                                                                      abs=1e-3)
+    assert np.isnan(sbn_log_odds(None, 2)).all()
+
+
+def test_sbn_check_flags_beyond_the_bayes_factor_error():
+    row = BayesFactorRow(2, "gl", 0.3, -10.0, 0.1, -1.0, 0.2, -0.9, 0.3, log_sbn_odds=-1.5)
+    # no SBN standard error: z = (−1.0 − (−1.5)) / 0.2 = 2.5 > 2
+    assert row.z_sbn == pytest.approx(2.5, abs=1e-12) and not row.sbn_consistent
+    assert row.z == pytest.approx(-0.1 / math.hypot(0.2, 0.3), abs=1e-12) and row.consistent
+    assert BayesFactorRow(2, "gl", 0.3, -10.0, 0.1, -1.0, 0.2, -0.9, 0.3, log_sbn_odds=-1.3).sbn_consistent
+
+
+def test_sbn_odds_are_reported_beside_the_sample_odds(analysis, tmp_path):
+    first, second = analysis.bayes_factors
+    probabilities = analysis.topology_model.probabilities
+    assert first.log_sbn_odds == 0.0
+    assert second.log_sbn_odds == pytest.approx(math.log(probabilities[1] / probabilities[0]), abs=1e-12)
+    # the two topologies are well sampled (.trprobs 0.246011, 0.227394): the smoothed odds stay near the counts'
+    assert second.log_sbn_odds == pytest.approx(second.log_posterior_odds, abs=2 * second.log_posterior_odds_se)
+    document = analysis.to_json()["bayes_factors"][1]
+    assert document["log_sbn_odds"] == pytest.approx(second.log_sbn_odds) and document["log_sbn_odds_se"] is None
+    assert document["sbn_consistent"] == second.sbn_consistent
+    analysis.write_report(tmp_path)
+    page = next(tmp_path.rglob("*.html")).read_text()
+    assert "log SBN odds" in page and f"{second.log_sbn_odds:.3f} ± none" in page

@@ -57,3 +57,36 @@ def test_grid_identical_in_process_and_on_dask(quartet):
     row = next(r for r in serial if (r.tree, r.method, r.replicate) == (1, "glis", 1))
     assert row.log_marginal == direct.log_marginal_
     assert np.isfinite([r.log_marginal for r in serial]).all()
+
+
+def test_ladder_reports_every_step_once_and_the_estimate_is_unchanged(quartet):
+    steps = []
+    plain = SteppingStone(**LADDER, random_state=11).fit(quartet.problem())
+    with_progress = SteppingStone(**LADDER, random_state=11).fit(quartet.problem(), progress=steps.append)
+    # LADDER has 10 β steps, each one tenth of the fit; the callback must not touch the random stream
+    assert steps == [pytest.approx(0.1, abs=1e-15)] * 10
+    assert with_progress.log_marginal_ == plain.log_marginal_
+    assert with_progress.standard_error_ == plain.standard_error_
+
+
+def test_ladder_chain_callback_counts_every_chain_in_order(quartet):
+    from phylo_vi.marginal.power_posterior import run_power_posterior_ladder
+
+    calls = []
+    betas = np.linspace(0.0, 1.0, 4)
+    run_power_posterior_ladder(quartet.problem(), betas, sampler="mh", n_iter=50, thin=5, burnin=2, n_leapfrog=1,
+                               rng=np.random.default_rng(1), on_step=lambda k, n: calls.append((k, n)))
+    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
+
+
+def test_grid_progress_moves_inside_a_cell_and_sums_to_the_cells(quartet):
+    increments = []
+    methods = ["ss", "gss", "gl"]
+    with_progress = run_grid(quartet.patterns, [quartet.tree], methods, random_state=4, preset="fast",
+                             progress=increments.append)
+    plain = run_grid(quartet.patterns, [quartet.tree], methods, random_state=4, preset="fast")
+    assert [r.log_marginal for r in with_progress] == [r.log_marginal for r in plain]
+    # fast preset: 16 β steps (methods._FAST_LADDER), 1/16 of the cell each; GSS counts its posterior chain
+    # and its 15 ladder chains; GL has no steps: one increment of 1 when its cell ends
+    assert increments == [pytest.approx(1 / 16, abs=1e-15)] * 32 + [1.0]
+    assert sum(increments) == pytest.approx(3.0, abs=1e-12)
