@@ -70,7 +70,7 @@ CHAIN_METHODS = ("hm", "shm", "bs", "cpo", "ppd", "ss", "ps", "mps", "gss")
 #: exp(Δβ² Var ℓ) − 1), 1,100 iterations per step and run, the first 200 discarded (step-size and
 #: mass-matrix adaptation)
 TARGET_SETTINGS = {"sampler": "hmc", "n_leapfrog": 5, "n_runs": 2, "n_steps": 100, "n_iter": 1100, "thin": 1,
-                   "burnin": 200}
+                   "n_burnin": 200}
 #: estimators the paper's pipeline computed from one shared power-posterior ladder
 SHARED_LADDER = {"ss": stepping_stone_log_marginal, "ps": path_sampling_log_marginal,
                  "mps": modified_path_sampling_log_marginal}
@@ -124,7 +124,7 @@ def scaled_settings(name: str, scale: float, hmc_iter: int | None = None) -> dic
     """Paper settings with chain lengths and logging interval multiplied by ``scale``; with
     ``hmc_iter`` the MCMC-based methods use the HMC sampler for that many iterations instead."""
     if name in CHAIN_METHODS and hmc_iter is not None:
-        return {"sampler": "hmc", "n_iter": hmc_iter, "thin": 1, "burnin": hmc_iter // 4, "n_leapfrog": 5}
+        return {"sampler": "hmc", "n_iter": hmc_iter, "thin": 1, "n_burnin": hmc_iter // 4, "n_leapfrog": 5}
     if name in CHAIN_METHODS and scale != 1.0:
         thin = max(1, int(round(1000 * scale)))
         return {"n_iter": 1000 * thin, "thin": thin}
@@ -182,7 +182,7 @@ def shared_ladder_rows(names: list[str], patterns, tree, args, mrbayes: dict | N
     start, cpu_start = time.perf_counter(), time.process_time()
     ladder = run_power_posterior_ladder(problem, power_posterior_ladder(settings["n_steps"], settings["alpha"]),
                                         sampler=settings["sampler"], n_iter=settings["n_iter"],
-                                        thin=settings["thin"], burnin=settings["burnin"],
+                                        thin=settings["thin"], n_burnin=settings["n_burnin"],
                                         n_leapfrog=settings["n_leapfrog"], rng=check_random_state(args.seed))
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     rows = []

@@ -120,7 +120,7 @@ def bench_replicates(shared: Path, repeats: int) -> list[dict]:
         path = shared / "data" / "DS1" / "short_run" / f"rep_{rep}" / "DS1.trprobs"
         parse, parse_cpu, arrays = timed(lambda: read_tree_arrays([path], taxa=TaxonNamespace()), repeats)
         fit, fit_cpu, model = timed(lambda: make_estimator("em").fit(arrays), repeats)
-        fit_2, _, _ = timed(lambda: make_estimator("em", n_jobs=2).fit(arrays), repeats)
+        fit_2, _, _ = timed(lambda: make_estimator("em", n_threads=2).fit(arrays), repeats)
         anchor, anchor_cpu, (log_root, log_cpd) = timed(lambda: numpy_em(arrays, model.n_iter_), repeats)
         if not (np.allclose(log_root, model.log_root_, atol=1e-9) and np.allclose(log_cpd, model.log_cpd_, atol=1e-9)):
             raise SystemExit(f"rep {rep}: the NumPy anchor EM disagrees with phylo_vi's EM")

@@ -20,8 +20,10 @@ makes an unfitted copy with the same hyperparameters.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import math
+import warnings
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any, ClassVar, Sequence, TypeVar
@@ -115,11 +117,35 @@ def check_parameter(name: str, value: Any, constraints: Sequence) -> None:
         raise InvalidParameterError(f"{name} must be {' or '.join(_describe(c) for c in constraints)}, got {value!r}")
 
 
+def _accepting_old_names(init, renamed: dict[str, str]):
+    """``init`` that also takes each old name of ``renamed`` for its new one, with a DeprecationWarning."""
+    @functools.wraps(init)   # inspect.signature follows __wrapped__: the parameters stay the new names
+    def wrapper(self, *args: Any, **params: Any) -> None:
+        for old, new in renamed.items():
+            if old in params:
+                if new in params:
+                    raise InvalidParameterError(f"{type(self).__name__}() got both {new!r} and its deprecated "
+                                                f"spelling {old!r}")
+                warnings.warn(f"{type(self).__name__}(): {old!r} is deprecated and will be removed in the next "
+                              f"release; use {new!r}", DeprecationWarning, stacklevel=2)
+                params[new] = params.pop(old)
+        init(self, *args, **params)
+    return wrapper
+
+
 class Estimator:
     """Base class: hyperparameter introspection and checks, the fitted-state check (module docstring)."""
 
     #: hyperparameter name -> list of accepted constraints (any one suffices)
     parameter_constraints: ClassVar[dict[str, Sequence]] = {}
+    #: old hyperparameter name -> its new name, accepted by ``__init__`` for one release with a
+    #: DeprecationWarning (the new name alone is a parameter: ``get_params`` never shows the old one)
+    deprecated_parameters: ClassVar[dict[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" in vars(cls) and cls.deprecated_parameters:
+            cls.__init__ = _accepting_old_names(cls.__init__, cls.deprecated_parameters)
 
     @classmethod
     def param_names(cls) -> list[str]:

@@ -49,7 +49,7 @@ def _estimator_classes() -> list[type[Estimator]]:
 ESTIMATORS = _estimator_classes()
 
 # tiny settings so that every estimator fits in well under a second (defaults are the papers')
-SMALL = {"n_iter": 200, "thin": 2, "burnin": 10, "n_steps": 4, "n_live": 5, "n_mcmc": 10, "n_samples": 100,
+SMALL = {"n_iter": 200, "thin": 2, "n_burnin": 10, "n_steps": 4, "n_live": 5, "n_mcmc": 10, "n_samples": 100,
          "max_iter": 200, "check_every": 50, "elbo_draws": 10, "n_epochs": 2, "hidden": 8, "batch_size": 4}
 
 # 4 taxa, 24 sites: enough variation for finite, distinct estimates

@@ -59,7 +59,7 @@ class BridgeSampling(PosteriorSamplingEstimator):
 
     Parameters
     ----------
-    n_iter, thin, burnin, sampler, n_leapfrog, random_state
+    n_iter, thin, n_burnin, sampler, n_leapfrog, random_state
         The posterior chain (:class:`~phylo_vi.marginal.posterior_sampling.PosteriorSamplingEstimator`).
 
     Attributes

@@ -26,7 +26,7 @@ class ConditionalPredictiveOrdinate(PosteriorSamplingEstimator):
 
     Parameters
     ----------
-    n_iter, thin, burnin, sampler, n_leapfrog, random_state
+    n_iter, thin, n_burnin, sampler, n_leapfrog, random_state
         The posterior chain (:class:`~phylo_vi.marginal.posterior_sampling.PosteriorSamplingEstimator`).
 
     Attributes

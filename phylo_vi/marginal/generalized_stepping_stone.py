@@ -30,7 +30,7 @@ class GeneralizedSteppingStone(PowerPosteriorEstimator):
 
     Parameters
     ----------
-    n_steps, alpha, n_iter, thin, burnin, sampler, n_leapfrog, n_runs, random_state
+    n_steps, alpha, n_iter, thin, n_burnin, sampler, n_leapfrog, n_runs, random_state
         The power-posterior ladder (:class:`~phylo_vi.marginal.power_posterior.PowerPosteriorEstimator`);
         the reference is fitted to a posterior chain with the same settings.
 
@@ -47,7 +47,7 @@ class GeneralizedSteppingStone(PowerPosteriorEstimator):
 
     def _estimate(self, problem, rng):
         posterior = sample_posterior(problem, sampler=self.sampler, n_iter=self.n_iter, thin=self.thin,
-                                     burnin=self.burnin, n_leapfrog=self.n_leapfrog, rng=rng)
+                                     n_burnin=self.n_burnin, n_leapfrog=self.n_leapfrog, rng=rng)
         self._report_progress(1.0 / self.n_steps)  # the posterior chain costs as much as one ladder step
         shape, rate = moment_matched_gammas(posterior.branch_lengths)
         self.reference_shape_, self.reference_rate_ = shape, rate

@@ -139,10 +139,10 @@ def _hmc_chain(plan, y, thin, n_warmup, n_leapfrog, beta, prior_rate, prior_weig
     return evaluations
 
 
-def run_hmc(problem, start: np.ndarray, *, n_iter: int, thin: int, burnin: int, n_leapfrog: int,
+def run_hmc(problem, start: np.ndarray, *, n_iter: int, thin: int, n_burnin: int, n_leapfrog: int,
             rng: np.random.Generator, target: TemperedTarget | None = None,
             tuning: tuple[np.ndarray, np.ndarray] | None = None) -> ChainSample:
-    """HMC chain of ``n_iter`` iterations logged every ``thin``; the first ``burnin`` logged rows
+    """HMC chain of ``n_iter`` iterations logged every ``thin``; the first ``n_burnin`` logged rows
     (during which the step size and mass matrix adapt) are discarded.
 
     ``tuning`` = (dual-averaging state, inverse mass) from :func:`initial_hmc_tuning`; it is
@@ -150,8 +150,8 @@ def run_hmc(problem, start: np.ndarray, *, n_iter: int, thin: int, burnin: int, 
     """
     target = TemperedTarget() if target is None else target
     n_rows = n_iter // thin + 1
-    if burnin >= n_rows:
-        raise PhyloVIError(f"burn-in of {burnin} logged rows leaves no sample of {n_rows}")
+    if n_burnin >= n_rows:
+        raise PhyloVIError(f"burn-in of {n_burnin} logged rows leaves no sample of {n_rows}")
     start = np.asarray(start, dtype=np.float64)
     tuning = initial_hmc_tuning(len(start)) if tuning is None else tuning
     state, inverse_mass = tuning
@@ -166,9 +166,9 @@ def run_hmc(problem, start: np.ndarray, *, n_iter: int, thin: int, burnin: int, 
         state[LOG_STEP] = state[LOG_STEP_BAR]
         state[H_BAR] = 0.0
         state[N_ADAPT] = 0.0
-    evaluations = _hmc_chain(problem.kernel_plan, y, thin, burnin * thin, n_leapfrog, float(target.beta),
+    evaluations = _hmc_chain(problem.kernel_plan, y, thin, n_burnin * thin, n_leapfrog, float(target.beta),
                              problem.prior_rate, float(target.prior_weight), shape, rate,
                              float(target.reference_weight), state, inverse_mass,
                              int(rng.integers(2**31 - 1)), samples, sample_ll)
     problem.count_evaluations(evaluations)
-    return ChainSample(samples[burnin:], sample_ll[burnin:], np.exp(y), None)
+    return ChainSample(samples[n_burnin:], sample_ll[n_burnin:], np.exp(y), None)

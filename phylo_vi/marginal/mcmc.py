@@ -198,21 +198,21 @@ class TemperedTarget:
                 np.ascontiguousarray(self.reference_rate, dtype=np.float64))
 
 
-def run_adaptive_mcmc(problem, start: np.ndarray, *, n_iter: int, thin: int, burnin: int,
+def run_adaptive_mcmc(problem, start: np.ndarray, *, n_iter: int, thin: int, n_burnin: int,
                       rng: np.random.Generator, target: TemperedTarget | None = None,
                       tuning: np.ndarray | None = None, tree_scaler_weight: float = 0.0) -> ChainSample:
     """One adaptive MH chain of ``n_iter`` single-branch updates, logged every ``thin``.
 
-    Returns the ``n_iter // thin + 1 − burnin`` logged states after discarding the first
-    ``burnin`` logged rows (physher counts burn-in in logged rows: 1,000,000 iterations, thin
+    Returns the ``n_iter // thin + 1 − n_burnin`` logged states after discarding the first
+    ``n_burnin`` logged rows (physher counts burn-in in logged rows: 1,000,000 iterations, thin
     1000, burn-in 100 → 901 samples). ``tuning`` (from :func:`initial_tuning`) is updated in
     place so that a ladder of chains can continue the adaptation (warm start).
     """
     target = TemperedTarget() if target is None else target
     tuning = initial_tuning() if tuning is None else tuning
     n_rows = n_iter // thin + 1
-    if burnin >= n_rows:
-        raise PhyloVIError(f"burn-in of {burnin} logged rows leaves no sample of {n_rows}")
+    if n_burnin >= n_rows:
+        raise PhyloVIError(f"burn-in of {n_burnin} logged rows leaves no sample of {n_rows}")
     state = np.array(start, dtype=np.float64, copy=True)
     shape, rate = target.reference_arrays(len(state))
     samples = np.empty((n_rows, len(state)))
@@ -223,4 +223,4 @@ def run_adaptive_mcmc(problem, start: np.ndarray, *, n_iter: int, thin: int, bur
               float(target.prior_weight), shape, rate, float(target.reference_weight), -np.inf, tuning,
               float(tree_scaler_weight), int(rng.integers(2**31 - 1)), samples, sample_ll)
     problem.count_evaluations(1 + (n_rows - 1) * thin)
-    return ChainSample(samples[burnin:], sample_ll[burnin:], cache.branch_lengths.copy(), tuning)
+    return ChainSample(samples[n_burnin:], sample_ll[n_burnin:], cache.branch_lengths.copy(), tuning)

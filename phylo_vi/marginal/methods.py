@@ -38,10 +38,10 @@ METHODS: dict[str, type[MarginalEstimator]] = {cls.name: cls for cls in (
     HarmonicMean, StabilizedHarmonicMean, BridgeSampling, ConditionalPredictiveOrdinate, PosteriorPredictive,
     SteppingStone, PathSampling, ModifiedPathSampling, GeneralizedSteppingStone, NestedSampling)}
 
-_FAST_CHAIN = {"n_iter": 600, "thin": 1, "burnin": 100, "sampler": "hmc", "n_leapfrog": 5}
+_FAST_CHAIN = {"n_iter": 600, "thin": 1, "n_burnin": 100, "sampler": "hmc", "n_leapfrog": 5}
 #: HMC adapts its mass matrix only with a warm-up (burn-in) of at least 2 * (hmc.MIN_MASS_SAMPLES + 1)
 #: iterations: with 20, GSS on DS1 spread over seeds with sd 1.9 nats, with 40 (same cost) sd 0.09
-_FAST_LADDER = {"n_steps": 16, "alpha": 0.3, "n_iter": 100, "thin": 1, "burnin": 40, "sampler": "hmc",
+_FAST_LADDER = {"n_steps": 16, "alpha": 0.3, "n_iter": 100, "thin": 1, "n_burnin": 40, "sampler": "hmc",
                 "n_leapfrog": 5}
 _FAST_VB = {"max_iter": 5000, "check_every": 100, "elbo_draws": 50}
 

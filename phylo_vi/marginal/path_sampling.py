@@ -38,7 +38,7 @@ class PathSampling(PowerPosteriorEstimator):
 
     Parameters
     ----------
-    n_steps, alpha, n_iter, thin, burnin, sampler, n_leapfrog, n_runs, random_state
+    n_steps, alpha, n_iter, thin, n_burnin, sampler, n_leapfrog, n_runs, random_state
         The power-posterior ladder (:class:`~phylo_vi.marginal.power_posterior.PowerPosteriorEstimator`).
 
     Attributes

@@ -25,7 +25,7 @@ class PosteriorPredictive(PosteriorSamplingEstimator):
 
     Parameters
     ----------
-    n_iter, thin, burnin, sampler, n_leapfrog, random_state
+    n_iter, thin, n_burnin, sampler, n_leapfrog, random_state
         The posterior chain (:class:`~phylo_vi.marginal.posterior_sampling.PosteriorSamplingEstimator`).
 
     Attributes

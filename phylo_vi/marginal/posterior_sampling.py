@@ -6,7 +6,7 @@ logging every 1000 and discarding the first 100 logged rows (901 samples). ``sam
 adds a whole-tree scaler to that kernel (10% of the iterations, like MrBayes's TLMultiplier, which
 moves the tree length that single-branch moves change only slowly); ``sampler="hmc"`` uses the
 gradient-based sampler (:mod:`phylo_vi.marginal.hmc`) instead, with ``n_iter``, ``thin`` and
-``burnin`` counted in HMC iterations.
+``n_burnin`` counted in HMC iterations.
 """
 from __future__ import annotations
 
@@ -25,24 +25,24 @@ TREE_SCALER_WEIGHT = 0.1
 START_TOLERANCE = 1e-3
 
 
-def run_sampler(problem, start: np.ndarray, *, sampler: str, n_iter: int, thin: int, burnin: int, n_leapfrog: int,
+def run_sampler(problem, start: np.ndarray, *, sampler: str, n_iter: int, thin: int, n_burnin: int, n_leapfrog: int,
                 rng: np.random.Generator, target: TemperedTarget | None = None, tuning=None) -> ChainSample:
     """One chain with the named sampler (``mh``: paper's adaptive MH; ``mh-tree``: the same plus a
     whole-tree scaler; ``hmc``: gradient-based)."""
     if sampler in ("mh", "mh-tree"):
-        return run_adaptive_mcmc(problem, start, n_iter=n_iter, thin=thin, burnin=burnin, rng=rng, target=target,
+        return run_adaptive_mcmc(problem, start, n_iter=n_iter, thin=thin, n_burnin=n_burnin, rng=rng, target=target,
                                  tuning=tuning, tree_scaler_weight=TREE_SCALER_WEIGHT if sampler == "mh-tree" else 0.0)
     if sampler == "hmc":
-        return run_hmc(problem, start, n_iter=n_iter, thin=thin, burnin=burnin, n_leapfrog=n_leapfrog, rng=rng,
+        return run_hmc(problem, start, n_iter=n_iter, thin=thin, n_burnin=n_burnin, n_leapfrog=n_leapfrog, rng=rng,
                        target=target, tuning=tuning)
     raise PhyloVIError(f"unknown sampler {sampler!r}; choose one of {SAMPLERS}")
 
 
-def sample_posterior(problem, *, sampler: str = "mh", n_iter: int = 1_000_000, thin: int = 1000, burnin: int = 100,
+def sample_posterior(problem, *, sampler: str = "mh", n_iter: int = 1_000_000, thin: int = 1000, n_burnin: int = 100,
                      n_leapfrog: int = 10, rng: np.random.Generator) -> ChainSample:
     """Posterior chain started at the MAP; returns the logged samples after burn-in."""
     start = maximize_branch_lengths(problem, include_prior=True, tol=START_TOLERANCE).branch_lengths
-    return run_sampler(problem, start, sampler=sampler, n_iter=n_iter, thin=thin, burnin=burnin,
+    return run_sampler(problem, start, sampler=sampler, n_iter=n_iter, thin=thin, n_burnin=n_burnin,
                        n_leapfrog=n_leapfrog, rng=rng)
 
 
@@ -55,7 +55,7 @@ class PosteriorSamplingEstimator(MarginalEstimator):
         Chain iterations (MH moves of one branch, or HMC trajectories with ``sampler="hmc"``).
     thin : int, default 1000
         Log every ``thin``-th iteration.
-    burnin : int, default 100
+    n_burnin : int, default 100
         Logged rows discarded at the start.
     sampler : {"mh", "mh-tree", "hmc"}, default "mh"
         The paper's adaptive scaler/slider MH, the same plus a whole-tree scaler, or HMC.
@@ -72,20 +72,21 @@ class PosteriorSamplingEstimator(MarginalEstimator):
         The estimate and its bookkeeping (:class:`~phylo_vi.marginal.base.MarginalEstimator`).
     """
 
-    parameter_constraints = {"n_iter": COUNT, "thin": COUNT, "burnin": [Interval(int, 0)],
+    deprecated_parameters = {"burnin": "n_burnin"}   # a count: burnin is a fraction everywhere else
+    parameter_constraints = {"n_iter": COUNT, "thin": COUNT, "n_burnin": [Interval(int, 0)],
                              "sampler": [Options(SAMPLERS)], "n_leapfrog": COUNT, "random_state": RANDOM_STATE}
 
-    def __init__(self, *, n_iter: int = 1_000_000, thin: int = 1000, burnin: int = 100, sampler: str = "mh",
+    def __init__(self, *, n_iter: int = 1_000_000, thin: int = 1000, n_burnin: int = 100, sampler: str = "mh",
                  n_leapfrog: int = 10, random_state=None):
         self.n_iter = n_iter
         self.thin = thin
-        self.burnin = burnin
+        self.n_burnin = n_burnin
         self.sampler = sampler
         self.n_leapfrog = n_leapfrog
         self.random_state = random_state
 
     def _sample_posterior(self, problem, rng: np.random.Generator) -> ChainSample:
         sample = sample_posterior(problem, sampler=self.sampler, n_iter=self.n_iter, thin=self.thin,
-                                  burnin=self.burnin, n_leapfrog=self.n_leapfrog, rng=rng)
+                                  n_burnin=self.n_burnin, n_leapfrog=self.n_leapfrog, rng=rng)
         self.n_samples_ = len(sample.log_likelihood)
         return sample

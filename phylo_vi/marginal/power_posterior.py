@@ -38,7 +38,7 @@ class LadderSample:
     log_likelihood: np.ndarray
 
 
-def run_power_posterior_ladder(problem, betas: np.ndarray, *, sampler: str, n_iter: int, thin: int, burnin: int,
+def run_power_posterior_ladder(problem, betas: np.ndarray, *, sampler: str, n_iter: int, thin: int, n_burnin: int,
                                n_leapfrog: int, rng: np.random.Generator, reference: tuple | None = None,
                                start: np.ndarray | None = None,
                                on_step: Callable[[int, int], None] | None = None) -> LadderSample:
@@ -59,7 +59,7 @@ def run_power_posterior_ladder(problem, betas: np.ndarray, *, sampler: str, n_it
         else:
             target = TemperedTarget(beta=beta, prior_weight=beta, reference_shape=reference[0],
                                     reference_rate=reference[1], reference_weight=1.0 - beta)
-        chain = run_sampler(problem, state, sampler=sampler, n_iter=n_iter, thin=thin, burnin=burnin,
+        chain = run_sampler(problem, state, sampler=sampler, n_iter=n_iter, thin=thin, n_burnin=n_burnin,
                             n_leapfrog=n_leapfrog, rng=rng, target=target, tuning=tuning)
         state = chain.final_state
         samples.append(chain.branch_lengths)
@@ -78,7 +78,7 @@ class PowerPosteriorEstimator(MarginalEstimator):
         Inverse temperatures K of the ladder.
     alpha : float, default 0.3
         β_k are the k/(K − 1) quantiles of Beta(alpha, 1) (:func:`~phylo_vi.marginal.ladder.power_posterior_ladder`).
-    n_iter, thin, burnin : int, default 1_000_000, 1000, 100
+    n_iter, thin, n_burnin : int, default 1_000_000, 1000, 100
         Iterations, logging interval and discarded logged rows of the chain at each β.
     sampler : {"mh", "mh-tree", "hmc"}, default "mh"
         The chains' sampler (:class:`~phylo_vi.marginal.posterior_sampling.PosteriorSamplingEstimator`).
@@ -95,17 +95,18 @@ class PowerPosteriorEstimator(MarginalEstimator):
         The estimate and its bookkeeping (:class:`~phylo_vi.marginal.base.MarginalEstimator`).
     """
 
+    deprecated_parameters = {"burnin": "n_burnin"}   # a count: burnin is a fraction everywhere else
     parameter_constraints = {"n_steps": [Interval(int, 2)], "alpha": POSITIVE, "n_iter": COUNT, "thin": COUNT,
-                             "burnin": [Interval(int, 0)], "sampler": [Options(SAMPLERS)], "n_leapfrog": COUNT,
+                             "n_burnin": [Interval(int, 0)], "sampler": [Options(SAMPLERS)], "n_leapfrog": COUNT,
                              "n_runs": COUNT, "random_state": RANDOM_STATE}
 
     def __init__(self, *, n_steps: int = 50, alpha: float = 0.3, n_iter: int = 1_000_000, thin: int = 1000,
-                 burnin: int = 100, sampler: str = "mh", n_leapfrog: int = 10, n_runs: int = 1, random_state=None):
+                 n_burnin: int = 100, sampler: str = "mh", n_leapfrog: int = 10, n_runs: int = 1, random_state=None):
         self.n_steps = n_steps
         self.alpha = alpha
         self.n_iter = n_iter
         self.thin = thin
-        self.burnin = burnin
+        self.n_burnin = n_burnin
         self.sampler = sampler
         self.n_leapfrog = n_leapfrog
         self.n_runs = n_runs
@@ -115,7 +116,7 @@ class PowerPosteriorEstimator(MarginalEstimator):
                     betas: np.ndarray | None = None, start: np.ndarray | None = None) -> LadderSample:
         betas = power_posterior_ladder(self.n_steps, self.alpha) if betas is None else betas
         share = 1.0 / (self.n_steps * self.n_runs)  # one chain of one run: GSS adds its posterior chain
-        settings = dict(sampler=self.sampler, n_iter=self.n_iter, thin=self.thin, burnin=self.burnin,
+        settings = dict(sampler=self.sampler, n_iter=self.n_iter, thin=self.thin, n_burnin=self.n_burnin,
                         n_leapfrog=self.n_leapfrog, reference=reference,
                         on_step=None if self._progress is None else lambda k, n: self._report_progress(share))
         if self.n_runs == 1:

@@ -46,7 +46,7 @@ class StabilizedHarmonicMean(PosteriorSamplingEstimator):
     ----------
     delta : float, default 0.01
         Share of imagined draws from the prior (Newton & Raftery 1994, eq. 13).
-    n_iter, thin, burnin, sampler, n_leapfrog, random_state
+    n_iter, thin, n_burnin, sampler, n_leapfrog, random_state
         The posterior chain (:class:`~phylo_vi.marginal.posterior_sampling.PosteriorSamplingEstimator`).
 
     Attributes
@@ -63,10 +63,10 @@ class StabilizedHarmonicMean(PosteriorSamplingEstimator):
     parameter_constraints = {**PosteriorSamplingEstimator.parameter_constraints,
                              "delta": [Interval(float, 0.0, 1.0, closed="neither")]}
 
-    def __init__(self, *, delta: float = 0.01, n_iter: int = 1_000_000, thin: int = 1000, burnin: int = 100,
+    def __init__(self, *, delta: float = 0.01, n_iter: int = 1_000_000, thin: int = 1000, n_burnin: int = 100,
                  sampler: str = "mh", n_leapfrog: int = 10, random_state=None):
         self.delta = delta
-        super().__init__(n_iter=n_iter, thin=thin, burnin=burnin, sampler=sampler, n_leapfrog=n_leapfrog,
+        super().__init__(n_iter=n_iter, thin=thin, n_burnin=n_burnin, sampler=sampler, n_leapfrog=n_leapfrog,
                          random_state=random_state)
 
     def _estimate(self, problem, rng):

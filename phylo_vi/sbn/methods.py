@@ -29,5 +29,5 @@ def make_estimator(method: str, *, alpha: float = DEFAULT_ALPHA, max_iter: int =
     if method in ("sa", "em", "em-alpha"):
         return SubsplitBayesianNetwork(method="sa" if method == "sa" else "em",
                                        alpha=alpha if method == "em-alpha" else 0.0,
-                                       max_iter=max_iter, min_iter=min_iter, tol=tol, n_jobs=n_threads)
+                                       max_iter=max_iter, min_iter=min_iter, tol=tol, n_threads=n_threads)
     raise InvalidParameterError(f"unknown method {method!r}; choose one of {', '.join(METHOD_LABELS)}")

@@ -64,10 +64,10 @@ class SubsplitBayesianNetwork(SubsplitModel):
         EM stopping rule of the authors' code (module docstring).
     tol : float, default 1e-5
         EM stops once the score changes by less than ``tol`` after ``min_iter`` iterations.
-    n_jobs : int, default 1
-        Threads for the E-step (the trees are split into ``n_jobs`` contiguous chunks; the
+    n_threads : int, default 1
+        Threads for the E-step (the trees are split into ``n_threads`` contiguous chunks; the
         Numba kernel releases the GIL). The counts are summed per chunk, so results agree across
-        ``n_jobs`` to rounding (~1e-16), and exactly for a fixed ``n_jobs``.
+        ``n_threads`` to rounding (~1e-16), and exactly for a fixed ``n_threads``.
 
     Attributes
     ----------
@@ -93,17 +93,18 @@ class SubsplitBayesianNetwork(SubsplitModel):
     """
 
     rooted = False
+    deprecated_parameters = {"n_jobs": "n_threads"}
     parameter_constraints = {"method": [Options(METHODS)], "alpha": NON_NEGATIVE, "max_iter": COUNT,
-                             "min_iter": [Interval(int, 0)], "tol": NON_NEGATIVE, "n_jobs": COUNT}
+                             "min_iter": [Interval(int, 0)], "tol": NON_NEGATIVE, "n_threads": COUNT}
 
     def __init__(self, *, method: str = "em", alpha: float = 0.0, max_iter: int = 1000, min_iter: int = 50,
-                 tol: float = 1e-5, n_jobs: int = 1):
+                 tol: float = 1e-5, n_threads: int = 1):
         self.method = method
         self.alpha = alpha
         self.max_iter = max_iter
         self.min_iter = min_iter
         self.tol = tol
-        self.n_jobs = n_jobs
+        self.n_threads = n_threads
 
     def fit(self, trees: Sequence[Tree] | TreeArrays, sample_weight: Sequence[float] | None = None
             ) -> "SubsplitBayesianNetwork":
@@ -152,7 +153,7 @@ class SubsplitBayesianNetwork(SubsplitModel):
                                         n_root, n_pcsp)
         log_root, log_cpd = pad_log_table(self.log_root_), pad_log_table(self.log_cpd_)
         self.log_root_, self.log_cpd_ = log_root[:n_root], log_cpd[:n_pcsp]
-        bounds = np.linspace(0, len(weights), max(1, min(self.n_jobs, len(weights))) + 1).astype(int)
+        bounds = np.linspace(0, len(weights), max(1, min(self.n_threads, len(weights))) + 1).astype(int)
         chunks = [(a, b, np.zeros(n_root + 2), np.zeros(n_pcsp + 2)) for a, b in zip(bounds[:-1], bounds[1:])]
 
         def e_step(chunk):

@@ -106,7 +106,7 @@ def test_sbn_n_jobs_is_deprecated_for_n_threads():
 
     with pytest.warns(DeprecationWarning, match="n_threads"):
         old = make_estimator("em", n_jobs=3)
-    assert old.n_jobs == make_estimator("em", n_threads=3).n_jobs == 3
+    assert old.n_threads == make_estimator("em", n_threads=3).n_threads == 3
 
 
 def test_likelihood_threads_is_deprecated_for_n_threads():
@@ -154,3 +154,19 @@ def test_a_group_without_subcommand_prints_its_help(capsys):
 def test_every_command_has_help(capsys, name):
     status, out, err = run_cli(capsys, *name.split()[1:], "--help")
     assert (status, err) == (0, "") and out.startswith(f"Usage: {name} ")
+
+
+@pytest.mark.parametrize("make, old, new", [
+    (lambda **kw: __import__("phylo_vi.marginal", fromlist=["SteppingStone"]).SteppingStone(**kw), "burnin", "n_burnin"),
+    (lambda **kw: __import__("phylo_vi.marginal", fromlist=["HarmonicMean"]).HarmonicMean(**kw), "burnin", "n_burnin"),
+    (lambda **kw: __import__("phylo_vi.sbn", fromlist=["SubsplitBayesianNetwork"]).SubsplitBayesianNetwork(**kw),
+     "n_jobs", "n_threads"),
+])
+def test_estimator_old_parameter_names_warn_and_mean_the_new_ones(make, old, new):
+    # burnin is a fraction everywhere; the estimators' counts are n_burnin, their threads n_threads
+    with pytest.warns(DeprecationWarning, match=new):
+        estimator = make(**{old: 7})
+    assert getattr(estimator, new) == 7 and old not in estimator.get_params()
+    assert estimator.get_params() == make(**{new: 7}).get_params()
+    with pytest.raises(TypeError, match="both"):
+        make(**{old: 7, new: 7})

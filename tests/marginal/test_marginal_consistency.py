@@ -16,8 +16,8 @@ from phylo_vi.marginal import (BridgeSampling, GammaLaplusImportanceSampling, Ge
                                ModifiedPathSampling, NaiveMonteCarlo, NestedSampling, PathSampling, SteppingStone,
                                VariationalImportanceSampling)
 
-CHAIN = dict(n_iter=50_000, thin=50, burnin=100)
-LADDER = dict(n_steps=30, n_iter=5000, thin=5, burnin=100)
+CHAIN = dict(n_iter=50_000, thin=50, n_burnin=100)
+LADDER = dict(n_steps=30, n_iter=5000, thin=5, n_burnin=100)
 ESTIMATORS = {
     "nmc": lambda seed: NaiveMonteCarlo(random_state=seed),
     "glis": lambda seed: GammaLaplusImportanceSampling(random_state=seed),
@@ -56,18 +56,18 @@ def test_consistent_estimator_quartet(method, quartet):
 @pytest.mark.slow
 def test_gradient_based_sampler_is_consistent(method, quartet):
     # the HMC sampler (engine gradients) in place of the paper's MH kernel
-    settings = dict(n_iter=600, thin=2, burnin=100, sampler="hmc", n_leapfrog=5, random_state=3)
+    settings = dict(n_iter=600, thin=2, n_burnin=100, sampler="hmc", n_leapfrog=5, random_state=3)
     if method is not BridgeSampling:
         settings["n_steps"] = 30
     else:
-        settings.update(n_iter=2000, thin=1, burnin=200)
+        settings.update(n_iter=2000, thin=1, n_burnin=200)
     _check_within_four_standard_errors(method(**settings), quartet)
 
 
 @pytest.mark.parametrize("method", [SteppingStone, GeneralizedSteppingStone])
 def test_whole_tree_scaler_and_parallel_runs_are_consistent(method, quartet):
     # the MH kernel plus the whole-tree scaler, two ladders in parallel threads pooled per step
-    estimator = method(n_steps=30, n_iter=5000, thin=5, burnin=100, sampler="mh-tree", n_runs=2, random_state=5)
+    estimator = method(n_steps=30, n_iter=5000, thin=5, n_burnin=100, sampler="mh-tree", n_runs=2, random_state=5)
     _check_within_four_standard_errors(estimator, quartet)
 
 
@@ -75,14 +75,14 @@ def test_whole_tree_scaler_and_parallel_runs_are_consistent(method, quartet):
 def test_gradient_based_parallel_ladders_are_consistent(method, triplet):
     # the shape of the speed-target settings of benchmarks/marginal.py (HMC, two ladders pooled per
     # step, 100 steps), with shorter chains
-    estimator = method(n_steps=100, n_iter=300, thin=1, burnin=60, sampler="hmc", n_leapfrog=5, n_runs=2,
+    estimator = method(n_steps=100, n_iter=300, thin=1, n_burnin=60, sampler="hmc", n_leapfrog=5, n_runs=2,
                        random_state=11)
     _check_within_four_standard_errors(estimator, triplet)
 
 
 @pytest.mark.parametrize("sampler, n_iter", [("mh-tree", 2000), ("hmc", 200)])
 def test_parallel_runs_are_reproducible_and_counted(sampler, n_iter, triplet):
-    settings = dict(n_steps=10, n_iter=n_iter, thin=2, burnin=50, sampler=sampler, n_runs=2, random_state=9)
+    settings = dict(n_steps=10, n_iter=n_iter, thin=2, n_burnin=50, sampler=sampler, n_runs=2, random_state=9)
     first = SteppingStone(**settings).fit(triplet.problem())
     second = SteppingStone(**settings).fit(triplet.problem())
     assert first.log_marginal_ == second.log_marginal_

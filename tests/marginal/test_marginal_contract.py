@@ -12,7 +12,7 @@ from phylo_vi.marginal.hmc import MIN_MASS_SAMPLES, initial_hmc_tuning, run_hmc
 from phylo_vi.marginal.methods import FAST
 
 # small MH settings so that the whole list runs in seconds (paper values are the defaults)
-SMALL = {"n_iter": 2000, "thin": 2, "burnin": 100, "n_steps": 8, "n_mcmc": 20, "n_live": 10, "n_samples": 500,
+SMALL = {"n_iter": 2000, "thin": 2, "n_burnin": 100, "n_steps": 8, "n_mcmc": 20, "n_live": 10, "n_samples": 500,
          "max_iter": 2000}
 
 
@@ -48,7 +48,7 @@ def test_fit_sets_the_fitted_attributes(name, triplet):
 def test_paper_defaults_are_the_constructor_defaults():
     # reference: specs/marginal_likelihood.md sections 2-3 (physher marginal-v1.1 templates)
     ss = make_estimator("ss")
-    assert (ss.n_steps, ss.alpha, ss.n_iter, ss.thin, ss.burnin, ss.sampler) == (50, 0.3, 1_000_000, 1000, 100, "mh")
+    assert (ss.n_steps, ss.alpha, ss.n_iter, ss.thin, ss.n_burnin, ss.sampler) == (50, 0.3, 1_000_000, 1000, 100, "mh")
     assert make_estimator("glis").n_samples == 10_000 and make_estimator("nmc").n_samples == 10_000
     ns = make_estimator("ns")
     assert (ns.n_live, ns.n_mcmc, ns.max_iter) == (50, 1000, 100_000)
@@ -72,8 +72,8 @@ def test_fast_preset_chains_adapt_the_hmc_mass_matrix(name, triplet):
     def inverse_mass_after(burnin: int) -> np.ndarray:
         tuning = initial_hmc_tuning(problem.n_branches)
         run_hmc(problem, problem.initial_branch_lengths(), n_iter=settings["n_iter"], thin=settings["thin"],
-                burnin=burnin, n_leapfrog=settings["n_leapfrog"], rng=np.random.default_rng(1), tuning=tuning)
+                n_burnin=burnin, n_leapfrog=settings["n_leapfrog"], rng=np.random.default_rng(1), tuning=tuning)
         return tuning[1]
 
     assert np.all(inverse_mass_after(2 * MIN_MASS_SAMPLES) == 1.0)
-    assert not np.allclose(inverse_mass_after(settings["burnin"]), 1.0, rtol=0.1)
+    assert not np.allclose(inverse_mass_after(settings["n_burnin"]), 1.0, rtol=0.1)

@@ -169,7 +169,7 @@ def test_whole_tree_scaler_chain_keeps_exact_likelihoods(quartet):
     from phylo_vi.marginal.mcmc import TREE_SCALER_COUNT, run_adaptive_mcmc
 
     problem = quartet.problem()
-    chain = run_adaptive_mcmc(problem, np.full(problem.n_branches, 0.1), n_iter=20_000, thin=100, burnin=0,
+    chain = run_adaptive_mcmc(problem, np.full(problem.n_branches, 0.1), n_iter=20_000, thin=100, n_burnin=0,
                               rng=np.random.default_rng(2), tree_scaler_weight=0.3)
     np.testing.assert_allclose(chain.log_likelihood, problem.log_likelihood_batch(chain.branch_lengths),
                                rtol=1e-12)
@@ -184,7 +184,7 @@ def test_whole_tree_scaler_samples_the_prior_at_beta_zero(quartet):
     from phylo_vi.marginal.mcmc import TemperedTarget, run_adaptive_mcmc
 
     problem = quartet.problem()
-    chain = run_adaptive_mcmc(problem, np.full(problem.n_branches, 0.1), n_iter=400_000, thin=10, burnin=1000,
+    chain = run_adaptive_mcmc(problem, np.full(problem.n_branches, 0.1), n_iter=400_000, thin=10, n_burnin=1000,
                               rng=np.random.default_rng(1), target=TemperedTarget(beta=0.0), tree_scaler_weight=0.9)
     # 39,001 draws of 5 branches, autocorrelated: the tolerance is about 4 Monte Carlo errors
     assert chain.branch_lengths.mean() == pytest.approx(0.1, abs=0.003)

@@ -16,7 +16,7 @@ from phylo_vi.marginal import (ConditionalPredictiveOrdinate, EvidenceLowerBound
                                MaximumAPosteriori, MaximumLikelihood, PosteriorPredictive, StabilizedHarmonicMean)
 from phylo_vi.marginal.laplus import gamma_log_density
 
-CHAIN = dict(n_iter=50_000, thin=50, burnin=100)
+CHAIN = dict(n_iter=50_000, thin=50, n_burnin=100)
 
 
 def test_ml_bounds_log_z_and_the_likelihood_at_the_map(triplet):

@@ -9,7 +9,7 @@ from phylo_vi.marginal import (GeneralizedSteppingStone, NestedSampling, Steppin
                                make_estimator)
 from phylo_vi.marginal.grid import cell_seed, run_grid
 
-LADDER = dict(n_steps=10, n_iter=1000, thin=5, burnin=20)
+LADDER = dict(n_steps=10, n_iter=1000, thin=5, n_burnin=20)
 
 
 @pytest.mark.parametrize("factory", [
@@ -74,7 +74,7 @@ def test_ladder_chain_callback_counts_every_chain_in_order(quartet):
 
     calls = []
     betas = np.linspace(0.0, 1.0, 4)
-    run_power_posterior_ladder(quartet.problem(), betas, sampler="mh", n_iter=50, thin=5, burnin=2, n_leapfrog=1,
+    run_power_posterior_ladder(quartet.problem(), betas, sampler="mh", n_iter=50, thin=5, n_burnin=2, n_leapfrog=1,
                                rng=np.random.default_rng(1), on_step=lambda k, n: calls.append((k, n)))
     assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
 
