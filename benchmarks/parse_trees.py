@@ -146,22 +146,6 @@ def peak_memory_mb(warm_up: Path, path: Path) -> tuple[float, float]:
     return float(before), float(after)
 
 
-def random_joining_parent(n_taxa: int, rng: np.random.Generator) -> np.ndarray:
-    """Parent array of a random unrooted binary tree: leaves 0..n-1, internal nodes in order of creation."""
-    parent = np.full(2 * n_taxa - 2, -1, dtype=np.int32)
-    pool = list(range(n_taxa))
-    new = n_taxa
-    while len(pool) > 3:
-        i, j = rng.choice(len(pool), size=2, replace=False)
-        parent[pool[i]] = parent[pool[j]] = new
-        pool[i] = new
-        pool[j] = pool[-1]
-        pool.pop()
-        new += 1
-    parent[pool] = new
-    return parent
-
-
 def simulate_jc69(parent: np.ndarray, lengths: np.ndarray, n_sites: int, rng: np.random.Generator) -> np.ndarray:
     """States (0..3) of every node at ``n_sites`` sites under JC69, from the root (last node) down."""
     states = np.empty((len(parent), n_sites), dtype=np.uint8)
@@ -221,6 +205,7 @@ def bench_large_tree(n_taxa: int, n_sites: int, folder: Path) -> dict:
     """Read, key and score one ``n_taxa``-taxon tree in a fresh process (see the module docstring)."""
     from phylo_vi.io.newick import format_newick
     from phylo_vi.trees import TaxonNamespace, Tree
+    from phylo_vi.trees.random_trees import random_joining_parent
 
     rng = np.random.default_rng(n_taxa)
     parent = random_joining_parent(n_taxa, rng)

@@ -11,12 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 from phylo_vi.alignment import SitePatterns
-from phylo_vi.errors import PhyloVIError
-from phylo_vi.io.newick import parse_newick
+from phylo_vi.io.newick import format_newick, parse_newick
 from phylo_vi.likelihood.models import SubstitutionModel, exact_transition_matrices
+from phylo_vi.trees.random_trees import random_joining_parent
 from phylo_vi.trees.taxa import TaxonNamespace
 from phylo_vi.trees.tree import Tree
-from phylo_vi.io.newick import format_newick
 
 
 def random_join_tree(n_taxa: int, random_state: int | np.random.Generator | None = None, *,
@@ -24,18 +23,9 @@ def random_join_tree(n_taxa: int, random_state: int | np.random.Generator | None
     """An unrooted tree (trifurcating root) on taxa ``t0 .. t{n-1}``: two clades drawn uniformly are
     joined until three are left; branch lengths ~ U(min_length, max_length). The nodes come in the
     depth-first post-order of a tree read from a Newick file."""
-    if n_taxa < 3:
-        raise PhyloVIError(f"an unrooted tree needs at least 3 taxa, got {n_taxa}")
     rng = np.random.default_rng(random_state)
-    n_nodes = 2 * n_taxa - 2
-    parent = np.full(n_nodes, -1, dtype=np.int32)
-    pool = np.arange(n_taxa)
-    for size, node in zip(range(n_taxa, 3, -1), range(n_taxa, n_nodes - 1)):
-        i, j = sorted(rng.choice(size, 2, replace=False))
-        parent[pool[[i, j]]] = node
-        pool[j] = pool[size - 1]
-        pool[i] = node
-    parent[pool[:3]] = n_nodes - 1
+    parent = random_joining_parent(n_taxa, rng)
+    n_nodes = len(parent)
     taxon = np.full(n_nodes, -1, dtype=np.int32)
     taxon[:n_taxa] = np.arange(n_taxa)
     lengths = rng.uniform(min_length, max_length, n_nodes)

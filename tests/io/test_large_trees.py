@@ -17,22 +17,7 @@ from phylo_vi.io.newick import format_newick
 from phylo_vi.io.tree_batches import CHUNK_BYTES, iter_tree_batches
 from phylo_vi.trees import TaxonNamespace, Tree
 from phylo_vi.trees.bitset import bitset_to_int
-
-
-def random_joining_parent(n_taxa: int, rng: np.random.Generator) -> np.ndarray:
-    """Parent array of a random unrooted binary tree: leaves 0..n-1, internal nodes in order of creation."""
-    parent = np.full(2 * n_taxa - 2, -1, dtype=np.int32)
-    pool = list(range(n_taxa))
-    new = n_taxa
-    while len(pool) > 3:
-        i, j = rng.choice(len(pool), size=2, replace=False)
-        parent[pool[i]] = parent[pool[j]] = new
-        pool[i] = new
-        pool[j] = pool[-1]
-        pool.pop()
-        new += 1
-    parent[pool] = new
-    return parent
+from phylo_vi.trees.random_trees import random_joining_parent
 
 
 def caterpillar_parent(n_taxa: int) -> np.ndarray:
