@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from phylo_vi.errors import InputFormatError, PhyloVIError
+from phylo_vi.io.text import require_file
 from phylo_vi.sbn.base import TreeDistribution
 from phylo_vi.trees.taxa import TaxonNamespace, common_namespace
 from phylo_vi.util.atomic import atomic_write
@@ -56,7 +57,7 @@ def model_from_dict(document: dict, taxa: TaxonNamespace | None = None, path: st
 def load_model(path: str | Path, taxa: TaxonNamespace | None = None) -> TreeDistribution:
     """Read a model written by :func:`save_model` (or ``model.save``)."""
     try:
-        with open(path, encoding="utf-8") as handle:
+        with open(require_file(path), encoding="utf-8") as handle:
             document = json.load(handle)
     except json.JSONDecodeError as exc:
         raise InputFormatError(f"invalid JSON: {exc.msg}", path, exc.lineno) from None

@@ -113,3 +113,13 @@ def test_prob_and_sample_json_carry_the_same_values_as_the_text(capsys, tmp_path
     status, _, err = _run(capsys, "sample", model, "-n", 4, "--seed", 2, "-o", tmp_path / "drawn")
     assert status == 0 and err == f"wrote: {tmp_path / 'drawn.nwk'}\n"
     assert (tmp_path / "drawn.nwk").read_text().splitlines() == text.splitlines()
+
+
+def test_load_model_of_a_missing_file_is_a_phylo_vi_error(tmp_path):
+    from phylo_vi.errors import PhyloVIError
+    from phylo_vi.sbn import load_model
+
+    with pytest.raises(PhyloVIError, match="no such file"):
+        load_model(tmp_path / "absent.json")
+    with pytest.raises(PhyloVIError, match="directory"):
+        load_model(tmp_path)
