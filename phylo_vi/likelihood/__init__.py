@@ -66,7 +66,7 @@ Torch twin (:mod:`~phylo_vi.likelihood.torch_backend`): ``TorchTreeLikelihood(pa
 model, device=..., dtype=torch.float64)`` with ``log_likelihood(t, exchangeabilities=None,
 frequencies=None)`` for ``t`` of shape (B,) or (S, B), differentiable (autograd) in the branch
 lengths and, when passed as tensors, in the exchangeabilities and frequencies.
-``TreeLikelihood.exchangeability_gradient()`` uses it for d log L / d(GTR rates).
+The tests use it as the reference for the analytic model derivatives.
 
 Simulated data (:mod:`~phylo_vi.likelihood.simulate`) for tests and benchmarks:
 ``random_join_tree(n_taxa, random_state)`` and ``simulate_patterns(tree, model, n_sites, random_state)``.

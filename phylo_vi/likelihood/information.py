@@ -9,8 +9,8 @@ empirical frequencies), n sites and maximised log-likelihood l:
 
 Standard errors come from the observed information, the negative Hessian of log L at the
 optimum, in the optimiser's coordinates z (branch lengths t, log of the positive model
-parameters, p_inv), by central differences of the gradient (analytic in t, the gamma shape and
-p_inv; :mod:`phylo_vi.likelihood.model_gradient`), step ``1e-4 max(|z_i|, 1e-3)``. Parameters on a
+parameters, p_inv), by central differences of the gradient (analytic in every coordinate,
+:mod:`phylo_vi.likelihood.model_gradient`), step ``1e-4 max(|z_i|, 1e-3)``. Parameters on a
 bound are left out of the matrix (their standard error is undefined: NaN). A log coordinate's
 error is carried to its parameter by the delta method, ``se(theta) = theta se(log theta)``.
 """

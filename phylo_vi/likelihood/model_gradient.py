@@ -16,11 +16,15 @@ every tip]`` and ``V_p`` the mean over categories of the tree likelihoods at rat
     d log L / dp = [sum_p w_p (I_p / L_p - 1) + t . d log L / dt] / (1 - p).
 
 **Exchangeabilities and estimated frequencies** enter every transition matrix through the
-normalised Q; their derivatives are central differences of the engine's (exact) log-likelihood
-in the log coordinates, step ``h = 1e-4`` (error ``O(h^2)``, below 1e-6 relative on the test
-data): two evaluations per parameter, each about a quarter of a gradient pass. The torch twin's
-autograd (``TreeLikelihood.exchangeability_gradient``) gives the same derivative exactly but costs
-about 100 evaluations; the tests compare the two.
+normalised Q: one post-order and one pre-order pass give ``d log L / d P_bk``
+(:mod:`phylo_vi.likelihood.transition_gradient`), from which the derivative of the matrix
+exponential through the eigendecomposition gives ``d log L / dQ`` and, with the normalisation,
+the exchangeabilities and frequencies (:mod:`phylo_vi.likelihood.rate_matrix_gradient`). The
+frequencies also enter the root distribution and the +I term ``p I_p``: with ``c_p`` the states
+allowed at every tip (``I_p = pi . c_p``), ``d log L / d pi_m`` gains ``sum_p (w_p / L_p) (sum_k w_k
+p_root,k,p[m] + p c_p[m])``. The same pass gives ``G_bk`` and ``p I_p / L_p``, so every
+derivative costs one pass; with the gamma shape alone free, the engine's gradient pass (with
+site classes) is used instead.
 """
 from __future__ import annotations
 
@@ -28,40 +32,49 @@ import numpy as np
 
 from phylo_vi.likelihood.gamma import gamma_category_rates_derivative
 from phylo_vi.likelihood.model_parameters import ModelParameters
-from phylo_vi.likelihood.plan import invariant_site_likelihoods
+from phylo_vi.likelihood.plan import constant_states
+from phylo_vi.likelihood.rate_matrix_gradient import normalised_rate_gradients, rate_matrix_gradient
 from phylo_vi.likelihood.tree_likelihood import TreeLikelihood
-
-DIFFERENCE_STEP = 1e-4
 
 
 def model_gradient(likelihood: TreeLikelihood, parameters: ModelParameters, x: np.ndarray,
                    t: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     """``(log L, d log L / dt (B,), d log L / dx (n_free,))`` at branch lengths ``t`` and model
-    coordinates ``x``; ``likelihood`` must hold ``parameters.model(x)`` (it does again on return)."""
-    value, branch_gradient, category = likelihood.category_gradient(t)
-    model = likelihood.model
+    coordinates ``x``; ``likelihood`` must hold ``parameters.model(x)``."""
+    model, plan = likelihood.model, likelihood.plan
     gradient = np.zeros(parameters.n_free)
     p_inv = model.invariant_proportion
+    if parameters.n_free == int(parameters.estimates_gamma):
+        value, branch_gradient, tau_gradient = likelihood.category_gradient(t)
+    else:
+        value, transition, root, invariant_share = likelihood.transition_gradient(t)
+        tau = np.multiply.outer(t, plan.rates)
+        rate_gradient, tau_gradient = rate_matrix_gradient(transition, tau, plan.values, plan.vectors, plan.inverse)
+        branch_gradient = tau_gradient @ plan.rates
+        if parameters.n_base or parameters.estimates_frequencies:
+            exchangeability, frequency = normalised_rate_gradients(rate_gradient, model.exchangeabilities,
+                                                                   model.frequencies)
+            gradient[:parameters.n_base] = parameters.base_gradient(exchangeability, x)
+        if parameters.estimates_frequencies:
+            frequency += root + _invariant_frequency_gradient(likelihood, invariant_share)
+            gradient[parameters.n_base:parameters.n_base + 3] = parameters.frequency_gradient(frequency, x)
+        if parameters.estimates_invariant:
+            weights = likelihood.patterns.weights
+            gradient[parameters.names.index("p_inv")] = (weights @ (invariant_share / p_inv - 1.0)
+                                                         + t @ branch_gradient) / (1.0 - p_inv)
     if parameters.estimates_gamma:
-        index = parameters.names.index("alpha")
-        d_rates = gamma_category_rates_derivative(model.gamma_shape, model.n_categories,
-                                                   median=model.gamma_median)
-        gradient[index] = model.gamma_shape * float(t @ category @ d_rates) / (1.0 - p_inv)
-    if parameters.estimates_invariant:
-        index = parameters.names.index("p_inv")
-        patterns = likelihood.patterns
-        constant = invariant_site_likelihoods(patterns.codes, model) / p_inv
-        site = np.exp(likelihood.pattern_log_likelihoods(t))
-        gradient[index] = (patterns.weights @ (constant / site - 1.0) + t @ branch_gradient) / (1.0 - p_inv)
-    n_differenced = parameters.n_base + (3 if parameters.estimates_frequencies else 0)
-    for i in range(n_differenced):
-        step = np.zeros_like(x)
-        step[i] = DIFFERENCE_STEP
-        likelihood.set_model(parameters.model(x + step))
-        above = likelihood.log_likelihood(t)
-        likelihood.set_model(parameters.model(x - step))
-        below = likelihood.log_likelihood(t)
-        gradient[i] = (above - below) / (2.0 * DIFFERENCE_STEP)
-    if n_differenced:
-        likelihood.set_model(parameters.model(x))
+        d_rates = gamma_category_rates_derivative(model.gamma_shape, model.n_categories, median=model.gamma_median)
+        gradient[parameters.names.index("alpha")] = model.gamma_shape * float(t @ tau_gradient @ d_rates) / (1.0 - p_inv)
     return value, branch_gradient, gradient
+
+
+def _invariant_frequency_gradient(likelihood: TreeLikelihood, invariant_share: np.ndarray) -> np.ndarray:
+    """``sum_p (w_p / L_p) p c_p = sum_p w_p (p I_p / L_p) c_p / I_p``: the +I part of d log L / d pi
+    (module docstring)."""
+    if likelihood.model.invariant_proportion == 0.0:
+        return np.zeros(4)
+    patterns = likelihood.patterns
+    allowed = constant_states(patterns.codes)
+    shared = allowed @ likelihood.model.frequencies
+    scale = np.divide(patterns.weights * invariant_share, shared, out=np.zeros_like(shared), where=shared > 0)
+    return scale @ allowed

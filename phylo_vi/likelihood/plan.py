@@ -105,13 +105,17 @@ class Plan(NamedTuple):
     class_above: np.ndarray
 
 
+def constant_states(codes: np.ndarray) -> np.ndarray:
+    """``[state i allowed at every tip]`` for every pattern of ``codes`` (T, P): bool (P, 4)."""
+    common = np.bitwise_and.reduce(codes, axis=0)
+    return (common[:, None] & _ALLOWED_BITS[None, :]) > 0
+
+
 def invariant_site_likelihoods(codes: np.ndarray, model: SubstitutionModel) -> np.ndarray:
     """``p_inv * sum_i pi_i [state i allowed at every tip]`` per pattern (+I), shape (P,)."""
     if model.invariant_proportion == 0.0:
         return np.zeros(codes.shape[1])
-    common = np.bitwise_and.reduce(codes, axis=0)
-    allowed = (common[:, None] & _ALLOWED_BITS[None, :]) > 0
-    return model.invariant_proportion * (allowed @ model.frequencies)
+    return model.invariant_proportion * (constant_states(codes) @ model.frequencies)
 
 
 def partial_slots(tree: Tree) -> np.ndarray:

@@ -140,6 +140,10 @@ class TorchTreeLikelihood(torch.nn.Module):
             if frequencies is not None:
                 common = self.tips.prod(dim=0)                                    # (P, 4)
                 invariant = self.model.invariant_proportion * common @ frequencies
-            log_site = torch.logaddexp(log_site, torch.log(invariant))
+            # log 0 = -inf where no state is common to all tips; the masked log keeps its
+            # gradient 0 there (the plain log's 1/0 times logaddexp's 0 would be NaN)
+            constant = invariant > 0
+            log_invariant = torch.where(constant, torch.log(torch.where(constant, invariant, 1.0)), -torch.inf)
+            log_site = torch.logaddexp(log_site, log_invariant)
         value = log_site @ self.weights
         return value[0] if single else value

@@ -17,6 +17,8 @@ from phylo_vi.likelihood.gamma import gamma_category_rates_derivative
 from phylo_vi.likelihood.model_string import parse_model
 from phylo_vi.likelihood.models import SubstitutionModel
 from phylo_vi.likelihood.plan import DEFAULT_BLOCK, build_plan, with_model
+from phylo_vi.likelihood.rate_matrix_gradient import normalised_rate_gradients, rate_matrix_gradient
+from phylo_vi.likelihood.transition_gradient import transition_gradient
 from phylo_vi.trees.bitset import bitset_indices
 from phylo_vi.trees.tree import Tree
 from phylo_vi.util.deprecation import renamed
@@ -190,21 +192,33 @@ class TreeLikelihood:
         d_rates = gamma_category_rates_derivative(model.gamma_shape, model.n_categories, median=model.gamma_median)
         return float(t @ category @ (d_rates / (1.0 - model.invariant_proportion)))
 
-    def exchangeability_gradient(self, branch_lengths=None) -> np.ndarray:
-        """``d log L / d r`` for the five free exchangeabilities AC, AG, AT, CG, CT (GT = 1 fixed).
-
-        Exact derivative by reverse-mode autograd through the torch twin, whose transition
-        matrices are ``matrix_exp(r_k t Q(r, pi))`` with the normalisation of Q included.
-        """
-        import torch
-
-        from phylo_vi.likelihood.torch_backend import TorchTreeLikelihood
-
+    def transition_gradient(self, branch_lengths=None) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+        """``(log L, d log L / d P_bk (B, K, 4, 4), d log L / d pi at the root (4,), I_p / L_p (P,))``
+        from one post-order and one pre-order pass
+        (:mod:`phylo_vi.likelihood.transition_gradient`)."""
         t = self._lengths(branch_lengths)
-        twin = TorchTreeLikelihood(self.patterns, self.tree, self.model)
-        rates = torch.tensor(self.model.exchangeabilities, dtype=torch.float64, requires_grad=True)
-        twin.log_likelihood(torch.as_tensor(t), exchangeabilities=rates).backward()
-        return rates.grad[:5].numpy().copy()
+        gradient = np.empty((self.n_branches, self.model.n_categories, 4, 4))
+        root = np.empty(4)
+        invariant_share = np.empty(self.patterns.n_patterns)
+        if self.threads > 1:
+            self._set_threads()
+        value = transition_gradient(self.threads > 1, t, gradient, root, invariant_share, *self.plan)
+        if np.isnan(value):
+            raise self._invalid_lengths()
+        return float(value), gradient, root, invariant_share
+
+    def exchangeability_gradient(self, branch_lengths=None) -> np.ndarray:
+        """``d log L / d r`` for the five free exchangeabilities AC, AG, AT, CG, CT (GT = 1 fixed):
+        :meth:`transition_gradient` carried through the eigendecomposition and the normalisation
+        of Q (:mod:`phylo_vi.likelihood.rate_matrix_gradient`)."""
+        t = self._lengths(branch_lengths)
+        _, transition, _, _ = self.transition_gradient(t)
+        plan = self.plan
+        rate_gradient, _ = rate_matrix_gradient(transition, np.multiply.outer(t, plan.rates), plan.values,
+                                                plan.vectors, plan.inverse)
+        exchangeability, _ = normalised_rate_gradients(rate_gradient, self.model.exchangeabilities,
+                                                       self.model.frequencies)
+        return exchangeability[:5]
 
     # ------------------------------------------------------------------------------ batch
     def log_likelihood_batch(self, branch_lengths) -> np.ndarray:
