@@ -15,11 +15,13 @@ Shape derivative: with ``p(a, y)`` the Gamma(a, 1) density, ``dy_k / dalpha =
 
 where the integral is evaluated by QUADPACK with the ``x^(a-1) log x`` weight (``scipy.integrate.quad``,
 ``weight="alg-loga"``), so the derivative is accurate to quadrature precision (~1e-12).
+``scipy.integrate`` is imported on the first derivative: it is the largest import of a
+``phylo-vi likelihood`` process that never needs it (a model without +G).
 """
 from __future__ import annotations
 
 import numpy as np
-from scipy import integrate, special
+from scipy import special
 
 
 def _quantiles(alpha: float, probabilities: np.ndarray) -> np.ndarray:
@@ -52,6 +54,8 @@ def _d_incomplete_gamma_d_shape(a: float, y: float) -> float:
     is smooth and bounded near 0, so the same quantity is integrated directly as
     ``int_0^y (ln t - psi(a)) p(a, t) dt`` with ``p`` evaluated in log space.
     """
+    from scipy import integrate
+
     if a >= LARGE_SHAPE:
         psi = special.digamma(a)
         log_norm = special.gammaln(a)

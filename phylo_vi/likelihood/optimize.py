@@ -34,13 +34,14 @@ of the coupling between branch lengths and model.
 """
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import optimize
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from phylo_vi.alignment import SitePatterns
 from phylo_vi.errors import PhyloVIError
@@ -155,6 +156,13 @@ class _Surface:
         return -value, -np.concatenate([branch_gradient, gradient])
 
 
+@functools.cache
+def _thread_pools() -> ThreadpoolController:
+    """The process's thread pools, inspected once (a fresh inspection of the loaded libraries for
+    every L-BFGS-B run cost more than a JC fit's evaluations on DS1)."""
+    return ThreadpoolController()
+
+
 def _minimize(function, start, lower, upper, scale: np.ndarray, value_scale: float, tolerance: float,
               gradient_tolerance: float, max_iterations: int):
     """L-BFGS-B on ``u = z * scale`` (a diagonal preconditioner); returns ``(z, log L)``. BLAS runs
@@ -164,7 +172,7 @@ def _minimize(function, start, lower, upper, scale: np.ndarray, value_scale: flo
         value, gradient = function(u / scale)
         return value, gradient / scale
 
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _thread_pools().limit(limits=1, user_api="blas"):
         result = optimize.minimize(scaled, start * scale, jac=True, method="L-BFGS-B",
                                    bounds=list(zip(lower * scale, upper * scale)),
                                    options=dict(ftol=tolerance / 1000.0 / max(1.0, value_scale),

@@ -289,39 +289,46 @@ def _transition_gradient_threads(plan, use_classes, gradients, roots, invariant_
 
 
 @njit(cache=True, nogil=True)
-def _passes(plan, threaded, use_classes, gradient, root_gradient, invariant_share):
-    """Both passes over every block, on one thread or spread over the work buffers, and the
-    compact subtrees after them (with ``use_classes``); NaN when a block needs rescaling with
-    ``use_classes``."""
-    n_work = plan.post.shape[0]
-    if not threaded or n_work == 1:
-        value = _transition_gradient_blocks(plan, 0, 0, n_blocks(plan), use_classes, gradient, root_gradient,
-                                            invariant_share)
-    else:
-        gradients = np.empty((n_work,) + gradient.shape)
-        roots = np.empty((n_work, 4))
-        parts = np.empty(n_work)
-        _transition_gradient_threads(plan, use_classes, gradients, roots, invariant_share, parts)
-        gradient[:] = gradients.sum(axis=0)
-        root_gradient[:] = roots.sum(axis=0)
-        value = parts.sum()
-        if use_classes:
-            for w in range(1, n_work):
-                plan.class_above[0] += plan.class_above[w]
+def _passes(plan, use_classes, gradient, root_gradient, invariant_share):
+    """Both passes over every block (work buffer 0) and, with ``use_classes``, the compact subtrees
+    after them; NaN when a block needs rescaling with ``use_classes``."""
+    value = _transition_gradient_blocks(plan, 0, 0, n_blocks(plan), use_classes, gradient, root_gradient,
+                                        invariant_share)
     if use_classes and not np.isnan(value):
         _class_transition_gradients(plan, 0, gradient)
     return value
 
 
 @njit(cache=True, nogil=True)
-def transition_gradient(threaded, t, gradient, root_gradient, invariant_share,
+def _passes_threads(plan, use_classes, gradient, root_gradient, invariant_share):
+    """:func:`_passes` with the blocks spread over the plan's work buffers (the class sums of the
+    threads added before the compact subtrees are finished)."""
+    n_work = plan.post.shape[0]
+    gradients = np.empty((n_work,) + gradient.shape)
+    roots = np.empty((n_work, 4))
+    parts = np.empty(n_work)
+    _transition_gradient_threads(plan, use_classes, gradients, roots, invariant_share, parts)
+    gradient[:] = gradients.sum(axis=0)
+    root_gradient[:] = roots.sum(axis=0)
+    value = parts.sum()
+    if use_classes and not np.isnan(value):
+        for w in range(1, n_work):
+            plan.class_above[0] += plan.class_above[w]
+        _class_transition_gradients(plan, 0, gradient)
+    return value
+
+
+# The entry points from Python take the plan's arrays one by one (as
+# :func:`phylo_vi.likelihood.evaluation.evaluate`); the single-thread one does not reference the
+# parallel kernel, so that loading it from the cache does not start Numba's threading layer.
+
+@njit(cache=True, nogil=True)
+def transition_gradient(t, gradient, root_gradient, invariant_share,
                         a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20,
                         a21, a22, a23, a24, a25, a26, a27, a28, a29, a30):
     """log L at branch lengths ``t`` (B,); fills ``gradient`` (B, K, 4, 4) with d log L / d P_bk,
     ``root_gradient`` (4,) with the derivative in the root frequencies and ``invariant_share`` (P,)
-    with ``p_inv I_p / L_p`` (module docstring). The plan's arrays come one by one (as in
-    :func:`phylo_vi.likelihood.evaluation.evaluate`); ``threaded`` spreads the blocks over its work
-    buffers. A non-finite or negative length gives NaN."""
+    with ``p_inv I_p / L_p`` (module docstring). A non-finite or negative length gives NaN."""
     for x in t:
         if not (0.0 <= x < np.inf):
             return np.nan
@@ -329,7 +336,25 @@ def transition_gradient(threaded, t, gradient, root_gradient, invariant_share,
                 a22, a23, a24, a25, a26, a27, a28, a29, a30)
     use_classes = plan.node_classes.shape[0] > 0
     _prepare(plan, t, 0, use_classes)
-    value = _passes(plan, threaded, use_classes, gradient, root_gradient, invariant_share)
+    value = _passes(plan, use_classes, gradient, root_gradient, invariant_share)
     if use_classes and np.isnan(value):
-        value = _passes(plan, threaded, False, gradient, root_gradient, invariant_share)
+        value = _passes(plan, False, gradient, root_gradient, invariant_share)
+    return value
+
+
+@njit(cache=True, nogil=True)
+def transition_gradient_threads(t, gradient, root_gradient, invariant_share,
+                                a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18,
+                                a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30):
+    """:func:`transition_gradient` with the pattern blocks spread over the plan's work buffers."""
+    for x in t:
+        if not (0.0 <= x < np.inf):
+            return np.nan
+    plan = Plan(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21,
+                a22, a23, a24, a25, a26, a27, a28, a29, a30)
+    use_classes = plan.node_classes.shape[0] > 0
+    _prepare(plan, t, 0, use_classes)
+    value = _passes_threads(plan, use_classes, gradient, root_gradient, invariant_share)
+    if use_classes and np.isnan(value):
+        value = _passes_threads(plan, False, gradient, root_gradient, invariant_share)
     return value

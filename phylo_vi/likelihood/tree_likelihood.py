@@ -18,7 +18,7 @@ from phylo_vi.likelihood.model_string import parse_model
 from phylo_vi.likelihood.models import SubstitutionModel
 from phylo_vi.likelihood.plan import DEFAULT_BLOCK, build_plan, with_model
 from phylo_vi.likelihood.rate_matrix_gradient import normalised_rate_gradients, rate_matrix_gradient
-from phylo_vi.likelihood.transition_gradient import transition_gradient
+from phylo_vi.likelihood.transition_gradient import transition_gradient, transition_gradient_threads
 from phylo_vi.trees.bitset import bitset_indices
 from phylo_vi.trees.tree import Tree
 from phylo_vi.util.deprecation import renamed
@@ -202,7 +202,9 @@ class TreeLikelihood:
         invariant_share = np.empty(self.patterns.n_patterns)
         if self.threads > 1:
             self._set_threads()
-        value = transition_gradient(self.threads > 1, t, gradient, root, invariant_share, *self.plan)
+            value = transition_gradient_threads(t, gradient, root, invariant_share, *self.plan)
+        else:
+            value = transition_gradient(t, gradient, root, invariant_share, *self.plan)
         if np.isnan(value):
             raise self._invalid_lengths()
         return float(value), gradient, root, invariant_share
