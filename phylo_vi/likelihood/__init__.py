@@ -21,6 +21,8 @@ above post-order node ``i`` (nodes ``0 .. n_nodes - 2``), the convention of
     lik.derivatives(t=None)               -> (log L, gradient, Hessian diagonal)
     lik.gamma_shape_derivative(t=None)    -> d log L / d alpha (+G models)
     lik.exchangeability_gradient(t=None)  -> d log L / d(AC, AG, AT, CG, CT), GT = 1
+    lik.transition_gradient(t=None)       -> (log L, d log L / d P (B, K, 4, 4), d log L / d root pi (4,),
+                                              share of +I in each pattern's L (P,)): one pruning pass
     lik.pattern_log_likelihoods(t=None)   -> log L of each site pattern (P,)
     lik.log_likelihood_batch(T (S, B))    -> (S,)
     lik.gradient_batch(T (S, B))          -> ((S,), (S, B))

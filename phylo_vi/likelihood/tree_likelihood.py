@@ -193,9 +193,9 @@ class TreeLikelihood:
         return float(t @ category @ (d_rates / (1.0 - model.invariant_proportion)))
 
     def transition_gradient(self, branch_lengths=None) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-        """``(log L, d log L / d P_bk (B, K, 4, 4), d log L / d pi at the root (4,), I_p / L_p (P,))``
-        from one post-order and one pre-order pass
-        (:mod:`phylo_vi.likelihood.transition_gradient`)."""
+        """``(log L, d log L / d P_bk (B, K, 4, 4), d log L / d pi at the root (4,), p_inv I_p / L_p (P,))``
+        from one post-order and one pre-order pass (:mod:`phylo_vi.likelihood.transition_gradient`).
+        Where log L = -inf the derivatives are NaN, as those of :meth:`gradient`."""
         t = self._lengths(branch_lengths)
         gradient = np.empty((self.n_branches, self.model.n_categories, 4, 4))
         root = np.empty(4)
@@ -207,6 +207,9 @@ class TreeLikelihood:
             value = transition_gradient(t, gradient, root, invariant_share, *self.plan)
         if np.isnan(value):
             raise self._invalid_lengths()
+        if value == -np.inf:
+            for derivative in (gradient, root, invariant_share):
+                derivative[...] = np.nan
         return float(value), gradient, root, invariant_share
 
     def exchangeability_gradient(self, branch_lengths=None) -> np.ndarray:

@@ -188,6 +188,8 @@ def test_all_branches_at_zero_between_different_sequences_is_impossible(tree, pa
     threaded = TreeLikelihood(patterns, tree, "JC", n_threads=2)
     value, gradient = threaded.gradient(np.zeros(lik.n_branches))
     assert value == -math.inf and np.all(np.isnan(gradient))
+    value, transition, root, _ = lik.transition_gradient(np.zeros(lik.n_branches))
+    assert value == -math.inf and np.all(np.isnan(transition)) and np.all(np.isnan(root))
 
 
 @pytest.mark.parametrize("model_string", [MODELS[0], MODELS[-1]])
