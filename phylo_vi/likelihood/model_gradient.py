@@ -64,7 +64,8 @@ def model_gradient(likelihood: TreeLikelihood, parameters: ModelParameters, x: n
                                                          + t @ branch_gradient) / (1.0 - p_inv)
     if parameters.estimates_gamma:
         d_rates = gamma_category_rates_derivative(model.gamma_shape, model.n_categories, median=model.gamma_median)
-        gradient[parameters.names.index("alpha")] = model.gamma_shape * float(t @ tau_gradient @ d_rates) / (1.0 - p_inv)
+        d_shape = float(t @ tau_gradient @ d_rates) / (1.0 - p_inv)
+        gradient[parameters.names.index("alpha")] = model.gamma_shape * d_shape
     return value, branch_gradient, gradient
 
 
