@@ -22,7 +22,10 @@ Every L-BFGS-B run is diagonally preconditioned: it works on ``u_i = s_i z_i`` w
 square root of the curvature of log L along coordinate i (the engine's Hessian diagonal for the
 branch lengths, second differences for the model), so that every coordinate has unit curvature,
 which the identity start of L-BFGS fits; without it the first branch phase on sim100x10000 took
-222 iterations instead of 23.
+222 iterations instead of 23. The branch scales are computed once, before the first branch phase:
+the Hessian diagonal is a pass without site classes (on sim100x10000 as long as five gradients),
+and the later rounds, which move the lengths little, took 6 more evaluations in all with the first
+round's scales than with fresh ones (8% less CPU time for the fit).
 
 **Convergence.** Each L-BFGS-B run stops when an iteration changes log L by less than
 ``tolerance / 1000`` (scipy's ``ftol`` relative to |log L|) or the largest projected gradient
@@ -259,15 +262,16 @@ def maximize_likelihood(likelihood: TreeLikelihood, model: str, *, tolerance: fl
                 z, value = _minimize(lambda z: surface.model(z, t), z, lower, upper, scales, scale, **options)
                 x, t, model_scales = z[:-1], np.clip(t * np.exp(z[-1]), *BRANCH_BOUNDS), scales[:-1]
                 surface.set_model(x)
-            scales = branch_scales(likelihood, t)
-            t, value = _minimize(surface.branches, t, branch_lower, branch_upper, scales, scale, **options)
+            if n_rounds == 1:
+                length_scales = branch_scales(likelihood, t)
+            t, value = _minimize(surface.branches, t, branch_lower, branch_upper, length_scales, scale, **options)
             if value - previous < tolerance:
                 break
         if parameters.n_free:
             z, value = _minimize(surface.joint, np.concatenate([t, x]),
                                  np.concatenate([branch_lower, parameters.lower]),
                                  np.concatenate([branch_upper, parameters.upper]),
-                                 np.concatenate([branch_scales(likelihood, t), model_scales]), scale, **options)
+                                 np.concatenate([length_scales, model_scales]), scale, **options)
             t, x = z[:likelihood.n_branches], z[likelihood.n_branches:]
             surface.set_model(x)
     return _result(surface, t, x, n_rounds, started)
