@@ -10,7 +10,8 @@ time ratios phylo_vi / IQ-TREE (below 1: phylo_vi faster). Numba's on-disk cache
 one unrecorded phylo_vi run first.
 
 The whole-process time of phylo_vi is mostly start-up (imports of numpy, Numba and scipy, Numba's
-initialisation and cache loading: about 0.9 s), which IQ-TREE, a C++ program, does not pay. So each
+initialisation and cache loading: about 0.8 s of CPU, phase by phase in ``likelihood_startup.py``),
+which IQ-TREE, a C++ program, does not pay. So each
 repeat also times the fit alone, in this process: ``fit_model(patterns, tree, MODEL)``
 (:func:`phylo_vi.likelihood.optimize.fit_model`, one thread, warm: after one unrecorded fit of
 the case), wall (``perf_counter``) and CPU (``process_time``), against the same IQ-TREE process
