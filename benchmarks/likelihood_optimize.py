@@ -11,11 +11,10 @@ one unrecorded phylo_vi run first.
 
 The whole-process time of phylo_vi is mostly start-up (imports of numpy, Numba and scipy, Numba's
 initialisation and cache loading: about 0.8 s of CPU, phase by phase in ``likelihood_startup.py``),
-which IQ-TREE, a C++ program, does not pay. So each
-repeat also times the fit alone, in this process: ``fit_model(patterns, tree, MODEL)``
-(:func:`phylo_vi.likelihood.optimize.fit_model`, one thread, warm: after one unrecorded fit of
-the case), wall (``perf_counter``) and CPU (``process_time``), against the same IQ-TREE process
-times (IQ-TREE's own start-up is about 0.01 s).
+which IQ-TREE, a C++ program, does not pay. So each repeat also times the fit alone, in this
+process: ``fit_model(patterns, tree, MODEL)`` (:func:`phylo_vi.likelihood.optimize.fit_model`, one
+thread, warm: after one unrecorded fit of the case), wall (``perf_counter``) and CPU
+(``process_time``), against the same IQ-TREE process times (IQ-TREE's own start-up is about 0.01 s).
 
 Usage: ``python benchmarks/likelihood.py --optimize [--repeats 3] [--json] [--cases sim]`` (data from
 ``../shared`` beside the repository, or ``$PHYLO_VI_SHARED``).
