@@ -16,6 +16,7 @@ import math
 import re
 import sys
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -27,6 +28,7 @@ from phylo_vi.analysis.result import Analysis, RunInfo
 from phylo_vi.analysis.topology_model import fit_topology_model
 from phylo_vi.diagnostics.consensus import MAJORITY_RULE, consensus_tree
 from phylo_vi.diagnostics.mrbayes_partitions import (DEFAULT_MIN_PARTITION_FREQUENCY, PartitionCounter,
+                                                     PartitionTable,
                                                      average_sdsf, mrbayes_order)
 from phylo_vi.diagnostics.parameter_summary import summarize_parameters
 from phylo_vi.diagnostics.topologies import TopologyFrequencies
@@ -49,69 +51,103 @@ class AlignmentWarning(UserWarning):
     """The tree and parameter files of a run do not start their kept samples at the same generation."""
 
 
-def _generation(name: str | None) -> int:
-    match = _GENERATION.search(name or "")
-    return int(match.group(1)) if match else -1
+def _generations(names: list[str | None]) -> np.ndarray:
+    """The generation of each tree from its name (``gen.5000`` → 5000; −1 when the name has none)."""
+    found = [_GENERATION.search(name or "") for name in names]
+    return np.array([int(match.group(1)) if match else -1 for match in found], dtype=np.int64)
 
 
-def _count_trees(sample: TreeSample, progress: bool):
-    """One pass: partitions, topology counts and first trees, kept-tree generations per run."""
+@dataclass
+class _TreeCounts:
+    """What one pass over the trees keeps: the partition table, the distinct topologies (first tree of each,
+    branch lengths included), every tree's topology (index in order of first appearance) and generation."""
+
+    table: PartitionTable
+    keys: list[bytes]
+    run_counts: np.ndarray
+    shapes: list[tuple[np.ndarray, np.ndarray, bool]]
+    first_lengths: list[np.ndarray]
+    first_names: list[str | None]
+    tree_topologies: list[np.ndarray]
+    generations: list[np.ndarray]
+
+
+def _count_trees(sample: TreeSample, progress: bool) -> _TreeCounts:
+    """One pass: partitions, topology counts and first trees, each tree's topology and generation, per run."""
     from tqdm import tqdm
 
     counter = PartitionCounter(len(sample.runs))
-    weights: dict[bytes, np.ndarray] = {}
-    shapes: dict[bytes, tuple] = {}
+    index: dict[bytes, int] = {}
+    shapes: list[tuple[np.ndarray, np.ndarray, bool]] = []
+    first_lengths: list[np.ndarray] = []
+    first_names: list[str | None] = []
+    tree_topologies: list[np.ndarray] = []
     generations: list[np.ndarray] = []
     bar = tqdm(total=len(sample), unit="tree", file=sys.stderr, desc="reading trees", leave=False,
                disable=not progress or not sys.stderr.isatty())
-    for run_index, run in enumerate(sample.runs):
-        names: list[int] = []
+    for run in sample.runs:
+        run_index = len(tree_topologies)
+        topologies: list[np.ndarray] = []
+        names: list[str | None] = []
         for batch in run.batches():
             counter.add(batch, run_index)
             offsets = batch.node_offsets
-            for i, key in enumerate(batch.topology_keys()):
-                if key not in weights:
-                    weights[key] = np.zeros(len(sample.runs))
-                    a, b = offsets[i], offsets[i + 1]  # the tree's arrays, no Tree object per new topology
-                    shapes[key] = (batch.parent[a:b].copy(), batch.taxon[a:b].copy(), bool(batch.rooted[i]))
-                weights[key][run_index] += 1
-            names.extend(_generation(name) for name in batch.names[:len(batch)])
+            keys = batch.topology_keys()
+            ids = np.empty(len(keys), dtype=np.int32)
+            previous, previous_id = None, -1
+            for i, key in enumerate(keys):
+                if key != previous:  # consecutive samples mostly share a topology
+                    previous, previous_id = key, index.get(key, -1)
+                    if previous_id < 0:
+                        previous_id = index[key] = len(shapes)
+                        a, b = offsets[i], offsets[i + 1]  # the tree's arrays, no Tree object per new topology
+                        shapes.append((batch.parent[a:b].copy(), batch.taxon[a:b].copy(), bool(batch.rooted[i])))
+                        first_lengths.append(batch.branch_length[a:b].copy())
+                        first_names.append(batch.names[i])
+                ids[i] = previous_id
+            topologies.append(ids)
+            names.extend(batch.names[:len(batch)])
             bar.update(len(batch))
-        generations.append(np.array(names, dtype=np.int64))
+        tree_topologies.append(np.concatenate(topologies) if topologies else np.zeros(0, dtype=np.int32))
+        generations.append(_generations(names))
     bar.close()
-    return counter.result(), weights, shapes, generations
+    run_counts = np.zeros((len(shapes), len(sample.runs)))
+    for run, ids in enumerate(tree_topologies):
+        run_counts[:, run] = np.bincount(ids, minlength=len(shapes))
+    return _TreeCounts(counter.result(), list(index), run_counts, shapes, first_lengths, first_names,
+                       tree_topologies,
+                       generations)
 
 
-def _topologies(sample: TreeSample, weights: dict[bytes, np.ndarray], shapes: dict) -> tuple[TopologyFrequencies,
-                                                                                              np.ndarray]:
-    keys = list(weights)
-    per_run = np.array([weights[key] for key in keys])
-    totals = per_run.sum(axis=1)
+def _topologies(sample: TreeSample, counts: _TreeCounts) -> tuple[TopologyFrequencies, np.ndarray]:
+    totals = counts.run_counts.sum(axis=1)
     order = np.argsort(-totals, kind="stable")
-    keys = [keys[i] for i in order]
-    frequencies = TopologyFrequencies(sample.taxa, keys, [shapes[key] for key in keys], totals[order],
-                                      float(totals.sum()), int(totals.sum()))
-    return frequencies, per_run[order]
+    frequencies = TopologyFrequencies(sample.taxa, [counts.keys[i] for i in order],
+                                      [counts.shapes[i] for i in order], totals[order], float(totals.sum()),
+                                      int(totals.sum()))
+    return frequencies, counts.run_counts[order]
 
 
-def _mcc(sample: TreeSample, table) -> tuple[Tree, float]:
-    """The sampled tree with the largest product of its clade probabilities (maximum clade credibility)."""
+def _mcc(sample: TreeSample, counts: _TreeCounts) -> tuple[Tree, float]:
+    """The sampled tree with the largest product of its clade probabilities (maximum clade credibility).
+
+    Ties go to the earliest tree (run 1 first); that is the first tree of its topology, whose
+    branch lengths the pass kept.
+    """
+    table = counts.table
     log_p = np.log(np.maximum(table.totals / table.n_sampled.sum(), 1e-300))
-    best = (-math.inf, 0, 0)
+    best = (-math.inf, 0)
     for run in range(table.n_runs):
         offsets, ids = tree_splits(table, run)
-        tree_of = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
-        scores = np.bincount(tree_of, weights=log_p[ids], minlength=len(offsets) - 1)
+        scores = np.add.reduceat(log_p[ids], offsets[:-1]) if len(ids) else np.zeros(len(offsets) - 1)
+        scores[np.diff(offsets) == 0] = 0.0  # reduceat repeats the next value for an empty tree
         index = int(np.argmax(scores))
         if scores[index] > best[0]:
-            best = (float(scores[index]), run, index)
-    score, run, index = best
-    seen = 0
-    for batch in sample.runs[run].batches():
-        if index < seen + len(batch):
-            return batch.tree(index - seen), score
-        seen += len(batch)
-    raise PhyloVIError("the maximum clade credibility tree was not found on the second read")
+            best = (float(scores[index]), int(counts.tree_topologies[run][index]))
+    score, topology = best
+    parent, taxon, rooted = counts.shapes[topology]
+    return Tree(parent.copy(), counts.first_lengths[topology].copy(), taxon.copy(), sample.taxa, rooted=rooted,
+                name=counts.first_names[topology]), score
 
 
 def _parameters(runs: RunSet, burnin: float, n_burnin: int | None, tree_generations: list[np.ndarray],
@@ -215,13 +251,14 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
             if run.format == "trprobs":
                 raise PhyloVIError(f"{run.path}: a MrBayes .trprobs file is a summary, not an MCMC chain; "
                                    "analyze the .t files (phylo-vi trees summary reads .trprobs)")
-        table, weights, shapes, tree_generations = _count_trees(sample, progress)
+        counts = _count_trees(sample, progress)
+        table, tree_generations = counts.table, counts.generations
         order = mrbayes_order(table, min_partition_freq)
         consensus = consensus_tree(table, order, min_clade_freq)
-        topologies, per_run_topologies = _topologies(sample, weights, shapes)
+        topologies, per_run_topologies = _topologies(sample, counts)
         if not table.rooted and table.n_taxa >= 4:
             topology_model = fit_topology_model(topologies, per_run_topologies)
-        mcc = _mcc(sample, table)
+        mcc = _mcc(sample, counts)
         if table.n_runs > 1:
             asdsf, max_sdsf = average_sdsf(table, order)
         window_size = window_size_for(int(table.n_sampled.min()), window_size)

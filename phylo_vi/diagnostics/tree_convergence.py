@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from phylo_vi.diagnostics.mrbayes_partitions import PartitionTable
+from phylo_vi.diagnostics.mrbayes_partitions import PartitionTable, informative_sizes
 from phylo_vi.errors import PhyloVIError
 from phylo_vi.trees import bitset
 
@@ -49,23 +49,12 @@ MIN_TREES_FOR_ESS = 120
 
 def informative_partitions(table: PartitionTable) -> np.ndarray:
     """Boolean mask of the informative partitions (2 ≤ size ≤ n − 2; rooted: 2 ≤ size ≤ n − 1)."""
-    sizes = bitset.popcount(table.partitions)
-    if not table.rooted:
-        sizes = np.minimum(sizes, table.n_taxa - sizes)
-        return sizes >= 2
-    return (sizes >= 2) & (sizes <= table.n_taxa - 1)
+    return informative_sizes(bitset.popcount(table.partitions), table.n_taxa, table.rooted)
 
 
 def tree_splits(table: PartitionTable, run: int) -> tuple[np.ndarray, np.ndarray]:
     """CSR ``(offsets, ids)``: the sorted informative partition ids of every tree of ``run``."""
-    keep = informative_partitions(table)[table.node_partitions[run]]
-    ids = table.node_partitions[run][keep]
-    trees = table.node_trees[run][keep]
-    order = np.lexsort((ids, trees))
-    ids, trees = ids[order], trees[order]
-    offsets = np.zeros(int(table.n_sampled[run]) + 1, dtype=np.int64)
-    np.add.at(offsets, trees + 1, 1)
-    return np.cumsum(offsets), ids.astype(np.int64)
+    return table.split_offsets[run], table.split_ids[run]
 
 
 # ------------------------------------------------------------------------------------ windows
