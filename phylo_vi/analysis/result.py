@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,7 @@ class Analysis:
             out["bayes_factors"] = (list(BF_COLUMNS), [row_values(row) for row in self.bayes_factors])
         if self.partitions is not None:
             out["splits"] = self._split_rows()
-            out["topologies"] = self._topology_rows()
+            out["topologies"] = self._topology_rows
             out["topological_ess"] = (["run", "approx_topological_ess", "upper_bound"],
                                       [[self.run_info[i].name, e.ess if e else math.nan, bool(e.upper_bound) if e
                                         else False] for i, e in enumerate(self.topological_ess)])
@@ -118,7 +119,9 @@ class Analysis:
                          int(np.sum(table.counts[index] > 0))] + [float(x) for x in f])
         return header, rows
 
+    @cached_property
     def _topology_rows(self):
+        """The topology table (computed once: its Newick strings are the slow part of every table write)."""
         topologies = self.topologies
         probabilities, cumulative = topologies.probabilities, topologies.cumulative
         sbn = (self.topology_model.probabilities if self.topology_model is not None

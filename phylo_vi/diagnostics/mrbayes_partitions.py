@@ -142,7 +142,8 @@ class PartitionCounter:
         if not rooted:
             full = np.repeat(batch.clades[roots], sizes, axis=0)
             holds_outgroup = (clades[:, 0] & np.uint64(1)).astype(bool)
-            flip = holds_outgroup & (bitset.popcount(clades) > 1)
+            bits = np.bitwise_count(clades)
+            flip = holds_outgroup & ((bits[:, 0] if bits.shape[1] == 1 else bits.sum(axis=1)) > 1)
             flip[roots] = False
             clades = np.where(flip[:, None], clades ^ full, clades)
         if self._index is None:
