@@ -22,8 +22,8 @@ from typing import Sequence
 
 import numpy as np
 
-from phylo_vi.analysis.bayes_factors import (DEFAULT_METHODS, DEFAULT_REPLICATES, DEFAULT_TOP,
-                                             topology_bayes_factors)
+from phylo_vi.analysis.bayes_factors import (DEFAULT_METHODS, DEFAULT_REPLICATES, DEFAULT_SBN_REPLICATES,
+                                             DEFAULT_TOP,                                             topology_bayes_factors)
 from phylo_vi.analysis.result import Analysis, RunInfo
 from phylo_vi.analysis.topology_model import fit_topology_model
 from phylo_vi.diagnostics.consensus import MAJORITY_RULE, consensus_tree
@@ -124,13 +124,17 @@ def _count_trees(sample: TreeSample, progress: bool) -> _TreeCounts:
                        generations)
 
 
-def _topologies(sample: TreeSample, counts: _TreeCounts) -> tuple[TopologyFrequencies, np.ndarray]:
+def _topologies(sample: TreeSample, counts: _TreeCounts) -> tuple[TopologyFrequencies, np.ndarray,
+                                                                   list[np.ndarray]]:
+    """Topologies by decreasing count, their counts per run, and each tree's topology rank."""
     totals = counts.run_counts.sum(axis=1)
     order = np.argsort(-totals, kind="stable")
     frequencies = TopologyFrequencies(sample.taxa, [counts.keys[i] for i in order],
                                       [counts.shapes[i] for i in order], totals[order], float(totals.sum()),
                                       int(totals.sum()))
-    return frequencies, counts.run_counts[order]
+    rank = np.empty(len(order), dtype=np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
+    return frequencies, counts.run_counts[order], [rank[ids] for ids in counts.tree_topologies]
 
 
 def _mcc(sample: TreeSample, counts: _TreeCounts) -> tuple[Tree, float]:
@@ -220,6 +224,7 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
             window_size: int = DEFAULT_WINDOW_SIZE, thresholds: Thresholds = Thresholds(),
             threads: int | None = None, progress: bool = False, alignment: str | Path | None = None,
             top: int = DEFAULT_TOP, methods: Sequence[str] = DEFAULT_METHODS, replicates: int = DEFAULT_REPLICATES,
+            sbn_replicates: int = DEFAULT_SBN_REPLICATES,
             preset: str = "fast", model: str | None = None, seed: int = 0, client=None) -> Analysis:
     """Analyse the MCMC runs named by ``paths`` (run files, basenames or folders; see :mod:`phylo_vi.io.runs`).
 
@@ -237,7 +242,8 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
     alignment : with an alignment, marginal likelihoods of the ``top`` most probable topologies by
         ``methods`` (``replicates`` each, ``preset``, ``model``, ``seed``; on ``client`` when it is a
         Dask client), their log Bayes factors and the posterior-odds check
-        (:mod:`phylo_vi.analysis.bayes_factors`).
+        (:mod:`phylo_vi.analysis.bayes_factors`); the SBN odds' standard errors from ``sbn_replicates``
+        block-bootstrap refits (:func:`phylo_vi.analysis.topology_model.sbn_odds_bootstrap`).
     """
     if threads is not None:
         import numba
@@ -249,6 +255,7 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
     windows, asdsf_generations, topological_ess = [], {}, []
     asdsf, max_sdsf = math.nan, math.nan
     tree_generations: list[np.ndarray] = []
+    tree_topologies: list[np.ndarray] = []
     sample = None
     if runs.tree_files:
         sample = read_trees(runs.tree_files, burnin=burnin, n_burnin=n_burnin)
@@ -260,7 +267,7 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
         table, tree_generations = counts.table, counts.generations
         order = mrbayes_order(table, min_partition_freq)
         consensus = consensus_tree(table, order, min_clade_freq)
-        topologies, per_run_topologies = _topologies(sample, counts)
+        topologies, per_run_topologies, tree_topologies = _topologies(sample, counts)
         if not table.rooted and table.n_taxa >= 4:
             topology_model = fit_topology_model(topologies, per_run_topologies)
         mcc = _mcc(sample, counts)
@@ -301,7 +308,7 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
         mcc_tree=mcc[0] if mcc else None, mcc_log_credibility=mcc[1] if mcc else math.nan,
         asdsf=asdsf, max_sdsf=max_sdsf, windows=windows, asdsf_generations=asdsf_generations,
         topological_ess=topological_ess, tree_generations=tree_generations, verdict=analysis_verdict, notes=notes,
-        topology_model=topology_model)
+        topology_model=topology_model, tree_topologies=tree_topologies)
     if alignment is not None:
         from tqdm import tqdm
 
@@ -310,8 +317,10 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
                   leave=False, disable=not progress or not sys.stderr.isatty()) as bar:
             result.bayes_factors, result.bayes_factor_model = topology_bayes_factors(
                 result, alignment, top=top, methods=methods, replicates=replicates, preset=preset, model=model,
-                seed=seed, client=client, progress=bar.update)
+                seed=seed, client=client, progress=bar.update,
+                sbn_replicates=sbn_replicates)
         result.settings.update({"alignment": str(alignment), "top": top, "methods": list(methods),
-                                "replicates": replicates, "preset": preset, "model": result.bayes_factor_model,
+                                "replicates": replicates, "sbn_replicates": sbn_replicates, "preset": preset,
+                                "model": result.bayes_factor_model,
                                 "seed": seed})
     return result

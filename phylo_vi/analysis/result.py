@@ -68,6 +68,7 @@ class Analysis:
     bayes_factors: list = field(default_factory=list)
     bayes_factor_model: str | None = None
     topology_model: Any = None
+    tree_topologies: list[np.ndarray] = field(default_factory=list)
 
     # ---------------------------------------------------------------------------------- tables
     def tables(self) -> dict[str, tuple[list[str], list[list[Any]]]]:

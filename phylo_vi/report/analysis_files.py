@@ -150,14 +150,15 @@ def build_page(analysis) -> HtmlReport:
                            f"topologies under {analysis.bayes_factor_model} with an Exponential(10) branch-length "
                            "prior; log Bayes factor against rank 1 beside the log posterior odds of the MCMC sample "
                            "and of the SBN-EM-α fit of the sample (equal under a uniform topology prior; |z| > 2 "
-                           "flags a disagreement; the SBN odds have no standard error, their z uses the Bayes "
-                           "factor's alone).")
+                           "flags a disagreement; the SBN odds' standard error comes from a block bootstrap of the "
+                           "runs' topology sequences refitted by SBN-EM-α; where it is unknown, z uses the Bayes "
+                           "factor's error alone).")
             header = ["rank", "method", "probability", "log p(D | topology)", "log Bayes factor",
                       "log posterior odds", "z", "agree", "log SBN odds", "z SBN", "agree SBN"]
             rows = [[str(r.rank), r.method, _number(r.probability), f"{r.log_marginal:.3f} ± {r.log_marginal_se:.3f}",
                      f"{r.log_bayes_factor:.3f} ± {r.log_bayes_factor_se:.3f}",
                      f"{r.log_posterior_odds:.3f} ± {r.log_posterior_odds_se:.3f}", _number(r.z),
-                     _agreement(r.rank, r.z, r.consistent), f"{r.log_sbn_odds:.3f} ± none", _number(r.z_sbn),
+                     _agreement(r.rank, r.z, r.consistent), f"{r.log_sbn_odds:.3f} ± " + ("none" if math.isnan(r.log_sbn_odds_se) else f"{r.log_sbn_odds_se:.3f}"), _number(r.z_sbn),
                      _agreement(r.rank, r.z_sbn, r.sbn_consistent)]
                     for r in analysis.bayes_factors]
             page.marked_table(header, rows, [[""] * 7 + ["" if r.consistent else "bad"] + [""] * 2
