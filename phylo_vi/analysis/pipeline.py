@@ -31,6 +31,7 @@ from phylo_vi.diagnostics.mrbayes_partitions import (DEFAULT_MIN_PARTITION_FREQU
                                                      PartitionTable,
                                                      average_sdsf, mrbayes_order)
 from phylo_vi.diagnostics.parameter_summary import summarize_parameters
+from phylo_vi.diagnostics.tracer_statistics import summarize_tracer_parameters
 from phylo_vi.diagnostics.topologies import TopologyFrequencies
 from phylo_vi.diagnostics.tree_convergence import (DEFAULT_WINDOW_SIZE, MIN_TREES_FOR_ESS, approximate_topological_ess,
                                                    asdsf_over_generations, informative_partitions, split_windows,
@@ -285,10 +286,12 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
             asdsf_generations = {convention: asdsf_over_generations(windows, table, convention)
                                  for convention in ("mrbayes", "rwty")}
     traces, cuts, names = _parameters(runs, burnin, n_burnin, tree_generations, notes)
-    rows = []
+    rows, tracer_rows = [], []
     if traces:
         columns = [traces[0].columns.index(name) for name in names]
-        rows = summarize_parameters(names, [trace.values[cut:, columns] for trace, cut in zip(traces, cuts)])
+        kept = [trace.values[cut:, columns] for trace, cut in zip(traces, cuts)]
+        rows = summarize_parameters(names, kept)
+        tracer_rows = summarize_tracer_parameters(names, kept)
     infos = []
     for index, run in enumerate(runs.runs):
         tree_run = sample.runs[runs.tree_files.index(run.trees)] if run.trees is not None else None
@@ -308,7 +311,7 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
         mcc_tree=mcc[0] if mcc else None, mcc_log_credibility=mcc[1] if mcc else math.nan,
         asdsf=asdsf, max_sdsf=max_sdsf, windows=windows, asdsf_generations=asdsf_generations,
         topological_ess=topological_ess, tree_generations=tree_generations, verdict=analysis_verdict, notes=notes,
-        topology_model=topology_model, tree_topologies=tree_topologies)
+        topology_model=topology_model, tree_topologies=tree_topologies, tracer_rows=tracer_rows)
     if alignment is not None:
         from tqdm import tqdm
 

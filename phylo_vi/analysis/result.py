@@ -69,6 +69,7 @@ class Analysis:
     bayes_factor_model: str | None = None
     topology_model: Any = None
     tree_topologies: list[np.ndarray] = field(default_factory=list)
+    tracer_rows: list = field(default_factory=list)
 
     # ---------------------------------------------------------------------------------- tables
     def tables(self) -> dict[str, tuple[list[str], list[list[Any]]]]:
@@ -82,6 +83,10 @@ class Analysis:
                        r.trees_kept, r.samples_read, r.samples_burnin, r.samples_kept] for r in self.run_info]),
             "parameters": (list(COLUMNS), [row.values() for row in self.parameter_rows]),
         }
+        if self.tracer_rows:
+            from phylo_vi.diagnostics.tracer_statistics import TRACER_COLUMNS
+
+            out["tracer"] = (list(TRACER_COLUMNS), [row.values() for row in self.tracer_rows])
         if self.bayes_factors:
             from phylo_vi.analysis.bayes_factors import COLUMNS as BF_COLUMNS, row_values
 
@@ -156,6 +161,8 @@ class Analysis:
             "runs": [dict(zip(*[tables["runs"][0], row])) for row in tables["runs"][1]],
             "parameters": [{key: (_finite(v) if isinstance(v, float) else v) for key, v in zip(*[
                 tables["parameters"][0], row])} for row in tables["parameters"][1]],
+            "tracer": [{key: (_finite(v) if isinstance(v, float) else v) for key, v in zip(*[
+                tables["tracer"][0], row])} for row in tables["tracer"][1]] if "tracer" in tables else [],
             "notes": self.notes,
         }
         if self.bayes_factors:

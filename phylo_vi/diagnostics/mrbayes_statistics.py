@@ -116,7 +116,9 @@ def _lagged_sums(centred: np.ndarray, first: int, n_lags: int, out: np.ndarray) 
 
 
 @njit(cache=True, nogil=True)
-def _ess(values: np.ndarray) -> float:
+def autocorrelation_variance(values: np.ndarray) -> tuple[float, float]:
+    """``(γ0, γ0 + 2 Σ_k Γ_k)`` of the MrBayes/Tracer estimator (module docstring): the variance and the
+    autocorrelation-corrected variance whose ratio gives the ESS (and Tracer's standard error of the mean)."""
     n = values.shape[0]
     mean = 0.0
     for i in range(n):
@@ -147,9 +149,15 @@ def _ess(values: np.ndarray) -> float:
             else:
                 max_lag = lag
         lag += 1
+    return gamma[0], variance
+
+
+@njit(cache=True, nogil=True)
+def _ess(values: np.ndarray) -> float:
+    gamma0, variance = autocorrelation_variance(values)
     if variance == 0.0:
         return np.nan
-    return gamma[0] * n / variance
+    return gamma0 * values.shape[0] / variance
 
 
 def mrbayes_ess(values: np.ndarray) -> float:

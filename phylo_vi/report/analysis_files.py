@@ -103,6 +103,15 @@ def build_page(analysis) -> HtmlReport:
         header, rows = tables["parameters"]
         page.marked_table(header, [[_number(v) for v in row] for row in rows],
                           [[_parameter_mark(name, value, s) for name, value in zip(header, row)] for row in rows])
+        if "tracer" in tables:
+            page.heading("Tracer conventions", 3)
+            page.paragraph("As Tracer (BEAST trace.jar) shows the runs combined: post-burn-in values concatenated "
+                           "into one chain (ESS and standard error of the mean of that chain, MrBayes' autocorrelation "
+                           "estimator), the lower median, and Tracer's 95% HPD (the shortest of Math.round(0.95 n) "
+                           "sorted values). The burn-in is the one above (Tracer's own default is 10% of the states).",
+                           "meta")
+            header, rows = tables["tracer"]
+            page.table(header, [[_number(v) for v in row] for row in rows])
         page.heading("Traces (burn-in shaded)", 3)
         page.figure(figures["traces"])
         page.heading("Posterior densities after burn-in (dashed: 95% HPD)", 3)
