@@ -29,6 +29,7 @@ import numpy as np
 
 from phylo_vi.sbn.methods import DEFAULT_ALPHA
 from phylo_vi.sbn.unrooted import SubsplitBayesianNetwork
+from phylo_vi.trees.arrays import TreeArrays
 from phylo_vi.trees.tree import Tree
 
 MAX_EM_ITERATIONS = 30  # a cap on run time (each EM iteration scores every distinct topology once)
@@ -46,13 +47,15 @@ class TopologyModel:
     unseen_sbn: float
 
 
-def _trees(topologies, rows: np.ndarray, weights: np.ndarray) -> list[Tree]:
-    trees = []
-    for rank, weight in zip(rows, weights):
-        parent, taxon, _ = topologies.shapes[rank]
-        trees.append(Tree(parent, np.full(len(parent), np.nan), taxon, topologies.taxa, rooted=False,
-                          weight=float(weight)))
-    return trees
+def _trees(topologies, rows: np.ndarray, weights: np.ndarray) -> TreeArrays | list[Tree]:
+    """The topologies at ``rows`` with ``weights``, unrooted: stacked arrays when every tree has a trifurcating
+    root (no Python object per tree), else :class:`Tree` objects (unrooted by the SBN)."""
+    shapes = [topologies.shapes[rank] for rank in rows]
+    if all(len(parent) == 2 * len(topologies.taxa) - 2 for parent, _, _ in shapes):
+        return TreeArrays(np.stack([parent for parent, _, _ in shapes]), np.stack([taxon for _, taxon, _ in shapes]),
+                          np.asarray(weights, dtype=np.float64), topologies.taxa)
+    return [Tree(parent, np.full(len(parent), np.nan), taxon, topologies.taxa, rooted=False, weight=float(weight))
+            for (parent, taxon, _), weight in zip(shapes, weights)]
 
 
 def fit_topology_model(topologies, run_counts: np.ndarray, alpha: float = DEFAULT_ALPHA) -> TopologyModel:
