@@ -37,14 +37,23 @@ def _grid(n_panels: int, n_columns: int = 3, height: float = 2.3):
     return figure, axes.ravel()
 
 
+def _margins(figure, left: float = 0.8, right: float = 0.2, bottom: float = 0.55, top: float = 0.2,
+             wspace: float = 0.3, hspace: float = 0.3) -> None:
+    """Fixed margins in inches. The figures are saved at their full size (``tight=False`` in
+    :meth:`~phylo_vi.report.html.HtmlReport.figure`): a tight bounding box draws every figure twice and
+    ``tight_layout`` measures every text of every panel, most of the report's time."""
+    width, height = figure.get_size_inches()
+    figure.subplots_adjust(left=left / width, right=1.0 - right / width, bottom=bottom / height,
+                           top=1.0 - top / height, wspace=wspace, hspace=hspace)
+
+
 def _space_grid(figure, n_rows: int, gap: float = 0.65) -> None:
     """Fixed spacing for a grid of panels (inches: ``gap`` between rows for tick labels, axis label and
-    title); the PNG is cropped to its content, so only the gaps matter. Much cheaper than ``tight_layout``,
-    which measures every text of every panel."""
+    title; see :func:`_margins`)."""
     height = figure.get_figheight()
-    bottom, top = 0.45 / height, 1.0 - 0.3 / height
-    panel = (height * (top - bottom) - gap * (n_rows - 1)) / n_rows
-    figure.subplots_adjust(left=0.06, right=0.99, bottom=bottom, top=top, wspace=0.25, hspace=gap / panel)
+    bottom, top = 0.5, 0.3
+    panel = (height - bottom - top - gap * (n_rows - 1)) / n_rows
+    _margins(figure, left=0.7, right=0.15, bottom=bottom, top=top, wspace=0.25, hspace=gap / panel)
 
 
 def _generation_axis(ax) -> None:
@@ -142,7 +151,7 @@ def split_frequency_figure(analysis):
             _generation_axis(ax)
     if len(clades):
         axes[0, 1].legend(fontsize=7, ncol=2, loc="lower right")
-    figure.tight_layout()
+    _space_grid(figure, n_runs, gap=0.75)
     return figure
 
 
@@ -158,7 +167,7 @@ def asdsf_figure(analysis):
     ax.set_ylabel("ASDSF")
     ax.set_yscale("log")
     ax.legend(fontsize=8)
-    figure.tight_layout()
+    _margins(figure)
     return figure
 
 
@@ -179,7 +188,7 @@ def split_scatter_figure(analysis):
         ax.set_xlim(-0.02, 1.02)
         ax.set_ylim(-0.02, 1.02)
         ax.set_aspect("equal")
-    figure.tight_layout()
+    _margins(figure, left=0.7, wspace=0.35)
     return figure
 
 
@@ -197,7 +206,7 @@ def topological_ess_figure(analysis):
     ax.set_xlabel("lag (trees)")
     ax.set_ylabel("mean squared RF distance")
     ax.legend(fontsize=8)
-    figure.tight_layout()
+    _margins(figure)
     return figure
 
 
@@ -237,7 +246,7 @@ def consensus_figure(analysis):
     for side in ("left", "right", "top"):
         ax.spines[side].set_visible(False)
     ax.set_xlabel("expected substitutions per site (median branch lengths)")
-    figure.tight_layout()
+    _margins(figure, left=0.2, top=0.1)
     return figure
 
 
