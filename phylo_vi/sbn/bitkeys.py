@@ -96,6 +96,29 @@ def key_rank(slots, bits, rank, key):
 
 
 @njit(cache=True, nogil=True)
+def table_index(table):
+    """Hash index of a sorted, distinct table of non-negative int64 keys: ``(slots, bits, rank)`` for
+    :func:`table_position` (at most half full)."""
+    bits = 10
+    while (1 << bits) < 2 * table.size:
+        bits += 1
+    slots = np.full(1 << bits, -1, dtype=np.int64)
+    rank = np.empty(1 << bits, dtype=np.int64)
+    for i in range(table.size):
+        h = _slot(slots, table[i], bits)
+        slots[h] = table[i]
+        rank[h] = i
+    return slots, bits, rank
+
+
+@njit(cache=True, nogil=True)
+def table_position(slots, bits, rank, key):
+    """Position of ``key`` (≥ 0) in the table indexed by :func:`table_index`, -1 when absent."""
+    h = _slot(slots, key, bits)
+    return rank[h] if slots[h] == key else -1
+
+
+@njit(cache=True, nogil=True)
 def distinct_ranks(keys):
     """Sorted distinct non-negative entries of an int64 array and the rank of every entry in them.
 

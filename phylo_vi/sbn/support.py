@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit
 
 from phylo_vi.sbn.bitkeys import (distinct_ranks, empty_key_set, key_rank, key_set_add, key_set_ranks, keys_to_rows,
-                                  lookup, row_keys)
+                                  lookup, row_keys, table_index, table_position)
 from phylo_vi.sbn.edges import EdgeTables
 
 NO_FACTOR = -2
@@ -216,16 +216,25 @@ def _support_kernel(clade_ids, children, n_clades):
 
 @njit(cache=True, nogil=True)
 def _ids_kernel(table, keys):
-    """Index of each key in the sorted ``table`` (-1 when absent); negative codes pass through."""
+    """Index of each key in the sorted, distinct ``table`` (-1 when absent); negative codes pass through.
+
+    With more keys than table entries the table goes into a hash index first (one probe per key instead
+    of a binary search); otherwise each key is searched.
+    """
     flat = keys.ravel()
     out = np.empty(flat.size, dtype=np.int64)
+    hashed = flat.size > table.size
+    if hashed:
+        slots, bits, rank = table_index(table)
     for i in range(flat.size):
         key = flat[i]
         if key < 0:
             out[i] = key
-            continue
-        position = np.searchsorted(table, key)
-        out[i] = position if position < table.size and table[position] == key else -1
+        elif hashed:
+            out[i] = table_position(slots, bits, rank, key)
+        else:
+            position = np.searchsorted(table, key)
+            out[i] = position if position < table.size and table[position] == key else -1
     return out.reshape(keys.shape)
 
 
