@@ -11,7 +11,7 @@ already holds ``ds5.run{1,2}.{t,p}``). Then, on the same files:
 - equality: ``.pstat``, ``.parts``, ``.tstat``, ``.vstat`` and ``.con.tre`` of both, byte for
   byte without MrBayes' ``[ID: …]`` stamp lines;
 - the approximate topological ESS of run 1 alone (in process, kernel compiled beforehand);
-- peak memory (``ru_maxrss`` of the child) of ``analyze`` on the first 10% and on all samples.
+- peak memory (``ru_maxrss`` of the child) of ``analyze`` on the first 10%, 50% and all samples.
 
 Wall-clock and CPU seconds are both reported (the machine may be shared).
 
@@ -139,12 +139,14 @@ def main() -> None:
     ess = approximate_topological_ess(table, 0)
     report["topological_ess"] = {"n_trees": int(table.n_sampled[0]), "ess": ess.ess,
                                  "seconds": time.perf_counter() - start}
-    small = work / "small"
-    truncate(runs, small, args.ngen // 10)
-    report["peak_rss_mib"] = {
-        "10%": timed([sys.executable, "-m", "phylo_vi.cli.main", "analyze", str(small / "ds5"), "-q", "-o",
-                      str(work / "small_out")], work)["peak_rss_mib"],
-        "100%": report["phylo_vi_analyze"]["peak_rss_mib"]}
+    report["peak_rss_mib"] = {}
+    for percent in (10, 50):
+        part = work / f"first_{percent}"
+        truncate(runs, part, args.ngen * percent // 100)
+        report["peak_rss_mib"][f"{percent}%"] = timed(
+            [sys.executable, "-m", "phylo_vi.cli.main", "analyze", str(part / "ds5"), "-q", "-o",
+             str(work / f"first_{percent}_out")], work)["peak_rss_mib"]
+    report["peak_rss_mib"]["100%"] = report["phylo_vi_analyze"]["peak_rss_mib"]
     shutil.rmtree(work)
     if args.json:
         json.dump(report, sys.stdout, indent=2)
@@ -158,8 +160,8 @@ def main() -> None:
     print("identical to MrBayes: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in report["identical"].items()))
     topo = report["topological_ess"]
     print(f"approximate topological ESS of {topo['n_trees']} trees: {topo['ess']:.1f} in {topo['seconds']:.2f} s")
-    print(f"peak memory: {report['peak_rss_mib']['10%']:.0f} MiB (10% of the samples), "
-          f"{report['peak_rss_mib']['100%']:.0f} MiB (all)")
+    print("peak memory: " + ", ".join(f"{rss:.0f} MiB ({share} of the samples)"
+                                      for share, rss in report["peak_rss_mib"].items()))
 
 
 if __name__ == "__main__":

@@ -40,7 +40,9 @@ def print_analysis(analysis, directory: Path | None) -> None:
                 continue
             flag = "consistent" if row.consistent else "DISAGREE"
             echo(f"  rank {row.rank} ({row.method}): log BF {row.log_bayes_factor:.3f} ± {row.log_bayes_factor_se:.3f}, "
-                 f"log posterior odds {row.log_posterior_odds:.3f} ± {row.log_posterior_odds_se:.3f}: {flag}")
+                 f"log posterior odds {row.log_posterior_odds:.3f} ± {row.log_posterior_odds_se:.3f}: {flag}; "
+                 f"log SBN odds {row.log_sbn_odds:.3f} ± {row.log_sbn_odds_se:.3f}: "
+                 f"{'consistent' if row.sbn_consistent else 'DISAGREE'}")
     if directory is not None:
         echo(f"report: {directory / 'report.html'}")
 
@@ -70,6 +72,8 @@ def print_analysis(analysis, directory: Path | None) -> None:
               help="With --alignment: marginal-likelihood estimators (comma-separated, see phylo-vi marginal).")
 @click.option("--replicates", type=click.IntRange(min=1), default=2, show_default=True,
               help="With --alignment: independent replicates of every estimate (their spread gives the SE).")
+@click.option("--sbn-replicates", type=click.IntRange(min=0), default=20, show_default=True,
+              help="With --alignment: block-bootstrap refits of the SBN giving its posterior odds a standard error.")
 @click.option("--preset", type=click.Choice(["fast", "paper"]), default="fast", show_default=True,
               help="With --alignment: estimator settings (fast: the speed-target settings).")
 @click.option("--model", default=None,
@@ -85,9 +89,9 @@ def print_analysis(analysis, directory: Path | None) -> None:
 @click.pass_context
 def analyze(ctx: click.Context, paths: tuple[Path, ...], out_dir: Path | None, burnin: float, n_burnin: int | None,
             min_clade_freq: float, min_partition_freq: float, window_size: int, min_ess: float, max_psrf: float,
-            max_asdsf: float, alignment: Path | None, top: int, methods: str, replicates: int, preset: str,
-            model: str | None, seed: int | None, workers: int, scheduler: str | None, mb_compat: bool, threads: int,
-            as_json: bool, quiet: bool) -> None:
+            max_asdsf: float, alignment: Path | None, top: int, methods: str, replicates: int, sbn_replicates: int,
+            preset: str, model: str | None, seed: int | None, workers: int, scheduler: str | None, mb_compat: bool,
+            threads: int, as_json: bool, quiet: bool) -> None:
     """Analyse MCMC runs: convergence verdict, parameter and tree summaries, one HTML report.
 
     \b
@@ -109,7 +113,7 @@ def analyze(ctx: click.Context, paths: tuple[Path, ...], out_dir: Path | None, b
     options = {}
     if alignment is not None:
         options = {"alignment": alignment, "top": top, "methods": parse_methods(methods), "replicates": replicates,
-                   "preset": preset, "model": model, "seed": resolve_seed(seed)}
+                   "sbn_replicates": sbn_replicates, "preset": preset, "model": model, "seed": resolve_seed(seed)}
     with DaskClient(workers if alignment is not None else 1, scheduler if alignment is not None else None) as client:
         analysis = run_analysis(list(paths), burnin=burnin, n_burnin=n_burnin, min_clade_freq=min_clade_freq,
                                 min_partition_freq=min_partition_freq, window_size=window_size,

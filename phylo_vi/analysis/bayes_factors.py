@@ -19,10 +19,13 @@ disagrees with the MCMC.
 
 The same check runs against the SBN-EM-α fit of the sample that ``analyze`` makes
 (:mod:`phylo_vi.analysis.topology_model`): log SBN odds :math:`\log(q_i / q_1)`, q the SBN
-probabilities. No standard error of the SBN odds is cheaply available (it would take a bootstrap
-of EM fits), so ``log_sbn_odds_se`` is NaN ("none") and ``z_sbn`` scales by the Bayes factor's
-error alone: it flags at least as often as a check with both errors would. Where the sample holds
-no unrooted topology model (rooted trees, fewer than 4 taxa) the SBN columns are NaN.
+probabilities, with the standard error of a moving-block bootstrap of the runs' topology sequences
+refitted ``sbn_replicates`` times (:func:`~phylo_vi.analysis.topology_model.sbn_odds_bootstrap`, blocks
+of n/ESS trees); ``z_sbn`` combines it with the Bayes factor's error. With ``sbn_replicates`` below 2, or
+where fewer than two replicates give finite odds, ``log_sbn_odds_se`` is NaN and ``z_sbn`` scales by
+the Bayes factor's error alone (it then flags at least as often as a check with both errors would).
+Where the sample holds no unrooted topology model (rooted trees, fewer than 4 taxa) the SBN columns
+are NaN.
 
 The model defaults to the posterior means of MrBayes' GTR parameters when the ``.p`` files hold
 them (``GTR{r…}+F{pi…}``, ``+G4{alpha}`` with a gamma shape), else JC69; the branch-length prior
@@ -43,6 +46,7 @@ FREQUENCIES = ("pi(A)", "pi(C)", "pi(G)", "pi(T)")
 DEFAULT_TOP = 3
 DEFAULT_METHODS = ("gss",)
 DEFAULT_REPLICATES = 2
+DEFAULT_SBN_REPLICATES = 20
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,7 @@ class BayesFactorRow:
 
     @property
     def z_sbn(self) -> float:
-        """(log BF − log SBN odds) / SE, the SBN odds' unknown error left out (module docstring)."""
+        """(log BF − log SBN odds) / combined SE (the SBN odds' error left out when unknown, module docstring)."""
         se = 0.0 if math.isnan(self.log_sbn_odds_se) else self.log_sbn_odds_se
         return _z(self.log_bayes_factor, self.log_bayes_factor_se, self.log_sbn_odds, se)
 
@@ -118,6 +122,21 @@ def sbn_log_odds(topology_model, k: int) -> np.ndarray:
     return log_q - log_q[0]
 
 
+def sbn_standard_errors(analysis, k: int, replicates: int, seed: int = 0) -> np.ndarray:
+    """Block-bootstrap standard errors of the SBN log odds of the ``k`` most frequent topologies (NaN
+    without an SBN fit, per-tree topologies or replicates); blocks of ceil(n_r / ESS_r) trees per run."""
+    if analysis.topology_model is None or not analysis.tree_topologies or replicates < 2:
+        return np.full(k, np.nan)
+    from phylo_vi.analysis.topology_model import sbn_odds_bootstrap
+
+    lengths = []
+    for run, sequence in enumerate(analysis.tree_topologies):
+        ess = analysis.topological_ess[run] if run < len(analysis.topological_ess) else None
+        usable = ess is not None and math.isfinite(ess.ess) and ess.ess > 0
+        lengths.append(math.ceil(len(sequence) / ess.ess) if usable else 1)
+    return sbn_odds_bootstrap(analysis.topologies, analysis.tree_topologies, lengths, k, replicates, seed)
+
+
 def _replicate_summary(values: np.ndarray, errors: np.ndarray) -> tuple[float, float]:
     if len(values) > 1:
         return float(values.mean()), float(values.std(ddof=1) / math.sqrt(len(values)))
@@ -127,7 +146,8 @@ def _replicate_summary(values: np.ndarray, errors: np.ndarray) -> tuple[float, f
 def topology_bayes_factors(analysis, alignment, *, top: int = DEFAULT_TOP, methods: Sequence[str] = DEFAULT_METHODS,
                            replicates: int = DEFAULT_REPLICATES, preset: str = "fast", model: str | None = None,
                            prior_rate: float = 10.0, seed: int = 0, client=None,
-                           progress: Callable[[int], None] | None = None) -> tuple[list[BayesFactorRow], str]:
+                           progress: Callable[[int], None] | None = None,
+                           sbn_replicates: int = DEFAULT_SBN_REPLICATES) -> tuple[list[BayesFactorRow], str]:
     """Rows for ranks 1..K and every method (module docstring), and the model string used."""
     from phylo_vi.io import read_alignment
     from phylo_vi.marginal.grid import run_grid
@@ -155,6 +175,7 @@ def topology_bayes_factors(analysis, alignment, *, top: int = DEFAULT_TOP, metho
     ess = [e.ess for e in analysis.topological_ess if e is not None and not math.isnan(e.ess)]
     inflation = max(1.0, n / sum(ess)) if ess else 1.0
     sbn_odds = sbn_log_odds(analysis.topology_model, k)
+    sbn_odds_se = sbn_standard_errors(analysis, k, sbn_replicates, seed)
     rows = []
     for method in methods:
         estimates = [_replicate_summary(np.array([r.log_marginal for r in results if r.tree == t and r.method == method]),
@@ -166,5 +187,5 @@ def topology_bayes_factors(analysis, alignment, *, top: int = DEFAULT_TOP, metho
             odds_se = math.sqrt((1.0 / counts[t] + 1.0 / counts[0]) * inflation) if t else 0.0
             rows.append(BayesFactorRow(t + 1, method, float(counts[t] / n), value, se, value - base,
                                        math.hypot(se, base_se) if t else 0.0, float(math.log(counts[t] / counts[0])),
-                                       odds_se, float(sbn_odds[t]), math.nan))
+                                       odds_se, float(sbn_odds[t]), float(sbn_odds_se[t])))
     return rows, model

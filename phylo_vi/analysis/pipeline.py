@@ -16,19 +16,22 @@ import math
 import re
 import sys
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from phylo_vi.analysis.bayes_factors import (DEFAULT_METHODS, DEFAULT_REPLICATES, DEFAULT_TOP,
-                                             topology_bayes_factors)
+from phylo_vi.analysis.bayes_factors import (DEFAULT_METHODS, DEFAULT_REPLICATES, DEFAULT_SBN_REPLICATES,
+                                             DEFAULT_TOP,                                             topology_bayes_factors)
 from phylo_vi.analysis.result import Analysis, RunInfo
 from phylo_vi.analysis.topology_model import fit_topology_model
 from phylo_vi.diagnostics.consensus import MAJORITY_RULE, consensus_tree
 from phylo_vi.diagnostics.mrbayes_partitions import (DEFAULT_MIN_PARTITION_FREQUENCY, PartitionCounter,
+                                                     PartitionTable,
                                                      average_sdsf, mrbayes_order)
 from phylo_vi.diagnostics.parameter_summary import summarize_parameters
+from phylo_vi.diagnostics.tracer_statistics import summarize_tracer_parameters
 from phylo_vi.diagnostics.topologies import TopologyFrequencies
 from phylo_vi.diagnostics.tree_convergence import (DEFAULT_WINDOW_SIZE, MIN_TREES_FOR_ESS, approximate_topological_ess,
                                                    asdsf_over_generations, informative_partitions, split_windows,
@@ -43,75 +46,118 @@ from phylo_vi.io.trees import TreeSample, read_trees
 from phylo_vi.trees.tree import Tree
 
 _GENERATION = re.compile(r"(\d+)\s*$")
+_GENERATIONS = re.compile(r"(\d+)[ \t\r]*$", re.MULTILINE)
 
 
 class AlignmentWarning(UserWarning):
     """The tree and parameter files of a run do not start their kept samples at the same generation."""
 
 
-def _generation(name: str | None) -> int:
-    match = _GENERATION.search(name or "")
-    return int(match.group(1)) if match else -1
+def _generations(names: list[str | None]) -> np.ndarray:
+    """The generation of each tree from its name (``gen.5000`` → 5000; −1 when the name has none)."""
+    if all(isinstance(name, str) and "\n" not in name for name in names):
+        found = _GENERATIONS.findall("\n".join(names))  # one C-level scan when every name ends in digits
+        if len(found) == len(names):
+            return np.array(found, dtype=np.int64) if found else np.zeros(0, dtype=np.int64)
+    matches = [_GENERATION.search(name or "") for name in names]
+    return np.array([int(match.group(1)) if match else -1 for match in matches], dtype=np.int64)
 
 
-def _count_trees(sample: TreeSample, progress: bool):
-    """One pass: partitions, topology counts and first trees, kept-tree generations per run."""
+@dataclass
+class _TreeCounts:
+    """What one pass over the trees keeps: the partition table, the distinct topologies (first tree of each,
+    branch lengths included), every tree's topology (index in order of first appearance) and generation."""
+
+    table: PartitionTable
+    keys: list[bytes]
+    run_counts: np.ndarray
+    shapes: list[tuple[np.ndarray, np.ndarray, bool]]
+    first_lengths: list[np.ndarray]
+    first_names: list[str | None]
+    tree_topologies: list[np.ndarray]
+    generations: list[np.ndarray]
+
+
+def _count_trees(sample: TreeSample, progress: bool) -> _TreeCounts:
+    """One pass: partitions, topology counts and first trees, each tree's topology and generation, per run."""
     from tqdm import tqdm
 
     counter = PartitionCounter(len(sample.runs))
-    weights: dict[bytes, np.ndarray] = {}
-    shapes: dict[bytes, tuple] = {}
+    index: dict[bytes, int] = {}
+    shapes: list[tuple[np.ndarray, np.ndarray, bool]] = []
+    first_lengths: list[np.ndarray] = []
+    first_names: list[str | None] = []
+    tree_topologies: list[np.ndarray] = []
     generations: list[np.ndarray] = []
     bar = tqdm(total=len(sample), unit="tree", file=sys.stderr, desc="reading trees", leave=False,
                disable=not progress or not sys.stderr.isatty())
-    for run_index, run in enumerate(sample.runs):
-        names: list[int] = []
+    for run in sample.runs:
+        run_index = len(tree_topologies)
+        topologies: list[np.ndarray] = []
+        names: list[str | None] = []
         for batch in run.batches():
             counter.add(batch, run_index)
             offsets = batch.node_offsets
-            for i, key in enumerate(batch.topology_keys()):
-                if key not in weights:
-                    weights[key] = np.zeros(len(sample.runs))
-                    a, b = offsets[i], offsets[i + 1]  # the tree's arrays, no Tree object per new topology
-                    shapes[key] = (batch.parent[a:b].copy(), batch.taxon[a:b].copy(), bool(batch.rooted[i]))
-                weights[key][run_index] += 1
-            names.extend(_generation(name) for name in batch.names[:len(batch)])
+            keys = batch.topology_keys()
+            ids = np.empty(len(keys), dtype=np.int32)
+            previous, previous_id = None, -1
+            for i, key in enumerate(keys):
+                if key != previous:  # consecutive samples mostly share a topology
+                    previous, previous_id = key, index.get(key, -1)
+                    if previous_id < 0:
+                        previous_id = index[key] = len(shapes)
+                        a, b = offsets[i], offsets[i + 1]  # the tree's arrays, no Tree object per new topology
+                        shapes.append((batch.parent[a:b].copy(), batch.taxon[a:b].copy(), bool(batch.rooted[i])))
+                        first_lengths.append(batch.branch_length[a:b].copy())
+                        first_names.append(batch.names[i])
+                ids[i] = previous_id
+            topologies.append(ids)
+            names.extend(batch.names[:len(batch)])
             bar.update(len(batch))
-        generations.append(np.array(names, dtype=np.int64))
+        tree_topologies.append(np.concatenate(topologies) if topologies else np.zeros(0, dtype=np.int32))
+        generations.append(_generations(names))
     bar.close()
-    return counter.result(), weights, shapes, generations
+    run_counts = np.zeros((len(shapes), len(sample.runs)))
+    for run, ids in enumerate(tree_topologies):
+        run_counts[:, run] = np.bincount(ids, minlength=len(shapes))
+    return _TreeCounts(counter.result(), list(index), run_counts, shapes, first_lengths, first_names,
+                       tree_topologies,
+                       generations)
 
 
-def _topologies(sample: TreeSample, weights: dict[bytes, np.ndarray], shapes: dict) -> tuple[TopologyFrequencies,
-                                                                                              np.ndarray]:
-    keys = list(weights)
-    per_run = np.array([weights[key] for key in keys])
-    totals = per_run.sum(axis=1)
+def _topologies(sample: TreeSample, counts: _TreeCounts) -> tuple[TopologyFrequencies, np.ndarray,
+                                                                   list[np.ndarray]]:
+    """Topologies by decreasing count, their counts per run, and each tree's topology rank."""
+    totals = counts.run_counts.sum(axis=1)
     order = np.argsort(-totals, kind="stable")
-    keys = [keys[i] for i in order]
-    frequencies = TopologyFrequencies(sample.taxa, keys, [shapes[key] for key in keys], totals[order],
-                                      float(totals.sum()), int(totals.sum()))
-    return frequencies, per_run[order]
+    frequencies = TopologyFrequencies(sample.taxa, [counts.keys[i] for i in order],
+                                      [counts.shapes[i] for i in order], totals[order], float(totals.sum()),
+                                      int(totals.sum()))
+    rank = np.empty(len(order), dtype=np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
+    return frequencies, counts.run_counts[order], [rank[ids] for ids in counts.tree_topologies]
 
 
-def _mcc(sample: TreeSample, table) -> tuple[Tree, float]:
-    """The sampled tree with the largest product of its clade probabilities (maximum clade credibility)."""
+def _mcc(sample: TreeSample, counts: _TreeCounts) -> tuple[Tree, float]:
+    """The sampled tree with the largest product of its clade probabilities (maximum clade credibility).
+
+    Ties go to the earliest tree (run 1 first); that is the first tree of its topology, whose
+    branch lengths the pass kept.
+    """
+    table = counts.table
     log_p = np.log(np.maximum(table.totals / table.n_sampled.sum(), 1e-300))
-    best = (-math.inf, 0, 0)
+    best = (-math.inf, 0)
     for run in range(table.n_runs):
         offsets, ids = tree_splits(table, run)
-        tree_of = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
-        scores = np.bincount(tree_of, weights=log_p[ids], minlength=len(offsets) - 1)
+        scores = np.add.reduceat(log_p[ids], offsets[:-1]) if len(ids) else np.zeros(len(offsets) - 1)
+        scores[np.diff(offsets) == 0] = 0.0  # reduceat repeats the next value for an empty tree
         index = int(np.argmax(scores))
         if scores[index] > best[0]:
-            best = (float(scores[index]), run, index)
-    score, run, index = best
-    seen = 0
-    for batch in sample.runs[run].batches():
-        if index < seen + len(batch):
-            return batch.tree(index - seen), score
-        seen += len(batch)
-    raise PhyloVIError("the maximum clade credibility tree was not found on the second read")
+            best = (float(scores[index]), int(counts.tree_topologies[run][index]))
+    score, topology = best
+    parent, taxon, rooted = counts.shapes[topology]
+    return Tree(parent.copy(), counts.first_lengths[topology].copy(), taxon.copy(), sample.taxa, rooted=rooted,
+                name=counts.first_names[topology]), score
 
 
 def _parameters(runs: RunSet, burnin: float, n_burnin: int | None, tree_generations: list[np.ndarray],
@@ -179,6 +225,7 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
             window_size: int = DEFAULT_WINDOW_SIZE, thresholds: Thresholds = Thresholds(),
             threads: int | None = None, progress: bool = False, alignment: str | Path | None = None,
             top: int = DEFAULT_TOP, methods: Sequence[str] = DEFAULT_METHODS, replicates: int = DEFAULT_REPLICATES,
+            sbn_replicates: int = DEFAULT_SBN_REPLICATES,
             preset: str = "fast", model: str | None = None, seed: int = 0, client=None) -> Analysis:
     """Analyse the MCMC runs named by ``paths`` (run files, basenames or folders; see :mod:`phylo_vi.io.runs`).
 
@@ -196,7 +243,8 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
     alignment : with an alignment, marginal likelihoods of the ``top`` most probable topologies by
         ``methods`` (``replicates`` each, ``preset``, ``model``, ``seed``; on ``client`` when it is a
         Dask client), their log Bayes factors and the posterior-odds check
-        (:mod:`phylo_vi.analysis.bayes_factors`).
+        (:mod:`phylo_vi.analysis.bayes_factors`); the SBN odds' standard errors from ``sbn_replicates``
+        block-bootstrap refits (:func:`phylo_vi.analysis.topology_model.sbn_odds_bootstrap`).
     """
     if threads is not None:
         import numba
@@ -208,6 +256,7 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
     windows, asdsf_generations, topological_ess = [], {}, []
     asdsf, max_sdsf = math.nan, math.nan
     tree_generations: list[np.ndarray] = []
+    tree_topologies: list[np.ndarray] = []
     sample = None
     if runs.tree_files:
         sample = read_trees(runs.tree_files, burnin=burnin, n_burnin=n_burnin)
@@ -215,13 +264,14 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
             if run.format == "trprobs":
                 raise PhyloVIError(f"{run.path}: a MrBayes .trprobs file is a summary, not an MCMC chain; "
                                    "analyze the .t files (phylo-vi trees summary reads .trprobs)")
-        table, weights, shapes, tree_generations = _count_trees(sample, progress)
+        counts = _count_trees(sample, progress)
+        table, tree_generations = counts.table, counts.generations
         order = mrbayes_order(table, min_partition_freq)
         consensus = consensus_tree(table, order, min_clade_freq)
-        topologies, per_run_topologies = _topologies(sample, weights, shapes)
+        topologies, per_run_topologies, tree_topologies = _topologies(sample, counts)
         if not table.rooted and table.n_taxa >= 4:
             topology_model = fit_topology_model(topologies, per_run_topologies)
-        mcc = _mcc(sample, table)
+        mcc = _mcc(sample, counts)
         if table.n_runs > 1:
             asdsf, max_sdsf = average_sdsf(table, order)
         window_size = window_size_for(int(table.n_sampled.min()), window_size)
@@ -236,10 +286,12 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
             asdsf_generations = {convention: asdsf_over_generations(windows, table, convention)
                                  for convention in ("mrbayes", "rwty")}
     traces, cuts, names = _parameters(runs, burnin, n_burnin, tree_generations, notes)
-    rows = []
+    rows, tracer_rows = [], []
     if traces:
         columns = [traces[0].columns.index(name) for name in names]
-        rows = summarize_parameters(names, [trace.values[cut:, columns] for trace, cut in zip(traces, cuts)])
+        kept = [trace.values[cut:, columns] for trace, cut in zip(traces, cuts)]
+        rows = summarize_parameters(names, kept)
+        tracer_rows = summarize_tracer_parameters(names, kept)
     infos = []
     for index, run in enumerate(runs.runs):
         tree_run = sample.runs[runs.tree_files.index(run.trees)] if run.trees is not None else None
@@ -259,7 +311,7 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
         mcc_tree=mcc[0] if mcc else None, mcc_log_credibility=mcc[1] if mcc else math.nan,
         asdsf=asdsf, max_sdsf=max_sdsf, windows=windows, asdsf_generations=asdsf_generations,
         topological_ess=topological_ess, tree_generations=tree_generations, verdict=analysis_verdict, notes=notes,
-        topology_model=topology_model)
+        topology_model=topology_model, tree_topologies=tree_topologies, tracer_rows=tracer_rows)
     if alignment is not None:
         from tqdm import tqdm
 
@@ -268,8 +320,10 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
                   leave=False, disable=not progress or not sys.stderr.isatty()) as bar:
             result.bayes_factors, result.bayes_factor_model = topology_bayes_factors(
                 result, alignment, top=top, methods=methods, replicates=replicates, preset=preset, model=model,
-                seed=seed, client=client, progress=bar.update)
+                seed=seed, client=client, progress=bar.update,
+                sbn_replicates=sbn_replicates)
         result.settings.update({"alignment": str(alignment), "top": top, "methods": list(methods),
-                                "replicates": replicates, "preset": preset, "model": result.bayes_factor_model,
+                                "replicates": replicates, "sbn_replicates": sbn_replicates, "preset": preset,
+                                "model": result.bayes_factor_model,
                                 "seed": seed})
     return result

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,8 @@ class Analysis:
     bayes_factors: list = field(default_factory=list)
     bayes_factor_model: str | None = None
     topology_model: Any = None
+    tree_topologies: list[np.ndarray] = field(default_factory=list)
+    tracer_rows: list = field(default_factory=list)
 
     # ---------------------------------------------------------------------------------- tables
     def tables(self) -> dict[str, tuple[list[str], list[list[Any]]]]:
@@ -80,13 +83,17 @@ class Analysis:
                        r.trees_kept, r.samples_read, r.samples_burnin, r.samples_kept] for r in self.run_info]),
             "parameters": (list(COLUMNS), [row.values() for row in self.parameter_rows]),
         }
+        if self.tracer_rows:
+            from phylo_vi.diagnostics.tracer_statistics import TRACER_COLUMNS
+
+            out["tracer"] = (list(TRACER_COLUMNS), [row.values() for row in self.tracer_rows])
         if self.bayes_factors:
             from phylo_vi.analysis.bayes_factors import COLUMNS as BF_COLUMNS, row_values
 
             out["bayes_factors"] = (list(BF_COLUMNS), [row_values(row) for row in self.bayes_factors])
         if self.partitions is not None:
             out["splits"] = self._split_rows()
-            out["topologies"] = self._topology_rows()
+            out["topologies"] = self._topology_rows
             out["topological_ess"] = (["run", "approx_topological_ess", "upper_bound"],
                                       [[self.run_info[i].name, e.ess if e else math.nan, bool(e.upper_bound) if e
                                         else False] for i, e in enumerate(self.topological_ess)])
@@ -118,7 +125,9 @@ class Analysis:
                          int(np.sum(table.counts[index] > 0))] + [float(x) for x in f])
         return header, rows
 
+    @cached_property
     def _topology_rows(self):
+        """The topology table (computed once: its Newick strings are the slow part of every table write)."""
         topologies = self.topologies
         probabilities, cumulative = topologies.probabilities, topologies.cumulative
         sbn = (self.topology_model.probabilities if self.topology_model is not None
@@ -152,6 +161,8 @@ class Analysis:
             "runs": [dict(zip(*[tables["runs"][0], row])) for row in tables["runs"][1]],
             "parameters": [{key: (_finite(v) if isinstance(v, float) else v) for key, v in zip(*[
                 tables["parameters"][0], row])} for row in tables["parameters"][1]],
+            "tracer": [{key: (_finite(v) if isinstance(v, float) else v) for key, v in zip(*[
+                tables["tracer"][0], row])} for row in tables["tracer"][1]] if "tracer" in tables else [],
             "notes": self.notes,
         }
         if self.bayes_factors:

@@ -11,16 +11,25 @@ frequency (SRF) of run 1 gives probability 0 to every run-2 topology it never sa
 (``unseen_srf``: the fraction of run 2's trees); the SBN gives 0 only to topologies with a subsplit
 absent from run 1 (``unseen_sbn``). On the run-2 trees both can score, ``held_out_sbn`` and
 ``held_out_srf`` are their mean log probabilities (higher is better).
+
+**Standard error of the SBN odds** (:func:`sbn_odds_bootstrap`): a moving-block bootstrap of each run's
+sequence of topologies (Künsch 1989, Ann. Stat. 17:1217), blocks of ``ceil(n_r / ESS_r)`` trees (ESS: the
+run's approximate topological ESS, so that a block spans about one autocorrelation time; 1 when unknown),
+as many blocks as fill the run; each replicate's topology counts are refitted by SBN-EM-α (same
+settings) and scored on the K topologies; the standard error of :math:`\log(q_i / q_1)` is the standard
+deviation over the replicates with finite odds (Efron & Tibshirani 1993, §6.2, eq. 6.6).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
 from phylo_vi.sbn.methods import DEFAULT_ALPHA
 from phylo_vi.sbn.unrooted import SubsplitBayesianNetwork
+from phylo_vi.trees.arrays import TreeArrays
 from phylo_vi.trees.tree import Tree
 
 MAX_EM_ITERATIONS = 30  # a cap on run time (each EM iteration scores every distinct topology once)
@@ -38,13 +47,15 @@ class TopologyModel:
     unseen_sbn: float
 
 
-def _trees(topologies, rows: np.ndarray, weights: np.ndarray) -> list[Tree]:
-    trees = []
-    for rank, weight in zip(rows, weights):
-        parent, taxon, _ = topologies.shapes[rank]
-        trees.append(Tree(parent, np.full(len(parent), np.nan), taxon, topologies.taxa, rooted=False,
-                          weight=float(weight)))
-    return trees
+def _trees(topologies, rows: np.ndarray, weights: np.ndarray) -> TreeArrays | list[Tree]:
+    """The topologies at ``rows`` with ``weights``, unrooted: stacked arrays when every tree has a trifurcating
+    root (no Python object per tree), else :class:`Tree` objects (unrooted by the SBN)."""
+    shapes = [topologies.shapes[rank] for rank in rows]
+    if all(len(parent) == 2 * len(topologies.taxa) - 2 for parent, _, _ in shapes):
+        return TreeArrays(np.stack([parent for parent, _, _ in shapes]), np.stack([taxon for _, taxon, _ in shapes]),
+                          np.asarray(weights, dtype=np.float64), topologies.taxa)
+    return [Tree(parent, np.full(len(parent), np.nan), taxon, topologies.taxa, rooted=False, weight=float(weight))
+            for (parent, taxon, _), weight in zip(shapes, weights)]
 
 
 def fit_topology_model(topologies, run_counts: np.ndarray, alpha: float = DEFAULT_ALPHA) -> TopologyModel:
@@ -70,3 +81,41 @@ def fit_topology_model(topologies, run_counts: np.ndarray, alpha: float = DEFAUL
         unseen_sbn = float(np.sum(weights[~np.isfinite(log_sbn)]))
     return TopologyModel(probabilities, float(max(0.0, 1.0 - probabilities.sum())), held_out_sbn, held_out_srf,
                          unseen_srf, unseen_sbn)
+
+
+def _fit(topologies, weights: np.ndarray, alpha: float) -> SubsplitBayesianNetwork:
+    rows = np.flatnonzero(weights > 0)
+    return SubsplitBayesianNetwork(method="em", alpha=alpha, max_iter=MAX_EM_ITERATIONS, min_iter=0).fit(
+        _trees(topologies, rows, weights[rows]))
+
+
+def block_bootstrap_counts(tree_topologies: Sequence[np.ndarray], block_lengths: Sequence[int], n_topologies: int,
+                           rng: np.random.Generator) -> np.ndarray:
+    """Topology counts of one moving-block bootstrap replicate of every run, summed (module docstring)."""
+    counts = np.zeros(n_topologies)
+    for sequence, length in zip(tree_topologies, block_lengths):
+        n = len(sequence)
+        length = int(min(max(1, length), n))
+        starts = rng.integers(0, n - length + 1, size=-(-n // length))
+        picked = (starts[:, None] + np.arange(length)).ravel()[:n]
+        counts += np.bincount(sequence[picked], minlength=n_topologies)
+    return counts
+
+
+def sbn_odds_bootstrap(topologies, tree_topologies: Sequence[np.ndarray], block_lengths: Sequence[int], k: int,
+                       replicates: int, seed: int = 0, alpha: float = DEFAULT_ALPHA) -> np.ndarray:
+    """Standard errors of the SBN log odds log(q_i / q_1), i = 1..``k`` (0 for i = 1; NaN with fewer than
+    two replicates giving finite odds). ``tree_topologies[r]``: run r's topology index (in the order of
+    ``topologies``) for each kept tree."""
+    rng = np.random.default_rng(seed)
+    scored = _trees(topologies, np.arange(k), np.ones(k))
+    odds = []
+    for _ in range(replicates):
+        weights = block_bootstrap_counts(tree_topologies, block_lengths, topologies.n_topologies, rng)
+        log_q = _fit(topologies, weights, alpha).log_prob(scored)
+        odds.append(log_q - log_q[0])
+    odds = np.array(odds).reshape(replicates, k)
+    finite = np.all(np.isfinite(odds), axis=1)
+    if np.count_nonzero(finite) < 2:
+        return np.full(k, np.nan)
+    return odds[finite].std(axis=0, ddof=1)

@@ -26,8 +26,10 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from phylo_vi.diagnostics.branch_length_store import BranchLengthStore
 from phylo_vi.diagnostics.mrbayes_statistics import (mrbayes_hpd, mrbayes_psrf, upper_median,
                                                      welford_mean_variance)
+from phylo_vi.diagnostics.partition_kernels import CladeIndex, informative_splits
 from phylo_vi.errors import EmptyInputError, PhyloVIError
 from phylo_vi.io.tree_batches import TreeBatch
 from phylo_vi.trees import bitset
@@ -42,10 +44,11 @@ class PartitionTable:
     """Distinct clades of the sample in order of first appearance.
 
     ``partitions`` (n_parts, n_words) as MrBayes stores them; ``counts`` (n_parts, n_runs);
-    ``lengths[i][r]`` the branch lengths of clade ``i`` in run ``r`` in file order;
-    ``n_sampled`` (n_runs,) the trees per run; ``node_partitions[r]`` and ``node_trees[r]``
-    give, for every node read in run ``r`` (file order), its partition and its tree's index in
-    the run (for tree-by-tree diagnostics: windows, RF distances, MCC scores).
+    ``branch_lengths`` the lengths of every clade in every run, in file order (see
+    :meth:`run_lengths`); ``n_sampled`` (n_runs,) the trees per run; ``split_offsets[r]`` and
+    ``split_ids[r]`` give, for tree t of run ``r`` (file order), the sorted ids of its
+    informative partitions ``split_ids[r][split_offsets[r][t]:split_offsets[r][t + 1]]`` (for
+    tree-by-tree diagnostics: windows, RF distances, MCC scores).
     """
 
     taxa: TaxonNamespace
@@ -53,10 +56,10 @@ class PartitionTable:
     rooted: bool
     partitions: np.ndarray
     counts: np.ndarray
-    lengths: list[list[np.ndarray]]
+    branch_lengths: BranchLengthStore
     n_sampled: np.ndarray
-    node_partitions: list[np.ndarray]
-    node_trees: list[np.ndarray]
+    split_offsets: list[np.ndarray]
+    split_ids: list[np.ndarray]
 
     @property
     def n_runs(self) -> int:
@@ -74,9 +77,13 @@ class PartitionTable:
         """``f_r = count_r / n_sampled_r`` (n_parts, n_runs)."""
         return self.counts / self.n_sampled
 
+    def run_lengths(self, index: int) -> list[np.ndarray]:
+        """Branch lengths of clade ``index``, one array per run, in file order."""
+        return [self.branch_lengths.lengths(index, run) for run in range(self.n_runs)]
+
     def pooled_lengths(self, index: int) -> np.ndarray:
         """Branch lengths of clade ``index``, runs concatenated (MrBayes' pooled order)."""
-        return np.concatenate(self.lengths[index])
+        return np.concatenate(self.run_lengths(index))
 
     def displayed(self, index: int) -> np.ndarray:
         """The bitset as ``.parts`` prints it: for unrooted trees, flipped when it holds the outgroup."""
@@ -86,16 +93,29 @@ class PartitionTable:
         return row
 
 
+def informative_sizes(sizes: np.ndarray, n_taxa: int, rooted: bool) -> np.ndarray:
+    """Whether clades of ``sizes`` taxa are informative: 2 ≤ size ≤ n − 2 either side (unrooted), 2 ≤ size ≤ n − 1."""
+    if not rooted:
+        return np.minimum(sizes, n_taxa - sizes) >= 2
+    return (sizes >= 2) & (sizes <= n_taxa - 1)
+
+
 class PartitionCounter:
-    """Accumulates the partitions of the runs' :class:`TreeBatch` streams (memory: distinct clades + lengths)."""
+    """Accumulates the partitions of the runs' :class:`TreeBatch` streams.
+
+    Memory: the distinct clades, the branch lengths (4 bytes per node for MrBayes files,
+    :mod:`.branch_length_store`) and the informative split ids of every tree (4 bytes each).
+    """
 
     def __init__(self, n_runs: int) -> None:
         self.n_runs = n_runs
-        self._index: dict[int | bytes, int] = {}
-        self._rows: list[np.ndarray] = []
-        self._ids: list[list[np.ndarray]] = [[] for _ in range(n_runs)]
-        self._lengths: list[list[np.ndarray]] = [[] for _ in range(n_runs)]
-        self._trees: list[list[np.ndarray]] = [[] for _ in range(n_runs)]
+        self._index: CladeIndex | None = None
+        self._counts = np.zeros((0, n_runs), dtype=np.int64)
+        self._sizes = np.zeros(0, dtype=np.int64)
+        self._lengths = BranchLengthStore(n_runs)
+        self._split_offsets: list[list[np.ndarray]] = [[] for _ in range(n_runs)]
+        self._split_ids: list[list[np.ndarray]] = [[] for _ in range(n_runs)]
+        self._n_splits = [0] * n_runs
         self.n_sampled = np.zeros(n_runs, dtype=np.int64)
         self.taxa: TaxonNamespace | None = None
         self.rooted: bool | None = None
@@ -116,53 +136,50 @@ class PartitionCounter:
                                f"the number of taxa); this sample has {len(batch.taxa):,}")
         sizes = np.diff(batch.node_offsets)
         roots = batch.node_offsets[1:] - 1
-        full = np.repeat(batch.clades[roots], sizes, axis=0)
-        self.n_taxa = max(self.n_taxa, int(bitset.popcount(batch.clades[roots[:1]])[0]))
+        n_taxa = int(bitset.popcount(batch.clades[roots[:1]])[0])
+        self.n_taxa = max(self.n_taxa, n_taxa)
         clades = batch.clades
         if not rooted:
+            full = np.repeat(batch.clades[roots], sizes, axis=0)
             holds_outgroup = (clades[:, 0] & np.uint64(1)).astype(bool)
-            flip = holds_outgroup & (bitset.popcount(clades) > 1)
+            bits = np.bitwise_count(clades)
+            flip = holds_outgroup & ((bits[:, 0] if bits.shape[1] == 1 else bits.sum(axis=1)) > 1)
             flip[roots] = False
             clades = np.where(flip[:, None], clades ^ full, clades)
-        words = np.ascontiguousarray(clades)
-        one_word = words.shape[1] == 1
-        keys = words[:, 0] if one_word else words.view(np.dtype((np.void, 8 * words.shape[1]))).ravel()
-        unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        local_to_global = np.empty(len(unique), dtype=np.int64)
-        for local in np.argsort(first, kind="stable"):
-            key = int(unique[local]) if one_word else unique[local].tobytes()
-            index = self._index.get(key)
-            if index is None:
-                index = self._index[key] = len(self._rows)
-                self._rows.append(words[first[local]].copy())
-            local_to_global[local] = index
-        self._ids[run].append(local_to_global[inverse.ravel()].astype(np.int32))
-        self._trees[run].append(np.repeat(np.arange(len(batch), dtype=np.int32) + int(self.n_sampled[run]), sizes))
-        self._lengths[run].append(batch.branch_length.copy())
+        if self._index is None:
+            self._index = CladeIndex(clades.shape[1])
+        elif clades.shape[1] != self._index.width:
+            raise PhyloVIError(f"{batch.path}: the trees have another number of taxa than those before")
+        ids = self._index.ids(clades)
+        n_parts = self._index.n_rows
+        if n_parts > len(self._counts):
+            grown = np.zeros((max(n_parts, 2 * len(self._counts)), self.n_runs), dtype=np.int64)
+            grown[:len(self._counts)] = self._counts
+            self._counts = grown
+        if n_parts > len(self._sizes):
+            new = bitset.popcount(self._index.partitions[len(self._sizes):]).astype(np.int64)
+            self._sizes = np.concatenate([self._sizes, new])
+        self._counts[:n_parts, run] += np.bincount(ids, minlength=n_parts)
+        informative = informative_sizes(self._sizes[:n_parts], n_taxa, rooted)
+        offsets = np.empty(len(batch) + 1, dtype=np.int64)
+        split_ids = np.empty(len(ids), dtype=np.int32)
+        n_splits = informative_splits(ids, batch.node_offsets, informative, offsets, split_ids)
+        self._split_offsets[run].append(offsets[1:] + self._n_splits[run])
+        self._split_ids[run].append(split_ids[:n_splits].copy())
+        self._n_splits[run] += n_splits
+        self._lengths.add(run, ids, batch.branch_length, n_parts)
         self.n_sampled[run] += len(batch)
 
     def result(self) -> PartitionTable:
         if self.taxa is None or np.any(self.n_sampled == 0):
             raise EmptyInputError("every run needs at least one tree after the burn-in")
-        n_parts = len(self._rows)
-        width = max(len(row) for row in self._rows)
-        partitions = np.zeros((n_parts, width), dtype=np.uint64)
-        for i, row in enumerate(self._rows):
-            partitions[i, :len(row)] = row
-        counts = np.zeros((n_parts, self.n_runs), dtype=np.int64)
-        lengths: list[list[np.ndarray]] = [[np.zeros(0)] * self.n_runs for _ in range(n_parts)]
-        for run in range(self.n_runs):
-            ids = np.concatenate(self._ids[run])
-            values = np.concatenate(self._lengths[run])
-            counts[:, run] = np.bincount(ids, minlength=n_parts)
-            order = np.argsort(ids, kind="stable")
-            bounds = np.concatenate([[0], np.cumsum(counts[:, run])])
-            grouped = values[order]
-            for i in range(n_parts):
-                lengths[i][run] = grouped[bounds[i]:bounds[i + 1]]
-        return PartitionTable(self.taxa, self.n_taxa, bool(self.rooted), partitions, counts, lengths,
-                              self.n_sampled.copy(), [np.concatenate(ids) for ids in self._ids],
-                              [np.concatenate(trees) for trees in self._trees])
+        self._lengths.finish()
+        n_parts = self._index.n_rows
+        split_offsets = [np.concatenate([[0], *chunks]) for chunks in self._split_offsets]
+        split_ids = [np.concatenate(chunks) for chunks in self._split_ids]
+        return PartitionTable(self.taxa, self.n_taxa, bool(self.rooted), self._index.partitions.copy(),
+                              self._counts[:n_parts].copy(), self._lengths, self.n_sampled.copy(),
+                              split_offsets, split_ids)
 
 
 def count_partitions(runs: Sequence[Iterable[TreeBatch]]) -> PartitionTable:
@@ -359,7 +376,7 @@ def format_vstat(table: PartitionTable, order: MrBayesOrder, name: str = "length
         text = f"{name}[{k}]\t" + "\t".join(_num(v) for v in (mean, variance, lower, upper, median))
         if several:
             present = int(np.sum(table.counts[index] > 0))
-            psrf = mrbayes_psrf(table.lengths[index]) if present == table.n_runs else math.nan
+            psrf = mrbayes_psrf(table.run_lengths(index)) if present == table.n_runs else math.nan
             text += "\tNA" if math.isnan(psrf) or psrf > 10.0 else f"\t{_num(psrf)}"
             text += f"\t{present}"
         lines.append(text)

@@ -78,22 +78,68 @@ def mrbayes_hpd(sorted_values: np.ndarray, level: float = HPD_LEVEL) -> tuple[fl
     return float(v[start]), float(v[start + width - 1])
 
 
+_LAG_BLOCK = 8
+
+
 @njit(cache=True, nogil=True)
-def _ess(values: np.ndarray) -> float:
+def _lagged_sums(centred: np.ndarray, first: int, n_lags: int, out: np.ndarray) -> None:
+    """``out[t] = Σ_{j < n - first - t} centred[j] · centred[j + first + t]`` for t < n_lags ≤ 8.
+
+    The lags share one sweep (independent accumulators for the CPU to overlap), each sum still
+    taken in increasing j, so every value is bit-identical to its own loop.
+    """
+    n = centred.shape[0]
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+    common = n - first - (n_lags - 1)
+    if n_lags == _LAG_BLOCK and common > 0:
+        for j in range(common):
+            x = centred[j]
+            k = j + first
+            a0 += x * centred[k]
+            a1 += x * centred[k + 1]
+            a2 += x * centred[k + 2]
+            a3 += x * centred[k + 3]
+            a4 += x * centred[k + 4]
+            a5 += x * centred[k + 5]
+            a6 += x * centred[k + 6]
+            a7 += x * centred[k + 7]
+        out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7] = a0, a1, a2, a3, a4, a5, a6, a7
+        start = common
+    else:
+        out[:n_lags] = 0.0
+        start = 0
+    for t in range(n_lags):
+        total = out[t]
+        for j in range(start, n - first - t):
+            total += centred[j] * centred[j + first + t]
+        out[t] = total
+
+
+@njit(cache=True, nogil=True)
+def autocorrelation_variance(values: np.ndarray) -> tuple[float, float]:
+    """``(γ0, γ0 + 2 Σ_k Γ_k)`` of the MrBayes/Tracer estimator (module docstring): the variance and the
+    autocorrelation-corrected variance whose ratio gives the ESS (and Tracer's standard error of the mean)."""
     n = values.shape[0]
     mean = 0.0
     for i in range(n):
         mean += values[i]
     mean /= n
+    centred = np.empty(n)
+    for i in range(n):
+        centred[i] = values[i] - mean
     max_lag = min(n - 1, MAX_LAG)
     gamma = np.zeros(max_lag + 1)
+    block = np.zeros(_LAG_BLOCK)
+    block_start = 0
+    block_size = 0
     variance = 0.0
     lag = 0
     while lag < max_lag:
-        total = 0.0
-        for j in range(n - lag):
-            total += (values[j] - mean) * (values[j + lag] - mean)
-        gamma[lag] = total / (n - lag)
+        if lag >= block_start + block_size:
+            block_start = lag
+            block_size = min(_LAG_BLOCK, max_lag - lag)
+            _lagged_sums(centred, block_start, block_size, block)
+        gamma[lag] = block[lag - block_start] / (n - lag)
         if lag == 0:
             variance = gamma[0]
         elif lag % 2 == 0:
@@ -103,9 +149,15 @@ def _ess(values: np.ndarray) -> float:
             else:
                 max_lag = lag
         lag += 1
+    return gamma[0], variance
+
+
+@njit(cache=True, nogil=True)
+def _ess(values: np.ndarray) -> float:
+    gamma0, variance = autocorrelation_variance(values)
     if variance == 0.0:
         return np.nan
-    return gamma[0] * n / variance
+    return gamma0 * values.shape[0] / variance
 
 
 def mrbayes_ess(values: np.ndarray) -> float:

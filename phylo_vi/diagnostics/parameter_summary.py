@@ -11,7 +11,8 @@ logs but the generation), with:
 - ArviZ (``arviz-stats``; Vehtari, Gelman, Simpson, Carpenter & Bürkner 2021, Bayesian
   Analysis 16:667): ``ess_bulk`` and ``ess_tail`` (rank-normalised split-chain ESS, eqs. in
   §3.2 and §4.3) and ``rhat_rank`` (max of bulk and folded split R-hat, §4.2), computed on the
-  runs truncated to a common length (ArviZ needs a rectangular array).
+  runs truncated to a common length (ArviZ needs a rectangular array); ArviZ's own code but for its
+  Geyer lag loop, compiled (:mod:`.arviz_compiled`).
 """
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ class ParameterRow:
 
 def _arviz(runs: Sequence[np.ndarray]) -> tuple[float, float, float]:
     """ArviZ bulk ESS, tail ESS and rank R-hat of the runs truncated to the shortest."""
-    from arviz_stats.base import array_stats
+    from phylo_vi.diagnostics.arviz_compiled import array_stats
 
     length = min(len(run) for run in runs)
     draws = np.stack([np.asarray(run[:length], dtype=np.float64) for run in runs])

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from phylo_vi.diagnostics.mrbayes_partitions import PartitionTable
+from phylo_vi.diagnostics.mrbayes_partitions import PartitionTable, informative_sizes
 from phylo_vi.errors import PhyloVIError
 from phylo_vi.trees import bitset
 
@@ -49,23 +49,12 @@ MIN_TREES_FOR_ESS = 120
 
 def informative_partitions(table: PartitionTable) -> np.ndarray:
     """Boolean mask of the informative partitions (2 ≤ size ≤ n − 2; rooted: 2 ≤ size ≤ n − 1)."""
-    sizes = bitset.popcount(table.partitions)
-    if not table.rooted:
-        sizes = np.minimum(sizes, table.n_taxa - sizes)
-        return sizes >= 2
-    return (sizes >= 2) & (sizes <= table.n_taxa - 1)
+    return informative_sizes(bitset.popcount(table.partitions), table.n_taxa, table.rooted)
 
 
 def tree_splits(table: PartitionTable, run: int) -> tuple[np.ndarray, np.ndarray]:
     """CSR ``(offsets, ids)``: the sorted informative partition ids of every tree of ``run``."""
-    keep = informative_partitions(table)[table.node_partitions[run]]
-    ids = table.node_partitions[run][keep]
-    trees = table.node_trees[run][keep]
-    order = np.lexsort((ids, trees))
-    ids, trees = ids[order], trees[order]
-    offsets = np.zeros(int(table.n_sampled[run]) + 1, dtype=np.int64)
-    np.add.at(offsets, trees + 1, 1)
-    return np.cumsum(offsets), ids.astype(np.int64)
+    return table.split_offsets[run], table.split_ids[run]
 
 
 # ------------------------------------------------------------------------------------ windows
@@ -154,16 +143,52 @@ def _rf(offsets: np.ndarray, ids: np.ndarray, a: int, b: int) -> int:
     return (i_end - offsets[a]) + (j_end - offsets[b]) - 2 * shared
 
 
+@njit(cache=True, nogil=True)
+def _same_splits(offsets: np.ndarray, ids: np.ndarray, a: int, b: int) -> bool:
+    if offsets[a + 1] - offsets[a] != offsets[b + 1] - offsets[b]:
+        return False
+    for k in range(offsets[a + 1] - offsets[a]):
+        if ids[offsets[a] + k] != ids[offsets[b] + k]:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _topology_runs(offsets: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Start of every run of consecutive trees with the same splits, and n_trees at the end."""
+    n_trees = offsets.shape[0] - 1
+    starts = np.empty(n_trees + 1, dtype=np.int64)
+    n_runs = 0
+    for i in range(n_trees):
+        if i == 0 or not _same_splits(offsets, ids, i - 1, i):
+            starts[n_runs] = i
+            n_runs += 1
+    starts[n_runs] = n_trees
+    return starts[:n_runs + 1]
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def lagged_squared_rf(offsets: np.ndarray, ids: np.ndarray, max_lag: int) -> np.ndarray:
-    """``d[k-1]`` = mean over i of RF(tree i, tree i + k)², k = 1..max_lag (all pairs)."""
+    """``d[k-1]`` = mean over i of RF(tree i, tree i + k)², k = 1..max_lag (all pairs).
+
+    MCMC samples repeat their topology for many generations: over runs of identical trees the
+    pairs (i, i + k) fall into blocks sharing one distance, counted at once (exact: integer sums).
+    """
     n_trees = offsets.shape[0] - 1
+    starts = _topology_runs(offsets, ids)
     out = np.zeros(max_lag)
     for lag in prange(1, max_lag + 1):
-        total = 0.0
-        for i in range(n_trees - lag):
-            d = _rf(offsets, ids, i, i + lag)
-            total += d * d
+        total = 0
+        i, a, b = 0, 0, 0
+        while i < n_trees - lag:
+            while starts[a + 1] <= i:
+                a += 1
+            while starts[b + 1] <= i + lag:
+                b += 1
+            block = min(starts[a + 1] - i, starts[b + 1] - (i + lag), n_trees - lag - i)
+            d = 0 if a == b else _rf(offsets, ids, starts[a], starts[b])
+            total += block * d * d
+            i += block
         out[lag - 1] = total / (n_trees - lag)
     return out
 

@@ -17,58 +17,65 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from phylo_vi.io.byte_codes import (CASE_BIT, CLOSE_BRACKET, LOWER_E, LOWER_R, LOWER_T, LOWER_U, NEWLINE,
-                                    OPEN_BRACKET, QUOTE, SEMICOLON, is_space)
+from phylo_vi.io.byte_codes import CASE_BIT, CLOSE_BRACKET, NEWLINE, OPEN_BRACKET, QUOTE, SEMICOLON, is_space
 
 CHUNK_BYTES = 1 << 23
+
+def _packed_word(word: str) -> int:
+    """The lower-cased bytes of ``word`` as one integer (first byte most significant)."""
+    return int.from_bytes(word.encode("ascii"), "big")
+
+
+_TREE_WORD, _UTREE_WORD = _packed_word("tree"), _packed_word("utree")
+_MAX_WORD = 6  # longer first words cannot be tree or utree
+_STATEMENT_BYTES = np.zeros(256, dtype=np.bool_)  # bytes that change the scanner's state inside a statement
+_STATEMENT_BYTES[[OPEN_BRACKET, QUOTE, SEMICOLON]] = True
+
 
 @njit(cache=True, nogil=True)
 def _count_nexus_kernel(buffer: np.ndarray, n_bytes: int, state: np.ndarray) -> int:
     """Tree statements in ``buffer[:n_bytes]``; ``state`` carries the scanner across chunks.
 
     state: 0 in comment, 1 in quote, 2 looking for a statement's first word, 3 length of the
-    word so far (-1: too long), 4..9 its lower-cased bytes.
+    word so far (-1: too long), 4 its lower-cased bytes packed into one integer. The state lives in
+    local variables during the scan (kept in registers) and is written back at the end.
     """
+    in_comment, in_quote, looking, length, word = state[0], state[1], state[2], state[3], state[4]
     count = 0
     for i in range(n_bytes):
         byte = buffer[i]
-        if state[0]:
+        if in_comment:
             if byte == CLOSE_BRACKET:
-                state[0] = 0
+                in_comment = 0
             continue
-        if state[1]:
+        if in_quote:
             if byte == QUOTE:
-                state[1] = 0
+                in_quote = 0
             continue
+        if not looking and not _STATEMENT_BYTES[byte]:
+            continue  # inside a statement only comments, quotes and its end matter
         ends_word = byte == OPEN_BRACKET or byte == QUOTE or byte == SEMICOLON or is_space(byte)
-        if state[2] and ends_word and state[3] != 0:
-            count += _is_tree_word(state)
-            state[2] = 0
+        if looking and ends_word and length != 0:
+            if (length == 4 and word == _TREE_WORD) or (length == 5 and word == _UTREE_WORD):
+                count += 1
+            looking = 0
         if byte == OPEN_BRACKET:
-            state[0] = 1
+            in_comment = 1
         elif byte == QUOTE:
-            state[1] = 1
-            state[2] = 0
+            in_quote = 1
+            looking = 0
         elif byte == SEMICOLON:
-            state[2] = 1
-            state[3] = 0
-        elif state[2] and not ends_word:
-            if 0 <= state[3] < 6:
-                state[4 + state[3]] = byte | CASE_BIT
-                state[3] += 1
+            looking = 1
+            length = 0
+            word = 0
+        elif looking and not ends_word:
+            if 0 <= length < _MAX_WORD:
+                word = word * 256 + (byte | CASE_BIT)
+                length += 1
             else:
-                state[3] = -1
+                length = -1
+    state[0], state[1], state[2], state[3], state[4] = in_comment, in_quote, looking, length, word
     return count
-
-
-@njit(cache=True, nogil=True)
-def _is_tree_word(state: np.ndarray) -> int:
-    if state[3] == 4:
-        return int(state[4] == LOWER_T and state[5] == LOWER_R and state[6] == LOWER_E and state[7] == LOWER_E)
-    if state[3] == 5:
-        return int(state[4] == LOWER_U and state[5] == LOWER_T and state[6] == LOWER_R and state[7] == LOWER_E
-                   and state[8] == LOWER_E)
-    return 0
 
 
 @njit(cache=True, nogil=True)

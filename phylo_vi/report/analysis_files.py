@@ -103,10 +103,19 @@ def build_page(analysis) -> HtmlReport:
         header, rows = tables["parameters"]
         page.marked_table(header, [[_number(v) for v in row] for row in rows],
                           [[_parameter_mark(name, value, s) for name, value in zip(header, row)] for row in rows])
+        if "tracer" in tables:
+            page.heading("Tracer conventions", 3)
+            page.paragraph("As Tracer (BEAST trace.jar) shows the runs combined: post-burn-in values concatenated "
+                           "into one chain (ESS and standard error of the mean of that chain, MrBayes' autocorrelation "
+                           "estimator), the lower median, and Tracer's 95% HPD (the shortest of Math.round(0.95 n) "
+                           "sorted values). The burn-in is the one above (Tracer's own default is 10% of the states).",
+                           "meta")
+            header, rows = tables["tracer"]
+            page.table(header, [[_number(v) for v in row] for row in rows])
         page.heading("Traces (burn-in shaded)", 3)
-        page.figure(figures["traces"])
+        page.figure(figures["traces"], tight=False)
         page.heading("Posterior densities after burn-in (dashed: 95% HPD)", 3)
-        page.figure(figures["densities"])
+        page.figure(figures["densities"], tight=False)
     if analysis.partitions is not None:
         page.heading("Tree-space convergence")
         ess = ", ".join(f"{analysis.run_info[i].name}: "
@@ -121,12 +130,12 @@ def build_page(analysis) -> HtmlReport:
                               ("topological_ess", "Topological autocorrelation (approximate ESS)")):
             if name in figures:
                 page.heading(caption, 3)
-                page.figure(figures[name])
+                page.figure(figures[name], tight=False)
         page.heading("Consensus tree")
         kind = ("majority-rule" if s["min_clade_freq"] == 0.5 else
                 f"extended majority-rule (clades ≥ {s['min_clade_freq']:g})")
         page.paragraph(f"MrBayes-style {kind} consensus: clade probabilities in red, median branch lengths.")
-        page.figure(figures["consensus"])
+        page.figure(figures["consensus"], tight=False)
         page.heading("Topologies")
         sets = ", ".join(f"{level:.0%}: {size}" for level, size in analysis.credible_set_sizes().items())
         page.paragraph(f"{analysis.topologies.n_topologies} distinct topologies in "
@@ -150,14 +159,15 @@ def build_page(analysis) -> HtmlReport:
                            f"topologies under {analysis.bayes_factor_model} with an Exponential(10) branch-length "
                            "prior; log Bayes factor against rank 1 beside the log posterior odds of the MCMC sample "
                            "and of the SBN-EM-α fit of the sample (equal under a uniform topology prior; |z| > 2 "
-                           "flags a disagreement; the SBN odds have no standard error, their z uses the Bayes "
-                           "factor's alone).")
+                           "flags a disagreement; the SBN odds' standard error comes from a block bootstrap of the "
+                           "runs' topology sequences refitted by SBN-EM-α; where it is unknown, z uses the Bayes "
+                           "factor's error alone).")
             header = ["rank", "method", "probability", "log p(D | topology)", "log Bayes factor",
                       "log posterior odds", "z", "agree", "log SBN odds", "z SBN", "agree SBN"]
             rows = [[str(r.rank), r.method, _number(r.probability), f"{r.log_marginal:.3f} ± {r.log_marginal_se:.3f}",
                      f"{r.log_bayes_factor:.3f} ± {r.log_bayes_factor_se:.3f}",
                      f"{r.log_posterior_odds:.3f} ± {r.log_posterior_odds_se:.3f}", _number(r.z),
-                     _agreement(r.rank, r.z, r.consistent), f"{r.log_sbn_odds:.3f} ± none", _number(r.z_sbn),
+                     _agreement(r.rank, r.z, r.consistent), f"{r.log_sbn_odds:.3f} ± " + ("none" if math.isnan(r.log_sbn_odds_se) else f"{r.log_sbn_odds_se:.3f}"), _number(r.z_sbn),
                      _agreement(r.rank, r.z_sbn, r.sbn_consistent)]
                     for r in analysis.bayes_factors]
             page.marked_table(header, rows, [[""] * 7 + ["" if r.consistent else "bad"] + [""] * 2

@@ -12,7 +12,7 @@ import numpy as np
 
 RUN_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 N_CLADES_SHOWN = 12
-MAX_TRACE_POINTS = 5000
+MAX_TRACE_POINTS = 2000
 
 
 def _pyplot():
@@ -35,6 +35,25 @@ def _grid(n_panels: int, n_columns: int = 3, height: float = 2.3):
     for ax in axes.ravel()[n_panels:]:
         ax.set_visible(False)
     return figure, axes.ravel()
+
+
+def _margins(figure, left: float = 0.8, right: float = 0.2, bottom: float = 0.55, top: float = 0.2,
+             wspace: float = 0.3, hspace: float = 0.3) -> None:
+    """Fixed margins in inches. The figures are saved at their full size (``tight=False`` in
+    :meth:`~phylo_vi.report.html.HtmlReport.figure`): a tight bounding box draws every figure twice and
+    ``tight_layout`` measures every text of every panel, most of the report's time."""
+    width, height = figure.get_size_inches()
+    figure.subplots_adjust(left=left / width, right=1.0 - right / width, bottom=bottom / height,
+                           top=1.0 - top / height, wspace=wspace, hspace=hspace)
+
+
+def _space_grid(figure, n_rows: int, gap: float = 0.65) -> None:
+    """Fixed spacing for a grid of panels (inches: ``gap`` between rows for tick labels, axis label and
+    title; see :func:`_margins`)."""
+    height = figure.get_figheight()
+    bottom, top = 0.5, 0.3
+    panel = (height - bottom - top - gap * (n_rows - 1)) / n_rows
+    _margins(figure, left=0.7, right=0.15, bottom=bottom, top=top, wspace=0.25, hspace=gap / panel)
 
 
 def _generation_axis(ax) -> None:
@@ -74,7 +93,7 @@ def trace_figure(analysis):
         ax.set_title(name, fontsize=10)
         _generation_axis(ax)
     axes[0].legend(fontsize=8, loc="best")
-    figure.tight_layout()
+    _space_grid(figure, math.ceil(len(names) / 3))
     return figure
 
 
@@ -95,7 +114,7 @@ def density_figure(analysis):
         ax.set_title(name, fontsize=10)
         ax.tick_params(labelsize=8)
     axes[0].legend(fontsize=8)
-    figure.tight_layout()
+    _space_grid(figure, math.ceil(len(names) / 3), gap=0.5)
     return figure
 
 
@@ -132,7 +151,7 @@ def split_frequency_figure(analysis):
             _generation_axis(ax)
     if len(clades):
         axes[0, 1].legend(fontsize=7, ncol=2, loc="lower right")
-    figure.tight_layout()
+    _space_grid(figure, n_runs, gap=0.75)
     return figure
 
 
@@ -148,7 +167,7 @@ def asdsf_figure(analysis):
     ax.set_ylabel("ASDSF")
     ax.set_yscale("log")
     ax.legend(fontsize=8)
-    figure.tight_layout()
+    _margins(figure)
     return figure
 
 
@@ -169,7 +188,7 @@ def split_scatter_figure(analysis):
         ax.set_xlim(-0.02, 1.02)
         ax.set_ylim(-0.02, 1.02)
         ax.set_aspect("equal")
-    figure.tight_layout()
+    _margins(figure, left=0.7, wspace=0.35)
     return figure
 
 
@@ -187,7 +206,7 @@ def topological_ess_figure(analysis):
     ax.set_xlabel("lag (trees)")
     ax.set_ylabel("mean squared RF distance")
     ax.legend(fontsize=8)
-    figure.tight_layout()
+    _margins(figure)
     return figure
 
 
@@ -227,7 +246,7 @@ def consensus_figure(analysis):
     for side in ("left", "right", "top"):
         ax.spines[side].set_visible(False)
     ax.set_xlabel("expected substitutions per site (median branch lengths)")
-    figure.tight_layout()
+    _margins(figure, left=0.2, top=0.1)
     return figure
 
 

@@ -42,12 +42,13 @@ class HtmlReport:
         body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>" for row in rows)
         self._parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
 
-    def figure(self, figure, caption: str | None = None) -> None:
-        """Embed a matplotlib figure as a PNG data URI, then close it."""
+    def figure(self, figure, caption: str | None = None, tight: bool = True) -> None:
+        """Embed a matplotlib figure as a PNG data URI, then close it; ``tight`` crops it to its content (one
+        more drawing of the figure), otherwise it is saved at its full size."""
         import matplotlib.pyplot as plt
 
         buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+        figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight" if tight else None)
         plt.close(figure)
         data = base64.b64encode(buffer.getvalue()).decode("ascii")
         alt = html.escape(caption or "figure")

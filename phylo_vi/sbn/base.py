@@ -22,6 +22,8 @@ from phylo_vi.trees.arrays import TreeArrays
 from phylo_vi.trees.taxa import common_namespace
 from phylo_vi.trees.tree import Tree
 
+SCORED_BLOCK = 1024  # trees indexed at once by log_prob
+
 
 def log_sum_exp_rows(values: np.ndarray) -> np.ndarray:
     """Row-wise log Σ exp, −inf for rows that are all −inf."""
@@ -146,17 +148,26 @@ class SubsplitModel(TreeDistribution):
 
     def rooting_log_probs(self, trees: Sequence[Tree] | TreeArrays) -> np.ndarray:
         """``(n_trees, 2n − 3)`` log P(tree rooted on edge e); edge e lies above node e of the
-        tree as stored (after removing a bifurcating root)."""
+        tree as stored (after removing a bifurcating root). Trees are indexed ``SCORED_BLOCK`` at a
+        time, so the factor tables' memory does not grow with the number of trees."""
         check_is_fitted(self)
         trees = self._check_taxa(trees)
+        if isinstance(trees, EdgeTables) or len(trees) <= SCORED_BLOCK:
+            return self._block_rooting_log_probs(trees)
+        if isinstance(trees, TreeArrays):
+            blocks = (trees.subset(slice(a, a + SCORED_BLOCK)) for a in range(0, len(trees), SCORED_BLOCK))
+        else:
+            blocks = (trees[a:a + SCORED_BLOCK] for a in range(0, len(trees), SCORED_BLOCK))
+        return np.concatenate([self._block_rooting_log_probs(block) for block in blocks])
+
+    def _block_rooting_log_probs(self, trees) -> np.ndarray:
         tables = unrooted_edge_tables(trees, np.ones(len(trees)), normalize=False, deduplicate=False)
         indexed = index_trees(tables, self.support_)
         n_root, n_pcsp = len(self.log_root_), len(self.log_cpd_)
-        log_probs = rooting_log_probs_kernel(padded_indices(indexed.root_split, n_root),
-                                             padded_indices(indexed.pcsp_root, n_pcsp),
-                                             padded_indices(indexed.pcsp_sib, n_pcsp), indexed.children,
-                                             pad_log_table(self.log_root_), pad_log_table(self.log_cpd_))
-        return log_probs
+        return rooting_log_probs_kernel(padded_indices(indexed.root_split, n_root),
+                                        padded_indices(indexed.pcsp_root, n_pcsp),
+                                        padded_indices(indexed.pcsp_sib, n_pcsp), indexed.children,
+                                        pad_log_table(self.log_root_), pad_log_table(self.log_cpd_))
 
     def log_prob(self, trees: Sequence[Tree] | TreeArrays) -> np.ndarray:
         """log q(Tᵘ) = log Σ_e P(Tᵘ rooted on e) (Zhang & Matsen 2018, eq. 5)."""

@@ -54,27 +54,68 @@ def _slot(slots, key, bits):
 
 
 @njit(cache=True, nogil=True)
-def _distinct(flat):
-    """Hash table (at most half full) holding the distinct non-negative entries of ``flat``."""
+def empty_key_set():
+    """An empty hash set of non-negative int64 keys: ``(slots, bits, size)`` for :func:`key_set_add`."""
     bits = 10
+    return np.full(1 << bits, -1, dtype=np.int64), bits, 0
+
+
+@njit(cache=True, nogil=True)
+def key_set_add(slots, bits, size, key):
+    """Add ``key`` (≥ 0) to the set; returns the (possibly regrown) ``(slots, bits, size)``. The table is
+    kept at most half full."""
+    h = _slot(slots, key, bits)
+    if slots[h] == key:
+        return slots, bits, size
+    slots[h] = key
+    size += 1
+    if 2 * size > slots.size:
+        bits += 1
+        grown = np.full(1 << bits, -1, dtype=np.int64)
+        for held in slots:
+            if held >= 0:
+                grown[_slot(grown, held, bits)] = held
+        slots = grown
+    return slots, bits, size
+
+
+@njit(cache=True, nogil=True)
+def key_set_ranks(slots, bits):
+    """The set's keys sorted, and the rank of the key held in each slot (read by :func:`key_rank`)."""
+    table = np.sort(slots[slots >= 0])
+    rank = np.empty(slots.size, dtype=np.int64)
+    for i in range(table.size):
+        rank[_slot(slots, table[i], bits)] = i
+    return table, rank
+
+
+@njit(cache=True, nogil=True)
+def key_rank(slots, bits, rank, key):
+    """Rank of ``key`` among the set's sorted keys (``key`` must be in the set)."""
+    return rank[_slot(slots, key, bits)]
+
+
+@njit(cache=True, nogil=True)
+def table_index(table):
+    """Hash index of a sorted, distinct table of non-negative int64 keys: ``(slots, bits, rank)`` for
+    :func:`table_position` (at most half full)."""
+    bits = 10
+    while (1 << bits) < 2 * table.size:
+        bits += 1
     slots = np.full(1 << bits, -1, dtype=np.int64)
-    n_distinct = 0
-    for key in flat:
-        if key < 0:
-            continue
-        h = _slot(slots, key, bits)
-        if slots[h] == key:
-            continue
-        slots[h] = key
-        n_distinct += 1
-        if 2 * n_distinct > slots.size:
-            bits += 1
-            grown = np.full(1 << bits, -1, dtype=np.int64)
-            for held in slots:
-                if held >= 0:
-                    grown[_slot(grown, held, bits)] = held
-            slots = grown
-    return slots, bits
+    rank = np.empty(1 << bits, dtype=np.int64)
+    for i in range(table.size):
+        h = _slot(slots, table[i], bits)
+        slots[h] = table[i]
+        rank[h] = i
+    return slots, bits, rank
+
+
+@njit(cache=True, nogil=True)
+def table_position(slots, bits, rank, key):
+    """Position of ``key`` (≥ 0) in the table indexed by :func:`table_index`, -1 when absent."""
+    h = _slot(slots, key, bits)
+    return rank[h] if slots[h] == key else -1
 
 
 @njit(cache=True, nogil=True)
@@ -85,13 +126,13 @@ def distinct_ranks(keys):
     result as ``np.unique`` followed by a sorted lookup, in O(N) hash-table steps for N entries.
     """
     flat = keys.ravel()
-    slots, bits = _distinct(flat)
-    table = np.sort(slots[slots >= 0])
-    rank = np.empty(slots.size, dtype=np.int64)
-    for i in range(table.size):
-        rank[_slot(slots, table[i], bits)] = i
+    slots, bits, size = empty_key_set()
+    for key in flat:
+        if key >= 0:
+            slots, bits, size = key_set_add(slots, bits, size, key)
+    table, rank = key_set_ranks(slots, bits)
     out = np.empty(flat.size, dtype=np.int64)
     for i in range(flat.size):
         key = flat[i]
-        out[i] = key if key < 0 else rank[_slot(slots, key, bits)]
+        out[i] = key if key < 0 else key_rank(slots, bits, rank, key)
     return table, out.reshape(keys.shape)

@@ -69,6 +69,31 @@ def rooting_log_probs_kernel(root_split, pcsp_root, pcsp_sib, children, log_root
     return out
 
 
+@njit(cache=True, nogil=True)
+def _padded(index, n_values):
+    """One index of :func:`padded_indices`."""
+    if index >= 0:
+        return index
+    return n_values if index == -1 else n_values + 1
+
+
+@njit(cache=True, nogil=True)
+def _pack_kernel(root_split, pcsp_root, pcsp_sib, children, n_root, n_pcsp):
+    n_trees, n_edges = root_split.shape
+    edges = np.empty((n_trees, n_edges, 3), dtype=np.int32)
+    directed = np.empty((n_trees, 2 * n_edges, 4), dtype=np.int32)
+    for t in range(n_trees):
+        for e in range(n_edges):
+            edges[t, e, 0] = _padded(root_split[t, e], n_root)
+            edges[t, e, 1] = _padded(pcsp_root[t, e], n_pcsp)
+            edges[t, e, 2] = _padded(pcsp_root[t, n_edges + e], n_pcsp)
+        for d in range(2 * n_edges):
+            for j in range(2):
+                directed[t, d, j] = children[t, d, j]
+                directed[t, d, 2 + j] = _padded(pcsp_sib[t, d, j], n_pcsp)
+    return edges, directed
+
+
 def packed_tables(root_split: np.ndarray, pcsp_root: np.ndarray, pcsp_sib: np.ndarray, children: np.ndarray,
                   n_root: int, n_pcsp: int) -> tuple[np.ndarray, np.ndarray]:
     """Support indices of :class:`~phylo_vi.sbn.support.IndexedTrees` packed for the E-step kernel.
@@ -78,11 +103,28 @@ def packed_tables(root_split: np.ndarray, pcsp_root: np.ndarray, pcsp_sib: np.nd
     and their PCSPs. Padded indices (:func:`padded_indices`); one tree's rows are contiguous, so
     the kernel reads each tree as one sequential block.
     """
-    n_edges = root_split.shape[1]
-    rooted = padded_indices(pcsp_root, n_pcsp)
-    edges = np.stack([padded_indices(root_split, n_root), rooted[:, :n_edges], rooted[:, n_edges:]], axis=2)
-    directed = np.concatenate([children, padded_indices(pcsp_sib, n_pcsp)], axis=2)
-    return np.ascontiguousarray(edges, dtype=np.int32), np.ascontiguousarray(directed, dtype=np.int32)
+    return _pack_kernel(root_split, pcsp_root, pcsp_sib, children, n_root, n_pcsp)
+
+
+@njit(cache=True, nogil=True)
+def tree_once_counts_kernel(root_split, pcsp_root, pcsp_sib, share, n_root, n_pcsp):
+    """Root-split and PCSP counts when tree t adds ``share[t]`` once to each of its root splits and PCSPs
+    (negative indices skipped); trees in order, a tree's root-side PCSPs before its sister-side ones."""
+    n_trees, n_edges = root_split.shape
+    root = np.zeros(n_root)
+    pcsp = np.zeros(n_pcsp)
+    for t in range(n_trees):
+        for e in range(n_edges):
+            root[root_split[t, e]] += share[t]
+    for t in range(n_trees):
+        for d in range(2 * n_edges):
+            if pcsp_root[t, d] >= 0:
+                pcsp[pcsp_root[t, d]] += share[t]
+        for d in range(2 * n_edges):
+            for j in range(2):
+                if pcsp_sib[t, d, j] >= 0:
+                    pcsp[pcsp_sib[t, d, j]] += share[t]
+    return root, pcsp
 
 
 @njit(cache=True, nogil=True)

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from phylo_vi.sbn.bitkeys import distinct_ranks, keys_to_rows, lookup, row_keys
+from phylo_vi.sbn.bitkeys import (distinct_ranks, empty_key_set, key_rank, key_set_add, key_set_ranks, keys_to_rows,
+                                  lookup, row_keys, table_index, table_position)
 from phylo_vi.sbn.edges import EdgeTables
 
 NO_FACTOR = -2
@@ -102,8 +103,37 @@ def _pair(first, second, n_second):
 
 
 @njit(cache=True, nogil=True)
+def _tree_factor_keys(t, clade_ids, children, n_clades, root_key, root_parent, child_half, sib_parent, sib_child):
+    """Root-split, parent-subsplit and child-half keys of the factors of tree ``t`` (-1 unknown, -2 no factor),
+    written into the one-tree buffers."""
+    n_directed = clade_ids.shape[1]
+    n_edges = n_directed // 2
+    for d in range(n_directed):
+        c0 = children[t, d, 0]
+        if c0 < 0:
+            child_half[d] = NO_FACTOR
+        else:
+            a, b = clade_ids[t, c0], clade_ids[t, children[t, d, 1]]
+            child_half[d] = -1 if (a < 0 or b < 0) else min(a, b)
+    for e in range(n_edges):
+        a, b = clade_ids[t, e], clade_ids[t, e + n_edges]
+        root_key[e] = -1 if (a < 0 or b < 0) else min(a, b)
+    for d in range(n_directed):
+        reverse = d + n_edges if d < n_edges else d - n_edges
+        root_parent[d] = _pair(clade_ids[t, reverse], clade_ids[t, d], n_clades)
+        for j in range(2):
+            if child_half[d] == NO_FACTOR:
+                sib_parent[d, j] = NO_FACTOR
+                sib_child[d, j] = NO_FACTOR
+            else:
+                x, y = children[t, d, j], children[t, d, 1 - j]
+                sib_parent[d, j] = _pair(clade_ids[t, y], clade_ids[t, x], n_clades)
+                sib_child[d, j] = child_half[x]
+
+
+@njit(cache=True, nogil=True)
 def _factor_keys_kernel(clade_ids, children, n_clades):
-    """Root-split, parent-subsplit and child-half keys of every factor (-1 unknown, -2 no factor)."""
+    """:func:`_tree_factor_keys` of every tree, as ``(T, ...)`` arrays."""
     n_trees, n_directed = clade_ids.shape
     n_edges = n_directed // 2
     root_key = np.empty((n_trees, n_edges), dtype=np.int64)
@@ -112,42 +142,99 @@ def _factor_keys_kernel(clade_ids, children, n_clades):
     sib_parent = np.empty((n_trees, n_directed, 2), dtype=np.int64)
     sib_child = np.empty((n_trees, n_directed, 2), dtype=np.int64)
     for t in range(n_trees):
-        for d in range(n_directed):
-            c0 = children[t, d, 0]
-            if c0 < 0:
-                child_half[t, d] = NO_FACTOR
-            else:
-                a, b = clade_ids[t, c0], clade_ids[t, children[t, d, 1]]
-                child_half[t, d] = -1 if (a < 0 or b < 0) else min(a, b)
-        for e in range(n_edges):
-            a, b = clade_ids[t, e], clade_ids[t, e + n_edges]
-            root_key[t, e] = -1 if (a < 0 or b < 0) else min(a, b)
-        for d in range(n_directed):
-            reverse = d + n_edges if d < n_edges else d - n_edges
-            root_parent[t, d] = _pair(clade_ids[t, reverse], clade_ids[t, d], n_clades)
-            for j in range(2):
-                if child_half[t, d] == NO_FACTOR:
-                    sib_parent[t, d, j] = NO_FACTOR
-                    sib_child[t, d, j] = NO_FACTOR
-                else:
-                    x, y = children[t, d, j], children[t, d, 1 - j]
-                    sib_parent[t, d, j] = _pair(clade_ids[t, y], clade_ids[t, x], n_clades)
-                    sib_child[t, d, j] = child_half[t, x]
+        _tree_factor_keys(t, clade_ids, children, n_clades, root_key[t], root_parent[t], child_half[t],
+                          sib_parent[t], sib_child[t])
     return root_key, root_parent, child_half, sib_parent, sib_child
 
 
 @njit(cache=True, nogil=True)
+def _support_kernel(clade_ids, children, n_clades):
+    """Sorted root splits, parent subsplits and PCSPs of the training trees and every factor's index (int32).
+
+    Three passes over the trees, each recomputing one tree's factor keys into O(n) buffers
+    (:func:`_tree_factor_keys`): the distinct root and parent keys, then the PCSP keys (parent rank ×
+    n_clades + child half), then the indices. Hash sets replace the ``(T, 2E, 2)`` key tables, so the
+    memory beyond the outputs does not grow with the number of trees. Same tables and indices as
+    sorting all keys (:func:`~phylo_vi.sbn.bitkeys.distinct_ranks`).
+    """
+    n_trees, n_directed = clade_ids.shape
+    n_edges = n_directed // 2
+    root_key = np.empty(n_edges, dtype=np.int64)
+    root_parent = np.empty(n_directed, dtype=np.int64)
+    child_half = np.empty(n_directed, dtype=np.int64)
+    sib_parent = np.empty((n_directed, 2), dtype=np.int64)
+    sib_child = np.empty((n_directed, 2), dtype=np.int64)
+    root_slots, root_bits, n_roots = empty_key_set()
+    parent_slots, parent_bits, n_parents = empty_key_set()
+    for t in range(n_trees):
+        _tree_factor_keys(t, clade_ids, children, n_clades, root_key, root_parent, child_half, sib_parent, sib_child)
+        for e in range(n_edges):
+            root_slots, root_bits, n_roots = key_set_add(root_slots, root_bits, n_roots, root_key[e])
+        for d in range(n_directed):
+            if child_half[d] >= 0:
+                parent_slots, parent_bits, n_parents = key_set_add(parent_slots, parent_bits, n_parents,
+                                                                   root_parent[d])
+            for j in range(2):
+                if sib_child[d, j] >= 0:
+                    parent_slots, parent_bits, n_parents = key_set_add(parent_slots, parent_bits, n_parents,
+                                                                       sib_parent[d, j])
+    root_table, root_rank = key_set_ranks(root_slots, root_bits)
+    parent_table, parent_rank = key_set_ranks(parent_slots, parent_bits)
+    pcsp_slots, pcsp_bits, n_pcsps = empty_key_set()
+    for t in range(n_trees):
+        _tree_factor_keys(t, clade_ids, children, n_clades, root_key, root_parent, child_half, sib_parent, sib_child)
+        for d in range(n_directed):
+            if child_half[d] >= 0:
+                key = key_rank(parent_slots, parent_bits, parent_rank, root_parent[d]) * n_clades + child_half[d]
+                pcsp_slots, pcsp_bits, n_pcsps = key_set_add(pcsp_slots, pcsp_bits, n_pcsps, key)
+            for j in range(2):
+                if sib_child[d, j] >= 0:
+                    key = (key_rank(parent_slots, parent_bits, parent_rank, sib_parent[d, j]) * n_clades
+                           + sib_child[d, j])
+                    pcsp_slots, pcsp_bits, n_pcsps = key_set_add(pcsp_slots, pcsp_bits, n_pcsps, key)
+    pcsp_table, pcsp_rank = key_set_ranks(pcsp_slots, pcsp_bits)
+    root_ids = np.empty((n_trees, n_edges), dtype=np.int32)
+    pcsp_root = np.empty((n_trees, n_directed), dtype=np.int32)
+    pcsp_sib = np.empty((n_trees, n_directed, 2), dtype=np.int32)
+    for t in range(n_trees):
+        _tree_factor_keys(t, clade_ids, children, n_clades, root_key, root_parent, child_half, sib_parent, sib_child)
+        for e in range(n_edges):
+            root_ids[t, e] = key_rank(root_slots, root_bits, root_rank, root_key[e])
+        for d in range(n_directed):
+            pcsp_root[t, d] = child_half[d]
+            if child_half[d] >= 0:
+                key = key_rank(parent_slots, parent_bits, parent_rank, root_parent[d]) * n_clades + child_half[d]
+                pcsp_root[t, d] = key_rank(pcsp_slots, pcsp_bits, pcsp_rank, key)
+            for j in range(2):
+                pcsp_sib[t, d, j] = sib_child[d, j]
+                if sib_child[d, j] >= 0:
+                    key = (key_rank(parent_slots, parent_bits, parent_rank, sib_parent[d, j]) * n_clades
+                           + sib_child[d, j])
+                    pcsp_sib[t, d, j] = key_rank(pcsp_slots, pcsp_bits, pcsp_rank, key)
+    return root_table, parent_table, pcsp_table, root_ids, pcsp_root, pcsp_sib
+
+
+@njit(cache=True, nogil=True)
 def _ids_kernel(table, keys):
-    """Index of each key in the sorted ``table`` (-1 when absent); negative codes pass through."""
+    """Index of each key in the sorted, distinct ``table`` (-1 when absent); negative codes pass through.
+
+    With more keys than table entries the table goes into a hash index first (one probe per key instead
+    of a binary search); otherwise each key is searched.
+    """
     flat = keys.ravel()
     out = np.empty(flat.size, dtype=np.int64)
+    hashed = flat.size > table.size
+    if hashed:
+        slots, bits, rank = table_index(table)
     for i in range(flat.size):
         key = flat[i]
         if key < 0:
             out[i] = key
-            continue
-        position = np.searchsorted(table, key)
-        out[i] = position if position < table.size and table[position] == key else -1
+        elif hashed:
+            out[i] = table_position(slots, bits, rank, key)
+        else:
+            position = np.searchsorted(table, key)
+            out[i] = position if position < table.size and table[position] == key else -1
     return out.reshape(keys.shape)
 
 
@@ -176,25 +263,17 @@ def _clade_ids(tables: EdgeTables) -> tuple[np.ndarray, np.ndarray]:
 
 
 def build_support(tables: EdgeTables) -> tuple[SubsplitSupport, IndexedTrees]:
-    """Support of the training trees and their indices in it.
+    """Support of the training trees and their indices in it (int32; :func:`_support_kernel`).
 
-    Parent subsplits are kept only where they have a child factor; the distinct keys and every
-    factor's index come from one hash pass each (:func:`distinct_ranks`).
+    Parent subsplits are kept only where they have a child factor.
     """
     clade_keys, clade_ids = _clade_ids(tables)
-    n_clades = len(clade_keys)
-    root_key, root_parent, child_half, sib_parent, sib_child = _factors(tables, clade_ids, n_clades)
-    n_root_factors = root_parent.size
-    parent_keys, parent_ids = distinct_ranks(np.concatenate([np.where(child_half >= 0, root_parent, NO_FACTOR).ravel(),
-                                                             np.where(sib_child >= 0, sib_parent, NO_FACTOR).ravel()]))
-    root_pcsp = _pcsp_keys_kernel(parent_ids[:n_root_factors].reshape(root_parent.shape), child_half, n_clades)
-    sib_pcsp = _pcsp_keys_kernel(parent_ids[n_root_factors:].reshape(sib_parent.shape), sib_child, n_clades)
-    pcsp_keys, pcsp_ids = distinct_ranks(np.concatenate([root_pcsp.ravel(), sib_pcsp.ravel()]))
-    root_splits, root_ids = distinct_ranks(root_key)
+    root_splits, parent_keys, pcsp_keys, root_ids, pcsp_root, pcsp_sib = _support_kernel(
+        np.ascontiguousarray(clade_ids, dtype=np.int64), tables.children, len(clade_keys))
     support = SubsplitSupport(clade_keys=clade_keys, n_words=tables.clades.shape[-1], root_splits=root_splits,
                               parent_keys=parent_keys, pcsp_keys=pcsp_keys)
-    return support, IndexedTrees(root_split=root_ids, pcsp_root=pcsp_ids[:n_root_factors].reshape(root_pcsp.shape),
-                                 pcsp_sib=pcsp_ids[n_root_factors:].reshape(sib_pcsp.shape), children=tables.children)
+    return support, IndexedTrees(root_split=root_ids, pcsp_root=pcsp_root, pcsp_sib=pcsp_sib,
+                                 children=tables.children)
 
 
 def index_trees(tables: EdgeTables, support: SubsplitSupport) -> IndexedTrees:

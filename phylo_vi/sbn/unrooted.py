@@ -32,7 +32,8 @@ import numpy as np
 from phylo_vi.base import COUNT, NON_NEGATIVE, Interval, Options
 from phylo_vi.sbn.base import SubsplitModel
 from phylo_vi.sbn.edges import unrooted_edge_tables
-from phylo_vi.sbn.kernels import expected_counts_kernel, map_parameters_kernel, pad_log_table, packed_tables
+from phylo_vi.sbn.kernels import (expected_counts_kernel, map_parameters_kernel, pad_log_table, packed_tables,
+                                  tree_once_counts_kernel)
 from phylo_vi.sbn.support import IndexedTrees, SubsplitSupport, build_support
 from phylo_vi.trees.arrays import TreeArrays
 from phylo_vi.trees.tree import Tree
@@ -42,13 +43,8 @@ METHODS = ("sa", "em")
 
 def _tree_once_counts(indexed: IndexedTrees, weights: np.ndarray, n_root: int, n_pcsp: int):
     """SA counts: every tree adds w_T/(2n − 3) once to each of its root splits and PCSPs."""
-    n_edges = indexed.root_split.shape[1]
-    share = weights / n_edges
-    root = np.bincount(indexed.root_split.ravel(), weights=np.repeat(share, n_edges), minlength=n_root)
-    pcsp_ids = np.concatenate([indexed.pcsp_root.reshape(len(share), -1), indexed.pcsp_sib.reshape(len(share), -1)], axis=1)
-    valid = pcsp_ids >= 0
-    pcsp = np.bincount(pcsp_ids[valid], weights=np.broadcast_to(share[:, None], pcsp_ids.shape)[valid], minlength=n_pcsp)
-    return root, pcsp
+    return tree_once_counts_kernel(indexed.root_split, indexed.pcsp_root, indexed.pcsp_sib,
+                                   weights / indexed.root_split.shape[1], n_root, n_pcsp)
 
 
 class SubsplitBayesianNetwork(SubsplitModel):
@@ -128,7 +124,10 @@ class SubsplitBayesianNetwork(SubsplitModel):
         self.log_root_, self.log_cpd_ = self._map_parameters(root_sa, pcsp_sa, 0.0)
         self.scores_ = []
         if self.method == "em":
-            self._run_em(indexed, tables.weights, alpha)
+            edges, directed = packed_tables(indexed.root_split, indexed.pcsp_root, indexed.pcsp_sib,
+                                            indexed.children, n_root, n_pcsp)
+            del indexed  # the E-step reads the packed tables only
+            self._run_em(edges, directed, tables.weights, alpha)
         self.n_iter_ = len(self.scores_)
         return self
 
@@ -146,11 +145,10 @@ class SubsplitBayesianNetwork(SubsplitModel):
         pseudo = (alpha * self.parent_prior_ / np.maximum(self.n_children_, 1))[self._pcsp_parent]
         return float(alpha * np.sum(self.root_prior_ * self.log_root_) + np.sum(pseudo * self.log_cpd_))
 
-    def _run_em(self, indexed: IndexedTrees, weights: np.ndarray, alpha: float) -> None:
-        """EM iterations; index tables, padded log tables and count buffers are allocated once."""
+    def _run_em(self, edges: np.ndarray, directed: np.ndarray, weights: np.ndarray, alpha: float) -> None:
+        """EM iterations on the tables of :func:`packed_tables`; padded log tables and count buffers are
+        allocated once."""
         n_root, n_pcsp = len(self.log_root_), len(self.log_cpd_)
-        edges, directed = packed_tables(indexed.root_split, indexed.pcsp_root, indexed.pcsp_sib, indexed.children,
-                                        n_root, n_pcsp)
         log_root, log_cpd = pad_log_table(self.log_root_), pad_log_table(self.log_cpd_)
         self.log_root_, self.log_cpd_ = log_root[:n_root], log_cpd[:n_pcsp]
         bounds = np.linspace(0, len(weights), max(1, min(self.n_threads, len(weights))) + 1).astype(int)
