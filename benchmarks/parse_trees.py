@@ -18,8 +18,8 @@ steadier one. Peak memory of phylo_vi (``VmHWM``) is measured in a fresh process
 fresh process, read with :func:`phylo_vi.io.read_trees` (count, first tree, then the batch
 reader), keyed (:meth:`~phylo_vi.trees.Tree.topology_key`, the linear canonical code above 1,024
 taxa), summarised as ``phylo-vi trees summary`` does (splits as 128-bit hashes above 1,024 taxa,
-:mod:`phylo_vi.trees.split_hashes`) and scored: ``--large-sites`` (default 100) sites simulated under JC69 down the tree,
-``phylo_vi.likelihood.TreeLikelihood(patterns, tree, "JC").log_likelihood()``. Each step reports
+:mod:`phylo_vi.trees.split_hashes`) and scored: ``--large-sites`` (default 100) sites simulated
+under JC69 down the tree, ``phylo_vi.likelihood.TreeLikelihood(patterns, tree, "JC").log_likelihood()``. Each step reports
 its wall-clock seconds and the process's peak RSS (``VmHWM``) after it.
 
 Usage: ``python benchmarks/parse_trees.py [--n-trees 100000] [--large-taxa 100000] [--json]``.
