@@ -17,8 +17,9 @@ steadier one. Peak memory of phylo_vi (``VmHWM``) is measured in a fresh process
 (random joining, exponential branch lengths of mean 0.1) is written as one Newick line and, in a
 fresh process, read with :func:`phylo_vi.io.read_trees` (count, first tree, then the batch
 reader), keyed (:meth:`~phylo_vi.trees.Tree.topology_key`, the linear canonical code above 1,024
-taxa) and scored: ``--large-sites`` (default 100) sites simulated under JC69 down the tree,
-``phylo_vi.likelihood.TreeLikelihood(patterns, tree, "JC").log_likelihood()``. Each step reports
+taxa), summarised as ``phylo-vi trees summary`` does (splits as 128-bit hashes above 1,024 taxa,
+:mod:`phylo_vi.trees.split_hashes`) and scored: ``--large-sites`` (default 100) sites simulated
+under JC69 down the tree, ``phylo_vi.likelihood.TreeLikelihood(patterns, tree, "JC").log_likelihood()``. Each step reports
 its wall-clock seconds and the process's peak RSS (``VmHWM``) after it.
 
 Usage: ``python benchmarks/parse_trees.py [--n-trees 100000] [--large-taxa 100000] [--json]``.
@@ -164,7 +165,9 @@ import numpy as np
 from benchmarks.parse_trees import simulate_jc69
 from phylo_vi.alignment import Alignment
 from phylo_vi.io import read_trees
+from phylo_vi.diagnostics import summarize_sample, summary_document
 from phylo_vi.likelihood import TreeLikelihood
+from phylo_vi.trees.split_hashes import split_hashes
 
 def peak_mb():
     for line in open('/proc/self/status'):
@@ -176,6 +179,7 @@ for tree in read_trees(warm_up, burnin=0.0):  # imports and the Numba cache, out
     TreeLikelihood(Alignment(tree.taxa, np.ones((len(tree.taxa), 2), np.uint8)).site_patterns(), tree,
                    "JC").log_likelihood()
     tree.topology_key()
+    split_hashes(tree)
 steps = [{"step": "loaded", "seconds": 0.0, "peak_rss_mb": peak_mb()}]
 def step(name, function):
     start = time.perf_counter()
@@ -184,6 +188,10 @@ def step(name, function):
     return result
 tree = step("read (read_trees + iterate)", lambda: list(read_trees(path, burnin=0.0))[0])
 key = step("topology key", tree.topology_key)
+def summary():
+    sample = read_trees(path, burnin=0.0)
+    return summary_document(sample, summarize_sample(sample))
+step("trees summary (read + summarize_sample + summary_document)", summary)
 rng = np.random.default_rng(1)
 states = simulate_jc69(tree.parent, np.nan_to_num(tree.branch_length), n_sites, rng)
 codes = np.empty((len(tree.taxa), n_sites), dtype=np.uint8)

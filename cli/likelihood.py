@@ -50,30 +50,38 @@ def likelihood(alignment: Path, tree_file: Path, model_string: str, gradient: bo
     from tqdm import tqdm
 
     from phylo_vi.io import read_alignment
-    from phylo_vi.errors import TaxonMismatchError
+    from phylo_vi.errors import TaxonMismatchError, TreeFormatError
     from phylo_vi.io.trees import read_trees
     from phylo_vi.likelihood import TreeLikelihood, parse_model
 
     model = parse_model(model_string, gamma_median=median_gamma)
     patterns = read_alignment(alignment).site_patterns()
     sample = read_trees(tree_file, burnin=0.0)
+    for _ in sample.batches():
+        # the reader checks every tree's taxa against the first tree's (naming the line): done before
+        # any tree meets the alignment, whose taxa are matched to the namespace that all trees fill
+        pass
     results: list[dict[str, Any]] = []
     resolved = None
     with tqdm(total=len(sample), unit="tree", file=sys.stderr, leave=False,
               disable=quiet or not sys.stderr.isatty(), desc="likelihood") as bar:
-        for index, tree in enumerate(sample):
+        located = ((int(line), tree) for batch in sample.batches() for line, tree in zip(batch.lines, batch))
+        for index, (line, tree) in enumerate(located):
             try:
                 engine = TreeLikelihood(patterns, tree, model, n_threads=threads)
             except TaxonMismatchError as exc:
-                raise TaxonMismatchError(f"{tree_file} (tree {index + 1}) and {alignment}: {exc}") from None
+                raise TaxonMismatchError(f"{tree_file} and {exc}") from None
             resolved = engine.model
             entry: dict[str, Any] = {"tree": tree.name or str(index + 1)}
-            if gradient:
-                value, grad = engine.gradient()
-                entry["log_likelihood"] = value
-                entry["gradient"] = dict(zip(engine.clade_labels(), grad.tolist()))
-            else:
-                entry["log_likelihood"] = engine.log_likelihood()
+            try:
+                if gradient:
+                    value, grad = engine.gradient()
+                    entry["log_likelihood"] = value
+                    entry["gradient"] = dict(zip(engine.clade_labels(), grad.tolist()))
+                else:
+                    entry["log_likelihood"] = engine.log_likelihood()
+            except TreeFormatError as exc:
+                raise TreeFormatError(f"tree {index + 1}: {exc.message}", tree_file, line) from None
             results.append(entry)
             bar.update(1)
     if as_json:

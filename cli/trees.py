@@ -48,9 +48,10 @@ def print_summary(document: dict[str, Any], n_splits: int = DEFAULT_SPLITS_SHOWN
         echo(f"  {row['rank']:>3}  {row['probability']:.6f}  {row['cumulative']:.6f}  {row['newick']}")
     several = len(document["files"]) > 1
     shown = document["splits"][:n_splits]
-    echo(f"\nsplit frequencies ({len(shown)} of {len(document['splits'])} non-trivial splits; "
-         "'*' marks the side without the first taxon):")
-    width = max(document["n_taxa"], len("bitstring"))
+    legend = ("splits by 128-bit hash" if document["split_names"] == "hash128"
+              else "'*' marks the side without the first taxon")
+    echo(f"\nsplit frequencies ({len(shown)} of {len(document['splits'])} non-trivial splits; {legend}):")
+    width = max([len(row["bitstring"]) for row in shown] + [len("bitstring")])
     header = f"  {'ID':>4}  {'bitstring':<{width}}  {'Probab.':>8}"
     if several:
         header += f"  {'Sd(s)':>8}  {'Min(s)':>8}  {'Max(s)':>8}  Nruns"

@@ -23,7 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
-from phylo_vi.diagnostics.split_frequencies import SplitFrequencies
+from phylo_vi.diagnostics.split_frequencies import SplitFrequencies, split_names
 from phylo_vi.errors import PhyloVIError
 from phylo_vi.trees import bitset
 from phylo_vi.trees.taxa import TaxonNamespace, common_namespace
@@ -36,7 +36,8 @@ class SplitTable:
     """Union of the splits of several runs, most frequent (pooled) first.
 
     ``frequencies`` (n_splits, n_runs); ``counts`` (n_splits,) the pooled weighted number of
-    trees holding each split (MrBayes ``#obs``); ``pooled`` the pooled frequency (``Probab.``).
+    trees holding each split (MrBayes ``#obs``); ``pooled`` the pooled frequency (``Probab.``);
+    ``hashed``: ``splits`` are 128-bit hashes (:class:`SplitFrequencies`).
     """
 
     taxa: TaxonNamespace
@@ -45,6 +46,7 @@ class SplitTable:
     counts: np.ndarray
     pooled: np.ndarray
     n_trees: np.ndarray
+    hashed: bool = False
 
     @property
     def n_runs(self) -> int:
@@ -75,7 +77,7 @@ class SplitTable:
         return (self.frequencies > 0).sum(axis=1)
 
     def bitstrings(self) -> list[str]:
-        return bitset.bitset_strings(self.splits, len(self.taxa))
+        return split_names(self.splits, len(self.taxa), self.hashed)
 
 
 def split_table(runs: Sequence[SplitFrequencies]) -> SplitTable:
@@ -83,7 +85,10 @@ def split_table(runs: Sequence[SplitFrequencies]) -> SplitTable:
     if not runs:
         raise PhyloVIError("no runs to tabulate")
     taxa = common_namespace(runs, what="runs")
-    n_words = bitset.n_words(len(taxa))
+    hashed = runs[0].hashed
+    if any(run.hashed != hashed for run in runs):
+        raise PhyloVIError("runs with splits as bitsets and as hashes cannot be tabulated together")
+    n_words = 2 if hashed else bitset.n_words(len(taxa))
     stacked = np.concatenate([run.splits for run in runs]) if any(r.n_splits for r in runs) else \
         np.zeros((0, n_words), dtype=np.uint64)
     splits, inverse = (np.unique(stacked, axis=0, return_inverse=True) if len(stacked)
@@ -99,11 +104,12 @@ def split_table(runs: Sequence[SplitFrequencies]) -> SplitTable:
     frequencies = weights / totals
     counts = weights.sum(axis=1)
     pooled = counts / totals.sum()
-    # most frequent first, ties in the order of the bitstrings (first word of the order keys first)
-    order_words = bitset.string_order_words(splits)
+    # most frequent first, ties in the order of the bitstrings (first word of the order keys first),
+    # of hashed splits in the order of the hashes
+    order_words = splits if hashed else bitset.string_order_words(splits)
     order = np.lexsort([order_words[:, w] for w in range(order_words.shape[1] - 1, -1, -1)] + [-pooled])
     return SplitTable(taxa, splits[order], frequencies[order], counts[order], pooled[order],
-                      np.array([run.n_trees for run in runs]))
+                      np.array([run.n_trees for run in runs]), hashed)
 
 
 def asdsf(runs: Sequence[SplitFrequencies] | SplitTable, min_frequency: float = DEFAULT_MIN_FREQUENCY,

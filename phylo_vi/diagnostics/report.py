@@ -7,7 +7,9 @@ Document keys: ``phylo_vi_version``; ``files`` (per run: ``path``, ``format``, `
 ``probability_sum``, ``credible_set_size`` (level → number of topologies), ``top_topologies``
 (``rank``, ``probability``, ``cumulative``, ``newick``), ``splits`` (the ``.tstat`` columns:
 ``id``, ``bitstring``, ``count``, ``probability``, ``run_frequencies``, ``sd``, ``min``, ``max``,
-``n_runs``), ``asdsf``, ``max_sdsf`` (null for one run) and ``asdsf_min_frequency``.
+``n_runs``; over more than 1,024 taxa ``bitstring`` is ``h`` and the split's 128-bit hash in
+hexadecimal, :mod:`phylo_vi.trees.split_hashes`, as ``split_names`` says: ``"bitstring"`` or
+``"hash128"``), ``asdsf``, ``max_sdsf`` (null for one run) and ``asdsf_min_frequency``.
 """
 from __future__ import annotations
 
@@ -49,7 +51,7 @@ def summary_document(sample, summary: SampleSummary, top: int = DEFAULT_TOP) -> 
     topologies, table = summary.topologies, summary.split_table
     probabilities, cumulative = topologies.probabilities, topologies.cumulative
     bitstrings = table.bitstrings()
-    sd = table.sd
+    sd, low, high, present = table.sd, table.min, table.max, table.n_runs_present  # once: each is a pass
     return {
         "phylo_vi_version": __version__,
         "files": [{"path": str(run.path), "format": run.format, "trees_read": run.n_trees,
@@ -67,11 +69,12 @@ def summary_document(sample, summary: SampleSummary, top: int = DEFAULT_TOP) -> 
         "top_topologies": [{"rank": i + 1, "probability": float(probabilities[i]),
                             "cumulative": float(cumulative[i]), "newick": topologies.newick(i)}
                            for i in range(min(top, topologies.n_topologies))],
+        "split_names": "hash128" if table.hashed else "bitstring",
         "splits": [{"id": i + 1, "bitstring": bitstrings[i], "count": float(table.counts[i]),
                     "probability": float(table.pooled[i]),
                     "run_frequencies": [float(f) for f in table.frequencies[i]],
-                    "sd": _finite(sd[i]), "min": float(table.min[i]), "max": float(table.max[i]),
-                    "n_runs": int(table.n_runs_present[i])} for i in range(table.n_splits)],
+                    "sd": _finite(sd[i]), "min": float(low[i]), "max": float(high[i]),
+                    "n_runs": int(present[i])} for i in range(table.n_splits)],
         "asdsf": _finite(summary.asdsf),
         "max_sdsf": _finite(summary.max_sdsf),
         "asdsf_min_frequency": summary.min_frequency,

@@ -7,7 +7,7 @@ from typing import Iterable, Sequence
 from phylo_vi.diagnostics.asdsf import DEFAULT_MIN_FREQUENCY, SplitTable, asdsf, split_table
 from phylo_vi.diagnostics.split_frequencies import SplitCounter, SplitFrequencies
 from phylo_vi.diagnostics.topologies import TopologyCounter, TopologyFrequencies
-from phylo_vi.diagnostics.tree_keys import topology_key, tree_splits
+from phylo_vi.diagnostics.tree_keys import topology_key
 from phylo_vi.errors import EmptyInputError
 from phylo_vi.trees.taxa import TaxonNamespace, common_namespace
 from phylo_vi.trees.tree import Tree
@@ -53,21 +53,23 @@ class SampleSummary:
 
 
 def summarize_runs(runs: Sequence[Iterable[Tree]], names: Sequence[str] | None = None, *,
-                   min_frequency: float = DEFAULT_MIN_FREQUENCY) -> SampleSummary:
+                   min_frequency: float = DEFAULT_MIN_FREQUENCY, hashed_splits: bool | None = None) -> SampleSummary:
     """Stream every run once, counting splits and topologies per run, then pool them.
 
     ``runs`` are iterables of trees sharing one taxon namespace (read them with one
     namespace). A run that yields no tree raises :class:`~phylo_vi.errors.EmptyInputError`.
+    ``hashed_splits``: count splits as 128-bit hashes (memory linear in the number of taxa per
+    tree, :mod:`phylo_vi.trees.split_hashes`) or as bitsets; None: hashes above 1,024 taxa.
     """
     names = [f"run{i + 1}" for i in range(len(runs))] if names is None else list(names)
     summaries: list[RunSummary] = []
     pooled = TopologyCounter()
     for name, trees in zip(names, runs):
-        split_counter, topology_counter = SplitCounter(), TopologyCounter()
+        split_counter, topology_counter = SplitCounter(hashed=hashed_splits), TopologyCounter()
         for tree in trees:
-            splits = tree_splits(tree)
+            splits = split_counter.splits_of(tree)
             split_counter.add(tree, splits)
-            topology_counter.add(tree, topology_key(tree, splits))
+            topology_counter.add(tree, tree.topology_key() if split_counter.hashed else topology_key(tree, splits))
         if split_counter.n_trees == 0:
             raise EmptyInputError(f"run {name!r} has no trees left to summarize")
         summaries.append(RunSummary(name, split_counter.result(), topology_counter.result()))

@@ -8,10 +8,15 @@ per class (:func:`class_messages`).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
 from phylo_vi.likelihood.transition import HOT, matrix_entries
+
+#: the smallest normal double: the floor of the scaling factor of :func:`normalised_product`
+SMALLEST_NORMAL = float(np.finfo(np.float64).tiny)
 
 # The helpers here index whole arrays (no views): a view costs a reference-count update,
 # which would be paid for every node, category and block.
@@ -196,6 +201,35 @@ def multiply_messages(up, child_nodes, first, last, nb, dst, d):
                 c = np.intp(child_nodes[ci])
                 for p in range(nb):
                     dst[d, k, i, p] *= up[c, k, i, p]
+
+
+@njit(**HOT)
+def normalised_product(a, ia, b, ib, nb, dst, d, factor, log_scale):
+    """``dst[d, k, i, p] = a[ia, k, i, p] b[ib, k, i, p] / s_p`` with ``s_p`` the largest such product
+    over (k, i) (at least the smallest normal double), ``log s_p`` added to ``log_scale[p]`` unless
+    it is empty. ``factor`` (block,) is scratch; ``dst[d]`` may be ``a[ia]``.
+
+    The factor ``1 / s_p`` multiplies ``a`` before ``b`` does, so no entry of the normalised
+    product underflows unless it is below the range of a double relative to the largest, even
+    when ``s_p`` itself is tiny: two messages near 1 at different states across branches of
+    1e-300 have a product of largest entry ~1e-300 whose other entries, ~1e-600, still count.
+    Multiplying first and rescaling after (as BEAGLE does) loses them."""
+    n_categories = dst.shape[1]
+    for p in range(nb):
+        factor[p] = 0.0
+    for k in range(n_categories):
+        for i in range(4):
+            for p in range(nb):
+                factor[p] = max(factor[p], a[ia, k, i, p] * b[ib, k, i, p])
+    for p in range(nb):
+        largest = max(factor[p], SMALLEST_NORMAL)
+        factor[p] = 1.0 / largest
+        if log_scale.shape[0] > 0:
+            log_scale[p] += math.log(largest)
+    for k in range(n_categories):
+        for i in range(4):
+            for p in range(nb):
+                dst[d, k, i, p] = (a[ia, k, i, p] * factor[p]) * b[ib, k, i, p]
 
 
 @njit(**HOT)

@@ -3,8 +3,15 @@
 **Scaling.** A block is first pruned without any rescaling. Every node's partial is bounded
 below by the site likelihood (``L_p <= max_i p_v[i]`` for every node v, since transition rows
 sum to one), so when every ``L_p >= 1e-280`` no partial has underflowed and the result is exact.
-Only when a site falls below that threshold is the block pruned again, rescaling every internal
+Only when a site falls below that threshold is the block pruned again, normalising every internal
 partial by its maximum and accumulating the logarithms: scaling costs nothing unless needed.
+Rescaling the product of a node's messages after forming it (as BEAGLE does) is not enough: the
+messages can each be near 1 at different states while their product is ~1e-300 at most and
+~1e-600 elsewhere (every branch at 1e-300 between different sequences), and those entries count
+in the likelihood. Where a product's largest entry is that small (and at multifurcations and in
+the gradient) the partial is formed as a chain of normalised products
+(:func:`~phylo_vi.likelihood.messages.normalised_product`), each divided by its maximum as it is
+formed.
 """
 from __future__ import annotations
 
@@ -14,16 +21,20 @@ import numpy as np
 from numba import njit
 
 from phylo_vi.likelihood.messages import (gathered_message, matrix_message, message_of_product, multiply_messages,
-                                          tip_internal_messages, tip_message, two_internal_messages,
-                                          two_tip_messages)
+                                          normalised_product, tip_internal_messages, tip_message,
+                                          two_internal_messages, two_tip_messages)
 from phylo_vi.likelihood.transition import HOT
 
 SCALING_THRESHOLD = 1e-280
+#: a rescaled binary node whose product of messages has a largest entry below this (at some
+#: pattern) is formed again as a normalised product: entries lost to underflow in the plain
+#: product are then below 2.2e-308 / 2^-64 = 4e-289 of the largest (2.2e-308 in the normalised one)
+EXACT_PRODUCT_FLOOR = 2.0 ** -64
 
 
 @njit(**HOT)
 def _postorder_block(lo, hi, scaled, store_up, use_classes, child_offsets, child_nodes, tip_row, tips, pmats, post,
-                     up, log_scale, slot, node_classes, boundary_row, pattern_class, messages):
+                     up, log_scale, factor, slot, node_classes, boundary_row, pattern_class, messages):
     """Partials ``post[slot[u], k, i, p - lo]`` of every internal node u for patterns ``lo:hi``.
 
     ``slot`` reuses a partial buffer once its node has been consumed by its parent, so the
@@ -31,6 +42,11 @@ def _postorder_block(lo, hi, scaled, store_up, use_classes, child_offsets, child
     message ``up[c] = P_c p_c`` of every non-root node c is kept instead: a binary non-root node
     sends its message straight from its children's (:func:`message_of_product`, its partial
     never stored) unless the block is rescaled; the root's partial goes to ``post``.
+
+    A rescaled block (``log_scale`` receives the logarithms, ``factor`` (block,) is scratch)
+    forms a binary node's product in one pass and rescales it unless its largest entry is below
+    ``EXACT_PRODUCT_FLOOR``; such nodes, multifurcations and the gradient's nodes store their
+    children's messages in ``up`` and normalise the product as it is formed.
 
     With ``use_classes`` (unscaled blocks of a plan with site classes) compact nodes are
     skipped: a dense node reads a compact child's message from ``messages`` through
@@ -68,8 +84,22 @@ def _postorder_block(lo, hi, scaled, store_up, use_classes, child_offsets, child
                     tip_internal_messages(pmats, k, b, tips, np.intp(rb), lo, a, post, np.intp(slot[a]), nb, post, d)
                 else:
                     two_internal_messages(pmats, k, a, b, post, np.intp(slot[a]), np.intp(slot[b]), nb, post, d)
-            if scaled:
-                rescale(post[target], nb, log_scale)
+            if not scaled or _rescale_if_exact(post[target], nb, log_scale, factor):
+                continue
+        if scaled:
+            # every child's message in up (a dense child's is there already in the gradient), their
+            # product normalised as it is formed
+            for ci in range(first, last):
+                c = child_nodes[ci]
+                for k in range(n_categories):
+                    if tip_row[c] >= 0:
+                        tip_message(pmats, c, k, tips, tip_row[c], lo, nb, up, c, False)
+                    elif not store_up:
+                        matrix_message(pmats, c, k, post, slot[c], nb, up, c, False)
+            _normalised_product_of_messages(up, child_nodes, first, last, nb, post, target, factor, log_scale)
+            if store_up and u != n_nodes - 1:
+                for k in range(n_categories):
+                    matrix_message(pmats, u, k, post, target, nb, up, u, False)
             continue
         if store_up:
             # leaf and compact children's messages now; a dense child sent its message when visited
@@ -80,10 +110,8 @@ def _postorder_block(lo, hi, scaled, store_up, use_classes, child_offsets, child
                         tip_message(pmats, c, k, tips, tip_row[c], lo, nb, up, c, False)
                 elif compact_child and boundary_row[c] >= 0:
                     gathered_message(messages, pattern_class, boundary_row[c], lo, nb, up, c, False)
-            if u == n_nodes - 1 or scaled or last - first != 2:
+            if u == n_nodes - 1 or last - first != 2:
                 multiply_messages(up, child_nodes, first, last, nb, post, target)
-                if scaled:
-                    rescale(post[target], nb, log_scale)
                 if u != n_nodes - 1:
                     for k in range(n_categories):
                         matrix_message(pmats, u, k, post, target, nb, up, u, False)
@@ -104,8 +132,42 @@ def _postorder_block(lo, hi, scaled, store_up, use_classes, child_offsets, child
                     tip_message(pmats, c, k, tips, row, lo, nb, post, target, multiply)
                 else:
                     matrix_message(pmats, c, k, post, slot[c], nb, post, target, multiply)
-        if scaled:
-            rescale(post[target], nb, log_scale)
+
+
+@njit(**HOT)
+def _rescale_if_exact(partial, nb, log_scale, largest):
+    """:func:`rescale` ``partial`` (K, 4, block) and return True if the largest entry of every pattern is
+    at least ``EXACT_PRODUCT_FLOOR``; otherwise leave it and return False (``largest`` (block,) is
+    scratch). A product of two messages whose largest entry is that small may have lost entries to
+    underflow that count (:func:`~phylo_vi.likelihood.messages.normalised_product`)."""
+    n_categories = partial.shape[0]
+    smallest = np.inf
+    for p in range(nb):
+        value = 0.0
+        for k in range(n_categories):
+            for i in range(4):
+                value = max(value, partial[k, i, p])
+        largest[p] = value
+        smallest = min(smallest, value)
+    if smallest < EXACT_PRODUCT_FLOOR:
+        return False
+    for p in range(nb):
+        factor = 1.0 / largest[p]
+        for k in range(n_categories):
+            for i in range(4):
+                partial[k, i, p] *= factor
+        log_scale[p] += math.log(largest[p])
+    return True
+
+
+@njit(**HOT)
+def _normalised_product_of_messages(up, child_nodes, first, last, nb, dst, d, factor, log_scale):
+    """``dst[d] = prod_c up[c]`` over the children ``child_nodes[first:last]``, normalised as each
+    message joins (:func:`~phylo_vi.likelihood.messages.normalised_product`)."""
+    normalised_product(up, np.intp(child_nodes[first]), up, np.intp(child_nodes[first + 1]), nb, dst, d, factor,
+                       log_scale)
+    for ci in range(first + 2, last):
+        normalised_product(dst, d, up, np.intp(child_nodes[ci]), nb, dst, d, factor, log_scale)
 
 
 @njit(**HOT)
@@ -188,7 +250,7 @@ def block_log_likelihood(lo, hi, store_up, use_classes, child_offsets, child_nod
     """
     root = slot[tip_row.shape[0] - 1]
     _postorder_block(lo, hi, False, store_up, use_classes, child_offsets, child_nodes, tip_row, tips, pmats, post,
-                     up, site[0], slot, node_classes, boundary_row, pattern_class, messages)
+                     up, site[0], site[1], slot, node_classes, boundary_row, pattern_class, messages)
     value = _root_block(lo, hi, False, post[root], freqs, cat_weights, invariant, weights, site[0], site[1],
                         site[2], pattern_out)
     if not math.isnan(value):
@@ -196,7 +258,7 @@ def block_log_likelihood(lo, hi, store_up, use_classes, child_offsets, child_nod
     if store_up and use_classes:
         return value, True
     _postorder_block(lo, hi, True, store_up, False, child_offsets, child_nodes, tip_row, tips, pmats, post, up,
-                     site[0], slot, node_classes, boundary_row, pattern_class, messages)
+                     site[0], site[1], slot, node_classes, boundary_row, pattern_class, messages)
     value = _root_block(lo, hi, True, post[root], freqs, cat_weights, invariant, weights, site[0], site[1],
                         site[2], pattern_out)
     return value, True

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from phylo_vi.likelihood.messages import message_of_product
+from phylo_vi.likelihood.messages import message_of_product, normalised_product
 from phylo_vi.likelihood.postorder import rescale
 from phylo_vi.likelihood.transition import HOT, matrix_entries, square_entries
 
@@ -59,6 +59,19 @@ def _product_above(pre, u, up, child_nodes, first, last, ci, k, nb, qt):
                 sibling = child_nodes[si]
                 for p in range(nb):
                     qt[0, k, i, p] *= up[sibling, k, i, p]
+
+
+@njit(**HOT)
+def _normalised_product_above(pre, u, up, child_nodes, first, last, ci, nb, qt, factor):
+    """``qt[0] = pre[u] * prod_{s != c} up[s]`` for every category up to a factor per pattern, a
+    chain of normalised products (:func:`~phylo_vi.likelihood.messages.normalised_product`) so
+    that no entry that counts underflows (rescaled blocks). The gradient is a ratio of two sums
+    linear in ``qt``, which the factor leaves unchanged."""
+    source, row = pre, np.intp(u)
+    for si in range(first, last):
+        if si != ci:
+            normalised_product(source, row, up, np.intp(child_nodes[si]), nb, qt, 0, factor, factor[:0])
+            source, row = qt, np.intp(0)
 
 
 @njit(**HOT)
@@ -216,7 +229,8 @@ def preorder_block(lo, hi, scaled, with_hessian, use_classes, child_offsets, chi
 
     Scratch: ``qt`` (1, K, 4, block) = pre-order partial above the branch (stored only below
     multifurcations, in rescaled blocks and for the Hessian; otherwise it is formed in registers);
-    ``numer`` (K, block);
+    ``numer`` (K, block); in rescaled blocks ``qt`` is a normalised product
+    (:func:`_normalised_product_above`), known up to a factor per pattern;
     ``site`` rows: 1 tree fractions and 2 tree likelihoods (from the root), 3 d1, 4 d2,
     5 ratio = fraction / den, 6 weights * ratio, 7 work, 8 den. Unscaled blocks use the root's
     tree likelihood as the denominator of every branch; scaled blocks recompute it per branch
@@ -248,9 +262,12 @@ def preorder_block(lo, hi, scaled, with_hessian, use_classes, child_offsets, chi
                     _product_above(pre, u, up, child_nodes, first, last, ci, k, nb, qt)
                     _sum_by_class(qt, k, weighted, pattern_class, boundary_row[c], lo, nb, class_above)
                 continue
+            if scaled:
+                _normalised_product_above(pre, u, up, child_nodes, first, last, ci, nb, qt, site[7])
             for k in range(n_categories):
                 if stored:
-                    _product_above(pre, u, up, child_nodes, first, last, ci, k, nb, qt)
+                    if not scaled:
+                        _product_above(pre, u, up, child_nodes, first, last, ci, k, nb, qt)
                     _numerator(qt, k, rate_matrix, up, c, nb, numer, cat_weights[k])
                     if internal:
                         _transposed_message(pmats, c, k, qt, nb, pre)

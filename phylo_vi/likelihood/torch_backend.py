@@ -8,7 +8,9 @@ device and dtype of the module (float64 by default).
 Pruning as in :mod:`phylo_vi.likelihood.kernels` (Felsenstein 1981): node partials
 ``(S, K, P, 4)`` are products of child messages ``partial_c @ P_c^T``; every internal partial is
 divided by its maximum over (k, i) and the logarithms are accumulated (the maxima are detached:
-they are exact constants of the rescaling, so gradients are unchanged). Transition matrices
+they are exact constants of the rescaling, so gradients are unchanged). Each product of messages
+is normalised as it is formed, not after (:func:`_normalised_product`): messages near 1 at
+different states across branches of 1e-300 have a product whose entries that count are ~1e-600. Transition matrices
 come from the fixed model's eigendecomposition, ``I + sum_{m>=1} U_m expm1(lambda_m tau) U^-1_m`` as
 in :mod:`phylo_vi.likelihood.transition`, or, when exchangeabilities or frequencies are passed as
 tensors, from ``torch.linalg.matrix_exp`` of the normalised rate matrix built from them
@@ -48,6 +50,17 @@ def rate_matrix_from(exchangeabilities: torch.Tensor, frequencies: torch.Tensor)
     q = q - torch.diag_embed(q.sum(-1))
     scale = -(pi * torch.diagonal(q, dim1=-2, dim2=-1)).sum(-1)
     return q / scale[..., None, None]
+
+
+def _normalised_product(partial: torch.Tensor, message: torch.Tensor,
+                        log_scale: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``partial * message`` (S, K, P, 4) divided by its (detached) maximum over (k, i) per sample and
+    pattern (at least the smallest normal double), and ``log_scale`` (S, P) plus its logarithm. The
+    division is applied to ``partial`` before ``message`` multiplies in, so entries of the product
+    below the range of a double but within it relative to the maximum survive (see
+    :func:`phylo_vi.likelihood.messages.normalised_product`)."""
+    largest = (partial * message).detach().amax(dim=(1, 3), keepdim=True).clamp_min(torch.finfo(partial.dtype).tiny)
+    return (partial / largest) * message, log_scale + torch.log(largest[:, 0, :, 0])
 
 
 class TorchTreeLikelihood(torch.nn.Module):
@@ -127,10 +140,13 @@ class TorchTreeLikelihood(torch.nn.Module):
                     message = self.tips[self._tip_row[c]] @ pmats[:, c]           # (S, K, P, 4)
                 else:
                     message = partials.pop(c) @ pmats[:, c]
-                partial = message if partial is None else partial * message
-            largest = partial.detach().amax(dim=(1, 3), keepdim=True).clamp_min(torch.finfo(t.dtype).tiny)
-            partials[u] = partial / largest
-            log_scale = log_scale + torch.log(largest[:, 0, :, 0])
+                if partial is None:
+                    partial = message
+                else:
+                    partial, log_scale = _normalised_product(partial, message, log_scale)
+            if len(children) == 1:
+                partial, log_scale = _normalised_product(partial, torch.ones_like(partial), log_scale)
+            partials[u] = partial
         root = partials.pop(self.tree.root)
         pi = self.freqs if frequencies is None else frequencies
         tree = torch.einsum("skpi,i,k->sp", root, pi, self.cat_weights)

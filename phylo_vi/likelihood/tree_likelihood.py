@@ -10,7 +10,7 @@ import numba
 import numpy as np
 
 from phylo_vi.alignment import SitePatterns
-from phylo_vi.errors import PhyloVIError
+from phylo_vi.errors import InvalidParameterError, PhyloVIError, TreeFormatError
 from phylo_vi.likelihood import kernels
 from phylo_vi.likelihood.frequencies import empirical_frequencies
 from phylo_vi.likelihood.gamma import gamma_category_rates_derivative
@@ -99,9 +99,20 @@ class TreeLikelihood:
             raise PhyloVIError(f"expected branch lengths of shape (S, {self.n_branches}), got {t.shape}")
         return t
 
-    @staticmethod
-    def _invalid_lengths() -> PhyloVIError:
-        return PhyloVIError("branch lengths must be finite and non-negative (is one missing in the tree file?)")
+    def _invalid_lengths(self, t: np.ndarray) -> PhyloVIError:
+        """The error for branch lengths ``t`` of which one is negative or not finite, naming the first
+        such branch by the taxa below it: a :class:`TreeFormatError` when they are the tree's own
+        (a caller that knows the file adds it), an :class:`InvalidParameterError` otherwise."""
+        rows = t.reshape(-1, self.n_branches)
+        sample, branch = np.argwhere(~((rows >= 0) & (rows < np.inf)))[0]
+        value = float(rows[sample, branch])
+        what = "missing" if np.isnan(value) else "negative" if value < 0 else "infinite"
+        clade = "|".join(sorted(self.tree.taxa[i] for i in bitset_indices(self.tree.clades[branch])))
+        message = f"the length of the branch above {clade} is {what} ({value!r}): branch lengths must be finite " \
+                  f"and non-negative"
+        if np.shares_memory(t, self._default_lengths):
+            return TreeFormatError(message)
+        return InvalidParameterError(message)
 
     def _set_threads(self) -> None:
         numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
@@ -111,14 +122,14 @@ class TreeLikelihood:
              category: np.ndarray, with_hessian: bool) -> None:
         if not kernels.evaluate(mode, t, out, gradients, hessian, category, with_hessian, _NO_TOPOLOGIES,
                                 _NO_SLOTS, *self.plan):
-            raise self._invalid_lengths()
+            raise self._invalid_lengths(t)
 
     def log_likelihood(self, branch_lengths=None) -> float:
         """log L (natural log, constants included) at ``branch_lengths`` (B,), default the tree's."""
         t = self._lengths(branch_lengths)
         if self.threads > 1:
             if not kernels.valid_lengths(t):
-                raise self._invalid_lengths()
+                raise self._invalid_lengths(t)
             self._set_threads()
             return float(kernels.plan_log_likelihood_threads(self.plan, t))
         out = np.empty(1)
@@ -133,7 +144,7 @@ class TreeLikelihood:
         category = np.zeros((self.n_branches, self.model.n_categories))
         if self.threads > 1:
             if not kernels.valid_lengths(t):
-                raise self._invalid_lengths()
+                raise self._invalid_lengths(t)
             self._set_threads()
             value = kernels.plan_gradient_threads(self.plan, t, gradient, hessian, category, with_hessian)
         else:
@@ -232,7 +243,7 @@ class TreeLikelihood:
         out = np.empty(len(t))
         if self.threads > 1:
             if not kernels.valid_lengths(t):
-                raise self._invalid_lengths()
+                raise self._invalid_lengths(t)
             self._set_threads()
             kernels.plan_log_likelihood_batch_threads(self.plan, t, out)
         else:

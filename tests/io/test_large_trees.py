@@ -18,6 +18,7 @@ from phylo_vi.io.tree_batches import CHUNK_BYTES, iter_tree_batches
 from phylo_vi.trees import TaxonNamespace, Tree
 from phylo_vi.trees.bitset import bitset_to_int
 from phylo_vi.trees.random_trees import random_joining_parent
+from phylo_vi.trees.split_hashes import taxon_label
 
 
 def caterpillar_parent(n_taxa: int) -> np.ndarray:
@@ -39,6 +40,17 @@ def write_tree(path, parent: np.ndarray, rng: np.random.Generator, rooted: bool 
     tree = Tree(parent, rng.exponential(0.1, len(parent)), taxon, taxa, rooted=rooted)
     path.write_text(format_newick(tree) + "\n")
     return names
+
+
+def reference_hashes(sides: set[int], n_taxa: int) -> set[tuple[int, int]]:
+    """The 128-bit hash of every side: XOR of the labels of its taxa (:mod:`phylo_vi.trees.split_hashes`)."""
+    labels = np.array([[taxon_label(i, 0), taxon_label(i, 1)] for i in range(n_taxa)], dtype=np.uint64)
+    hashes = set()
+    for side in sides:
+        bits = np.unpackbits(np.frombuffer(side.to_bytes(-(-n_taxa // 8), "little"), dtype=np.uint8),
+                             bitorder="little")[:n_taxa]
+        hashes.add(tuple(np.bitwise_xor.reduce(labels[bits.astype(bool)], axis=0).tolist()))
+    return hashes
 
 
 def reference_splits(parent: np.ndarray, names: list[str], taxa: TaxonNamespace) -> set[int]:
@@ -66,11 +78,14 @@ def test_large_tree_is_read_and_summarised_with_the_right_splits(tmp_path, n_tax
     path = tmp_path / "big.nwk"
     names = write_tree(path, parent, rng)
     sample = read_trees(path, burnin=0.0)
-    summary = summarize_runs(sample.runs)
     expected = reference_splits(parent, names, sample.taxa)
-    got = {bitset_to_int(row) for row in summary.split_table.splits}
-    assert got == expected
     assert len(expected) == n_taxa - 3
+    # as bitsets, and by default (above 1,024 taxa) as 128-bit hashes: those of the reference sides
+    by_bitset = summarize_runs(sample.runs, hashed_splits=False)
+    assert {bitset_to_int(row) for row in by_bitset.split_table.splits} == expected
+    summary = summarize_runs(sample.runs)
+    assert summary.split_table.hashed
+    assert {tuple(row) for row in summary.split_table.splits.tolist()} == reference_hashes(expected, n_taxa)
     assert summary.n_trees == 1 and summary.topologies.n_topologies == 1
     assert np.all(summary.split_table.pooled == 1.0)
 

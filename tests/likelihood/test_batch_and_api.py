@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from phylo_vi.errors import PhyloVIError, TaxonMismatchError
+from phylo_vi.errors import InvalidParameterError, PhyloVIError, TaxonMismatchError
 from phylo_vi.io.newick import read_newick
 from phylo_vi.likelihood import TreeLikelihood, parse_model, with_model
 from phylo_vi.likelihood.kernels import plan_log_likelihood
@@ -69,6 +69,14 @@ def test_invalid_inputs_raise(engine, ds1_patterns, reference_dir):
         engine.log_likelihood(-np.ones(engine.n_branches))
     with pytest.raises(PhyloVIError):
         engine.log_likelihood_batch(np.ones(engine.n_branches))
+    # the first bad branch named by the taxa below it (branch 0 is above a leaf)
+    lengths = engine.tree.branch_length[:-1].copy()
+    lengths[0] = -0.5
+    leaf = engine.tree.taxa[engine.tree.taxon[0]]
+    with pytest.raises(InvalidParameterError, match=rf"branch above {leaf} is negative \(-0.5\)"):
+        engine.log_likelihood(lengths)
+    with pytest.raises(InvalidParameterError, match=rf"branch above {leaf} is negative"):
+        engine.log_likelihood_batch(np.stack([engine.tree.branch_length[:-1], lengths]))
     with pytest.raises(PhyloVIError):
         TreeLikelihood(ds1_patterns, engine.tree, "JC").gamma_shape_derivative()
     tree = next(read_newick(reference_dir / "sim100x10000.true.nwk"))

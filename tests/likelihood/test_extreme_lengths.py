@@ -157,9 +157,9 @@ def _close(actual: float, expected: mpmath.mpf, rel: float) -> bool:
 @pytest.mark.parametrize("model_string", MODELS)
 def test_log_likelihood_is_exact_for_every_length(model_string, tree, patterns):
     # one branch at t (a leaf's, then the internal one) with the others at the tree's lengths, and every
-    # branch at t. Not every branch at 1e-300: the column A, C, G, T then has likelihood ~1e-900, and the
-    # product of messages at the root is ~1e-600 relative to its largest entry, below the range of a
-    # double (pruning in float64 with rescaled node partials, as in BEAGLE, returns -inf there).
+    # branch at t. With every branch at 1e-300 the column A, C, G, T has likelihood ~1e-900 and the
+    # product of the three messages at the root is ~1e-600 relative to its largest entry, below the
+    # range of a double unless the running product is rescaled before the third message.
     _check_log_likelihoods(model_string, tree, patterns)
 
 
@@ -170,9 +170,8 @@ def _check_log_likelihoods(model_string, tree, patterns):
     twin = TorchTreeLikelihood(patterns, tree, model)
     base = tree.branch_length[:-1].copy()
     for t in LENGTHS:
-        configurations = [np.concatenate([[t], base[1:]]), np.concatenate([base[:2], [t], base[3:]])]
-        if t != 1e-300:
-            configurations.append(np.full(lik.n_branches, t))
+        configurations = [np.concatenate([[t], base[1:]]), np.concatenate([base[:2], [t], base[3:]]),
+                          np.full(lik.n_branches, t)]
         for lengths in configurations:
             expected = exact.log_likelihood(tree, [mpmath.mpf(x) for x in lengths])
             assert _close(lik.log_likelihood(lengths), expected, 1e-12), (t, lengths)
@@ -194,20 +193,32 @@ def test_all_branches_at_zero_between_different_sequences_is_impossible(tree, pa
 
 @pytest.mark.parametrize("model_string", [MODELS[0], MODELS[-1]])
 def test_gradient_is_exact_for_every_length(model_string, tree, patterns):
-    # branch of taxon a at t, the others at the tree's lengths; reference: central differences in mpmath
+    # the branch of taxon a at t with the others at the tree's lengths, and every branch at t (not at 0,
+    # where log L = -inf: see above), in the engine and by autograd through the torch twin. Reference:
+    # central differences in mpmath with a step of 1e-60 (1e-60 times the length above 1) for the one
+    # branch, and of 1e-20 times the length for every branch at t, where log L near t = 1e-300 changes
+    # on the scale of t itself (about log t per change of state): the error is then ~1e-40 relative,
+    # and the 40 digits that P(1e-300)'s off-diagonals keep (module docstring) leave 20 in the difference.
     model = parse_model(model_string)
     exact = ExactModel(model)
     lik = TreeLikelihood(patterns, tree, model)
+    twin = TorchTreeLikelihood(patterns, tree, model)
     base = tree.branch_length[:-1].copy()
     for t in LENGTHS:
-        lengths = np.concatenate([[t], base[1:]])
-        _, gradient = lik.gradient(lengths)
-        with mpmath.workdps(DIGITS):
-            point = [mpmath.mpf(x) for x in lengths]
-            for b in range(lik.n_branches):
-                step = max(point[b], 1) * mpmath.mpf("1e-60")
-                up, down = list(point), list(point)
-                up[b] += step
-                down[b] -= step
-                expected = (exact.log_likelihood(tree, up) - exact.log_likelihood(tree, down)) / (2 * step)
-                assert abs(gradient[b] - float(expected)) <= 1e-9 * abs(float(expected)) + 1e-12, (t, b)
+        configurations = [(np.concatenate([[t], base[1:]]), lambda x: max(x, 1) * mpmath.mpf("1e-60"))]
+        if t > 0:
+            configurations.append((np.full(lik.n_branches, t), lambda x: x * mpmath.mpf("1e-20")))
+        for lengths, step_at in configurations:
+            _, gradient = lik.gradient(lengths)
+            tensor = torch.tensor(lengths, requires_grad=True)
+            twin.log_likelihood(tensor).backward()
+            with mpmath.workdps(DIGITS):
+                point = [mpmath.mpf(x) for x in lengths]
+                for b in range(lik.n_branches):
+                    step = step_at(point[b])
+                    up, down = list(point), list(point)
+                    up[b] += step
+                    down[b] -= step
+                    expected = float((exact.log_likelihood(tree, up) - exact.log_likelihood(tree, down)) / (2 * step))
+                    assert abs(gradient[b] - expected) <= 1e-9 * abs(expected) + 1e-12, (t, b, lengths)
+                    assert abs(float(tensor.grad[b]) - expected) <= 1e-9 * abs(expected) + 1e-12, (t, b, lengths)
