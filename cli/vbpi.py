@@ -14,7 +14,7 @@ from phylo_vi.cli.common import (DeviceType, burnin_choice, emit_json, json_opti
 from phylo_vi.cli.sbn import ManyValuesCommand
 from phylo_vi.io.newick import format_newick
 
-ESTIMATOR_CHOICES = ["vimco", "rws"]
+ESTIMATOR_CHOICES = ["vimco", "rws", "unordered-set", "sum-and-sample"]
 existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 evaluation_options = [
     click.option("--eval-runs", type=click.IntRange(min=2), default=1000, show_default=True,
