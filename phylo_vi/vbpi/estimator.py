@@ -33,7 +33,7 @@ from phylo_vi.vbpi.model import PhylogeneticModel
 from phylo_vi.vbpi.canonical import ROOTINGS
 from phylo_vi.vbpi.objectives import ESTIMATORS, inverse_temperature, surrogate
 from phylo_vi.vbpi.output import draw_trees
-from phylo_vi.vbpi.posterior import VariationalPosterior
+from phylo_vi.vbpi.posterior import BRANCH_MODELS, VariationalPosterior
 from phylo_vi.vbpi.set_estimators import SET_ESTIMATORS, set_objective
 from phylo_vi.vbpi.support import DEFAULT_LEVEL, support_sample
 
@@ -61,7 +61,8 @@ class VBPI(Estimator):
     psp : primary-subsplit-pair features in the branch-length model.
     branch_model, flow_layers, gnn_hidden, gnn_layers : ``"lognormal"`` (VBPI), ``"planar"`` (VBPI-NF:
         ``flow_layers`` permutation-equivariant planar layers on top,
-        :class:`~phylo_vi.vbpi.branch.PlanarFlowBranchModel`) or ``"gnn"`` (VBPI-GNN: ``gnn_layers``
+        :class:`~phylo_vi.vbpi.branch.PlanarFlowBranchModel`), ``"realnvp"`` (VBPI-NF: ``flow_layers``
+        RealNVP couplings, :class:`~phylo_vi.vbpi.realnvp.RealNVPBranchModel`; VBPI-NF uses 5) or ``"gnn"`` (VBPI-GNN: ``gnn_layers``
         EdgeConv layers of width ``gnn_hidden``, :class:`~phylo_vi.vbpi.gnn.GNNBranchModel`).
     learning_rate, lr_decay, lr_decay_every : Adam step size, multiplied by ``lr_decay`` every
         ``lr_decay_every`` iterations.
@@ -100,7 +101,7 @@ class VBPI(Estimator):
         "model": [InstanceOf((str, SubstitutionModel))], "prior_rate": POSITIVE,
         "n_particles": [Interval(int, 2)], "estimator": [Options(ESTIMATORS + SET_ESTIMATORS)],
         "rooting": [None, Options(ROOTINGS)], "psp": [InstanceOf((bool,))],
-        "branch_model": [Options(("lognormal", "planar", "gnn"))], "flow_layers": COUNT, "gnn_hidden": COUNT,
+        "branch_model": [Options(BRANCH_MODELS)], "flow_layers": COUNT, "gnn_hidden": COUNT,
         "gnn_layers": COUNT, "learning_rate": POSITIVE, "branch_learning_rate": [None, *POSITIVE],
         "lr_decay": [Interval(float, 0.0, 1.0, closed="right")], "lr_decay_every": COUNT,
         "initial_beta": [Interval(float, 0.0, 1.0, closed="right")], "warm_up": SAMPLE_SIZE,

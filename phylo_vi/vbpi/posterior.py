@@ -19,15 +19,16 @@ from phylo_vi.vbpi.branch import LogNormalBranchModel, PlanarFlowBranchModel
 from phylo_vi.vbpi.gnn import GNNBranchModel
 from phylo_vi.vbpi.model import PhylogeneticModel
 from phylo_vi.vbpi.objectives import Particles
+from phylo_vi.vbpi.realnvp import RealNVPBranchModel
 from phylo_vi.vbpi.topology import SBNTopologyModel
 
 
-BRANCH_MODELS = ("lognormal", "planar", "gnn")
+BRANCH_MODELS = ("lognormal", "planar", "realnvp", "gnn")
 
 
 class VariationalPosterior(nn.Module):
     """SBN over topologies and log-normal branch lengths on one support: split + PSP features
-    (VBPI), pushed through planar flows (VBPI-NF), or from a GNN (VBPI-GNN).
+    (VBPI), pushed through planar or RealNVP flows (VBPI-NF), or from a GNN (VBPI-GNN).
 
     ``rooting``: ``"all"`` sums the SBN over every rooting (VBPI), ``"canonical"`` reads each
     topology from the pendant edge of taxon 0 (:mod:`phylo_vi.vbpi.canonical`; a sequential model,
@@ -44,6 +45,8 @@ class VariationalPosterior(nn.Module):
         self.topology = (CanonicalSBNTopologyModel if rooting == "canonical" else SBNTopologyModel)(support, taxa)
         if branch_model == "planar":
             self.branch = PlanarFlowBranchModel(support, len(taxa), n_layers=flow_layers, psp=psp, generator=generator)
+        elif branch_model == "realnvp":
+            self.branch = RealNVPBranchModel(support, len(taxa), n_layers=flow_layers, psp=psp, generator=generator)
         elif branch_model == "gnn":
             self.branch = GNNBranchModel(len(taxa), hidden=gnn_hidden, n_layers=gnn_layers, generator=generator)
         else:
