@@ -82,14 +82,12 @@ def unordered_set_objective(posterior: VariationalPosterior, k: int, beta: float
     valid = sample.valid[0]
     rows = torch.nonzero(valid).squeeze(-1)
     particles = particles_of(sequences.topologies(sample.state, rows))
-    n = len(rows)
     log_q = particles.log_q_topology
-    f = particle_values(particles, beta)
-    surrogate = unordered_set_surrogate(log_q, f) if n > 1 else f + f.detach() * (log_q - log_q.detach())
+    surrogate = unordered_set_surrogate(log_q, particle_values(particles, beta))
     with torch.no_grad():
         log_r1, _ = log_inclusion_ratios(log_q.detach())
         estimate = float((torch.exp(log_q.detach() + log_r1) * particle_values(particles, 1.0)).sum())
-    return SetObjective(surrogate.sum(), estimate, particles)
+    return SetObjective(surrogate, estimate, particles)
 
 
 def sum_and_sample_objective(posterior: VariationalPosterior, k: int, beta: float, generator: torch.Generator,

@@ -8,6 +8,7 @@ the gradient of Σ_τ q_φ(τ) f(τ) by autograd through the sum for the estimat
 from __future__ import annotations
 
 import itertools
+import json
 import math
 
 import numpy as np
@@ -26,6 +27,7 @@ from phylo_vi.vi.sequential_sum_and_sample import ExcludingModel, beam_search
 from phylo_vi.vi.unordered_set import log_inclusion_ratios
 from .test_estimator import check_against_exact
 from .five_taxa import random_logits
+from .test_cli import SHORT, _run, files  # noqa: F401 (fixture)
 from .test_objectives import canonical_noise
 
 
@@ -186,3 +188,15 @@ def test_set_estimator_runs_resume_exactly(five_taxa, tmp_path, estimator):
 def test_set_estimators_refuse_the_sum_over_rootings(five_taxa):
     with pytest.raises(PhyloVIError, match="canonical"):
         VBPI(estimator="unordered-set", rooting="all").fit(five_taxa.patterns, five_taxa.arrays(), 1)
+
+
+def test_cli_fits_with_a_set_estimator_and_realnvp_flows(capsys, tmp_path, files):
+    alignment, support, golden = files
+    status, out, err = _run(capsys, "fit", alignment, "--support", support, "--golden", golden, "--seed", 3,
+                            "--iters", 60, "--estimator", "sum-and-sample", "--branch-model", "realnvp",
+                            "--flow-layers", 2, "-o", tmp_path / "run", "--json", *SHORT)
+    assert status == 0, err
+    document = json.loads(out)
+    assert (document["estimator"], document["branch_model"], document["iterations"]) == ("sum-and-sample",
+                                                                                         "realnvp", 60)
+    assert all(math.isfinite(document[key]) for key in ("elbo", "bound_10", "log_marginal", "kl"))
