@@ -124,22 +124,23 @@ def test_unordered_set_weights_match_enumeration(canonical, exact_q):
 
 
 def exact_and_estimated_gradients(canonical, five_taxa, full_support, objective, n_repeats, seed):
-    """Exact ∇_φ Σ_τ q(τ) f(τ) (branch noise fixed per split, so f is a function of τ) and
+    """Exact ∇ Σ_τ q_φ(τ) f(τ) in (φ, ψ) (branch noise fixed per split, so f is a function of τ) and
     ``n_repeats`` estimates, projected on 3 fixed random directions."""
     model = PhylogeneticModel(five_taxa.patterns, five_taxa.taxa)
     noise = np.random.default_rng(21).standard_normal((1, 2 * 5 - 3))
-    logits = canonical.topology.pcsp_logits
+    parameters = [canonical.topology.pcsp_logits, canonical.branch.features]
     every = topology_batch(five_taxa.arrays(), full_support)
     particles = canonical(model, every, canonical_noise(every, noise))
-    exact = torch.autograd.grad((particles.log_q_topology.exp() * particles.log_weights(1.0)).sum(), logits)[0]
+    exact = torch.cat([g.ravel() for g in torch.autograd.grad(
+        (particles.log_q_topology.exp() * particles.log_weights(1.0)).sum(), parameters)])
 
     def particles_of(batch):
         return canonical(model, batch, canonical_noise(batch, noise))
 
     generator = torch.Generator().manual_seed(seed)
-    estimates = torch.stack([torch.autograd.grad(objective(canonical, 4, 1.0, generator, particles_of).surrogate,
-                                                 logits)[0] for _ in range(n_repeats)])
-    directions = torch.randn(3, logits.numel(), generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    estimates = torch.stack([torch.cat([g.ravel() for g in torch.autograd.grad(
+        objective(canonical, 4, 1.0, generator, particles_of).surrogate, parameters)]) for _ in range(n_repeats)])
+    directions = torch.randn(3, exact.numel(), generator=torch.Generator().manual_seed(5), dtype=torch.float64)
     return directions @ exact, estimates @ directions.T
 
 
