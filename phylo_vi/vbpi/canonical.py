@@ -77,19 +77,17 @@ class CanonicalSBNTopologyModel(SBNTopologyModel):
 class Frontier:
     """Batched state of :class:`SBNSequence`: one row per partial tree.
 
-    ``focal``, ``sister``, ``node`` ``(R, n_taxa)``: stack of clades still to expand (clade id,
-    its sister's id, its node); ``top (R,)``: stack size; ``parent``, ``taxon`` ``(R, 2n − 2)``:
-    the tree built so far in pre-order (node 0 is the trifurcating root, i.e. the clade "rest"
-    merged with the root); ``n_nodes (R,)``: nodes allocated.
+    ``stack (R, n_taxa + 1, 3)``: clades still to expand as (clade id, sister's clade id, node),
+    ``top (R,)`` of them; ``tree (R, 2n − 1, 2)``: (parent, taxon) of every node of the tree built
+    so far, in pre-order (node 0 is the trifurcating root, i.e. the clade "rest" merged with the
+    root); ``n_nodes (R,)``: nodes allocated. The last slot of ``stack`` and of ``tree`` is scratch
+    space that absorbs the writes of finished rows, so every update is one unmasked scatter.
     """
 
     log_cpd: Tensor
-    focal: Tensor
-    sister: Tensor
-    node: Tensor
+    stack: Tensor
     top: Tensor
-    parent: Tensor
-    taxon: Tensor
+    tree: Tensor
     n_nodes: Tensor
 
 
@@ -125,14 +123,13 @@ class SBNSequence:
     # ------------------------------------------------------------------ SequentialModel
     def initial_state(self, batch_size: int) -> Frontier:
         n, device = self.n_taxa, self.device
-        full = lambda shape, value: torch.full(shape, value, dtype=torch.long, device=device)  # noqa: E731
-        focal, sister, node = full((batch_size, n), -1), full((batch_size, n), -1), full((batch_size, n), -1)
-        focal[:, 0], sister[:, 0], node[:, 0] = self.rest, self.leaf, 0
-        parent, taxon = full((batch_size, 2 * n - 2), -1), full((batch_size, 2 * n - 2), -1)
-        parent[:, 1], taxon[:, 1] = 0, 0
+        stack = torch.full((batch_size, n + 1, 3), -1, dtype=torch.long, device=device)
+        stack[:, 0] = torch.tensor([self.rest, self.leaf, 0], device=device)
+        tree = torch.full((batch_size, 2 * n - 1, 2), -1, dtype=torch.long, device=device)
+        tree[:, 1] = torch.tensor([0, 0], device=device)                  # node 1: the leaf of taxon 0
         _, log_cpd = self.model.log_tables()
-        return Frontier(log_cpd=log_cpd, focal=focal, sister=sister, node=node, top=full((batch_size,), 1),
-                        parent=parent, taxon=taxon, n_nodes=full((batch_size,), 2))
+        ones = torch.ones(batch_size, dtype=torch.long, device=device)
+        return Frontier(log_cpd=log_cpd, stack=stack, top=ones, tree=tree, n_nodes=2 * ones)
 
     def _parents(self, state: Frontier) -> tuple[Tensor, Tensor, Tensor]:
         """Parent-subsplit id of the clade on top of every stack, which rows are still open, and
@@ -140,8 +137,9 @@ class SBNSequence:
         unrooted trees: a PCSP's halves are parents in the tree that gave it; rows of dead beams,
         advanced with arbitrary choices, need not)."""
         open_ = state.top > 0
-        slot = (state.top - 1).clamp(min=0).unsqueeze(-1)
-        key = state.sister.gather(1, slot).squeeze(-1) * self.n_clades + state.focal.gather(1, slot).squeeze(-1)
+        slot = (state.top - 1).clamp(min=0)
+        entry = state.stack.gather(1, slot[:, None, None].expand(-1, 1, 3)).squeeze(1)
+        key = entry[:, 1] * self.n_clades + entry[:, 0]
         pid = torch.searchsorted(self.parent_keys, key).clamp(max=len(self.parent_keys) - 1)
         return pid, open_, self.parent_keys[pid] == key
 
@@ -155,45 +153,41 @@ class SBNSequence:
         return torch.where(allowed, state.log_cpd[index], torch.full_like(index, -math.inf, dtype=state.log_cpd.dtype))
 
     def advance(self, state: Frontier, choices: Tensor) -> Frontier:
+        """Pop the top clade, give its two halves new nodes, push the halves that are not leaves
+        (the larger-id half first, so the smaller-id half is expanded next)."""
         pid, open_, _ = self._parents(state)
         pcsp = (self.offsets[pid] + choices).clamp(max=len(self.child) - 1)
-        rows = torch.arange(len(pid), device=self.device)
-        slot = (state.top - 1).clamp(min=0)
-        focal, sister, node = state.focal.clone(), state.sister.clone(), state.node.clone()
-        parent, taxon = state.parent.clone(), state.taxon.clone()
-        top, n_nodes = state.top - open_.long(), state.n_nodes.clone()
-        expanded = node[rows, slot]
+        stack, tree = state.stack.clone(), state.tree.clone()
+        scratch_slot, scratch_node = stack.shape[1] - 1, tree.shape[1] - 1
+        top = state.top - open_.long()
+        expanded = stack.gather(1, top.clamp(min=0)[:, None, None].expand(-1, 1, 3))[:, 0, 2]
+        n_nodes = state.n_nodes
         for half, sibling in ((self.other[pcsp], self.child[pcsp]), (self.child[pcsp], self.other[pcsp])):
-            new_node = n_nodes.clamp(max=parent.shape[1] - 1)
-            parent[rows[open_], new_node[open_]] = expanded[open_]
             leaf_taxon = self.clade_taxon[half]
-            taxon[rows[open_], new_node[open_]] = leaf_taxon[open_]
-            push = open_ & (leaf_taxon < 0)
-            at = top.clamp(max=focal.shape[1] - 1)
-            focal[rows[push], at[push]] = half[push]
-            sister[rows[push], at[push]] = sibling[push]
-            node[rows[push], at[push]] = new_node[push]
+            writes = open_ & (n_nodes < scratch_node)
+            new_node = torch.where(writes, n_nodes, scratch_node)
+            tree.scatter_(1, new_node[:, None, None].expand(-1, 1, 2), torch.stack([expanded, leaf_taxon], -1)[:, None])
+            push = writes & (leaf_taxon < 0) & (top < scratch_slot)
+            at = torch.where(push, top, scratch_slot)
+            stack.scatter_(1, at[:, None, None].expand(-1, 1, 3), torch.stack([half, sibling, new_node], -1)[:, None])
             top = top + push.long()
             n_nodes = n_nodes + open_.long()
-        return Frontier(log_cpd=state.log_cpd, focal=focal, sister=sister, node=node, top=top, parent=parent,
-                        taxon=taxon, n_nodes=n_nodes)
+        return Frontier(log_cpd=state.log_cpd, stack=stack, top=top, tree=tree, n_nodes=n_nodes)
 
     def is_finished(self, state: Frontier) -> Tensor:
         return state.top == 0
 
     def select(self, state: Frontier, index: Tensor) -> Frontier:
-        return Frontier(log_cpd=state.log_cpd, focal=state.focal[index], sister=state.sister[index],
-                        node=state.node[index], top=state.top[index], parent=state.parent[index],
-                        taxon=state.taxon[index], n_nodes=state.n_nodes[index])
+        return Frontier(log_cpd=state.log_cpd, stack=state.stack[index], top=state.top[index],
+                        tree=state.tree[index], n_nodes=state.n_nodes[index])
 
     # ------------------------------------------------------------------ trees
     def tree_arrays(self, parts: list[tuple[Frontier, Tensor | None]]) -> TreeArrays:
         """Finished rows as unrooted trees (trifurcating root): per ``(state, rows)`` part, the
         rows ``rows`` of ``state`` (all when ``None``), parts one after the other."""
         pick = lambda values, rows: values if rows is None else values[rows]  # noqa: E731
-        parent = torch.cat([pick(state.parent, rows) for state, rows in parts])
-        taxon = torch.cat([pick(state.taxon, rows) for state, rows in parts])
-        return arrays_from_preorder(parent.cpu().numpy().astype(np.int32), taxon.cpu().numpy().astype(np.int32),
+        tree = torch.cat([pick(state.tree, rows) for state, rows in parts])[:, :-1].cpu().numpy().astype(np.int32)
+        return arrays_from_preorder(np.ascontiguousarray(tree[..., 0]), np.ascontiguousarray(tree[..., 1]),
                                     self.model.taxa, rooted=False)
 
     def topologies_of(self, parts: list[tuple[Frontier, Tensor | None]]) -> TopologyBatch:
