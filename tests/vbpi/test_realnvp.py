@@ -8,10 +8,19 @@ import numpy as np
 import pytest
 import torch
 
-from phylo_vi.sbn.kl import kl_divergence
 from phylo_vi.vbpi.estimator import VBPI
 from phylo_vi.vbpi.realnvp import RealNVPBranchModel
+from .test_estimator import check_against_exact
 from .test_objectives import canonical_noise
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Two intra-op threads on a loaded 2-core machine are many times slower (tests/genotype)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 @pytest.fixture
@@ -75,16 +84,13 @@ def test_realnvp_starts_as_the_log_normal_base(full_support, sampled):
 
 @pytest.mark.slow
 def test_realnvp_training_reaches_the_exact_evidence(five_taxa):
-    # the schedule of the RWS test (tests/vbpi/test_estimator.py); the marginal likelihood must reach the
-    # exact value within 4 s.e. as there. With the flow's extra parameters q_φ converges more slowly on this
-    # short schedule (KL 0.021 at 3000 iterations; planar flows 0.031, the log-normal base 0.004), hence 0.05.
+    # the schedule and the checks of the RWS test (tests/vbpi/test_estimator.py: KL < 0.01, marginal likelihood
+    # within 4 s.e. of the exact value), the flow's parameters at a tenth of the step as in VBPI-NF (README: 1e-4
+    # for RealNVP against 1e-3); at the full step the flow is still noisy after 3000 iterations (KL 0.07)
     fitted = VBPI(estimator="rws", branch_model="realnvp", flow_layers=2, random_state=1, warm_up=1000,
-                  lr_decay_every=1000, learning_rate=0.01).fit(five_taxa.patterns, five_taxa.arrays(), 3000)
-    assert kl_divergence(fitted.distribution_, five_taxa.arrays(), five_taxa.posterior).kl < 0.05
-    evaluation = fitted.evaluate(n_runs=100, n_is_particles=1000, n_is_repeats=10)
-    standard_error = np.hypot(evaluation.log_marginal_sd / np.sqrt(10), five_taxa.log_evidence_standard_error)
-    assert abs(evaluation.log_marginal - five_taxa.log_evidence) < 4 * standard_error
-    assert evaluation.elbo < evaluation.bound_10 < five_taxa.log_evidence + 4 * standard_error
+                  lr_decay_every=1000, learning_rate=0.01, branch_learning_rate=0.001).fit(
+        five_taxa.patterns, five_taxa.arrays(), 3000)
+    check_against_exact(fitted, five_taxa)
 
 
 def test_realnvp_runs_resume_exactly(five_taxa, tmp_path):
