@@ -14,7 +14,7 @@ from phylo_vi.cli.common import (DeviceType, burnin_choice, emit_json, json_opti
 from phylo_vi.cli.sbn import ManyValuesCommand
 from phylo_vi.io.newick import format_newick
 
-ESTIMATOR_CHOICES = ["vimco", "rws"]
+ESTIMATOR_CHOICES = ["vimco", "rws", "unordered-set", "sum-and-sample"]
 existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 evaluation_options = [
     click.option("--eval-runs", type=click.IntRange(min=2), default=1000, show_default=True,
@@ -64,11 +64,11 @@ def _outputs(out_prefix: Path, posterior_trees: int, trace: bool) -> dict[str, P
 @click.option("--estimator", type=click.Choice(ESTIMATOR_CHOICES), default="vimco", show_default=True,
               help="Gradient estimator of the topology parameters.")
 @click.option("--no-psp", is_flag=True, help="Split features only (no primary subsplit pairs).")
-@click.option("--branch-model", type=click.Choice(["lognormal", "planar", "gnn"]), default="lognormal",
-              show_default=True, help="Branch lengths: log-normal with split/PSP features (VBPI), + planar flows "
-                                      "(VBPI-NF), or from EdgeConv layers (VBPI-GNN, 2 layers of 100).")
+@click.option("--branch-model", type=click.Choice(["lognormal", "planar", "realnvp", "gnn"]), default="lognormal",
+              show_default=True, help="Branch lengths: log-normal with split/PSP features (VBPI), + planar or RealNVP "
+                                      "flows (VBPI-NF), or from EdgeConv layers (VBPI-GNN, 2 layers of 100).")
 @click.option("--flow-layers", type=click.IntRange(min=1), default=16, show_default=True,
-              help="Planar layers of --branch-model planar.")
+              help="Flow layers of --branch-model planar or realnvp (VBPI-NF: 16 planar, 5 RealNVP).")
 @click.option("--warm-start", type=click.Choice(["em"]), default=None,
               help="Start q_φ at SBN-EM-α (α = 1e-4) fitted to the support sample instead of uniform CPDs.")
 @click.option("--device", type=DeviceType(), default="cpu", show_default=True,

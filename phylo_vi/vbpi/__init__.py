@@ -25,10 +25,14 @@ Modules, one job each:
 - :mod:`~phylo_vi.vbpi.topology`: q_φ, the SBN with softmax CPDs (Numba log q and its
   expected-count gradient);
 - :mod:`~phylo_vi.vbpi.branch`: q_ψ, log-normal with split and PSP features (VBPI), and with
-  planar flows on top (VBPI-NF); :mod:`~phylo_vi.vbpi.gnn`: q_ψ from EdgeConv layers (VBPI-GNN);
+  planar flows on top (VBPI-NF), :mod:`~phylo_vi.vbpi.realnvp` RealNVP flows on top (VBPI-NF);
+  :mod:`~phylo_vi.vbpi.gnn`: q_ψ from EdgeConv layers (VBPI-GNN);
 - :mod:`~phylo_vi.vbpi.support`: the support from the 95 % most frequent trees of each sample;
   :mod:`~phylo_vi.vbpi.ufboot`: the samples from IQ-TREE ultrafast-bootstrap replicates;
 - :mod:`~phylo_vi.vbpi.objectives`: the bound, VIMCO and RWS, the β warm-up;
+  :mod:`~phylo_vi.vbpi.canonical`: q_φ rooted at taxon 0, a sequential model (one decision
+  sequence per topology); :mod:`~phylo_vi.vbpi.set_estimators`: the unordered-set and
+  sum-and-sample estimators over K distinct topologies;
 - :mod:`~phylo_vi.vbpi.evaluation`, :mod:`~phylo_vi.vbpi.output`, :mod:`~phylo_vi.vbpi.report`:
   ELBO, bounds, marginal likelihood, KL; posterior trees as NEXUS; the HTML report;
 - :mod:`~phylo_vi.vbpi.estimator`, :mod:`~phylo_vi.vbpi.checkpoint`: training, checkpoints and

@@ -30,9 +30,11 @@ from phylo_vi.trees.tree import Tree
 from phylo_vi.vbpi.checkpoint import load_checkpoint, save_checkpoint
 from phylo_vi.vbpi.evaluation import Evaluation, evaluate
 from phylo_vi.vbpi.model import PhylogeneticModel
+from phylo_vi.vbpi.canonical import ROOTINGS
 from phylo_vi.vbpi.objectives import ESTIMATORS, inverse_temperature, surrogate
 from phylo_vi.vbpi.output import draw_trees
-from phylo_vi.vbpi.posterior import VariationalPosterior
+from phylo_vi.vbpi.posterior import BRANCH_MODELS, VariationalPosterior
+from phylo_vi.vbpi.set_estimators import SET_ESTIMATORS, set_objective
 from phylo_vi.vbpi.support import DEFAULT_LEVEL, support_sample
 
 TRACE_COLUMNS = ("iteration", "beta", "learning_rate", "bound", "max_log_likelihood", "kl")
@@ -40,7 +42,7 @@ TRACE_COLUMNS = ("iteration", "beta", "learning_rate", "bound", "max_log_likelih
 #: Hyperparameters that must agree between a checkpoint and the run that resumes it.
 _RESUME_KEYS = ("model", "prior_rate", "n_particles", "estimator", "psp", "branch_model", "flow_layers", "gnn_hidden",
                 "gnn_layers", "learning_rate", "branch_learning_rate", "lr_decay", "lr_decay_every", "initial_beta",
-                "warm_up", "kl_every", "warm_start", "warm_start_alpha")
+                "warm_up", "kl_every", "warm_start", "warm_start_alpha", "rooting")
 
 
 class VBPI(Estimator):
@@ -51,11 +53,16 @@ class VBPI(Estimator):
     model : substitution model of the likelihood engine or an IQ-TREE model string (JC69 default).
     prior_rate : rate λ of the i.i.d. Exponential branch-length prior (10: mean 0.1).
     n_particles : K, particles per iteration.
-    estimator : ``"vimco"`` or ``"rws"`` (φ-gradients).
+    estimator : φ-gradients by ``"vimco"`` or ``"rws"`` (K-sample bound), or by ``"unordered-set"`` or
+        ``"sum-and-sample"`` (the ELBO over K distinct topologies, :mod:`phylo_vi.vbpi.set_estimators`).
+    rooting : ``"all"`` (VBPI's SBN, a sum over rootings) or ``"canonical"`` (rooted at taxon 0's
+        pendant edge, :mod:`phylo_vi.vbpi.canonical`); ``None``: canonical for the two set
+        estimators, which need it, else all.
     psp : primary-subsplit-pair features in the branch-length model.
     branch_model, flow_layers, gnn_hidden, gnn_layers : ``"lognormal"`` (VBPI), ``"planar"`` (VBPI-NF:
         ``flow_layers`` permutation-equivariant planar layers on top,
-        :class:`~phylo_vi.vbpi.branch.PlanarFlowBranchModel`) or ``"gnn"`` (VBPI-GNN: ``gnn_layers``
+        :class:`~phylo_vi.vbpi.branch.PlanarFlowBranchModel`), ``"realnvp"`` (VBPI-NF: ``flow_layers``
+        RealNVP couplings, :class:`~phylo_vi.vbpi.realnvp.RealNVPBranchModel`; VBPI-NF uses 5) or ``"gnn"`` (VBPI-GNN: ``gnn_layers``
         EdgeConv layers of width ``gnn_hidden``, :class:`~phylo_vi.vbpi.gnn.GNNBranchModel`).
     learning_rate, lr_decay, lr_decay_every : Adam step size, multiplied by ``lr_decay`` every
         ``lr_decay_every`` iterations.
@@ -92,8 +99,9 @@ class VBPI(Estimator):
 
     parameter_constraints = {
         "model": [InstanceOf((str, SubstitutionModel))], "prior_rate": POSITIVE,
-        "n_particles": [Interval(int, 2)], "estimator": [Options(tuple(ESTIMATORS))], "psp": [InstanceOf((bool,))],
-        "branch_model": [Options(("lognormal", "planar", "gnn"))], "flow_layers": COUNT, "gnn_hidden": COUNT,
+        "n_particles": [Interval(int, 2)], "estimator": [Options(ESTIMATORS + SET_ESTIMATORS)],
+        "rooting": [None, Options(ROOTINGS)], "psp": [InstanceOf((bool,))],
+        "branch_model": [Options(BRANCH_MODELS)], "flow_layers": COUNT, "gnn_hidden": COUNT,
         "gnn_layers": COUNT, "learning_rate": POSITIVE, "branch_learning_rate": [None, *POSITIVE],
         "lr_decay": [Interval(float, 0.0, 1.0, closed="right")], "lr_decay_every": COUNT,
         "initial_beta": [Interval(float, 0.0, 1.0, closed="right")], "warm_up": SAMPLE_SIZE,
@@ -105,7 +113,8 @@ class VBPI(Estimator):
     }
 
     def __init__(self, *, model: SubstitutionModel | str = "JC", prior_rate: float = 10.0, n_particles: int = 10,
-                 estimator: str = "vimco", psp: bool = True, branch_model: str = "lognormal", flow_layers: int = 16,
+                 estimator: str = "vimco", rooting: str | None = None, psp: bool = True,
+                 branch_model: str = "lognormal", flow_layers: int = 16,
                  gnn_hidden: int = 100, gnn_layers: int = 2,
                  learning_rate: float = 1e-3, branch_learning_rate: float | None = None, lr_decay: float = 0.75,
                  lr_decay_every: int = 20_000, initial_beta: float = 0.001, warm_up: int = 100_000,
@@ -117,6 +126,7 @@ class VBPI(Estimator):
         self.prior_rate = prior_rate
         self.n_particles = n_particles
         self.estimator = estimator
+        self.rooting = rooting
         self.psp = psp
         self.branch_model = branch_model
         self.flow_layers = flow_layers
@@ -146,13 +156,16 @@ class VBPI(Estimator):
         self.validate_params()
         if self.checkpoint_every and self.checkpoint_path is None:
             raise PhyloVIError("checkpoint_every needs a checkpoint_path")
+        if self.estimator in SET_ESTIMATORS and self.rooting == "all":
+            raise PhyloVIError(f"the {self.estimator} estimator needs rooting='canonical' (a sequential SBN)")
 
     def run_params(self) -> dict:
         """Hyperparameters of the run as a checkpoint and the JSON summary record them (model as a
         string; those a checkpoint must agree with to be resumed among them)."""
         model = self.model if isinstance(self.model, str) else self.model.to_iqtree()
         return {"model": model, "prior_rate": self.prior_rate, "n_particles": self.n_particles,
-                "estimator": self.estimator, "psp": self.psp, "branch_model": self.branch_model,
+                "estimator": self.estimator, "rooting": self.rooting, "psp": self.psp,
+                "branch_model": self.branch_model,
                 "flow_layers": self.flow_layers, "gnn_hidden": self.gnn_hidden, "gnn_layers": self.gnn_layers,
                 "learning_rate": self.learning_rate,
                 "branch_learning_rate": self.branch_learning_rate,
@@ -223,7 +236,7 @@ class VBPI(Estimator):
         generator = torch.Generator().manual_seed(self.seed_)
         self.posterior_ = VariationalPosterior(self.support_, self.taxa_, psp=self.psp, branch_model=self.branch_model,
                                                flow_layers=self.flow_layers, gnn_hidden=self.gnn_hidden,
-                                               gnn_layers=self.gnn_layers, generator=generator)
+                                               gnn_layers=self.gnn_layers, rooting=self._rooting, generator=generator)
         self.posterior_.to(self.device)
         self._optimizer = torch.optim.Adam([
             {"params": self.posterior_.topology.parameters(), "lr": self.learning_rate},
@@ -245,6 +258,12 @@ class VBPI(Estimator):
         self._trace = {name: list(values) for name, values in state["trace"].items()}
 
     @property
+    def _rooting(self) -> str:
+        if self.rooting is not None:
+            return self.rooting
+        return "canonical" if self.estimator in SET_ESTIMATORS else "all"
+
+    @property
     def _branch_learning_rate(self) -> float:
         return self.learning_rate if self.branch_learning_rate is None else self.branch_learning_rate
 
@@ -262,15 +281,19 @@ class VBPI(Estimator):
         learning_rate = self.learning_rate * decay
         topology_group, branch_group = self._optimizer.param_groups
         topology_group["lr"], branch_group["lr"] = learning_rate, self._branch_learning_rate * decay
-        _, particles = self.posterior_.draw(self.model_, self.n_particles, self._rng)
-        loss = -surrogate(particles, beta, self.estimator)
+        if self.estimator in SET_ESTIMATORS:
+            objective = set_objective(self.estimator, self.posterior_, self.model_, self.n_particles, beta, self._rng)
+            loss, particles, bound = -objective.surrogate, objective.particles, objective.estimate
+        else:
+            _, particles = self.posterior_.draw(self.model_, self.n_particles, self._rng)
+            loss, bound = -surrogate(particles, beta, self.estimator), particles.bound()
         self._optimizer.zero_grad()
         loss.backward()
         self._optimizer.step()
         kl = float("nan")
         if golden is not None and self.kl_every and iteration % self.kl_every == 0:
             kl = kl_divergence(self.distribution_, *golden).kl
-        record = {"iteration": iteration, "beta": beta, "learning_rate": learning_rate, "bound": particles.bound(),
+        record = {"iteration": iteration, "beta": beta, "learning_rate": learning_rate, "bound": bound,
                   "max_log_likelihood": float(particles.log_likelihood.detach().max()), "kl": kl}
         for name in TRACE_COLUMNS:
             self._trace[name].append(record[name])

@@ -14,29 +14,39 @@ from phylo_vi.errors import PhyloVIError
 from phylo_vi.sbn.support import SubsplitSupport
 from phylo_vi.trees.taxa import TaxonNamespace
 from phylo_vi.vbpi.batch import TopologyBatch
+from phylo_vi.vbpi.canonical import ROOTINGS, CanonicalSBNTopologyModel
 from phylo_vi.vbpi.branch import LogNormalBranchModel, PlanarFlowBranchModel
 from phylo_vi.vbpi.gnn import GNNBranchModel
 from phylo_vi.vbpi.model import PhylogeneticModel
 from phylo_vi.vbpi.objectives import Particles
+from phylo_vi.vbpi.realnvp import RealNVPBranchModel
 from phylo_vi.vbpi.topology import SBNTopologyModel
 
 
-BRANCH_MODELS = ("lognormal", "planar", "gnn")
+BRANCH_MODELS = ("lognormal", "planar", "realnvp", "gnn")
 
 
 class VariationalPosterior(nn.Module):
     """SBN over topologies and log-normal branch lengths on one support: split + PSP features
-    (VBPI), pushed through planar flows (VBPI-NF), or from a GNN (VBPI-GNN)."""
+    (VBPI), pushed through planar or RealNVP flows (VBPI-NF), or from a GNN (VBPI-GNN).
+
+    ``rooting``: ``"all"`` sums the SBN over every rooting (VBPI), ``"canonical"`` reads each
+    topology from the pendant edge of taxon 0 (:mod:`phylo_vi.vbpi.canonical`; a sequential model,
+    as the unordered-set and sum-and-sample estimators need)."""
 
     def __init__(self, support: SubsplitSupport, taxa: TaxonNamespace, *, psp: bool = True,
                  branch_model: str = "lognormal", flow_layers: int = 16, gnn_hidden: int = 100, gnn_layers: int = 2,
-                 generator: torch.Generator | None = None):
+                 rooting: str = "all", generator: torch.Generator | None = None):
         super().__init__()
         if branch_model not in BRANCH_MODELS:
             raise PhyloVIError(f"branch_model must be one of {BRANCH_MODELS}, got {branch_model!r}")
-        self.topology = SBNTopologyModel(support, taxa)
+        if rooting not in ROOTINGS:
+            raise PhyloVIError(f"rooting must be one of {ROOTINGS}, got {rooting!r}")
+        self.topology = (CanonicalSBNTopologyModel if rooting == "canonical" else SBNTopologyModel)(support, taxa)
         if branch_model == "planar":
             self.branch = PlanarFlowBranchModel(support, len(taxa), n_layers=flow_layers, psp=psp, generator=generator)
+        elif branch_model == "realnvp":
+            self.branch = RealNVPBranchModel(support, len(taxa), n_layers=flow_layers, psp=psp, generator=generator)
         elif branch_model == "gnn":
             self.branch = GNNBranchModel(len(taxa), hidden=gnn_hidden, n_layers=gnn_layers, generator=generator)
         else:

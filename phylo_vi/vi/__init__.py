@@ -12,7 +12,8 @@ Discrete gradient estimators
     ``sum_and_sample`` (Rao-Blackwellised sum-and-sample), ``gumbel_top_k`` (sampling without
     replacement), ``unordered_set`` (unordered-set estimator with built-in baseline),
     ``sequential`` (generic sequential discrete model: ancestral sampling, stochastic beam
-    search, teacher-forced scoring).
+    search, teacher-forced scoring), ``sequential_sum_and_sample`` (beam search and exact
+    sampling outside a set of sequences, for sum-and-sample over a sequential model).
 Flows
     ``flows`` (planar, radial, RealNVP coupling; ``FlowDistribution``).
 Constraints
