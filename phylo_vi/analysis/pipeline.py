@@ -25,13 +25,13 @@ import numpy as np
 from phylo_vi.analysis.bayes_factors import (DEFAULT_METHODS, DEFAULT_REPLICATES, DEFAULT_SBN_REPLICATES,
                                              DEFAULT_TOP,                                             topology_bayes_factors)
 from phylo_vi.analysis.result import Analysis, RunInfo
-from phylo_vi.analysis.topology_model import fit_topology_model
+from phylo_vi.analysis.topology_model import start_topology_model
 from phylo_vi.diagnostics.consensus import MAJORITY_RULE, consensus_tree
 from phylo_vi.diagnostics.mrbayes_partitions import (DEFAULT_MIN_PARTITION_FREQUENCY, PartitionCounter,
                                                      PartitionTable,
                                                      average_sdsf, mrbayes_order)
-from phylo_vi.diagnostics.parameter_summary import summarize_parameters
-from phylo_vi.diagnostics.tracer_statistics import summarize_tracer_parameters
+from phylo_vi.diagnostics.parameter_summary import summarize_parameter
+from phylo_vi.diagnostics.tracer_statistics import summarize_tracer
 from phylo_vi.diagnostics.topologies import TopologyFrequencies
 from phylo_vi.diagnostics.tree_convergence import (DEFAULT_WINDOW_SIZE, MIN_TREES_FOR_ESS, approximate_topological_ess,
                                                    asdsf_over_generations, informative_partitions, split_windows,
@@ -41,9 +41,10 @@ from phylo_vi.diagnostics.verdict import Check, Thresholds, Verdict, worst
 from phylo_vi.errors import PhyloVIError
 from phylo_vi.io.mrbayes_parameters import summarised_by_sump
 from phylo_vi.io.parameter_trace import ParameterTrace, burnin_count
-from phylo_vi.io.runs import RunSet, discover_runs, read_parameters
+from phylo_vi.io.runs import discover_runs, read_parameters
 from phylo_vi.io.trees import TreeSample, read_trees
 from phylo_vi.trees.tree import Tree
+from phylo_vi.util.tasks import Tasks, available_cores
 
 _GENERATION = re.compile(r"(\d+)\s*$")
 _GENERATIONS = re.compile(r"(\d+)[ \t\r]*$", re.MULTILINE)
@@ -160,9 +161,9 @@ def _mcc(sample: TreeSample, counts: _TreeCounts) -> tuple[Tree, float]:
                 name=counts.first_names[topology]), score
 
 
-def _parameters(runs: RunSet, burnin: float, n_burnin: int | None, tree_generations: list[np.ndarray],
-                notes: list[str]) -> tuple[list[ParameterTrace], list[int], list[str]]:
-    traces = [read_parameters(path) for path in runs.parameter_files]
+def _parameters(traces: list[ParameterTrace], burnin: float, n_burnin: int | None,
+                tree_generations: list[np.ndarray], notes: list[str]) -> tuple[list[ParameterTrace], list[int],
+                                                                               list[str]]:
     if not traces:
         return [], [], []
     columns = traces[0].columns
@@ -220,6 +221,63 @@ def _verdict(rows, topological_ess: list, asdsf: float, n_runs: int, thresholds:
     return Verdict(tuple(checks))
 
 
+def _summaries(runs, trace_reads: list, tasks: Tasks, *, burnin: float, n_burnin: int | None,
+               min_clade_freq: float, min_partition_freq: float, window_size: int, progress: bool) -> tuple:
+    """Every table of :func:`analyze` but the Bayes factors: the tree pass on this thread, the rest on ``tasks``."""
+    notes: list[str] = []
+    table = order = consensus = topologies = per_run_topologies = mcc = topology_model = None
+    windows, asdsf_generations, topological_ess = [], {}, []
+    asdsf, max_sdsf = math.nan, math.nan
+    tree_generations: list[np.ndarray] = []
+    tree_topologies: list[np.ndarray] = []
+    sample = finish_topology_model = None
+    if runs.tree_files:
+        sample = read_trees(runs.tree_files, burnin=burnin, n_burnin=n_burnin)
+        for run in sample.runs:
+            if run.format == "trprobs":
+                raise PhyloVIError(f"{run.path}: a MrBayes .trprobs file is a summary, not an MCMC chain; "
+                                   "analyze the .t files (phylo-vi trees summary reads .trprobs)")
+        counts = _count_trees(sample, progress)
+        table, tree_generations = counts.table, counts.generations
+        order = mrbayes_order(table, min_partition_freq)
+        consensus = consensus_tree(table, order, min_clade_freq)
+        topologies, per_run_topologies, tree_topologies = _topologies(sample, counts)
+        if not table.rooted and table.n_taxa >= 4:
+            finish_topology_model = start_topology_model(topologies, per_run_topologies, tasks)
+    traces, cuts, names = _parameters([tasks.result(read) for read in trace_reads], burnin, n_burnin,
+                                      tree_generations, notes)
+    row_steps, tracer_steps = [], []
+    if traces:
+        columns = [traces[0].columns.index(name) for name in names]
+        kept = [trace.values[cut:, columns] for trace, cut in zip(traces, cuts)]
+        for column, name in enumerate(names):
+            values = [run[:, column] for run in kept]
+            row_steps.append(tasks.submit(summarize_parameter, name, values))
+            tracer_steps.append(tasks.submit(summarize_tracer, name, values))
+    if table is not None:
+        mcc = _mcc(sample, counts)
+        if table.n_runs > 1:
+            asdsf, max_sdsf = average_sdsf(table, order)
+        window_size = window_size_for(int(table.n_sampled.min()), window_size)
+        for run in range(table.n_runs):
+            n_trees = int(table.n_sampled[run])
+            if n_trees >= 2 * window_size:
+                labels = tree_generations[run] if np.all(tree_generations[run] >= 0) else None
+                windows.append(split_windows(table, run, window_size, labels))
+            topological_ess.append(approximate_topological_ess(table, run) if n_trees >= MIN_TREES_FOR_ESS
+                                   and np.any(informative_partitions(table)) else None)
+        if len(windows) == table.n_runs > 1:
+            asdsf_generations = {convention: asdsf_over_generations(windows, table, convention)
+                                 for convention in ("mrbayes", "rwty")}
+    rows = [tasks.result(step) for step in row_steps]
+    tracer_rows = [tasks.result(step) for step in tracer_steps]
+    if finish_topology_model is not None:
+        topology_model = finish_topology_model()
+    return (notes, sample, table, order, consensus, topologies, per_run_topologies, tree_topologies,
+            tree_generations, topology_model, mcc, asdsf, max_sdsf, window_size, windows, asdsf_generations,
+            topological_ess, traces, cuts, rows, tracer_rows)
+
+
 def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n_burnin: int | None = None,
             min_clade_freq: float = MAJORITY_RULE, min_partition_freq: float = DEFAULT_MIN_PARTITION_FREQUENCY,
             window_size: int = DEFAULT_WINDOW_SIZE, thresholds: Thresholds = Thresholds(),
@@ -238,7 +296,10 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
     min_partition_freq : MrBayes ``minpartfreq``: splits listed and used for the ASDSF.
     window_size : trees per window for split frequencies over generations (RWTY).
     thresholds : verdict thresholds (ESS, PSRF, ASDSF).
-    threads : Numba threads for the RF kernel (None: Numba's default).
+    threads : threads of this process (None: every core ``os.sched_getaffinity`` allows): independent
+        steps side by side (each run's parameter trace read, the two SBN-EM fits, each parameter's
+        summaries, with the tree steps) and the Numba threads of the RF kernel; the results do not
+        depend on it (:mod:`phylo_vi.util.tasks`).
     progress : progress bars on stderr (reading trees, marginal likelihoods).
     alignment : with an alignment, marginal likelihoods of the ``top`` most probable topologies by
         ``methods`` (``replicates`` each, ``preset``, ``model``, ``seed``; on ``client`` when it is a
@@ -246,52 +307,18 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
         (:mod:`phylo_vi.analysis.bayes_factors`); the SBN odds' standard errors from ``sbn_replicates``
         block-bootstrap refits (:func:`phylo_vi.analysis.topology_model.sbn_odds_bootstrap`).
     """
-    if threads is not None:
-        import numba
+    import numba
 
-        numba.set_num_threads(int(threads))
+    threads = int(threads) if threads is not None else available_cores()
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
     runs = discover_runs(paths)
-    notes: list[str] = []
-    table = order = consensus = topologies = per_run_topologies = mcc = topology_model = None
-    windows, asdsf_generations, topological_ess = [], {}, []
-    asdsf, max_sdsf = math.nan, math.nan
-    tree_generations: list[np.ndarray] = []
-    tree_topologies: list[np.ndarray] = []
-    sample = None
-    if runs.tree_files:
-        sample = read_trees(runs.tree_files, burnin=burnin, n_burnin=n_burnin)
-        for run in sample.runs:
-            if run.format == "trprobs":
-                raise PhyloVIError(f"{run.path}: a MrBayes .trprobs file is a summary, not an MCMC chain; "
-                                   "analyze the .t files (phylo-vi trees summary reads .trprobs)")
-        counts = _count_trees(sample, progress)
-        table, tree_generations = counts.table, counts.generations
-        order = mrbayes_order(table, min_partition_freq)
-        consensus = consensus_tree(table, order, min_clade_freq)
-        topologies, per_run_topologies, tree_topologies = _topologies(sample, counts)
-        if not table.rooted and table.n_taxa >= 4:
-            topology_model = fit_topology_model(topologies, per_run_topologies)
-        mcc = _mcc(sample, counts)
-        if table.n_runs > 1:
-            asdsf, max_sdsf = average_sdsf(table, order)
-        window_size = window_size_for(int(table.n_sampled.min()), window_size)
-        for run in range(table.n_runs):
-            n_trees = int(table.n_sampled[run])
-            if n_trees >= 2 * window_size:
-                labels = tree_generations[run] if np.all(tree_generations[run] >= 0) else None
-                windows.append(split_windows(table, run, window_size, labels))
-            topological_ess.append(approximate_topological_ess(table, run) if n_trees >= MIN_TREES_FOR_ESS
-                                   and np.any(informative_partitions(table)) else None)
-        if len(windows) == table.n_runs > 1:
-            asdsf_generations = {convention: asdsf_over_generations(windows, table, convention)
-                                 for convention in ("mrbayes", "rwty")}
-    traces, cuts, names = _parameters(runs, burnin, n_burnin, tree_generations, notes)
-    rows, tracer_rows = [], []
-    if traces:
-        columns = [traces[0].columns.index(name) for name in names]
-        kept = [trace.values[cut:, columns] for trace, cut in zip(traces, cuts)]
-        rows = summarize_parameters(names, kept)
-        tracer_rows = summarize_tracer_parameters(names, kept)
+    with Tasks(threads) as tasks:
+        trace_reads = [tasks.submit(read_parameters, path) for path in runs.parameter_files]
+        parts = _summaries(runs, trace_reads, tasks, burnin=burnin, n_burnin=n_burnin, min_clade_freq=min_clade_freq,
+                           min_partition_freq=min_partition_freq, window_size=window_size, progress=progress)
+    (notes, sample, table, order, consensus, topologies, per_run_topologies, tree_topologies, tree_generations,
+     topology_model, mcc, asdsf, max_sdsf, window_size, windows, asdsf_generations, topological_ess, traces, cuts,
+     rows, tracer_rows) = parts
     infos = []
     for index, run in enumerate(runs.runs):
         tree_run = sample.runs[runs.tree_files.index(run.trees)] if run.trees is not None else None
