@@ -19,7 +19,7 @@ import warnings
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -43,6 +43,7 @@ from phylo_vi.errors import PhyloVIError
 from phylo_vi.io.mrbayes_parameters import summarised_by_sump
 from phylo_vi.io.parameter_trace import ParameterTrace, burnin_count
 from phylo_vi.io.runs import RunSet, discover_runs, read_parameters
+from phylo_vi.io.tree_batches import TreeBatch
 from phylo_vi.io.trees import TreeSample, read_trees
 from phylo_vi.trees.tree import Tree
 from phylo_vi.util.tasks import Tasks, available_cores
@@ -80,8 +81,17 @@ class _TreeCounts:
     generations: list[np.ndarray]
 
 
-def _count_trees(sample: TreeSample, progress: bool) -> _TreeCounts:
-    """One pass: partitions, topology counts and first trees, each tree's topology and generation, per run."""
+def _run_batches(sample: TreeSample) -> Iterator[tuple[int, TreeBatch | None]]:
+    """``(run, batch)`` for every batch of every run in file order, and ``(run, None)`` after each run's last."""
+    for run_index, run in enumerate(sample.runs):
+        for batch in run.batches():
+            yield run_index, batch
+        yield run_index, None
+
+
+def _count_trees(sample: TreeSample, progress: bool, tasks: Tasks) -> _TreeCounts:
+    """One pass: partitions, topology counts and first trees, each tree's topology and generation, per run
+    (the batches parsed ahead on ``tasks`` while this thread counts the ones before)."""
     from tqdm import tqdm
 
     counter = PartitionCounter(len(sample.runs))
@@ -93,31 +103,32 @@ def _count_trees(sample: TreeSample, progress: bool) -> _TreeCounts:
     generations: list[np.ndarray] = []
     bar = tqdm(total=len(sample), unit="tree", file=sys.stderr, desc="reading trees", leave=False,
                disable=not progress or not sys.stderr.isatty())
-    for run in sample.runs:
-        run_index = len(tree_topologies)
-        topologies: list[np.ndarray] = []
-        names: list[str | None] = []
-        for batch in run.batches():
-            counter.add(batch, run_index)
-            offsets = batch.node_offsets
-            keys = batch.topology_keys()
-            ids = np.empty(len(keys), dtype=np.int32)
-            previous, previous_id = None, -1
-            for i, key in enumerate(keys):
-                if key != previous:  # consecutive samples mostly share a topology
-                    previous, previous_id = key, index.get(key, -1)
-                    if previous_id < 0:
-                        previous_id = index[key] = len(shapes)
-                        a, b = offsets[i], offsets[i + 1]  # the tree's arrays, no Tree object per new topology
-                        shapes.append((batch.parent[a:b].copy(), batch.taxon[a:b].copy(), bool(batch.rooted[i])))
-                        first_lengths.append(batch.branch_length[a:b].copy())
-                        first_names.append(batch.names[i])
-                ids[i] = previous_id
-            topologies.append(ids)
-            names.extend(batch.names[:len(batch)])
-            bar.update(len(batch))
-        tree_topologies.append(np.concatenate(topologies) if topologies else np.zeros(0, dtype=np.int32))
-        generations.append(_generations(names))
+    topologies: list[np.ndarray] = []
+    names: list[str | None] = []
+    for run_index, batch in tasks.ahead(_run_batches(sample)):
+        if batch is None:  # the run's last batch is counted
+            tree_topologies.append(np.concatenate(topologies) if topologies else np.zeros(0, dtype=np.int32))
+            generations.append(_generations(names))
+            topologies, names = [], []
+            continue
+        counter.add(batch, run_index)
+        offsets = batch.node_offsets
+        keys = batch.topology_keys()
+        ids = np.empty(len(keys), dtype=np.int32)
+        previous, previous_id = None, -1
+        for i, key in enumerate(keys):
+            if key != previous:  # consecutive samples mostly share a topology
+                previous, previous_id = key, index.get(key, -1)
+                if previous_id < 0:
+                    previous_id = index[key] = len(shapes)
+                    a, b = offsets[i], offsets[i + 1]  # the tree's arrays, no Tree object per new topology
+                    shapes.append((batch.parent[a:b].copy(), batch.taxon[a:b].copy(), bool(batch.rooted[i])))
+                    first_lengths.append(batch.branch_length[a:b].copy())
+                    first_names.append(batch.names[i])
+            ids[i] = previous_id
+        topologies.append(ids)
+        names.extend(batch.names[:len(batch)])
+        bar.update(len(batch))
     bar.close()
     run_counts = np.zeros((len(shapes), len(sample.runs)))
     for run, ids in enumerate(tree_topologies):
@@ -262,7 +273,7 @@ def _summaries(runs: RunSet, trace_reads: list[Future], tasks: Tasks, *, burnin:
             if run.format == "trprobs":
                 raise PhyloVIError(f"{run.path}: a MrBayes .trprobs file is a summary, not an MCMC chain; "
                                    "analyze the .t files (phylo-vi trees summary reads .trprobs)")
-        counts = _count_trees(out.sample, progress)
+        counts = _count_trees(out.sample, progress, tasks)
         out.table, out.tree_generations = counts.table, counts.generations
         out.order = mrbayes_order(out.table, min_partition_freq)
         out.consensus = consensus_tree(out.table, out.order, min_clade_freq)

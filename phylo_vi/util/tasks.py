@@ -10,10 +10,13 @@ core idles while steps wait. With one thread a step runs when it is submitted, i
 from __future__ import annotations
 
 import os
+import queue
 import threading
 from collections import deque
 from concurrent.futures import Future
-from typing import Callable
+from typing import Callable, Iterable, Iterator
+
+_END = object()  # end of a produced stream
 
 
 def available_cores() -> int:
@@ -65,6 +68,46 @@ class Tasks:
                 break
             _run(*item)
         return future.result()
+
+    def ahead(self, items: Iterable, depth: int = 2) -> Iterator:
+        """The items of ``items`` in order, produced up to ``depth`` ahead of the consumer by a step on a worker
+        (with one thread: as they come). An exception of ``items`` is raised where its item would have come."""
+        if not self._workers:
+            yield from items
+            return
+        produced: queue.Queue = queue.Queue(maxsize=depth)
+        stop = threading.Event()
+
+        def put(entry) -> bool:
+            while not stop.is_set():
+                try:
+                    produced.put(entry, timeout=0.05)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def produce() -> None:
+            try:
+                for item in items:
+                    if not put((item, None)):
+                        return
+            except BaseException as error:  # re-raised by the consumer
+                put((_END, error))
+                return
+            put((_END, None))
+
+        self.submit(produce)
+        try:
+            while True:
+                item, error = produced.get()
+                if item is _END:
+                    if error is not None:
+                        raise error
+                    return
+                yield item
+        finally:
+            stop.set()
 
     def _take(self, block: bool):
         with self._ready:

@@ -42,3 +42,35 @@ def test_an_error_is_raised_by_result():
 
 def test_available_cores_is_the_affinity_mask():
     assert available_cores() == len(os.sched_getaffinity(0))
+
+
+def _numbers_then_error(n):
+    yield from range(n)
+    raise ValueError("bad item")
+
+
+def test_ahead_gives_the_items_in_order_and_the_error_where_it_arose():
+    for threads in (1, 2):
+        with Tasks(threads) as tasks:
+            assert list(tasks.ahead(iter(range(1000)), depth=3)) == list(range(1000))
+            seen = []
+            with pytest.raises(ValueError, match="bad item"):
+                for item in tasks.ahead(_numbers_then_error(50)):
+                    seen.append(item)
+            assert seen == list(range(50))
+
+
+def test_ahead_stops_producing_when_the_consumer_stops():
+    produced = []
+
+    def numbers():
+        for i in range(10_000):
+            produced.append(i)
+            yield i
+
+    with Tasks(2) as tasks:
+        stream = tasks.ahead(numbers(), depth=2)
+        assert [next(stream) for _ in range(5)] == list(range(5))
+        stream.close()
+    # the producer stopped: past the 5 items taken, at most the queue's depth and the one it was putting
+    assert len(produced) <= 5 + 2 + 1
