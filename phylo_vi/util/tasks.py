@@ -44,6 +44,7 @@ class Tasks:
         self._queue: deque = deque()
         self._ready = threading.Condition()
         self._closed = False
+        self._leaving = threading.Event()  # set on leaving the context: producers of ahead() stop
         self._workers = [threading.Thread(target=self._work, daemon=True, name=f"phylo-vi-task-{i}")
                          for i in range(self.threads - 1)]
         for worker in self._workers:
@@ -79,7 +80,7 @@ class Tasks:
         stop = threading.Event()
 
         def put(entry) -> bool:
-            while not stop.is_set():
+            while not (stop.is_set() or self._leaving.is_set()):
                 try:
                     produced.put(entry, timeout=0.05)
                     return True
@@ -123,6 +124,7 @@ class Tasks:
         return self
 
     def __exit__(self, *exc_info) -> None:
+        self._leaving.set()
         with self._ready:
             self._closed = True
             for future, *_ in self._queue:

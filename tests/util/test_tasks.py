@@ -74,3 +74,23 @@ def test_ahead_stops_producing_when_the_consumer_stops():
         stream.close()
     # the producer stopped: past the 5 items taken, at most the queue's depth and the one it was putting
     assert len(produced) <= 5 + 2 + 1
+
+
+def test_leaving_after_the_consumer_failed_stops_the_producer():
+    # a consumer that fails with its stream still open: leaving the context must stop the producer,
+    # else joining the worker would hang (checked from a thread with a timeout)
+    outcome = []
+
+    def consume():
+        try:
+            with Tasks(2) as tasks:
+                stream = tasks.ahead(iter(range(10**7)), depth=2)
+                next(stream)  # the stream stays open while the context is left
+                raise RuntimeError("consumer failed")
+        except RuntimeError as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=consume, daemon=True)
+    thread.start()
+    thread.join(timeout=20)
+    assert not thread.is_alive() and len(outcome) == 1
