@@ -6,8 +6,10 @@ each ``.t``/``.p`` holds ngen + 1 samples (seeds fixed; ``--runs-dir`` reuses a 
 already holds ``ds5.run{1,2}.{t,p}``). Then, on the same files:
 
 - MrBayes: ``sump`` and ``sumt`` (defaults: 25% burn-in, halfcompat consensus) in one session;
-- phylo_vi: ``phylo-vi analyze ds5 -q`` (the whole command: reading, tables, consensus, RWTY
-  windows, topological ESS, figures, HTML) in a fresh process;
+- phylo_vi: ``phylo-vi analyze ds5 -q --threads T`` (the whole command: reading, tables, consensus,
+  RWTY windows, topological ESS, figures, HTML) in a fresh process, for each T of ``--threads``
+  (default 1 and 2; MrBayes sump/sumt is single-threaded): speed-ups are given per T, and the
+  report folders of every T are compared byte for byte;
 - equality: ``.pstat``, ``.parts``, ``.tstat``, ``.vstat`` and ``.con.tre`` of both, byte for
   byte without MrBayes' ``[ID: …]`` stamp lines;
 - the approximate topological ESS of run 1 alone (in process, kernel compiled beforehand);
@@ -15,7 +17,7 @@ already holds ``ds5.run{1,2}.{t,p}``). Then, on the same files:
 
 Wall-clock and CPU seconds are both reported (the machine may be shared).
 
-Usage: ``python benchmarks/analyze.py [--ngen 100000] [--runs-dir DIR] [--json]``.
+Usage: ``python benchmarks/analyze.py [--ngen 100000] [--runs-dir DIR] [--threads 1 2] [--json]``.
 """
 from __future__ import annotations
 
@@ -101,6 +103,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ngen", type=int, default=100_000)
     parser.add_argument("--runs-dir", type=Path, default=None)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2],
+                        help="analyze's --threads values timed (default: 1 2)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="phylo_vi_analyze_bench_"))
@@ -121,13 +125,23 @@ def main() -> None:
         "sumt filename=ds5 relburnin=yes burninfrac=0.25 nruns=2 hpd=yes minpartfreq=0.10 contype=halfcompat "
         "conformat=figtree;\nquit;\n")
     report["mrbayes_sump_sumt"] = timed(["mb", "sum.mb"], mb_dir)
-    ours = work / "analyze_out"  # not "phylo_vi": the child runs with this folder on sys.path
-    report["phylo_vi_analyze"] = timed([sys.executable, "-m", "phylo_vi.cli.main", "analyze",
-                                        str(runs / "ds5"), "-q", "-o", str(ours)], work)
-    report["speed_up_wall"] = report["mrbayes_sump_sumt"]["wall_s"] / report["phylo_vi_analyze"]["wall_s"]
-    report["speed_up_cpu"] = report["mrbayes_sump_sumt"]["cpu_s"] / report["phylo_vi_analyze"]["cpu_s"]
+    mrbayes = report["mrbayes_sump_sumt"]
+    report["phylo_vi_analyze"] = {}
+    folders = {}
+    for threads in args.threads:
+        ours = folders[threads] = work / f"analyze_out_{threads}"  # not "phylo_vi": the child's sys.path
+        row = timed([sys.executable, "-m", "phylo_vi.cli.main", "analyze", str(runs / "ds5"), "-q", "-o", str(ours),
+                     "--threads", str(threads)], work)
+        row["speed_up_wall"] = mrbayes["wall_s"] / row["wall_s"]
+        row["speed_up_cpu"] = mrbayes["cpu_s"] / row["cpu_s"]
+        report["phylo_vi_analyze"][f"threads_{threads}"] = row
+    ours = folders[args.threads[0]]
     report["identical"] = {suffix: _stripped(mb_dir / f"ds5.{suffix}") == _stripped(ours / f"ds5.{suffix}")
                            for suffix in ("pstat", "parts", "tstat", "vstat", "con.tre")}
+    report["same_files_every_thread_count"] = all(
+        sorted(path.name for path in folder.iterdir()) == sorted(path.name for path in ours.iterdir())
+        and all((folder / path.name).read_bytes() == path.read_bytes() for path in ours.iterdir())
+        for folder in folders.values())
     from phylo_vi.diagnostics.mrbayes_partitions import count_partitions
     from phylo_vi.diagnostics.tree_convergence import approximate_topological_ess
     from phylo_vi.io import read_trees
@@ -145,18 +159,20 @@ def main() -> None:
         truncate(runs, part, args.ngen * percent // 100)
         report["peak_rss_mib"][f"{percent}%"] = timed(
             [sys.executable, "-m", "phylo_vi.cli.main", "analyze", str(part / "ds5"), "-q", "-o",
-             str(work / f"first_{percent}_out")], work)["peak_rss_mib"]
-    report["peak_rss_mib"]["100%"] = report["phylo_vi_analyze"]["peak_rss_mib"]
+             str(work / f"first_{percent}_out"), "--threads", str(args.threads[0])], work)["peak_rss_mib"]
+    report["peak_rss_mib"]["100%"] = report["phylo_vi_analyze"][f"threads_{args.threads[0]}"]["peak_rss_mib"]
     shutil.rmtree(work)
     if args.json:
         json.dump(report, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return
-    print("| command | wall s | CPU s | peak MiB |\n|---|---:|---:|---:|")
-    for key in ("mrbayes_sump_sumt", "phylo_vi_analyze"):
-        row = report[key]
-        print(f"| {key} | {row['wall_s']:.2f} | {row['cpu_s']:.2f} | {row['peak_rss_mib']:.0f} |")
-    print(f"\nspeed-up: {report['speed_up_wall']:.1f}x wall, {report['speed_up_cpu']:.1f}x CPU")
+    print("| command | wall s | CPU s | peak MiB | speed-up wall | speed-up CPU |\n|---|---:|---:|---:|---:|---:|")
+    rows = {"mb sump + sumt (1 thread)": mrbayes} | {f"phylo-vi analyze --threads {key.split('_')[1]}": row
+                                                    for key, row in report["phylo_vi_analyze"].items()}
+    for name, row in rows.items():
+        speed = (f"{row['speed_up_wall']:.1f}x | {row['speed_up_cpu']:.1f}x" if "speed_up_wall" in row else "— | —")
+        print(f"| {name} | {row['wall_s']:.2f} | {row['cpu_s']:.2f} | {row['peak_rss_mib']:.0f} | {speed} |")
+    print(f"\nreport folders byte-identical for every --threads: {report['same_files_every_thread_count']}")
     print("identical to MrBayes: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in report["identical"].items()))
     topo = report["topological_ess"]
     print(f"approximate topological ESS of {topo['n_trees']} trees: {topo['ess']:.1f} in {topo['seconds']:.2f} s")

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from phylo_vi.cli.common import (burnin_choice, emit_json, json_option, n_burnin_option, out_folder_option_for,
-                                 planned_outputs, quiet_option, resolve_seed, seed_option, threads_option, writing)
+                                 planned_outputs, quiet_option, resolve_seed, seed_option, writing)
 
 REPORT_SUFFIX = ".phylo-vi"  # default report folder: ./<basename>.phylo-vi/
 
@@ -83,7 +83,10 @@ def print_analysis(analysis, directory: Path | None) -> None:
               help="With --alignment: Dask LocalCluster worker processes (1: in this process).")
 @click.option("--scheduler", default=None, help="With --alignment: address of an existing Dask scheduler.")
 @click.option("--mb-compat", is_flag=True, help="Write .pstat with MrBayes 3.2.7a's NA quirk (no tab before NA).")
-@threads_option
+@click.option("--threads", "-T", type=click.IntRange(min=1), default=None,
+              help="Threads of this process: independent steps (the parameter traces beside the trees, the two SBN fits, each "
+                   "parameter's summaries, the RF kernel) side by side; results identical for any number "
+                   "[default: every core this process may use, os.sched_getaffinity].")
 @json_option
 @quiet_option
 @click.pass_context
@@ -91,7 +94,7 @@ def analyze(ctx: click.Context, paths: tuple[Path, ...], out_dir: Path | None, b
             min_clade_freq: float, min_partition_freq: float, window_size: int, min_ess: float, max_psrf: float,
             max_asdsf: float, alignment: Path | None, top: int, methods: str, replicates: int, sbn_replicates: int,
             preset: str, model: str | None, seed: int | None, workers: int, scheduler: str | None, mb_compat: bool,
-            threads: int, as_json: bool, quiet: bool) -> None:
+            threads: int | None, as_json: bool, quiet: bool) -> None:
     """Analyse MCMC runs: convergence verdict, parameter and tree summaries, one HTML report.
 
     \b

@@ -16,22 +16,23 @@ import math
 import re
 import sys
 import warnings
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
 from phylo_vi.analysis.bayes_factors import (DEFAULT_METHODS, DEFAULT_REPLICATES, DEFAULT_SBN_REPLICATES,
                                              DEFAULT_TOP,                                             topology_bayes_factors)
 from phylo_vi.analysis.result import Analysis, RunInfo
-from phylo_vi.analysis.topology_model import fit_topology_model
+from phylo_vi.analysis.topology_model import TopologyModel, start_topology_model
 from phylo_vi.diagnostics.consensus import MAJORITY_RULE, consensus_tree
 from phylo_vi.diagnostics.mrbayes_partitions import (DEFAULT_MIN_PARTITION_FREQUENCY, PartitionCounter,
                                                      PartitionTable,
                                                      average_sdsf, mrbayes_order)
-from phylo_vi.diagnostics.parameter_summary import summarize_parameters
-from phylo_vi.diagnostics.tracer_statistics import summarize_tracer_parameters
+from phylo_vi.diagnostics.parameter_summary import summarize_parameter
+from phylo_vi.diagnostics.tracer_statistics import summarize_tracer
 from phylo_vi.diagnostics.topologies import TopologyFrequencies
 from phylo_vi.diagnostics.tree_convergence import (DEFAULT_WINDOW_SIZE, MIN_TREES_FOR_ESS, approximate_topological_ess,
                                                    asdsf_over_generations, informative_partitions, split_windows,
@@ -42,8 +43,10 @@ from phylo_vi.errors import PhyloVIError
 from phylo_vi.io.mrbayes_parameters import summarised_by_sump
 from phylo_vi.io.parameter_trace import ParameterTrace, burnin_count
 from phylo_vi.io.runs import RunSet, discover_runs, read_parameters
+from phylo_vi.io.tree_batches import TreeBatch
 from phylo_vi.io.trees import TreeSample, read_trees
 from phylo_vi.trees.tree import Tree
+from phylo_vi.util.tasks import Tasks, available_cores
 
 _GENERATION = re.compile(r"(\d+)\s*$")
 _GENERATIONS = re.compile(r"(\d+)[ \t\r]*$", re.MULTILINE)
@@ -78,8 +81,17 @@ class _TreeCounts:
     generations: list[np.ndarray]
 
 
-def _count_trees(sample: TreeSample, progress: bool) -> _TreeCounts:
-    """One pass: partitions, topology counts and first trees, each tree's topology and generation, per run."""
+def _run_batches(sample: TreeSample) -> Iterator[tuple[int, TreeBatch | None]]:
+    """``(run, batch)`` for every batch of every run in file order, and ``(run, None)`` after each run's last."""
+    for run_index, run in enumerate(sample.runs):
+        for batch in run.batches():
+            yield run_index, batch
+        yield run_index, None
+
+
+def _count_trees(sample: TreeSample, progress: bool, tasks: Tasks) -> _TreeCounts:
+    """One pass: partitions, topology counts and first trees, each tree's topology and generation, per run
+    (the batches parsed ahead on ``tasks`` while this thread counts the ones before)."""
     from tqdm import tqdm
 
     counter = PartitionCounter(len(sample.runs))
@@ -91,31 +103,32 @@ def _count_trees(sample: TreeSample, progress: bool) -> _TreeCounts:
     generations: list[np.ndarray] = []
     bar = tqdm(total=len(sample), unit="tree", file=sys.stderr, desc="reading trees", leave=False,
                disable=not progress or not sys.stderr.isatty())
-    for run in sample.runs:
-        run_index = len(tree_topologies)
-        topologies: list[np.ndarray] = []
-        names: list[str | None] = []
-        for batch in run.batches():
-            counter.add(batch, run_index)
-            offsets = batch.node_offsets
-            keys = batch.topology_keys()
-            ids = np.empty(len(keys), dtype=np.int32)
-            previous, previous_id = None, -1
-            for i, key in enumerate(keys):
-                if key != previous:  # consecutive samples mostly share a topology
-                    previous, previous_id = key, index.get(key, -1)
-                    if previous_id < 0:
-                        previous_id = index[key] = len(shapes)
-                        a, b = offsets[i], offsets[i + 1]  # the tree's arrays, no Tree object per new topology
-                        shapes.append((batch.parent[a:b].copy(), batch.taxon[a:b].copy(), bool(batch.rooted[i])))
-                        first_lengths.append(batch.branch_length[a:b].copy())
-                        first_names.append(batch.names[i])
-                ids[i] = previous_id
-            topologies.append(ids)
-            names.extend(batch.names[:len(batch)])
-            bar.update(len(batch))
-        tree_topologies.append(np.concatenate(topologies) if topologies else np.zeros(0, dtype=np.int32))
-        generations.append(_generations(names))
+    topologies: list[np.ndarray] = []
+    names: list[str | None] = []
+    for run_index, batch in tasks.ahead(_run_batches(sample)):
+        if batch is None:  # the run's last batch is counted
+            tree_topologies.append(np.concatenate(topologies) if topologies else np.zeros(0, dtype=np.int32))
+            generations.append(_generations(names))
+            topologies, names = [], []
+            continue
+        counter.add(batch, run_index)
+        offsets = batch.node_offsets
+        keys = batch.topology_keys()
+        ids = np.empty(len(keys), dtype=np.int32)
+        previous, previous_id = None, -1
+        for i, key in enumerate(keys):
+            if key != previous:  # consecutive samples mostly share a topology
+                previous, previous_id = key, index.get(key, -1)
+                if previous_id < 0:
+                    previous_id = index[key] = len(shapes)
+                    a, b = offsets[i], offsets[i + 1]  # the tree's arrays, no Tree object per new topology
+                    shapes.append((batch.parent[a:b].copy(), batch.taxon[a:b].copy(), bool(batch.rooted[i])))
+                    first_lengths.append(batch.branch_length[a:b].copy())
+                    first_names.append(batch.names[i])
+            ids[i] = previous_id
+        topologies.append(ids)
+        names.extend(batch.names[:len(batch)])
+        bar.update(len(batch))
     bar.close()
     run_counts = np.zeros((len(shapes), len(sample.runs)))
     for run, ids in enumerate(tree_topologies):
@@ -160,9 +173,9 @@ def _mcc(sample: TreeSample, counts: _TreeCounts) -> tuple[Tree, float]:
                 name=counts.first_names[topology]), score
 
 
-def _parameters(runs: RunSet, burnin: float, n_burnin: int | None, tree_generations: list[np.ndarray],
-                notes: list[str]) -> tuple[list[ParameterTrace], list[int], list[str]]:
-    traces = [read_parameters(path) for path in runs.parameter_files]
+def _parameters(traces: list[ParameterTrace], burnin: float, n_burnin: int | None,
+                tree_generations: list[np.ndarray], notes: list[str]) -> tuple[list[ParameterTrace], list[int],
+                                                                               list[str]]:
     if not traces:
         return [], [], []
     columns = traces[0].columns
@@ -220,6 +233,87 @@ def _verdict(rows, topological_ess: list, asdsf: float, n_runs: int, thresholds:
     return Verdict(tuple(checks))
 
 
+@dataclass
+class _Summaries:
+    """The tables of :func:`analyze` before the Bayes factors (None or empty where the runs have no trees or
+    no parameter traces)."""
+
+    notes: list[str] = field(default_factory=list)
+    sample: TreeSample | None = None
+    table: PartitionTable | None = None
+    order: np.ndarray | None = None
+    consensus: Tree | None = None
+    topologies: TopologyFrequencies | None = None
+    per_run_topologies: np.ndarray | None = None
+    tree_topologies: list[np.ndarray] = field(default_factory=list)
+    tree_generations: list[np.ndarray] = field(default_factory=list)
+    topology_model: TopologyModel | None = None
+    mcc: tuple[Tree, float] | None = None
+    asdsf: float = math.nan
+    max_sdsf: float = math.nan
+    window_size: int = DEFAULT_WINDOW_SIZE
+    windows: list = field(default_factory=list)
+    asdsf_generations: dict = field(default_factory=dict)
+    topological_ess: list = field(default_factory=list)
+    traces: list[ParameterTrace] = field(default_factory=list)
+    cuts: list[int] = field(default_factory=list)
+    rows: list = field(default_factory=list)
+    tracer_rows: list = field(default_factory=list)
+
+
+def _summaries(runs: RunSet, trace_reads: list[Future], tasks: Tasks, *, burnin: float, n_burnin: int | None,
+               min_clade_freq: float, min_partition_freq: float, window_size: int, progress: bool) -> _Summaries:
+    """Every table of :func:`analyze` but the Bayes factors: the tree pass on this thread, beside it the
+    parameter traces (``trace_reads``), then the SBN fits and each parameter's summaries on ``tasks``."""
+    out = _Summaries(window_size=window_size)
+    finish_topology_model = None
+    if runs.tree_files:
+        out.sample = read_trees(runs.tree_files, burnin=burnin, n_burnin=n_burnin)
+        for run in out.sample.runs:
+            if run.format == "trprobs":
+                raise PhyloVIError(f"{run.path}: a MrBayes .trprobs file is a summary, not an MCMC chain; "
+                                   "analyze the .t files (phylo-vi trees summary reads .trprobs)")
+        counts = _count_trees(out.sample, progress, tasks)
+        out.table, out.tree_generations = counts.table, counts.generations
+        out.order = mrbayes_order(out.table, min_partition_freq)
+        out.consensus = consensus_tree(out.table, out.order, min_clade_freq)
+        out.topologies, out.per_run_topologies, out.tree_topologies = _topologies(out.sample, counts)
+        if not out.table.rooted and out.table.n_taxa >= 4:
+            finish_topology_model = start_topology_model(out.topologies, out.per_run_topologies, tasks)
+    out.traces, out.cuts, names = _parameters([tasks.result(read) for read in trace_reads], burnin, n_burnin,
+                                              out.tree_generations, out.notes)
+    row_steps, tracer_steps = [], []
+    if out.traces:
+        columns = [out.traces[0].columns.index(name) for name in names]
+        kept = [trace.values[cut:, columns] for trace, cut in zip(out.traces, out.cuts)]
+        for column, name in enumerate(names):
+            values = [run[:, column] for run in kept]
+            row_steps.append(tasks.submit(summarize_parameter, name, values))
+            tracer_steps.append(tasks.submit(summarize_tracer, name, values))
+    table = out.table
+    if table is not None:
+        out.mcc = _mcc(out.sample, counts)
+        if table.n_runs > 1:
+            out.asdsf, out.max_sdsf = average_sdsf(table, out.order)
+        out.window_size = window_size_for(int(table.n_sampled.min()), window_size)
+        for run in range(table.n_runs):
+            n_trees = int(table.n_sampled[run])
+            if n_trees >= 2 * out.window_size:
+                generations = out.tree_generations[run]
+                labels = generations if np.all(generations >= 0) else None
+                out.windows.append(split_windows(table, run, out.window_size, labels))
+            out.topological_ess.append(approximate_topological_ess(table, run) if n_trees >= MIN_TREES_FOR_ESS
+                                       and np.any(informative_partitions(table)) else None)
+        if len(out.windows) == table.n_runs > 1:
+            out.asdsf_generations = {convention: asdsf_over_generations(out.windows, table, convention)
+                                     for convention in ("mrbayes", "rwty")}
+    out.rows = [tasks.result(step) for step in row_steps]
+    out.tracer_rows = [tasks.result(step) for step in tracer_steps]
+    if finish_topology_model is not None:
+        out.topology_model = finish_topology_model()
+    return out
+
+
 def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n_burnin: int | None = None,
             min_clade_freq: float = MAJORITY_RULE, min_partition_freq: float = DEFAULT_MIN_PARTITION_FREQUENCY,
             window_size: int = DEFAULT_WINDOW_SIZE, thresholds: Thresholds = Thresholds(),
@@ -238,7 +332,10 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
     min_partition_freq : MrBayes ``minpartfreq``: splits listed and used for the ASDSF.
     window_size : trees per window for split frequencies over generations (RWTY).
     thresholds : verdict thresholds (ESS, PSRF, ASDSF).
-    threads : Numba threads for the RF kernel (None: Numba's default).
+    threads : threads of this process (None: every core ``os.sched_getaffinity`` allows): independent
+        steps side by side (each run's parameter trace read, the two SBN-EM fits, each parameter's
+        summaries, with the tree steps) and the Numba threads of the RF kernel; the results do not
+        depend on it (:mod:`phylo_vi.util.tasks`).
     progress : progress bars on stderr (reading trees, marginal likelihoods).
     alignment : with an alignment, marginal likelihoods of the ``top`` most probable topologies by
         ``methods`` (``replicates`` each, ``preset``, ``model``, ``seed``; on ``client`` when it is a
@@ -246,72 +343,38 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
         (:mod:`phylo_vi.analysis.bayes_factors`); the SBN odds' standard errors from ``sbn_replicates``
         block-bootstrap refits (:func:`phylo_vi.analysis.topology_model.sbn_odds_bootstrap`).
     """
-    if threads is not None:
-        import numba
+    import numba
 
-        numba.set_num_threads(int(threads))
+    threads = int(threads) if threads is not None else available_cores()
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
     runs = discover_runs(paths)
-    notes: list[str] = []
-    table = order = consensus = topologies = per_run_topologies = mcc = topology_model = None
-    windows, asdsf_generations, topological_ess = [], {}, []
-    asdsf, max_sdsf = math.nan, math.nan
-    tree_generations: list[np.ndarray] = []
-    tree_topologies: list[np.ndarray] = []
-    sample = None
-    if runs.tree_files:
-        sample = read_trees(runs.tree_files, burnin=burnin, n_burnin=n_burnin)
-        for run in sample.runs:
-            if run.format == "trprobs":
-                raise PhyloVIError(f"{run.path}: a MrBayes .trprobs file is a summary, not an MCMC chain; "
-                                   "analyze the .t files (phylo-vi trees summary reads .trprobs)")
-        counts = _count_trees(sample, progress)
-        table, tree_generations = counts.table, counts.generations
-        order = mrbayes_order(table, min_partition_freq)
-        consensus = consensus_tree(table, order, min_clade_freq)
-        topologies, per_run_topologies, tree_topologies = _topologies(sample, counts)
-        if not table.rooted and table.n_taxa >= 4:
-            topology_model = fit_topology_model(topologies, per_run_topologies)
-        mcc = _mcc(sample, counts)
-        if table.n_runs > 1:
-            asdsf, max_sdsf = average_sdsf(table, order)
-        window_size = window_size_for(int(table.n_sampled.min()), window_size)
-        for run in range(table.n_runs):
-            n_trees = int(table.n_sampled[run])
-            if n_trees >= 2 * window_size:
-                labels = tree_generations[run] if np.all(tree_generations[run] >= 0) else None
-                windows.append(split_windows(table, run, window_size, labels))
-            topological_ess.append(approximate_topological_ess(table, run) if n_trees >= MIN_TREES_FOR_ESS
-                                   and np.any(informative_partitions(table)) else None)
-        if len(windows) == table.n_runs > 1:
-            asdsf_generations = {convention: asdsf_over_generations(windows, table, convention)
-                                 for convention in ("mrbayes", "rwty")}
-    traces, cuts, names = _parameters(runs, burnin, n_burnin, tree_generations, notes)
-    rows, tracer_rows = [], []
-    if traces:
-        columns = [traces[0].columns.index(name) for name in names]
-        kept = [trace.values[cut:, columns] for trace, cut in zip(traces, cuts)]
-        rows = summarize_parameters(names, kept)
-        tracer_rows = summarize_tracer_parameters(names, kept)
+    with Tasks(threads) as tasks:
+        trace_reads = [tasks.submit(read_parameters, path) for path in runs.parameter_files]
+        parts = _summaries(runs, trace_reads, tasks, burnin=burnin, n_burnin=n_burnin, min_clade_freq=min_clade_freq,
+                           min_partition_freq=min_partition_freq, window_size=window_size, progress=progress)
     infos = []
-    for index, run in enumerate(runs.runs):
-        tree_run = sample.runs[runs.tree_files.index(run.trees)] if run.trees is not None else None
+    for run in runs.runs:
+        tree_run = parts.sample.runs[runs.tree_files.index(run.trees)] if run.trees is not None else None
         parameter_index = runs.parameter_files.index(run.parameters) if run.parameters is not None else None
         infos.append(RunInfo(run.name, run.trees, run.parameters,
                              tree_run.n_trees if tree_run else 0, tree_run.n_burnin if tree_run else 0,
                              len(tree_run) if tree_run else 0,
-                             traces[parameter_index].n_samples if parameter_index is not None else 0,
-                             cuts[parameter_index] if parameter_index is not None else 0))
-    analysis_verdict = _verdict(rows, topological_ess, asdsf, max(len(runs.tree_files), len(traces)), thresholds)
+                             parts.traces[parameter_index].n_samples if parameter_index is not None else 0,
+                             parts.cuts[parameter_index] if parameter_index is not None else 0))
+    analysis_verdict = _verdict(parts.rows, parts.topological_ess, parts.asdsf,
+                                max(len(runs.tree_files), len(parts.traces)), thresholds)
+    mcc = parts.mcc
     result = Analysis(runs=runs, run_info=infos, settings={
         "burnin": burnin, "n_burnin": n_burnin, "min_clade_freq": min_clade_freq,
-        "min_partition_freq": min_partition_freq, "window_size": window_size,
+        "min_partition_freq": min_partition_freq, "window_size": parts.window_size,
         "min_ess": thresholds.min_ess, "max_psrf": thresholds.max_psrf, "max_asdsf": thresholds.max_asdsf},
-        parameter_traces=traces, parameter_burnin=cuts, parameter_rows=rows, partitions=table, order=order,
-        consensus=consensus, topologies=topologies, topology_run_counts=per_run_topologies,
-        mcc_tree=mcc[0] if mcc else None, mcc_log_credibility=mcc[1] if mcc else math.nan,
-        asdsf=asdsf, max_sdsf=max_sdsf, windows=windows, asdsf_generations=asdsf_generations,
-        topological_ess=topological_ess, tree_generations=tree_generations, verdict=analysis_verdict, notes=notes,
-        topology_model=topology_model, tree_topologies=tree_topologies, tracer_rows=tracer_rows)
+        parameter_traces=parts.traces, parameter_burnin=parts.cuts, parameter_rows=parts.rows,
+        partitions=parts.table, order=parts.order, consensus=parts.consensus, topologies=parts.topologies,
+        topology_run_counts=parts.per_run_topologies, mcc_tree=mcc[0] if mcc else None,
+        mcc_log_credibility=mcc[1] if mcc else math.nan, asdsf=parts.asdsf, max_sdsf=parts.max_sdsf,
+        windows=parts.windows, asdsf_generations=parts.asdsf_generations, topological_ess=parts.topological_ess,
+        tree_generations=parts.tree_generations, verdict=analysis_verdict, notes=parts.notes,
+        topology_model=parts.topology_model, tree_topologies=parts.tree_topologies, tracer_rows=parts.tracer_rows)
     if alignment is not None:
         from tqdm import tqdm
 

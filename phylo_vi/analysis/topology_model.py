@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -31,6 +31,7 @@ from phylo_vi.sbn.methods import DEFAULT_ALPHA
 from phylo_vi.sbn.unrooted import SubsplitBayesianNetwork
 from phylo_vi.trees.arrays import TreeArrays
 from phylo_vi.trees.tree import Tree
+from phylo_vi.util.tasks import Tasks
 
 MAX_EM_ITERATIONS = 30  # a cap on run time (each EM iteration scores every distinct topology once)
 
@@ -58,29 +59,48 @@ def _trees(topologies, rows: np.ndarray, weights: np.ndarray) -> TreeArrays | li
             for (parent, taxon, _), weight in zip(shapes, weights)]
 
 
-def fit_topology_model(topologies, run_counts: np.ndarray, alpha: float = DEFAULT_ALPHA) -> TopologyModel:
+def fit_topology_model(topologies, run_counts: np.ndarray, alpha: float = DEFAULT_ALPHA,
+                       tasks: Tasks | None = None) -> TopologyModel:
     """SBN-EM-α on the pooled sample, and the run-1 → run-2 held-out check (module docstring)."""
-    everything = np.arange(topologies.n_topologies)
-    trees = _trees(topologies, everything, topologies.weights)
+    return start_topology_model(topologies, run_counts, tasks if tasks is not None else Tasks(1), alpha)()
+
+
+def start_topology_model(topologies, run_counts: np.ndarray, tasks: Tasks,
+                         alpha: float = DEFAULT_ALPHA) -> Callable[[], TopologyModel]:
+    """Submit the pooled fit and the held-out fit of :func:`fit_topology_model` to ``tasks`` (side by side
+    with more than one thread; each fit is the same whatever runs beside it); the function returned waits
+    for both and gives the model."""
+    pooled = tasks.submit(_pooled_probabilities, topologies, alpha)
+    held_out = tasks.submit(_held_out_scores, topologies, run_counts, alpha) if run_counts.shape[1] > 1 else None
+
+    def finish() -> TopologyModel:
+        probabilities = tasks.result(pooled)
+        scores = tasks.result(held_out) if held_out is not None else (math.nan,) * 4
+        return TopologyModel(probabilities, float(max(0.0, 1.0 - probabilities.sum())), *scores)
+
+    return finish
+
+
+def _pooled_probabilities(topologies, alpha: float) -> np.ndarray:
+    """SBN-EM-α fitted to all sampled topologies (weights: their counts): the probability of each."""
+    trees = _trees(topologies, np.arange(topologies.n_topologies), topologies.weights)
     model = SubsplitBayesianNetwork(method="em", alpha=alpha, max_iter=MAX_EM_ITERATIONS, min_iter=0).fit(trees)
-    probabilities = np.exp(model.log_prob(trees))
-    held_out_sbn = held_out_srf = unseen_srf = unseen_sbn = math.nan
-    if run_counts.shape[1] > 1:
-        in_first = np.flatnonzero(run_counts[:, 0] > 0)
-        in_second = np.flatnonzero(run_counts[:, 1] > 0)
-        first = SubsplitBayesianNetwork(method="em", alpha=alpha, max_iter=MAX_EM_ITERATIONS, min_iter=0).fit(
-            _trees(topologies, in_first, run_counts[in_first, 0]))
-        weights = run_counts[in_second, 1] / run_counts[:, 1].sum()
-        log_sbn = first.log_prob(_trees(topologies, in_second, run_counts[in_second, 1]))
-        srf = run_counts[in_second, 0] / run_counts[:, 0].sum()
-        both = (srf > 0) & np.isfinite(log_sbn)
-        scored = weights[both] / weights[both].sum()
-        held_out_sbn = float(np.sum(scored * log_sbn[both]))
-        held_out_srf = float(np.sum(scored * np.log(srf[both])))
-        unseen_srf = float(np.sum(weights[srf == 0]))
-        unseen_sbn = float(np.sum(weights[~np.isfinite(log_sbn)]))
-    return TopologyModel(probabilities, float(max(0.0, 1.0 - probabilities.sum())), held_out_sbn, held_out_srf,
-                         unseen_srf, unseen_sbn)
+    return np.exp(model.log_prob(trees))
+
+
+def _held_out_scores(topologies, run_counts: np.ndarray, alpha: float) -> tuple[float, float, float, float]:
+    """Fit on run 1, score run 2: ``held_out_sbn``, ``held_out_srf``, ``unseen_srf``, ``unseen_sbn``."""
+    in_first = np.flatnonzero(run_counts[:, 0] > 0)
+    in_second = np.flatnonzero(run_counts[:, 1] > 0)
+    first = SubsplitBayesianNetwork(method="em", alpha=alpha, max_iter=MAX_EM_ITERATIONS, min_iter=0).fit(
+        _trees(topologies, in_first, run_counts[in_first, 0]))
+    weights = run_counts[in_second, 1] / run_counts[:, 1].sum()
+    log_sbn = first.log_prob(_trees(topologies, in_second, run_counts[in_second, 1]))
+    srf = run_counts[in_second, 0] / run_counts[:, 0].sum()
+    both = (srf > 0) & np.isfinite(log_sbn)
+    scored = weights[both] / weights[both].sum()
+    return (float(np.sum(scored * log_sbn[both])), float(np.sum(scored * np.log(srf[both]))),
+            float(np.sum(weights[srf == 0])), float(np.sum(weights[~np.isfinite(log_sbn)])))
 
 
 def _fit(topologies, weights: np.ndarray, alpha: float) -> SubsplitBayesianNetwork:

@@ -15,7 +15,7 @@ from typing import Iterable
 import numpy as np
 
 from phylo_vi.errors import PhyloVIError
-from phylo_vi.io.newick import format_newick
+from phylo_vi.io.newick import format_label
 from phylo_vi.trees.taxa import TaxonNamespace
 from phylo_vi.trees.tree import Tree
 
@@ -37,10 +37,19 @@ class TopologyFrequencies:
     n_trees: int
 
     def newick(self, index: int) -> str:
-        """Newick string (names, no branch lengths) of topology ``index``."""
+        """Newick string (names, no branch lengths) of topology ``index``: that of
+        :func:`~phylo_vi.io.newick.format_newick` for its :class:`Tree`, children in node order, without
+        building the tree (the topology table writes a thousand of them)."""
         parent, taxon, rooted = self.shapes[index]
-        lengths = np.full(len(parent), np.nan)
-        return format_newick(Tree(parent, lengths, taxon, self.taxa, rooted=rooted), lengths=False)
+        labels = {t: format_label(self.taxa[t]) for t in set(taxon.tolist()) if t >= 0}
+        parents = parent.tolist()
+        children: list[list[str]] = [[] for _ in parents]
+        piece = ""
+        for node, (up, t) in enumerate(zip(parents, taxon.tolist())):  # post-order: children before parents
+            piece = labels[t] if t >= 0 else "(" + ",".join(children[node]) + ")"
+            if node < len(parents) - 1:
+                children[up].append(piece)
+        return ("[&R] " if rooted else "") + piece + ";"
 
     @property
     def n_topologies(self) -> int:

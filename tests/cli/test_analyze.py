@@ -67,3 +67,19 @@ def test_burnin_options_exclude_each_other(capsys, tmp_path):
     status, _, err = _run(capsys, str(DATA / "example.nex"), "--burnin", "0.3", "--n-burnin", "3", "-q")
     assert status == 2 and "Traceback" not in err
     assert "give either --burnin (a fraction) or --n-burnin (a count), not both" in err
+
+
+def test_threads_do_not_change_any_output_file(capsys, tmp_path):
+    # --threads 2 runs the parameter traces, the two SBN-EM fits and each parameter's summaries beside the
+    # tree steps: every file of the report folder must be byte for byte that of --threads 1, and the MrBayes
+    # files still mb 3.2.7a's (the independent reference)
+    outputs = {}
+    for threads in (1, 2):
+        folder = tmp_path / f"threads{threads}"
+        status, _, _ = _run(capsys, str(DATA / "example.nex"), "-o", str(folder), "-q", "--threads", str(threads))
+        assert status == 0
+        outputs[threads] = {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+    assert {"report.html", "analysis.json", "topologies.tsv", "parameters.tsv", "tracer.tsv"} <= set(outputs[1])
+    assert outputs[1] == outputs[2]
+    for name in ("example.nex.pstat", "example.nex.con.tre", "example.nex.vstat"):
+        assert outputs[2][name].decode() == (REFERENCE / name).read_text()

@@ -7,7 +7,7 @@ from dendropy.calculate import treecompare
 from phylo_vi.diagnostics import topology_frequencies
 from phylo_vi.io.newick import parse_newick
 from phylo_vi.io.nexus import read_nexus_trees
-from phylo_vi.trees import TaxonNamespace
+from phylo_vi.trees import TaxonNamespace, Tree
 
 
 def test_ds1_trprobs_rep1(shared_data):
@@ -52,3 +52,22 @@ def test_rerooted_drawings_of_one_unrooted_tree_are_one_topology():
     taxa = TaxonNamespace()
     drawings = ["((A,B),C,(D,E));", "(A,B,(C,(D,E)));", "((D,E),(A,B),C);"]
     assert topology_frequencies(parse_newick(t, taxa) for t in drawings).n_topologies == 1
+
+
+def test_newick_of_a_topology_is_that_of_the_general_writer(shared_data):
+    # the topology writer skips the Tree object; reference: format_newick of the same tree without
+    # branch lengths, on every DS1 topology (unrooted) and on rooted trees with names that need quotes
+    from phylo_vi.io.newick import format_newick
+
+    path = shared_data / "DS1" / "short_run" / "rep_1" / "DS1.trprobs"
+    topologies = topology_frequencies(read_nexus_trees(path))
+    taxa = TaxonNamespace()
+    rooted = [parse_newick(text, taxa, rooted=True) for text in
+              ("((a:1,'b c':2):1,(d:1,'e''s':1):2);", "(((a,d),'e''s'),'b c');")]
+    quoted = topology_frequencies(rooted)
+    for frequencies in (topologies, quoted):
+        for index in range(frequencies.n_topologies):
+            parent, taxon, is_rooted = frequencies.shapes[index]
+            tree = Tree(parent, np.full(len(parent), np.nan), taxon, frequencies.taxa, rooted=is_rooted)
+            assert frequencies.newick(index) == format_newick(tree, lengths=False)
+    assert quoted.newick(0).startswith("[&R] ") and "'b c'" in quoted.newick(0) and "'e''s'" in quoted.newick(0)
