@@ -135,6 +135,9 @@ class TopologyLikelihoods:
         """``(log L (K,), d log L / dt (K, E))`` (gradients only in mode ``TOPOLOGY_GRADIENTS``)."""
         lengths = self._check(batch, lengths)
         plans = self._shared_plans(batch)
+        if batch.arrays.parent.shape[1] != plans[0].tip_row.shape[0]:
+            raise PhyloVIError(f"trees of {batch.arrays.parent.shape[1]} nodes in a batch of a likelihood for trees of "
+                               f"{plans[0].tip_row.shape[0]} nodes")
         topologies, slots = topology_rows(batch.arrays.parent, batch.arrays.taxon)
         values = np.empty(len(batch))
         gradients = np.zeros_like(lengths)
@@ -142,8 +145,8 @@ class TopologyLikelihoods:
 
         def run(plan: Plan, rows: slice) -> bool:
             return kernels.evaluate(mode, lengths[rows], values[rows], gradients[rows], np.empty(batch.n_edges),
-                                    np.empty((batch.n_edges, n_categories)), False, topologies[:, rows], slots[rows],
-                                    *plan)
+                                    np.empty((batch.n_edges, n_categories)), False,
+                                    np.ascontiguousarray(topologies[:, rows]), slots[rows], *plan)
 
         bounds = np.linspace(0, len(batch), len(plans) + 1).astype(int)
         chunks = [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
