@@ -9,7 +9,7 @@ frequent trees of each ``--support`` file (the paper's: the ten UFBoot replicate
 --boot-trees --seed S`` for S = 1..10, whose ``.ufboot`` files are given here), by default the ten
 MrBayes short runs in ``../shared/data/DS1/short_run`` (the reference's ``--supportType mcmc``).
 
-The first ``--burn`` iterations (Numba compilation of the kernels, first plans) are not timed;
+The first ``--burn`` iterations (Numba compilation of the kernels) are not timed;
 the next ``--iters`` are, in wall-clock and in process CPU seconds (on a shared machine the CPU
 time is the figure that compares). ``--profile`` adds the cProfile table of the timed iterations (top
 functions by own time) and the share of the engine (likelihood kernels) in the total.

@@ -51,10 +51,11 @@ the same scale) makes the ratio independent of the rescaling, so the pre-order p
 scale bookkeeping; in an unscaled block the root's value is that denominator.
 """
 from phylo_vi.likelihood.evaluation import (BATCH, BATCH_GRADIENT, GRADIENT, LOG_LIKELIHOOD, PATTERNS, TOPOLOGIES,
-                                            TOPOLOGY_GRADIENTS, GradientWorkspace, evaluate, gradient_workspace, n_blocks, plan_gradient,
-                                            plan_gradient_batch, plan_gradient_threads, plan_log_likelihood,
-                                            plan_log_likelihood_batch, plan_log_likelihood_batch_threads,
-                                            plan_log_likelihood_threads, plan_pattern_log_likelihoods, valid_lengths)
+                                            TOPOLOGY_GRADIENTS, GradientWorkspace, evaluate, gradient_workspace,
+                                            n_blocks, plan_gradient, plan_gradient_batch, plan_gradient_threads,
+                                            plan_log_likelihood, plan_log_likelihood_batch,
+                                            plan_log_likelihood_batch_threads, plan_log_likelihood_threads,
+                                            plan_pattern_log_likelihoods, valid_lengths)
 from phylo_vi.likelihood.messages import class_messages
 from phylo_vi.likelihood.postorder import SCALING_THRESHOLD
 from phylo_vi.likelihood.transition import matrix_entries, square_entries, transition_matrices
