@@ -280,7 +280,7 @@ def valid_lengths(t):
 
 
 #: modes of :func:`evaluate`
-LOG_LIKELIHOOD, GRADIENT, BATCH, BATCH_GRADIENT, TOPOLOGIES, PATTERNS = 0, 1, 2, 3, 4, 5
+LOG_LIKELIHOOD, GRADIENT, BATCH, BATCH_GRADIENT, TOPOLOGIES, PATTERNS, TOPOLOGY_GRADIENTS = 0, 1, 2, 3, 4, 5, 6
 
 
 @njit(cache=True, nogil=True)
@@ -291,7 +291,8 @@ def evaluate(mode, t, out, gradients, hessian, category_gradient, with_hessian, 
 
     ``t`` (S, B); ``out`` (S,); ``gradients`` (S, B); ``hessian`` (B,) and ``category_gradient``
     (B, K) of the last row (``hessian`` only when ``with_hessian``); ``topologies`` (3, S, N + 1) int32 rows: child offsets, child nodes,
-    leaf rows (padded) and ``slots`` (S, N) for mode TOPOLOGIES. Mode PATTERNS writes the log L of
+    leaf rows (padded) and ``slots`` (S, N) for modes TOPOLOGIES and TOPOLOGY_GRADIENTS (the latter
+    also writes d log L / dt of row s into ``gradients[s]``). Mode PATTERNS writes the log L of
     every pattern into ``gradients[s]`` (then shaped (S, P)). Returns False (and computes nothing)
     when a branch length is negative or not finite.
     """
@@ -303,12 +304,15 @@ def evaluate(mode, t, out, gradients, hessian, category_gradient, with_hessian, 
     for s in range(t.shape[0]):
         if mode == LOG_LIKELIHOOD or mode == BATCH:
             out[s] = plan_log_likelihood(plan, t[s])
-        elif mode == TOPOLOGIES:
+        elif mode == TOPOLOGIES or mode == TOPOLOGY_GRADIENTS:
             # the plan's site classes belong to its own topology: none for the others
             tree_plan = Plan(topologies[0, s], topologies[1, s, :n_nodes - 1], topologies[2, s, :n_nodes], a3, a4, a5,
                              a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, slots[s],
                              a23[:0], a24, a25, a26, a27, a28, a29, a30)
-            out[s] = plan_log_likelihood(tree_plan, t[s])
+            if mode == TOPOLOGIES:
+                out[s] = plan_log_likelihood(tree_plan, t[s])
+            else:
+                out[s] = plan_gradient(tree_plan, t[s], gradients[s], hessian, category_gradient, with_hessian)
         elif mode == PATTERNS:
             out[s] = plan_pattern_log_likelihoods(plan, t[s], gradients[s])
         else:

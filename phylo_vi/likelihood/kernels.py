@@ -51,16 +51,18 @@ the same scale) makes the ratio independent of the rescaling, so the pre-order p
 scale bookkeeping; in an unscaled block the root's value is that denominator.
 """
 from phylo_vi.likelihood.evaluation import (BATCH, BATCH_GRADIENT, GRADIENT, LOG_LIKELIHOOD, PATTERNS, TOPOLOGIES,
-                                            GradientWorkspace, evaluate, gradient_workspace, n_blocks, plan_gradient,
-                                            plan_gradient_batch, plan_gradient_threads, plan_log_likelihood,
-                                            plan_log_likelihood_batch, plan_log_likelihood_batch_threads,
-                                            plan_log_likelihood_threads, plan_pattern_log_likelihoods, valid_lengths)
+                                            TOPOLOGY_GRADIENTS, GradientWorkspace, evaluate, gradient_workspace,
+                                            n_blocks, plan_gradient, plan_gradient_batch, plan_gradient_threads,
+                                            plan_log_likelihood, plan_log_likelihood_batch,
+                                            plan_log_likelihood_batch_threads, plan_log_likelihood_threads,
+                                            plan_pattern_log_likelihoods, valid_lengths)
 from phylo_vi.likelihood.messages import class_messages
 from phylo_vi.likelihood.postorder import SCALING_THRESHOLD
 from phylo_vi.likelihood.transition import matrix_entries, square_entries, transition_matrices
 
 __all__ = [
-    "LOG_LIKELIHOOD", "GRADIENT", "BATCH", "BATCH_GRADIENT", "TOPOLOGIES", "PATTERNS", "GradientWorkspace",
+    "LOG_LIKELIHOOD", "GRADIENT", "BATCH", "BATCH_GRADIENT", "TOPOLOGIES", "TOPOLOGY_GRADIENTS", "PATTERNS",
+    "GradientWorkspace",
     "evaluate", "gradient_workspace", "n_blocks", "plan_gradient", "plan_gradient_batch", "plan_gradient_threads",
     "plan_log_likelihood", "plan_log_likelihood_batch", "plan_log_likelihood_batch_threads",
     "plan_log_likelihood_threads", "plan_pattern_log_likelihoods", "valid_lengths", "class_messages",

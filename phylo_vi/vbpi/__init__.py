@@ -20,7 +20,7 @@ Modules, one job each:
   uniform unrooted topologies;
 - :mod:`~phylo_vi.vbpi.batch`: a draw of K topologies in the forms the other modules need;
 - :mod:`~phylo_vi.vbpi.likelihood`: log L and d log L / d b of K sampled trees from the Numba
-  engine, one kernel call per distinct topology, as a ``torch.autograd.Function`` (or the
+  engine, one kernel call for the whole batch, as a ``torch.autograd.Function`` (or the
   engine's torch twin on any device);
 - :mod:`~phylo_vi.vbpi.topology`: q_φ, the SBN with softmax CPDs (Numba log q and its
   expected-count gradient);

@@ -37,7 +37,8 @@ class PhylogeneticModel:
 
     ``backend``: ``"numba"`` (the engine's kernels, CPU) or ``"torch"`` (its torch twin on
     ``device``); by default Numba on the CPU and the twin on any other device. ``threads``:
-    distinct topologies of a batch evaluated concurrently (Numba backend).
+    trees of a batch evaluated concurrently (Numba backend); ``cache_size``: torch twins kept
+    (torch backend).
     """
 
     def __init__(self, patterns: SitePatterns, taxa: TaxonNamespace, model: SubstitutionModel | str = "JC", *,
@@ -52,7 +53,7 @@ class PhylogeneticModel:
                                f"got {backend!r} on {device}")
         options = {} if cache_size is None else {"cache_size": cache_size}
         self.backend = backend
-        self.likelihoods = (TopologyLikelihoods(patterns, taxa, model, threads=threads, **options) if backend == "numba"
+        self.likelihoods = (TopologyLikelihoods(patterns, taxa, model, threads=threads) if backend == "numba"
                             else TorchTopologyLikelihoods(patterns, taxa, model, device=device, **options))
         self.prior_rate = float(prior_rate)
         self.n_taxa = len(taxa)

@@ -7,7 +7,11 @@ import torch
 from torch.func import functional_call
 
 from phylo_vi.likelihood import TreeLikelihood
-from phylo_vi.vbpi.likelihood import TopologyLikelihoods, TorchTopologyLikelihoods, log_likelihood
+from phylo_vi.likelihood.plan import partial_slots
+from phylo_vi.trees.random_trees import random_joining_parent
+from phylo_vi.trees.taxa import TaxonNamespace
+from phylo_vi.trees.tree import Tree
+from phylo_vi.vbpi.likelihood import TopologyLikelihoods, TorchTopologyLikelihoods, log_likelihood, topology_rows
 from phylo_vi.vbpi.model import PhylogeneticModel, log_unrooted_topology_count
 from phylo_vi.vi.logspace import logmeanexp
 
@@ -23,13 +27,30 @@ def test_batch_values_and_gradients_match_the_engine_tree_by_tree(five_taxa, sam
     lengths = np.random.default_rng(1).exponential(0.1, (len(sampled), sampled.n_edges))
     likelihoods = TopologyLikelihoods(five_taxa.patterns, five_taxa.taxa)
     values, gradients = likelihoods.gradients(sampled, lengths)
-    assert len(set(sampled.topology_keys)) < len(sampled)  # grouping is exercised
+    assert len(set(sampled.topology_keys)) < len(sampled)  # a topology met again in another node order
     for row in range(len(sampled)):
         engine = TreeLikelihood(five_taxa.patterns, sampled.arrays.tree(row), "JC")
         value, gradient = engine.gradient(lengths[row])
         assert values[row] == pytest.approx(value, abs=1e-9)
         np.testing.assert_allclose(gradients[row], gradient, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(likelihoods.log_likelihoods(sampled, lengths), values, rtol=0, atol=1e-9)
+
+
+def test_topology_rows_are_the_plan_fields_of_each_tree():
+    # reference: Tree.child_offsets / child_nodes and plan.partial_slots, tree by tree (40-taxon random trees)
+    rng = np.random.default_rng(5)
+    n_taxa = 40
+    parents = np.stack([random_joining_parent(n_taxa, rng) for _ in range(6)]).astype(np.int32)
+    taxon = np.stack([np.concatenate([rng.permutation(n_taxa), np.full(n_taxa - 2, -1)]) for _ in range(6)])
+    taxon = taxon.astype(np.int32)
+    topologies, slots = topology_rows(parents, taxon)
+    namespace = TaxonNamespace([f"t{i}" for i in range(n_taxa)])
+    for row in range(len(parents)):
+        tree = Tree(parents[row], np.full(2 * n_taxa - 2, 0.1), taxon[row], namespace, rooted=False)
+        np.testing.assert_array_equal(topologies[0, row], tree.child_offsets)
+        np.testing.assert_array_equal(topologies[1, row, :-2], tree.child_nodes)
+        np.testing.assert_array_equal(topologies[2, row, :-1], tree.taxon)
+        np.testing.assert_array_equal(slots[row], partial_slots(tree))
 
 
 def test_log_likelihood_function_gradient_matches_finite_differences(five_taxa, sampled):
