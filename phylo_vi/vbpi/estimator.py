@@ -43,6 +43,8 @@ TRACE_COLUMNS = ("iteration", "beta", "learning_rate", "bound", "max_log_likelih
 _RESUME_KEYS = ("model", "prior_rate", "n_particles", "estimator", "psp", "branch_model", "flow_layers", "gnn_hidden",
                 "gnn_layers", "learning_rate", "branch_learning_rate", "lr_decay", "lr_decay_every", "initial_beta",
                 "warm_up", "kl_every", "warm_start", "warm_start_alpha", "rooting")
+#: Resume settings added after checkpoints were first written, with the value an older checkpoint implies.
+_SETTINGS_ADDED_LATER = {"rooting": None}
 
 
 class VBPI(Estimator):
@@ -244,7 +246,8 @@ class VBPI(Estimator):
         self._rng = np.random.default_rng(np.random.SeedSequence(self.seed_, spawn_key=(0,)))
 
     def _restore(self, state: dict, patterns: SitePatterns) -> None:
-        mismatched = [key for key in _RESUME_KEYS if state["params"][key] != self.run_params()[key]]
+        written = {**_SETTINGS_ADDED_LATER, **state["params"]}
+        mismatched = [key for key in _RESUME_KEYS if key not in written or written[key] != self.run_params()[key]]
         if mismatched:
             raise PhyloVIError(f"the checkpoint was written with other settings: {', '.join(mismatched)}")
         self.seed_ = int(state["seed"])

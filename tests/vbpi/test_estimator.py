@@ -7,6 +7,7 @@ import torch
 
 from phylo_vi.errors import PhyloVIError
 from phylo_vi.sbn.kl import kl_divergence
+from phylo_vi.vbpi.checkpoint import load_checkpoint, save_checkpoint
 from phylo_vi.vbpi.estimator import VBPI
 
 FAST = {"warm_up": 1000, "lr_decay_every": 1000, "learning_rate": 0.01}
@@ -51,6 +52,20 @@ def test_resume_refuses_other_settings(five_taxa, tmp_path):
     VBPI(random_state=1, checkpoint_path=checkpoint).fit(five_taxa.patterns, five_taxa.arrays(), 2)
     with pytest.raises(PhyloVIError, match="n_particles"):
         VBPI(random_state=1, n_particles=20).fit(five_taxa.patterns, None, 4, resume=checkpoint)
+
+
+def test_checkpoint_written_before_the_rooting_setting_resumes_as_the_sum_over_rootings(five_taxa, tmp_path):
+    settings = dict(random_state=5, warm_up=50, learning_rate=0.01)
+    whole = VBPI(**settings).fit(five_taxa.patterns, five_taxa.arrays(), 20)
+    checkpoint = tmp_path / "old.ckpt"
+    VBPI(checkpoint_path=checkpoint, **settings).fit(five_taxa.patterns, five_taxa.arrays(), 10)
+    state = load_checkpoint(checkpoint)
+    del state["params"]["rooting"]
+    save_checkpoint(checkpoint, {key: value for key, value in state.items() if key not in ("format", "version")})
+    resumed = VBPI(**settings).fit(five_taxa.patterns, None, 20, resume=checkpoint)
+    np.testing.assert_array_equal(resumed.trace_["bound"], whole.trace_["bound"])
+    with pytest.raises(PhyloVIError, match="rooting"):
+        VBPI(rooting="canonical", **settings).fit(five_taxa.patterns, None, 20, resume=checkpoint)
 
 
 def test_trace_records_the_warm_up_and_learning_rate_schedule(five_taxa):
