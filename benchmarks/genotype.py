@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import re
 import sys
 import time
@@ -48,8 +49,8 @@ import numpy as np
 import torch
 
 from phylo_vi.genotype import denoise, evaluate, is_conflict_free, load_network, log_likelihood, read_genotype
-from phylo_vi.genotype.denoise import network_flips
-from phylo_vi.genotype.rates import estimate_rates, rates_given_matrix
+from phylo_vi.genotype.denoise import network_by_default, network_flips
+from phylo_vi.genotype.rates import rates_given_matrix
 from phylo_vi.genotype.repair import repair
 from phylo_vi.genotype.simulate import add_doublets, add_noise, simulate_clonal
 
@@ -94,7 +95,8 @@ def classifier_rows(seed: int) -> list[dict]:
 
 
 def hard_settings(data: Path, seed: int):
-    """(label, truth, observed, fp, fn, doublet mask) of the issue-17 settings (module docstring)."""
+    """(label, tree, truth, observed, fp, fn, doublet rate, doublet mask) of the issue-17 settings
+    (module docstring); every setting is drawn, whatever subset runs, so a subset sees the same matrices."""
     rng = np.random.default_rng(seed)
     fp, fn = 1e-3, 0.1
     for sim in (1, 2, 3):
@@ -104,49 +106,69 @@ def hard_settings(data: Path, seed: int):
                 merged, doublets = add_doublets(truth, doublet, random_state=rng)
                 observed = add_noise(merged, fp, fn, missing, random_state=rng)
                 label = f"simNo 1-3, missing {missing:g}, doublets {doublet:g}"
-                yield label, truth, observed, fp, fn, doublet, doublets
+                yield label, sim, truth, observed, fp, fn, doublet, doublets
     for n, m in ((1000, 100), (300, 300)):
         truth = simulate_clonal(n, m, 10, random_state=rng)
-        yield f"clonal {n} x {m}, missing 0.15", truth, add_noise(truth, fp, fn, 0.15, random_state=rng), fp, fn, 0.0, \
-            np.zeros(n, bool)
+        yield f"clonal {n} x {m}, missing 0.15", None, truth, add_noise(truth, fp, fn, 0.15, random_state=rng), \
+            fp, fn, 0.0, np.zeros(n, bool)
+
+
+def peer_methods(args) -> dict:
+    """HUNTRESS and ScisTree2 (those installed, unless skipped), called as ``method(values, fp, fn)``."""
+    methods = {}
+    if args.no_peers:
+        return methods
+    with contextlib.suppress(ImportError):
+        import scistree2  # noqa: F401
+        methods["ScisTree2"] = run_scistree2
+    if not args.no_huntress:
+        with contextlib.suppress(ImportError):
+            import scphylo  # noqa: F401  (imported once, outside the timings)
+            methods["HUNTRESS"] = run_huntress
+    return methods
 
 
 def hard_suite(args) -> int:
+    network = load_network()
+    trees = {int(t) for t in args.trees.split(",")}
+
+    def phylo_vi(v, fp, fn, d):  # the default of `phylo-vi genotype denoise` (no rates given)
+        return denoise(v, network=network if network_by_default(v.shape) else False,
+                       doublet_rate=0.02 if d else 0.0, n_candidates=args.candidates, random_state=args.seed)
+
     methods = {
+        "phylo_vi (rates estimated)": phylo_vi,
+        "network only": lambda v, fp, fn, d: network_flips(network, v, fp, fn, n_candidates=args.candidates,
+                                                           random_state=args.seed),
         "repair (true rates)": lambda v, fp, fn, d: repair(v, fp, fn, doublet_rate=d),
-        "phylo_vi (rates estimated)": lambda v, fp, fn, d: estimate_rates(v, doublet_rate=0.02 if d else 0.0),
+        "network + repair (true rates)": lambda v, fp, fn, d: denoise(
+            v, fp, fn, network=network, doublet_rate=d, n_candidates=args.candidates, random_state=args.seed),
+        **{name: (lambda run: lambda v, fp, fn, d: run(v, fp, fn))(run) for name, run in peer_methods(args).items()},
     }
-    if not args.no_peers:
-        with contextlib.suppress(ImportError):
-            import scistree2  # noqa: F401
-            methods["ScisTree2"] = lambda v, fp, fn, d: run_scistree2(v, fp, fn)
-        if not args.no_huntress:
-            with contextlib.suppress(ImportError):
-                import scphylo  # noqa: F401
-                methods["HUNTRESS"] = lambda v, fp, fn, d: run_huntress(v, fp, fn)
     repair(np.zeros((4, 3), np.int8), 0.01, 0.1)  # compile the Numba kernels outside the timings
     records = defaultdict(lambda: defaultdict(list))
-    for label, truth, observed, fp, fn, doublet, doublets in hard_settings(args.data, args.seed):
+    for label, tree, truth, observed, fp, fn, doublet, doublets in hard_settings(args.data, args.seed):
+        if (tree is not None and tree not in trees) or (tree is None and args.no_scale):
+            continue
         oracle_fp, oracle_fn = rates_given_matrix(observed, truth, doublets)
         for name, method in methods.items():
             start = time.perf_counter()
-            out = method(observed, fp, fn, doublet)
+            result = method(observed, fp, fn, doublet)
             seconds = time.perf_counter() - start
-            rates, result = out if isinstance(out, tuple) else (None, out)
             predicted = getattr(result, "matrix", result)
             score = evaluate(truth, predicted)
             singlets = ~doublets
             rec = {"seconds": seconds, **score.as_dict(),
                    "singlet_error": float(np.mean(predicted[singlets] != truth[singlets])),
                    "oracle_fp": oracle_fp, "oracle_fn": oracle_fn}
-            if rates is not None:
-                rec.update(fp_hat=rates.fp, fn_hat=rates.fn, doublet_hat=rates.doublet)
-            if hasattr(result, "doublets"):
+            if getattr(result, "rates", None) is not None:
+                rec.update(fp_hat=result.rates.fp, fn_hat=result.rates.fn, doublet_hat=result.rates.doublet)
+            if getattr(result, "doublets", None) is not None:
                 rec.update(called=int(result.doublets.sum()), called_right=int((result.doublets & doublets).sum()),
                            true_doublets=int(doublets.sum()))
             records[label][name].append(rec)
-            print(f"{label} {name}: error {score.entry_error:.4f} cf {score.conflict_free} {seconds:.2f}s",
-                  file=sys.stderr, flush=True)
+            print(f"{label} tree {tree} {name}: error {score.entry_error:.4f} cf {score.conflict_free} "
+                  f"{seconds:.2f}s", file=sys.stderr, flush=True)
     table = []
     for label, by_method in records.items():
         for name, recs in by_method.items():
@@ -180,24 +202,32 @@ REAL_SETS = {"ALL patient 6": "ALL_Gawad2014_patient6_146x10.SC", "CRC1": "CRC1_
 
 def real_suite(args) -> int:
     folder = args.data.parent / "real"
+    network = load_network()
     repair(np.zeros((4, 3), np.int8), 0.01, 0.1)  # compile the Numba kernels outside the timings
     rows = []
     for name, file in REAL_SETS.items():
         observed = read_genotype(folder / file).values
         start = time.perf_counter()
-        rates, result = estimate_rates(observed)
+        result = denoise(observed, network=network if network_by_default(observed.shape) else False,
+                         n_candidates=args.candidates, random_state=args.seed)
         outputs = {"phylo_vi": (result.matrix, time.perf_counter() - start)}
-        if not args.no_peers:
-            with contextlib.suppress(ImportError):
-                start = time.perf_counter()
-                outputs["ScisTree2"] = (run_scistree2(observed, rates.fp, rates.fn), time.perf_counter() - start)
+        fp, fn = result.fp, result.fn
+        start = time.perf_counter()
+        matrix = network_flips(network, observed, fp, fn, n_candidates=args.candidates, random_state=args.seed)
+        outputs["network only"] = (matrix, time.perf_counter() - start)
+        for method, run in peer_methods(args).items():
+            start = time.perf_counter()
+            matrix = run(observed, fp, fn)
+            outputs[method] = (matrix, time.perf_counter() - start)
         filled = np.where(observed == 3, 0, observed)
         for method, (matrix, seconds) in outputs.items():
             rows.append({"data": name, "shape": "x".join(map(str, observed.shape)), "method": method,
-                         "fp": rates.fp, "fn": rates.fn, "missing": rates.missing,
-                         "log_likelihood": log_likelihood(observed, matrix, rates.fp, rates.fn),
+                         "fp": fp, "fn": fn, "missing": result.rates.missing,
+                         "log_likelihood": log_likelihood(observed, matrix, fp, fn),
                          "flips": int((matrix != filled)[observed != 3].sum()), "conflict_free": is_conflict_free(matrix),
                          "clones": len(np.unique(matrix, axis=0)), "seconds": seconds})
+            print(f"{name} {method}: log-lik {rows[-1]['log_likelihood']:.1f} {seconds:.2f}s", file=sys.stderr,
+                  flush=True)
     if args.json:
         json.dump({"benchmark": "genotype-real", "rows": rows}, sys.stdout, indent=2)
         print()
@@ -213,9 +243,10 @@ def real_suite(args) -> int:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path,
-                        default=Path(__file__).resolve().parents[1].parent / "shared/data/genotype/phiscs_sim")
-    parser.add_argument("--trees", default="1,2,3")
+    shared = Path(os.environ.get("PHYLO_VI_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
+    parser.add_argument("--data", type=Path, default=shared / "data/genotype/phiscs_sim",
+                        help="The phiscs_sim folder (default: under ../shared or $PHYLO_VI_SHARED).")
+    parser.add_argument("--trees", default="1,2,3", help="Ground-truth trees to run (phiscs and hard suites).")
     parser.add_argument("--no-huntress", action="store_true", help="Skip HUNTRESS (about 45 s per matrix).")
     parser.add_argument("--no-classifiers", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
@@ -224,7 +255,8 @@ def main(argv=None) -> int:
     parser.add_argument("--suite", choices=["phiscs", "hard", "real"], default="phiscs",
                         help="phiscs: the shared noisy files; hard: missing data, doublets and scale (issue 17); "
                              "real: the five real data sets.")
-    parser.add_argument("--no-peers", action="store_true", help="hard suite: phylo_vi only.")
+    parser.add_argument("--no-peers", action="store_true", help="hard and real suites: phylo_vi only.")
+    parser.add_argument("--no-scale", action="store_true", help="hard suite: skip 1,000 x 100 and 300 x 300.")
     args = parser.parse_args(argv)
     if args.suite in ("hard", "real"):
         torch.set_num_threads(1)

@@ -49,6 +49,14 @@ DECODINGS = ("beam", "sample")
 #: the entries times the flips (27 s for 200 x 100 on one loaded core, against 2 s for the repair
 #: of 1,000 x 100); larger matrices get the repair alone unless the network is asked for
 NETWORK_MAX_ENTRIES = 10_000
+#: larger matrices are decoded in blocks of at most this many cells x mutations (the network is
+#: trained on matrices of up to 120 x 80 entries)
+NETWORK_BLOCK = 100
+
+
+def network_by_default(shape: tuple[int, int]) -> bool:
+    """Whether ``phylo-vi genotype denoise --network auto`` runs the network on a matrix of ``shape``."""
+    return shape[0] * shape[1] <= NETWORK_MAX_ENTRIES
 
 
 def save_network(network: PointerNetwork, path: str | Path) -> None:
@@ -112,20 +120,23 @@ class DenoiseResult:
         return document
 
 
-def network_flips(network: PointerNetwork, observed: np.ndarray, fp: float, fn: float, *,
-                  decoding: str = "beam", n_candidates: int = 8, max_flips: int | None = None,
-                  random_state: int = 0, seed: int | None = None) -> np.ndarray:
-    """The network's corrected matrix (n, m) 0/1: best-reward candidate of the decoded flip sets
-    (``random_state``: integer seed of the decoding; ``seed`` its deprecated spelling)."""
-    seed = renamed("network_flips", "seed", "random_state", seed, random_state, default=0)
-    if decoding not in DECODINGS:
-        raise PhyloVIError(f"decoding must be one of {DECODINGS}, got {decoding!r}")
-    observed = check_matrix(observed)
+def _expected_flips(observed: np.ndarray, fp: float, fn: float) -> float:
+    """Expected number of true flips: FNs among the true 1s, FPs among the observed 0s and missing
+    entries whose truth is 1 (at the observed frequency of 1s corrected for FNs)."""
+    n_ones = int((observed == 1).sum())
+    n_zeros = int((observed == 0).sum())
+    n_missing = observed.size - n_ones - n_zeros
+    true_ones = n_ones / (1 - fn)
+    fraction_ones = min(1.0, true_ones / max(n_ones + n_zeros, 1))
+    return fn * true_ones + fp * n_zeros + fraction_ones * n_missing
+
+
+def _decode(network: PointerNetwork, observed: np.ndarray, fp: float, fn: float, decoding: str,
+            n_candidates: int, max_flips: int | None, seed: int) -> np.ndarray:
+    """Flip mask (n, m) of the best-reward candidate decoded on the whole of ``observed``."""
     n_tokens = observed.size
     if max_flips is None:
-        n_ones = int((observed == 1).sum())
-        expected = fn / (1 - fn) * n_ones + fp * (observed == 0).sum() + (observed == MISSING).sum()
-        max_flips = int(2 * expected) + 10
+        max_flips = int(2 * _expected_flips(observed, fp, fn)) + 10
     param = next(network.parameters())
     features = encode_matrix(observed, fp, fn, dtype=param.dtype, device=param.device).unsqueeze(0)
     generator = torch.Generator(device=param.device).manual_seed(seed)
@@ -139,8 +150,37 @@ def network_flips(network: PointerNetwork, observed: np.ndarray, fp: float, fn: 
         reward = flip_reward(observed[None], masks, fp, fn)
         reward = torch.where(sample.valid, reward, torch.full_like(reward, -np.inf))
         best = int(torch.argmax(reward[0]))
+    return masks[0, best].cpu().numpy().reshape(observed.shape)
+
+
+def blocks(size: int, block: int) -> list[slice]:
+    """``ceil(size / block)`` contiguous slices of near-equal length covering ``range(size)``."""
+    cuts = np.linspace(0, size, -(-size // block) + 1).round().astype(int)
+    return [slice(a, b) for a, b in zip(cuts[:-1], cuts[1:])]
+
+
+def network_flips(network: PointerNetwork, observed: np.ndarray, fp: float, fn: float, *,
+                  decoding: str = "beam", n_candidates: int = 8, max_flips: int | None = None,
+                  block: int = NETWORK_BLOCK, random_state: int = 0, seed: int | None = None) -> np.ndarray:
+    """The network's corrected matrix (n, m) 0/1: best-reward candidate of the decoded flip sets
+    (``random_state``: integer seed of the decoding; ``seed`` its deprecated spelling).
+
+    A matrix with more than ``block`` cells or mutations is cut into near-equal blocks of at most
+    ``block`` x ``block`` entries (the sizes the network was trained on), each decoded on its own;
+    ``max_flips`` then applies per block.
+    """
+    seed = renamed("network_flips", "seed", "random_state", seed, random_state, default=0)
+    if decoding not in DECODINGS:
+        raise PhyloVIError(f"decoding must be one of {DECODINGS}, got {decoding!r}")
+    if block < 2:
+        raise PhyloVIError(f"block must be >= 2, got {block}")
+    observed = check_matrix(observed)
+    flips = np.zeros(observed.shape, dtype=bool)
+    for k, (rows, cols) in enumerate((r, c) for r in blocks(observed.shape[0], block)
+                                     for c in blocks(observed.shape[1], block)):
+        flips[rows, cols] = _decode(network, observed[rows, cols], fp, fn, decoding, n_candidates, max_flips,
+                                    seed + k)
     filled = np.where(observed == MISSING, 0, observed)
-    flips = masks[0, best].cpu().numpy().reshape(observed.shape)
     return np.where(flips, 1 - filled, filled).astype(np.int8)
 
 

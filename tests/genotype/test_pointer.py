@@ -8,9 +8,10 @@ import torch
 
 from phylo_vi.genotype import (MISSING, add_noise, conflicting_pairs, denoise, is_conflict_free, load_network,
                                log_likelihood, simulate_clonal)
-from phylo_vi.genotype.denoise import network_flips
+from phylo_vi.genotype.denoise import blocks, network_flips
 from phylo_vi.genotype.pointer import PointerNetwork, encode_matrix
-from phylo_vi.genotype.training import choices_to_masks, flip_reward, train_pointer_network
+from phylo_vi.genotype.training import (batch_matrices, choices_to_masks, curriculum_shapes, flip_reward,
+                                        flip_sequences, prefix_log_prob, simulate_batch, train_pointer_network)
 from phylo_vi.vi.sequential import sample_sequences, sequence_log_prob, stochastic_beam_search
 
 
@@ -114,3 +115,65 @@ def test_denoised_outputs_are_always_conflict_free(decoding):
         result = denoise(observed, 0.01, 0.2, network=network, decoding=decoding, n_candidates=4)
         assert is_conflict_free(result.matrix)
         assert result.network_matrix is not None and result.n_repair_changes >= 0
+
+
+def test_training_stopped_by_the_clock_resumes_to_the_uninterrupted_weights(tmp_path):
+    # reference: the same seed run without interruption; a run stopped at once (max_minutes=0) and one
+    # stopped after 3 steps, each resumed from its checkpoint, must end with identical weights and history
+    curriculum = ((0, ((5, 5),)), (2, ((6, 8), (8, 6))))
+    kwargs = dict(n_supervised=4, n_policy=2, batch_size=2, n_samples=2, curriculum=curriculum, random_state=3)
+
+    def tiny():
+        torch.manual_seed(5)
+        return PointerNetwork(hidden=8, n_heads=2, n_layers=1)
+
+    reference, history = train_pointer_network(network=tiny(), **kwargs)
+    checkpoint = tmp_path / "train.ckpt"
+    _, stopped = train_pointer_network(network=tiny(), checkpoint=checkpoint, max_minutes=0, **kwargs)
+    assert not stopped.finished and stopped.supervised_loss == []
+    _, partial = train_pointer_network(checkpoint=checkpoint, checkpoint_every=3, **{**kwargs, "n_supervised": 3,
+                                                                                    "n_policy": 0})
+    assert len(partial.supervised_loss) == 3
+    resumed, resumed_history = train_pointer_network(checkpoint=checkpoint, **kwargs)
+    assert resumed_history.finished
+    assert resumed_history.supervised_loss == history.supervised_loss
+    assert resumed_history.policy_reward == history.policy_reward
+    for (name, x), (_, y) in zip(reference.state_dict().items(), resumed.state_dict().items()):
+        torch.testing.assert_close(x, y, rtol=0, atol=0, msg=name)
+
+
+def test_long_flip_sets_are_cut_to_a_prefix_without_stop():
+    rng = np.random.default_rng(0)
+    batch = simulate_batch(2, (30, 30), rng)
+    full = flip_sequences(batch, np.random.default_rng(1))[:, 0]
+    cut = flip_sequences(batch, np.random.default_rng(1), max_target=5)[:, 0]
+    filled = np.where(batch.observed == MISSING, 0, batch.observed)
+    for b in range(2):
+        n_flips = int((batch.truth[b] != filled[b]).sum())  # independent count of the true flips
+        assert (full[b] >= 0).sum() == n_flips + 1 and full[b, n_flips] == 900  # then STOP (= n m)
+        assert torch.equal(cut[b], full[b, :5])  # same random order, first 5 choices
+    decoder = PointerNetwork(hidden=8, n_heads=2, n_layers=1).decoder(batch.features)
+    total, count = prefix_log_prob(decoder, cut)
+    assert count == 10 and torch.isfinite(total)
+
+
+def test_curriculum_stage_and_batch_size():
+    curriculum = ((0, ((16, 16),)), (250, ((40, 40),)), (450, ((100, 100), (120, 80))))
+    assert curriculum_shapes(curriculum, 249) == ((16, 16),)
+    assert curriculum_shapes(curriculum, 250) == ((40, 40),)
+    assert curriculum_shapes(curriculum, 10_000) == ((100, 100), (120, 80))
+    # 16 matrices of 24 x 24 = 9,216 entries per batch: 16 at 16 x 16, 6 at 40 x 40, at least 2 at 100 x 100
+    assert [batch_matrices(16, s) for s in ((16, 16), (40, 40), (100, 100))] == [16, 6, 2]
+
+
+def test_large_matrices_are_decoded_in_blocks_that_cover_them():
+    assert [(s.start, s.stop) for s in blocks(250, 100)] == [(0, 83), (83, 167), (167, 250)]
+    assert [(s.start, s.stop) for s in blocks(100, 100)] == [(0, 100)]
+    torch.manual_seed(0)
+    network = PointerNetwork(hidden=8, n_heads=2, n_layers=1)
+    observed = add_noise(simulate_clonal(13, 9, 3, random_state=1), 0.01, 0.2, 0.1, random_state=1)
+    tiled = network_flips(network, observed, 0.01, 0.2, n_candidates=2, block=5)
+    # each block equals the network run on that block alone (seed offset by the block's index)
+    for k, (rows, cols) in enumerate((r, c) for r in blocks(13, 5) for c in blocks(9, 5)):
+        alone = network_flips(network, observed[rows, cols], 0.01, 0.2, n_candidates=2, random_state=k)
+        np.testing.assert_array_equal(tiled[rows, cols], alone)
