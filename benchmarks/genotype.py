@@ -24,14 +24,22 @@ Usage: ``python benchmarks/genotype.py [--data DIR] [--trees 1,2,3] [--no-huntre
 ``--suite hard`` runs the settings of issue 17 instead: the ground-truth trees simNo 1-3 with
 FN 0.1, FP 1e-3, missing 5/15/25% and doublets 0/2/5% added by :func:`add_doublets` and
 :func:`add_noise` (seeded), plus clonal simulations of 1,000 x 100 and 300 x 300 (15% missing).
-Per setting: entry error (all cells, and singlets only), AD/DL accuracy, conflict-free count,
-time, for the repair under the true rates and for the joint estimation of the rates (no rates
-given), with the estimated FP/FN/doublet rates next to the oracle rates (the M-step applied to
-the truth); the peers run on the same matrices when installed (``--no-peers`` skips them).
+Every matrix goes, in one run, through: ``phylo_vi`` as ``phylo-vi genotype denoise`` runs it
+with no rates given (rates estimated, network as ``--network auto``), the network only, the repair
+alone and network + repair (true rates), HUNTRESS and ScisTree2 (true rates). Per setting: entry
+error (all cells, and singlets only), AD/DL accuracy, conflict-free count, median time, and the
+estimated FP/FN rates next to the oracle rates (the M-step applied to the truth). ``--trees``
+and ``--no-scale`` run a subset (the same matrices: every setting is drawn); ``--no-peers`` and
+``--no-huntress`` skip peers.
 
 ``--suite real`` runs the five real data sets of ``../shared/data/genotype/real`` (no ground
-truth): phylo_vi estimates the rates, then every method's conflict-free matrix is scored by its
-log-likelihood under those rates, its number of flips and its time (ScisTree2 gets the same rates).
+truth): phylo_vi estimates the rates, then every method's matrix (phylo_vi, the network only,
+HUNTRESS and ScisTree2, the last three under those rates) is scored by its log-likelihood under
+those rates, its number of flips, its clones and its time.
+
+``--suite network`` measures what the pointer network adds, by matrix size (20 x 20 to 300 x 300,
+``--matrices`` clonal simulations each): entry error and time of the input, the network only, the
+repair alone and network + repair, under the true rates.
 """
 from __future__ import annotations
 
@@ -130,7 +138,7 @@ def peer_methods(args) -> dict:
 
 def hard_suite(args) -> int:
     network = load_network()
-    trees = {int(t) for t in args.trees.split(",")}
+    trees = {int(t) for t in args.trees.split(",") if t}
 
     def phylo_vi(v, fp, fn, d):  # the default of `phylo-vi genotype denoise` (no rates given)
         return denoise(v, network=network if network_by_default(v.shape) else False,
@@ -195,6 +203,54 @@ def hard_suite(args) -> int:
     return 0
 
 
+NETWORK_SHAPES = ((20, 20), (50, 50), (100, 100), (300, 300))
+
+
+def network_suite(args) -> int:
+    """What the pointer network adds: input, network only, repair alone and network + repair (true
+    rates) on ``--matrices`` clonal simulations per shape (10 clones, at most one per 3 cells; FP 1e-3,
+    FN 0.1, 15% missing)."""
+    network = load_network()
+    rng = np.random.default_rng(args.seed)
+    methods = {
+        "input": lambda v, fp, fn: np.where(v == 3, 0, v).astype(np.int8),
+        "network only": lambda v, fp, fn: network_flips(network, v, fp, fn, n_candidates=args.candidates,
+                                                        random_state=args.seed),
+        "repair": lambda v, fp, fn: repair(v, fp, fn).matrix,
+        "network + repair": lambda v, fp, fn: denoise(v, fp, fn, network=network, n_candidates=args.candidates,
+                                                      random_state=args.seed).matrix,
+    }
+    repair(np.zeros((4, 3), np.int8), 0.01, 0.1)  # compile the Numba kernels outside the timings
+    rows = []
+    for n, m in NETWORK_SHAPES:
+        records = defaultdict(list)
+        for _ in range(args.matrices):
+            truth = simulate_clonal(n, m, min(10, n // 3), random_state=rng)
+            observed = add_noise(truth, 1e-3, 0.1, 0.15, random_state=rng)
+            for name, method in methods.items():
+                start = time.perf_counter()
+                predicted = method(observed, 1e-3, 0.1)
+                records[name].append((float(np.mean(predicted != truth)), time.perf_counter() - start,
+                                      is_conflict_free(predicted)))
+        for name, recs in records.items():
+            errors, seconds, free = zip(*recs)
+            rows.append({"shape": f"{n}x{m}", "method": name, "n": len(recs), "entry_error": float(np.mean(errors)),
+                         "max_error": float(np.max(errors)), "conflict_free": int(sum(free)),
+                         "seconds": float(np.median(seconds))})
+            print(f"{n}x{m} {name}: error {rows[-1]['entry_error']:.4f} {rows[-1]['seconds']:.2f}s", file=sys.stderr,
+                  flush=True)
+    if args.json:
+        json.dump({"benchmark": "genotype-network", "rows": rows}, sys.stdout, indent=2)
+        print()
+        return 0
+    print("| shape | method | n | mean entry error | max entry error | CF | median s |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['shape']} | {r['method']} | {r['n']} | {r['entry_error']:.4f} | {r['max_error']:.4f} "
+              f"| {r['conflict_free']}/{r['n']} | {r['seconds']:.2f} |")
+    return 0
+
+
 REAL_SETS = {"ALL patient 6": "ALL_Gawad2014_patient6_146x10.SC", "CRC1": "CRC1_Leung2017_178x16.SC",
              "TNBC": "tnbc_Wang2014_16x20.SC", "ER+ breast (Navin)": "scite_dataNavin.csv",
              "ccRCC (Xu)": "scite_dataXu.csv"}
@@ -246,22 +302,24 @@ def main(argv=None) -> int:
     shared = Path(os.environ.get("PHYLO_VI_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
     parser.add_argument("--data", type=Path, default=shared / "data/genotype/phiscs_sim",
                         help="The phiscs_sim folder (default: under ../shared or $PHYLO_VI_SHARED).")
-    parser.add_argument("--trees", default="1,2,3", help="Ground-truth trees to run (phiscs and hard suites).")
+    parser.add_argument("--trees", default="1,2,3",
+                        help="Ground-truth trees to run (phiscs and hard suites; empty: none).")
     parser.add_argument("--no-huntress", action="store_true", help="Skip HUNTRESS (about 45 s per matrix).")
     parser.add_argument("--no-classifiers", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--candidates", type=int, default=4, help="Beams decoded by the pointer network.")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--suite", choices=["phiscs", "hard", "real"], default="phiscs",
+    parser.add_argument("--suite", choices=["phiscs", "hard", "real", "network"], default="phiscs",
                         help="phiscs: the shared noisy files; hard: missing data, doublets and scale (issue 17); "
-                             "real: the five real data sets.")
+                             "real: the five real data sets; network: what the pointer network adds, by size.")
+    parser.add_argument("--matrices", type=int, default=5, help="network suite: simulations per shape.")
     parser.add_argument("--no-peers", action="store_true", help="hard and real suites: phylo_vi only.")
     parser.add_argument("--no-scale", action="store_true", help="hard suite: skip 1,000 x 100 and 300 x 300.")
     args = parser.parse_args(argv)
-    if args.suite in ("hard", "real"):
+    if args.suite in ("hard", "real", "network"):
         torch.set_num_threads(1)
-        return hard_suite(args) if args.suite == "hard" else real_suite(args)
-    trees = {int(t) for t in args.trees.split(",")}
+        return {"hard": hard_suite, "real": real_suite, "network": network_suite}[args.suite](args)
+    trees = {int(t) for t in args.trees.split(",") if t}
     torch.set_num_threads(1)  # every method on one thread, like the peers (threads=1)
     network = load_network()
     methods = {
