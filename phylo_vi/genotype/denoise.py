@@ -7,11 +7,12 @@ network and of the repair can be told apart:
    search (Kool et al. 2019, ``decoding="beam"``) or by sampling (``"sample"``); the candidate
    with the highest reward (:func:`~phylo_vi.genotype.training.flip_reward`) is the network's
    matrix, which may still hold conflicts;
-2. :func:`~phylo_vi.genotype.repair.repair` clusters the cells starting from the network's
-   matrix and returns the conflict-free matrix of highest penalised likelihood of the
-   *observation*; its output is always conflict-free;
-3. ``network=False`` skips stage 1 (the repair starts from the observation), the ablation
-   that measures what the network adds.
+2. :func:`~phylo_vi.genotype.repair.repair` runs from the observation and from the network's
+   matrix (the matrix its cell clustering starts from) and the result of higher penalised
+   likelihood of the *observation* is kept (``network_start_kept`` says which), so the network
+   can only raise the objective the repair maximises; the output is always conflict-free;
+3. ``network=False`` skips stage 1 and the second start (the repair from the observation alone),
+   the ablation that measures what the network adds.
 
 Without ``fp``/``fn`` the rates are first learnt jointly with the matrix
 (:func:`~phylo_vi.genotype.rates.estimate_rates`, classification EM over the repair); both
@@ -38,7 +39,7 @@ from phylo_vi.genotype.conflicts import conflicting_pairs
 from phylo_vi.genotype.matrix import MISSING, check_matrix, check_rates
 from phylo_vi.genotype.pointer import PointerNetwork, encode_matrix
 from phylo_vi.genotype.rates import INITIAL_FN, INITIAL_FP, ErrorRates, estimate_rates
-from phylo_vi.genotype.repair import DEFAULT_CLONE_PENALTY, repair
+from phylo_vi.genotype.repair import DEFAULT_CLONE_PENALTY, RepairResult, repair
 from phylo_vi.genotype.training import choices_to_masks, flip_reward
 from phylo_vi.util.deprecation import renamed
 from phylo_vi.vi.sequential import sample_sequences, stochastic_beam_search
@@ -97,7 +98,7 @@ class DenoiseResult:
     network_matrix: np.ndarray | None  # stage-1 matrix (None with network=False)
     network_conflicts: int | None   # conflicting pairs left by the network alone
     n_network_flips: int
-    n_repair_changes: int           # entries the repair changed relative to its starting matrix
+    n_repair_changes: int           # entries the repair changed relative to its starting matrix (the kept one)
     log_likelihood: float
     n_clones: int
     seconds_network: float
@@ -107,6 +108,7 @@ class DenoiseResult:
     doublets: np.ndarray | None = None  # (n,) bool: cells called doublets
     rates: ErrorRates | None = None  # the estimation, when the rates were not given
     seconds_rates: float = 0.0
+    network_start_kept: bool = False  # the repair started from the network's matrix scored higher
 
     def as_dict(self, observed: np.ndarray) -> dict:
         """The counts, rates, likelihood and times (no matrices) as a JSON-ready dict; ``n_flips_total``
@@ -216,17 +218,27 @@ def denoise(observed: np.ndarray, fp: float | None = None, fn: float | None = No
                                        n_candidates=n_candidates, random_state=random_state)
         n_conflicts = len(conflicting_pairs(network_matrix))
     middle = time.perf_counter()
-    if estimated is not None and network_matrix is None:
-        result = estimated  # the last C-step already is the repair under the estimated rates
-    else:
-        result = repair(observed, fp, fn, initial=network_matrix, clone_penalty=clone_penalty,
-                        doublet_rate=doublet_rate)
+    # the repair from the observation (under estimated rates: the last C-step already is that repair)
+    result = estimated if estimated is not None else repair(observed, fp, fn, clone_penalty=clone_penalty,
+                                                            doublet_rate=doublet_rate)
+    network_start_kept = False
+    if network_matrix is not None:
+        from_network = repair(observed, fp, fn, initial=network_matrix, clone_penalty=clone_penalty,
+                              doublet_rate=doublet_rate)
+        network_start_kept = _objective(from_network, clone_penalty) > _objective(result, clone_penalty)
+        result = from_network if network_start_kept else result
     end = time.perf_counter()
     filled = np.where(observed == MISSING, 0, observed)
-    base = filled if network_matrix is None else network_matrix
+    base = network_matrix if network_start_kept else filled
     return DenoiseResult(
         matrix=result.matrix, network_matrix=network_matrix, network_conflicts=n_conflicts,
         n_network_flips=0 if network_matrix is None else int((network_matrix != filled).sum()),
         n_repair_changes=int((result.matrix != base).sum()), log_likelihood=result.log_likelihood,
         n_clones=result.n_clones, seconds_network=middle - start, seconds_repair=end - middle, fp=fp, fn=fn,
-        doublets=result.doublets, rates=rates, seconds_rates=start - start_rates)
+        doublets=result.doublets, rates=rates, seconds_rates=start - start_rates,
+        network_start_kept=network_start_kept)
+
+
+def _objective(result: RepairResult, clone_penalty: float) -> float:
+    """The penalised log-likelihood the repair maximises (:mod:`.repair`)."""
+    return result.log_likelihood - clone_penalty * result.n_clones

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from phylo_vi.genotype import (MISSING, add_noise, conflicting_pairs, denoise, is_conflict_free, load_network,
-                               log_likelihood, simulate_clonal)
+                               log_likelihood, repair, simulate_clonal)
 from phylo_vi.genotype.denoise import blocks, network_flips
 from phylo_vi.genotype.pointer import PointerNetwork, encode_matrix
 from phylo_vi.genotype.training import (batch_matrices, choices_to_masks, curriculum_shapes, flip_reward,
@@ -177,3 +177,21 @@ def test_large_matrices_are_decoded_in_blocks_that_cover_them():
     for k, (rows, cols) in enumerate((r, c) for r in blocks(13, 5) for c in blocks(9, 5)):
         alone = network_flips(network, observed[rows, cols], 0.01, 0.2, n_candidates=2, random_state=k)
         np.testing.assert_array_equal(tiled[rows, cols], alone)
+
+
+def test_the_network_start_is_kept_only_when_it_scores_higher_than_the_repair_alone():
+    # reference: the two repairs run directly (from the observation, from the network's matrix) and their
+    # penalised log-likelihood log P(A'|B) - 15 (clones); denoise must return the better one
+    network = load_network()
+    rng = np.random.default_rng(11)
+    for _ in range(3):
+        truth = simulate_clonal(30, 25, 5, random_state=rng)
+        observed = add_noise(truth, 1e-3, 0.2, 0.25, random_state=rng)
+        result = denoise(observed, 1e-3, 0.2, network=network, n_candidates=4)
+        plain = repair(observed, 1e-3, 0.2)
+        started = repair(observed, 1e-3, 0.2, initial=result.network_matrix)
+        scores = [r.log_likelihood - 15.0 * r.n_clones for r in (plain, started)]
+        best = started if scores[1] > scores[0] else plain
+        np.testing.assert_array_equal(result.matrix, best.matrix)
+        assert result.network_start_kept == (scores[1] > scores[0])
+        assert result.log_likelihood - 15.0 * result.n_clones == pytest.approx(max(scores), abs=1e-9)
