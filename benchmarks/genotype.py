@@ -30,7 +30,8 @@ alone and network + repair (true rates), HUNTRESS and ScisTree2 (true rates). Pe
 error (all cells, and singlets only), AD/DL accuracy, conflict-free count, median time, and the
 estimated FP/FN rates next to the oracle rates (the M-step applied to the truth). ``--trees``
 and ``--no-scale`` run a subset (the same matrices: every setting is drawn); ``--no-peers`` and
-``--no-huntress`` skip peers.
+``--no-huntress`` skip peers; ``--json`` keeps every (matrix, method) record, and ``--merge`` prints
+the table of several such runs (subsets run side by side).
 
 ``--suite real`` runs the five real data sets of ``../shared/data/genotype/real`` (no ground
 truth): phylo_vi estimates the rates, then every method's matrix (phylo_vi, the network only,
@@ -137,7 +138,8 @@ def peer_methods(args) -> dict:
     return methods
 
 
-def hard_suite(args) -> int:
+def hard_records(args) -> list[dict]:
+    """One record per (matrix, method) of the hard settings selected by ``--trees``/``--no-scale``."""
     network = load_network()
     trees = {int(t) for t in args.trees.split(",") if t}
 
@@ -155,7 +157,7 @@ def hard_suite(args) -> int:
         **{name: (lambda run: lambda v, fp, fn, d: run(v, fp, fn))(run) for name, run in peer_methods(args).items()},
     }
     repair(np.zeros((4, 3), np.int8), 0.01, 0.1)  # compile the Numba kernels outside the timings
-    records = defaultdict(lambda: defaultdict(list))
+    records = []
     for label, tree, truth, observed, fp, fn, doublet, doublets in hard_settings(args.data, args.seed):
         if (tree is not None and tree not in trees) or (tree is None and args.no_scale):
             continue
@@ -167,7 +169,7 @@ def hard_suite(args) -> int:
             predicted = getattr(result, "matrix", result)
             score = evaluate(truth, predicted)
             singlets = ~doublets
-            rec = {"seconds": seconds, **score.as_dict(),
+            rec = {"setting": label, "tree": tree, "method": name, "seconds": seconds, **score.as_dict(),
                    "singlet_error": float(np.mean(predicted[singlets] != truth[singlets])),
                    "oracle_fp": oracle_fp, "oracle_fn": oracle_fn}
             if getattr(result, "rates", None) is not None:
@@ -175,20 +177,39 @@ def hard_suite(args) -> int:
             if getattr(result, "doublets", None) is not None:
                 rec.update(called=int(result.doublets.sum()), called_right=int((result.doublets & doublets).sum()),
                            true_doublets=int(doublets.sum()))
-            records[label][name].append(rec)
+            records.append(rec)
             print(f"{label} tree {tree} {name}: error {score.entry_error:.4f} cf {score.conflict_free} "
                   f"{seconds:.2f}s", file=sys.stderr, flush=True)
+    return records
+
+
+def hard_table(records: list[dict]) -> list[dict]:
+    """Per (setting, method): means over matrices, the median time and the conflict-free count."""
+    grouped = defaultdict(lambda: defaultdict(list))
+    for rec in records:
+        grouped[rec["setting"]][rec["method"]].append(rec)
     table = []
-    for label, by_method in records.items():
+    for label, by_method in grouped.items():
         for name, recs in by_method.items():
             row = {"setting": label, "method": name, "n": len(recs)}
             for key in recs[0]:
+                if key in ("setting", "method", "tree"):
+                    continue
                 values = [r[key] for r in recs]
                 row[key] = float(np.median(values)) if key == "seconds" else float(np.nanmean(values))
             row["conflict_free"] = int(sum(r["conflict_free"] for r in recs))
             table.append(row)
+    return table
+
+
+def hard_suite(args) -> int:
+    if args.merge:
+        records = [rec for path in args.merge for rec in json.loads(Path(path).read_text())["records"]]
+    else:
+        records = hard_records(args)
+    table = hard_table(records)
     if args.json:
-        json.dump({"benchmark": "genotype-hard", "rows": table}, sys.stdout, indent=2)
+        json.dump({"benchmark": "genotype-hard", "rows": table, "records": records}, sys.stdout, indent=2)
         print()
         return 0
     print("| setting | method | entry error | singlet error | AD | DL | CF | median s | FP est / oracle "
@@ -319,6 +340,9 @@ def main(argv=None) -> int:
     parser.add_argument("--matrices", type=int, default=5, help="network suite: simulations per shape.")
     parser.add_argument("--no-peers", action="store_true", help="hard and real suites: phylo_vi only.")
     parser.add_argument("--no-scale", action="store_true", help="hard suite: skip 1,000 x 100 and 300 x 300.")
+    parser.add_argument("--merge", nargs="+", metavar="JSON",
+                        help="hard suite: print the table of the records of earlier --json runs (e.g. one per "
+                             "--trees subset) instead of running.")
     args = parser.parse_args(argv)
     if args.suite in ("hard", "real", "network"):
         torch.set_num_threads(1)
