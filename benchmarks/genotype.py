@@ -244,7 +244,7 @@ def network_suite(args) -> int:
     }
     repair(np.zeros((4, 3), np.int8), 0.01, 0.1)  # compile the Numba kernels outside the timings
     rows = []
-    for n, m in NETWORK_SHAPES:
+    for n, m in (tuple(int(x) for x in shape.split("x")) for shape in args.shapes.split(",")):
         records = defaultdict(list)
         for _ in range(args.matrices):
             truth = simulate_clonal(n, m, min(10, n // 3), random_state=rng)
@@ -338,6 +338,8 @@ def main(argv=None) -> int:
                         help="phiscs: the shared noisy files; hard: missing data, doublets and scale (issue 17); "
                              "real: the five real data sets; network: what the pointer network adds, by size.")
     parser.add_argument("--matrices", type=int, default=5, help="network suite: simulations per shape.")
+    parser.add_argument("--shapes", default=",".join(f"{n}x{m}" for n, m in NETWORK_SHAPES),
+                        help="network suite: matrix shapes, cells x mutations, comma-separated.")
     parser.add_argument("--no-peers", action="store_true", help="hard and real suites: phylo_vi only.")
     parser.add_argument("--no-scale", action="store_true", help="hard suite: skip 1,000 x 100 and 300 x 300.")
     parser.add_argument("--merge", nargs="+", metavar="JSON",

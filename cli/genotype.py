@@ -75,7 +75,7 @@ def denoise_paths(prefix: Path) -> dict[str, Path]:
 @click.option("--candidates", type=click.IntRange(min=1), default=8, show_default=True,
               help="Beams or samples decoded by the pointer network.")
 @click.option("--network", "use_network", type=click.Choice(["auto", "on", "off"]), default="auto",
-              show_default=True, help="Pointer network before the repair: auto = on up to 10,000 entries.")
+              show_default=True, help="Pointer network before the repair: auto = off (it does not lower the error; see the README).")
 @click.option("--no-network", is_flag=True, help="Same as --network off (repair only; ablation).")
 @click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Pointer-network weights (default: the shipped ones).")

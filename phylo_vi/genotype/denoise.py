@@ -45,14 +45,15 @@ from phylo_vi.util.deprecation import renamed
 from phylo_vi.vi.sequential import sample_sequences, stochastic_beam_search
 
 DECODINGS = ("beam", "sample")
-#: ``phylo-vi genotype denoise`` runs the network only up to this many entries: it was trained on
-#: <= 24 x 30 and adds little at 100 x 100 (benchmarks/genotype.py), while its decoding grows with
-#: the entries times the flips (27 s for 200 x 100 on one loaded core, against 2 s for the repair
-#: of 1,000 x 100); larger matrices get the repair alone unless the network is asked for
-NETWORK_MAX_ENTRIES = 10_000
+#: ``phylo-vi genotype denoise --network auto`` runs the network only up to this many entries: none,
+#: because on clonal simulations from 20 x 20 to 300 x 300 (benchmarks/genotype.py --suite network
+#: and --suite hard) the repair started from the network's matrix never had a lower entry error
+#: than the repair alone, while decoding costs 10 to 40 times the repair's time
+NETWORK_MAX_ENTRIES = 0
 #: larger matrices are decoded in blocks of at most this many cells x mutations (the network is
 #: trained on matrices of up to 120 x 80 entries)
 NETWORK_BLOCK = 100
+PREFIX_GRID = 33  # prefix lengths scored per decoded candidate
 
 
 def network_by_default(shape: tuple[int, int]) -> bool:
@@ -135,7 +136,9 @@ def _expected_flips(observed: np.ndarray, fp: float, fn: float) -> float:
 
 def _decode(network: PointerNetwork, observed: np.ndarray, fp: float, fn: float, decoding: str,
             n_candidates: int, max_flips: int | None, seed: int) -> np.ndarray:
-    """Flip mask (n, m) of the best-reward candidate decoded on the whole of ``observed``."""
+    """Flip mask (n, m) decoded on the whole of ``observed``: of every candidate's prefixes of
+    ``PREFIX_GRID`` evenly spaced lengths (the first k choices flipped, as PhyloM's decoding tries
+    k = 0, 1, ...), the one of highest reward."""
     n_tokens = observed.size
     if max_flips is None:
         max_flips = int(2 * _expected_flips(observed, fp, fn)) + 10
@@ -148,9 +151,12 @@ def _decode(network: PointerNetwork, observed: np.ndarray, fp: float, fn: float,
             sample = stochastic_beam_search(decoder, 1, n_candidates, generator=generator)
         else:
             sample = sample_sequences(decoder, 1, n_candidates, generator=generator)
-        masks = choices_to_masks(sample.choices, n_tokens)
+        choices = sample.choices[0][sample.valid[0]]  # (K', T): candidates in decoding order, -1 padded
+        lengths = torch.linspace(0, choices.shape[1], PREFIX_GRID, device=choices.device).round().long().unique()
+        prefixes = torch.where(torch.arange(choices.shape[1], device=choices.device) < lengths[:, None, None],
+                               choices.unsqueeze(0), torch.full_like(choices, -1).unsqueeze(0))
+        masks = choices_to_masks(prefixes.reshape(1, -1, choices.shape[1]), n_tokens)
         reward = flip_reward(observed[None], masks, fp, fn)
-        reward = torch.where(sample.valid, reward, torch.full_like(reward, -np.inf))
         best = int(torch.argmax(reward[0]))
     return masks[0, best].cpu().numpy().reshape(observed.shape)
 
@@ -164,7 +170,7 @@ def blocks(size: int, block: int) -> list[slice]:
 def network_flips(network: PointerNetwork, observed: np.ndarray, fp: float, fn: float, *,
                   decoding: str = "beam", n_candidates: int = 8, max_flips: int | None = None,
                   block: int = NETWORK_BLOCK, random_state: int = 0, seed: int | None = None) -> np.ndarray:
-    """The network's corrected matrix (n, m) 0/1: best-reward candidate of the decoded flip sets
+    """The network's corrected matrix (n, m) 0/1: the best-reward prefix of the decoded flip sets
     (``random_state``: integer seed of the decoding; ``seed`` its deprecated spelling).
 
     A matrix with more than ``block`` cells or mutations is cut into near-equal blocks of at most

@@ -195,3 +195,19 @@ def test_the_network_start_is_kept_only_when_it_scores_higher_than_the_repair_al
         np.testing.assert_array_equal(result.matrix, best.matrix)
         assert result.network_start_kept == (scores[1] > scores[0])
         assert result.log_likelihood - 15.0 * result.n_clones == pytest.approx(max(scores), abs=1e-9)
+
+
+def test_prefix_search_never_scores_below_the_observation():
+    # prefix length 0 (flip nothing) is among the scored prefixes, so even an untrained network's output
+    # has a reward log P(A'|B) - 2 (conflicting pairs) at least that of the observation itself; both are
+    # computed here with the numpy likelihood and the exact pair count, independently of the decoder
+    torch.manual_seed(3)
+    network = PointerNetwork(hidden=8, n_heads=2, n_layers=1)
+    rng = np.random.default_rng(4)
+    for _ in range(4):
+        observed = add_noise(simulate_clonal(12, 10, 4, random_state=rng), 0.01, 0.2, 0.1, random_state=rng)
+        filled = np.where(observed == MISSING, 0, observed)
+        out = network_flips(network, observed, 0.01, 0.2, n_candidates=3, random_state=0)
+        def reward(b):
+            return log_likelihood(observed, b, 0.01, 0.2) - 2.0 * len(conflicting_pairs(b))
+        assert reward(out) >= reward(filled) - 1e-9
