@@ -20,8 +20,13 @@ stages then run under the estimated rates. A positive ``doublet_rate`` turns the
 on (re-estimated with the other rates when these are learnt).
 
 The shipped weights (``phylo_vi/genotype/weights/pointer.pt``, 34k float32 parameters, 150 KB)
-come from ``phylo-vi genotype train --seed 0`` (300 supervised and 60 policy-gradient steps on
-16 x 16, 24 x 24 and 20 x 30 simulated matrices; 15 minutes on one core of a heavily shared CPU).
+come from ``phylo-vi genotype train --task pointer --seed 0 --threads 1 -o pointer.pt`` (1,000
+supervised steps over the curriculum of :mod:`.training`: 16 x 16 to 120 x 80, missing 0-40%,
+doublets 0-5%; 34 minutes on one core of a shared CPU; add ``--checkpoint pointer.ckpt
+--max-minutes M`` to run it in pieces: the resumed run gives the same weights). With them the
+network alone removes most of the noise (``benchmarks/genotype.py --suite network``) but the
+repair from its matrix is not more accurate than the repair alone, so ``--network auto`` leaves
+it off (:data:`NETWORK_MAX_ENTRIES`).
 """
 from __future__ import annotations
 
