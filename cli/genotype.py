@@ -78,7 +78,7 @@ def denoise_paths(prefix: Path) -> dict[str, Path]:
               show_default=True, help="Pointer network before the repair: auto = off (it does not lower the error; see the README).")
 @click.option("--no-network", is_flag=True, help="Same as --network off (repair only; ablation).")
 @click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Pointer-network weights (default: the shipped ones).")
+              help="Pointer-network weights (default: the shipped ones); turns the network on under --network auto.")
 @click.option("--clone-penalty", type=float, default=None, help="Log-likelihood cost per clone (default 15).")
 @seed_option
 @threads_option
@@ -106,7 +106,8 @@ def denoise(matrix: Path, fp: float | None, fn: float | None, doublet_rate: floa
     outputs = None if out_prefix is None else planned_outputs(denoise_paths(out_prefix),
                                                               [matrix] + ([weights] if weights else []))
     data = read_genotype(matrix, fmt)
-    network_on = use_network == "on" or (use_network == "auto" and network_by_default(data.values.shape))
+    network_on = use_network == "on" or (use_network == "auto" and (weights is not None
+                                                                    or network_by_default(data.values.shape)))
     network = False if no_network or not network_on else (load_network(weights) if weights else True)
     seed = resolve_seed(seed)
     start = time.perf_counter()
