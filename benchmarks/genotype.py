@@ -31,7 +31,8 @@ error (all cells, and singlets only), AD/DL accuracy, conflict-free count, media
 estimated FP/FN rates next to the oracle rates (the M-step applied to the truth). ``--trees``
 and ``--no-scale`` run a subset (the same matrices: every setting is drawn); ``--no-peers`` and
 ``--no-huntress`` skip peers; ``--json`` keeps every (matrix, method) record, and ``--merge`` prints
-the table of several such runs (subsets run side by side).
+the table of several such runs (subsets run side by side; ``--only TEXT`` keeps the settings whose
+label contains TEXT).
 
 ``--suite real`` runs the five real data sets of ``../shared/data/genotype/real`` (no ground
 truth): phylo_vi estimates the rates, then every method's matrix (phylo_vi, the network only,
@@ -159,7 +160,7 @@ def hard_records(args) -> list[dict]:
     repair(np.zeros((4, 3), np.int8), 0.01, 0.1)  # compile the Numba kernels outside the timings
     records = []
     for label, tree, truth, observed, fp, fn, doublet, doublets in hard_settings(args.data, args.seed):
-        if (tree is not None and tree not in trees) or (tree is None and args.no_scale):
+        if (tree is not None and tree not in trees) or (tree is None and args.no_scale) or args.only not in label:
             continue
         oracle_fp, oracle_fn = rates_given_matrix(observed, truth, doublets)
         for name, method in methods.items():
@@ -342,6 +343,8 @@ def main(argv=None) -> int:
                         help="network suite: matrix shapes, cells x mutations, comma-separated.")
     parser.add_argument("--no-peers", action="store_true", help="hard and real suites: phylo_vi only.")
     parser.add_argument("--no-scale", action="store_true", help="hard suite: skip 1,000 x 100 and 300 x 300.")
+    parser.add_argument("--only", default="", metavar="TEXT",
+                        help="hard suite: only the settings whose label contains TEXT (e.g. 'missing 0.25').")
     parser.add_argument("--merge", nargs="+", metavar="JSON",
                         help="hard suite: print the table of the records of earlier --json runs (e.g. one per "
                              "--trees subset) instead of running.")
