@@ -52,8 +52,9 @@ from phylo_vi.vi.sequential import sample_sequences, stochastic_beam_search
 DECODINGS = ("beam", "sample")
 #: ``phylo-vi genotype denoise --network auto`` runs the network only up to this many entries: none,
 #: because on clonal simulations from 20 x 20 to 300 x 300 (benchmarks/genotype.py --suite network
-#: and --suite hard) the repair started from the network's matrix never had a lower entry error
-#: than the repair alone, while decoding costs 30 to 100 times the repair's time
+#: and --suite hard) the repair started from the network's matrix is not more accurate on average
+#: than the repair alone (lower error on a few matrices, higher on others), while decoding costs
+#: 30 to 100 times the repair's time
 NETWORK_MAX_ENTRIES = 0
 #: larger matrices are decoded in blocks of at most this many cells x mutations (the network is
 #: trained on matrices of up to 120 x 80 entries)
