@@ -7,7 +7,7 @@ inputs:
 - ``input``: the noisy matrix itself (do nothing);
 - ``network``: phylo_vi's pointer network alone (shipped weights, beam search), before repair;
 - ``repair``: phylo_vi's exact conflict-free repair alone (no network);
-- ``phylo_vi``: the full denoiser (network, then repair);
+- ``phylo_vi``: the denoiser as ``phylo-vi genotype denoise --network auto`` runs it;
 - ``HUNTRESS``: ``scphylo.tl.huntress(df, alpha=fp, beta=fn, n_threads=1)`` (scphylo-tools);
 - ``ScisTree2``: ``ScisTree2(threads=1).infer`` with P(genotype 0) = fp where 1 was observed,
   1 - fn where 0 was observed.
@@ -360,8 +360,8 @@ def main(argv=None) -> int:
         "network": lambda v, fp, fn: network_flips(network, v, fp, fn, n_candidates=args.candidates,
                                                    random_state=args.seed),
         "repair": lambda v, fp, fn: repair(v, fp, fn).matrix,
-        "phylo_vi": lambda v, fp, fn: denoise(v, fp, fn, network=network, n_candidates=args.candidates,
-                                              random_state=args.seed).matrix,
+        "phylo_vi": lambda v, fp, fn: denoise(v, fp, fn, network=network if network_by_default(v.shape) else False,
+                                              n_candidates=args.candidates, random_state=args.seed).matrix,
         "ScisTree2": run_scistree2,
     }
     if not args.no_huntress:
