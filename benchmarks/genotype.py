@@ -7,7 +7,7 @@ inputs:
 - ``input``: the noisy matrix itself (do nothing);
 - ``network``: phylo_vi's pointer network alone (shipped weights, beam search), before repair;
 - ``repair``: phylo_vi's exact conflict-free repair alone (no network);
-- ``phylo_vi``: the full denoiser (network, then repair);
+- ``phylo_vi``: the denoiser as ``phylo-vi genotype denoise --network auto`` runs it;
 - ``HUNTRESS``: ``scphylo.tl.huntress(df, alpha=fp, beta=fn, n_threads=1)`` (scphylo-tools);
 - ``ScisTree2``: ``ScisTree2(threads=1).infer`` with P(genotype 0) = fp where 1 was observed,
   1 - fn where 0 was observed.
@@ -24,20 +24,32 @@ Usage: ``python benchmarks/genotype.py [--data DIR] [--trees 1,2,3] [--no-huntre
 ``--suite hard`` runs the settings of issue 17 instead: the ground-truth trees simNo 1-3 with
 FN 0.1, FP 1e-3, missing 5/15/25% and doublets 0/2/5% added by :func:`add_doublets` and
 :func:`add_noise` (seeded), plus clonal simulations of 1,000 x 100 and 300 x 300 (15% missing).
-Per setting: entry error (all cells, and singlets only), AD/DL accuracy, conflict-free count,
-time, for the repair under the true rates and for the joint estimation of the rates (no rates
-given), with the estimated FP/FN/doublet rates next to the oracle rates (the M-step applied to
-the truth); the peers run on the same matrices when installed (``--no-peers`` skips them).
+Every matrix goes, in one run, through: ``phylo_vi`` as ``phylo-vi genotype denoise`` runs it
+with no rates given (rates estimated, network as ``--network auto``), the network only, the repair
+alone and network + repair (true rates), HUNTRESS and ScisTree2 (true rates). Per setting: entry
+error (all cells, and singlets only), AD/DL accuracy, conflict-free count, median time, and the
+estimated FP/FN rates next to the oracle rates (the M-step applied to the truth). ``--trees``
+and ``--no-scale`` run a subset (the same matrices: every setting is drawn); ``--no-peers`` and
+``--no-huntress`` skip peers; ``--json`` keeps every (matrix, method) record, and ``--merge`` prints
+the table of several such runs (subsets run side by side; ``--only TEXT`` keeps the settings whose
+label contains TEXT).
 
 ``--suite real`` runs the five real data sets of ``../shared/data/genotype/real`` (no ground
-truth): phylo_vi estimates the rates, then every method's conflict-free matrix is scored by its
-log-likelihood under those rates, its number of flips and its time (ScisTree2 gets the same rates).
+truth): phylo_vi estimates the rates, then every method's matrix (phylo_vi, the network only,
+HUNTRESS and ScisTree2, the last three under those rates) is scored by its log-likelihood under
+those rates, its number of flips, its clones and its time.
+
+``--suite network`` measures what the pointer network adds, by matrix size (20 x 20 to 300 x 300,
+``--matrices`` clonal simulations each): entry error and time of the input, the network only, the
+repair alone and network + repair (with how often the repair started from the network's matrix
+scored higher than the repair from the observation), under the true rates.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
 import json
+import os
 import re
 import sys
 import time
@@ -48,8 +60,8 @@ import numpy as np
 import torch
 
 from phylo_vi.genotype import denoise, evaluate, is_conflict_free, load_network, log_likelihood, read_genotype
-from phylo_vi.genotype.denoise import network_flips
-from phylo_vi.genotype.rates import estimate_rates, rates_given_matrix
+from phylo_vi.genotype.denoise import network_by_default, network_flips
+from phylo_vi.genotype.rates import rates_given_matrix
 from phylo_vi.genotype.repair import repair
 from phylo_vi.genotype.simulate import add_doublets, add_noise, simulate_clonal
 
@@ -94,7 +106,8 @@ def classifier_rows(seed: int) -> list[dict]:
 
 
 def hard_settings(data: Path, seed: int):
-    """(label, truth, observed, fp, fn, doublet mask) of the issue-17 settings (module docstring)."""
+    """(label, tree, truth, observed, fp, fn, doublet rate, doublet mask) of the issue-17 settings
+    (module docstring); every setting is drawn, whatever subset runs, so a subset sees the same matrices."""
     rng = np.random.default_rng(seed)
     fp, fn = 1e-3, 0.1
     for sim in (1, 2, 3):
@@ -104,60 +117,100 @@ def hard_settings(data: Path, seed: int):
                 merged, doublets = add_doublets(truth, doublet, random_state=rng)
                 observed = add_noise(merged, fp, fn, missing, random_state=rng)
                 label = f"simNo 1-3, missing {missing:g}, doublets {doublet:g}"
-                yield label, truth, observed, fp, fn, doublet, doublets
+                yield label, sim, truth, observed, fp, fn, doublet, doublets
     for n, m in ((1000, 100), (300, 300)):
         truth = simulate_clonal(n, m, 10, random_state=rng)
-        yield f"clonal {n} x {m}, missing 0.15", truth, add_noise(truth, fp, fn, 0.15, random_state=rng), fp, fn, 0.0, \
-            np.zeros(n, bool)
+        yield f"clonal {n} x {m}, missing 0.15", None, truth, add_noise(truth, fp, fn, 0.15, random_state=rng), \
+            fp, fn, 0.0, np.zeros(n, bool)
 
 
-def hard_suite(args) -> int:
-    methods = {
-        "repair (true rates)": lambda v, fp, fn, d: repair(v, fp, fn, doublet_rate=d),
-        "phylo_vi (rates estimated)": lambda v, fp, fn, d: estimate_rates(v, doublet_rate=0.02 if d else 0.0),
-    }
-    if not args.no_peers:
+def peer_methods(args) -> dict:
+    """HUNTRESS and ScisTree2 (those installed, unless skipped), called as ``method(values, fp, fn)``."""
+    methods = {}
+    if args.no_peers:
+        return methods
+    with contextlib.suppress(ImportError):
+        import scistree2  # noqa: F401
+        methods["ScisTree2"] = run_scistree2
+    if not args.no_huntress:
         with contextlib.suppress(ImportError):
-            import scistree2  # noqa: F401
-            methods["ScisTree2"] = lambda v, fp, fn, d: run_scistree2(v, fp, fn)
-        if not args.no_huntress:
-            with contextlib.suppress(ImportError):
-                import scphylo  # noqa: F401
-                methods["HUNTRESS"] = lambda v, fp, fn, d: run_huntress(v, fp, fn)
+            import scphylo  # noqa: F401  (imported once, outside the timings)
+            methods["HUNTRESS"] = run_huntress
+    return methods
+
+
+def hard_records(args) -> list[dict]:
+    """One record per (matrix, method) of the hard settings selected by ``--trees``/``--no-scale``."""
+    network = load_network()
+    trees = {int(t) for t in args.trees.split(",") if t}
+
+    def phylo_vi(v, fp, fn, d):  # the default of `phylo-vi genotype denoise` (no rates given)
+        return denoise(v, network=network if network_by_default(v.shape) else False,
+                       doublet_rate=0.02 if d else 0.0, n_candidates=args.candidates, random_state=args.seed)
+
+    methods = {
+        "phylo_vi (rates estimated)": phylo_vi,
+        "network only": lambda v, fp, fn, d: network_flips(network, v, fp, fn, n_candidates=args.candidates,
+                                                           random_state=args.seed),
+        "repair (true rates)": lambda v, fp, fn, d: repair(v, fp, fn, doublet_rate=d),
+        "network + repair (true rates)": lambda v, fp, fn, d: denoise(
+            v, fp, fn, network=network, doublet_rate=d, n_candidates=args.candidates, random_state=args.seed),
+        **{name: (lambda run: lambda v, fp, fn, d: run(v, fp, fn))(run) for name, run in peer_methods(args).items()},
+    }
     repair(np.zeros((4, 3), np.int8), 0.01, 0.1)  # compile the Numba kernels outside the timings
-    records = defaultdict(lambda: defaultdict(list))
-    for label, truth, observed, fp, fn, doublet, doublets in hard_settings(args.data, args.seed):
+    records = []
+    for label, tree, truth, observed, fp, fn, doublet, doublets in hard_settings(args.data, args.seed):
+        if (tree is not None and tree not in trees) or (tree is None and args.no_scale) or args.only not in label:
+            continue
         oracle_fp, oracle_fn = rates_given_matrix(observed, truth, doublets)
         for name, method in methods.items():
             start = time.perf_counter()
-            out = method(observed, fp, fn, doublet)
+            result = method(observed, fp, fn, doublet)
             seconds = time.perf_counter() - start
-            rates, result = out if isinstance(out, tuple) else (None, out)
             predicted = getattr(result, "matrix", result)
             score = evaluate(truth, predicted)
             singlets = ~doublets
-            rec = {"seconds": seconds, **score.as_dict(),
+            rec = {"setting": label, "tree": tree, "method": name, "seconds": seconds, **score.as_dict(),
                    "singlet_error": float(np.mean(predicted[singlets] != truth[singlets])),
                    "oracle_fp": oracle_fp, "oracle_fn": oracle_fn}
-            if rates is not None:
-                rec.update(fp_hat=rates.fp, fn_hat=rates.fn, doublet_hat=rates.doublet)
-            if hasattr(result, "doublets"):
+            if getattr(result, "rates", None) is not None:
+                rec.update(fp_hat=result.rates.fp, fn_hat=result.rates.fn, doublet_hat=result.rates.doublet)
+            if getattr(result, "doublets", None) is not None:
                 rec.update(called=int(result.doublets.sum()), called_right=int((result.doublets & doublets).sum()),
                            true_doublets=int(doublets.sum()))
-            records[label][name].append(rec)
-            print(f"{label} {name}: error {score.entry_error:.4f} cf {score.conflict_free} {seconds:.2f}s",
-                  file=sys.stderr, flush=True)
+            records.append(rec)
+            print(f"{label} tree {tree} {name}: error {score.entry_error:.4f} cf {score.conflict_free} "
+                  f"{seconds:.2f}s", file=sys.stderr, flush=True)
+    return records
+
+
+def hard_table(records: list[dict]) -> list[dict]:
+    """Per (setting, method): means over matrices, the median time and the conflict-free count."""
+    grouped = defaultdict(lambda: defaultdict(list))
+    for rec in records:
+        grouped[rec["setting"]][rec["method"]].append(rec)
     table = []
-    for label, by_method in records.items():
+    for label, by_method in grouped.items():
         for name, recs in by_method.items():
             row = {"setting": label, "method": name, "n": len(recs)}
             for key in recs[0]:
+                if key in ("setting", "method", "tree"):
+                    continue
                 values = [r[key] for r in recs]
                 row[key] = float(np.median(values)) if key == "seconds" else float(np.nanmean(values))
             row["conflict_free"] = int(sum(r["conflict_free"] for r in recs))
             table.append(row)
+    return table
+
+
+def hard_suite(args) -> int:
+    if args.merge:
+        records = [rec for path in args.merge for rec in json.loads(Path(path).read_text())["records"]]
+    else:
+        records = hard_records(args)
+    table = hard_table(records)
     if args.json:
-        json.dump({"benchmark": "genotype-hard", "rows": table}, sys.stdout, indent=2)
+        json.dump({"benchmark": "genotype-hard", "rows": table, "records": records}, sys.stdout, indent=2)
         print()
         return 0
     print("| setting | method | entry error | singlet error | AD | DL | CF | median s | FP est / oracle "
@@ -173,6 +226,57 @@ def hard_suite(args) -> int:
     return 0
 
 
+NETWORK_SHAPES = ((20, 20), (50, 50), (100, 100), (300, 300))
+
+
+def network_suite(args) -> int:
+    """What the pointer network adds: input, network only, repair alone and network + repair (true
+    rates) on ``--matrices`` clonal simulations per shape (10 clones, at most one per 3 cells; FP 1e-3,
+    FN 0.1, 15% missing)."""
+    network = load_network()
+    rng = np.random.default_rng(args.seed)
+    methods = {
+        "input": lambda v, fp, fn: np.where(v == 3, 0, v).astype(np.int8),
+        "network only": lambda v, fp, fn: network_flips(network, v, fp, fn, n_candidates=args.candidates,
+                                                        random_state=args.seed),
+        "repair": lambda v, fp, fn: repair(v, fp, fn).matrix,
+        "network + repair": lambda v, fp, fn: denoise(v, fp, fn, network=network, n_candidates=args.candidates,
+                                                      random_state=args.seed),
+    }
+    repair(np.zeros((4, 3), np.int8), 0.01, 0.1)  # compile the Numba kernels outside the timings
+    rows = []
+    for n, m in (tuple(int(x) for x in shape.split("x")) for shape in args.shapes.split(",")):
+        records = defaultdict(list)
+        for _ in range(args.matrices):
+            truth = simulate_clonal(n, m, min(10, n // 3), random_state=rng)
+            observed = add_noise(truth, 1e-3, 0.1, 0.15, random_state=rng)
+            for name, method in methods.items():
+                start = time.perf_counter()
+                result = method(observed, 1e-3, 0.1)
+                seconds = time.perf_counter() - start
+                predicted = getattr(result, "matrix", result)
+                records[name].append((float(np.mean(predicted != truth)), seconds, is_conflict_free(predicted),
+                                      getattr(result, "network_start_kept", False)))
+        for name, recs in records.items():
+            errors, seconds, free, kept = zip(*recs)
+            rows.append({"shape": f"{n}x{m}", "method": name, "n": len(recs), "entry_error": float(np.mean(errors)),
+                         "max_error": float(np.max(errors)), "conflict_free": int(sum(free)),
+                         "network_start_kept": int(sum(kept)), "seconds": float(np.median(seconds))})
+            print(f"{n}x{m} {name}: error {rows[-1]['entry_error']:.4f} {rows[-1]['seconds']:.2f}s", file=sys.stderr,
+                  flush=True)
+    if args.json:
+        json.dump({"benchmark": "genotype-network", "rows": rows}, sys.stdout, indent=2)
+        print()
+        return 0
+    print("| shape | method | n | mean entry error | max entry error | CF | network start kept | median s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        kept = f"{r['network_start_kept']}/{r['n']}" if r["method"] == "network + repair" else "—"
+        print(f"| {r['shape']} | {r['method']} | {r['n']} | {r['entry_error']:.4f} | {r['max_error']:.4f} "
+              f"| {r['conflict_free']}/{r['n']} | {kept} | {r['seconds']:.2f} |")
+    return 0
+
+
 REAL_SETS = {"ALL patient 6": "ALL_Gawad2014_patient6_146x10.SC", "CRC1": "CRC1_Leung2017_178x16.SC",
              "TNBC": "tnbc_Wang2014_16x20.SC", "ER+ breast (Navin)": "scite_dataNavin.csv",
              "ccRCC (Xu)": "scite_dataXu.csv"}
@@ -180,24 +284,32 @@ REAL_SETS = {"ALL patient 6": "ALL_Gawad2014_patient6_146x10.SC", "CRC1": "CRC1_
 
 def real_suite(args) -> int:
     folder = args.data.parent / "real"
+    network = load_network()
     repair(np.zeros((4, 3), np.int8), 0.01, 0.1)  # compile the Numba kernels outside the timings
     rows = []
     for name, file in REAL_SETS.items():
         observed = read_genotype(folder / file).values
         start = time.perf_counter()
-        rates, result = estimate_rates(observed)
+        result = denoise(observed, network=network if network_by_default(observed.shape) else False,
+                         n_candidates=args.candidates, random_state=args.seed)
         outputs = {"phylo_vi": (result.matrix, time.perf_counter() - start)}
-        if not args.no_peers:
-            with contextlib.suppress(ImportError):
-                start = time.perf_counter()
-                outputs["ScisTree2"] = (run_scistree2(observed, rates.fp, rates.fn), time.perf_counter() - start)
+        fp, fn = result.fp, result.fn
+        start = time.perf_counter()
+        matrix = network_flips(network, observed, fp, fn, n_candidates=args.candidates, random_state=args.seed)
+        outputs["network only"] = (matrix, time.perf_counter() - start)
+        for method, run in peer_methods(args).items():
+            start = time.perf_counter()
+            matrix = run(observed, fp, fn)
+            outputs[method] = (matrix, time.perf_counter() - start)
         filled = np.where(observed == 3, 0, observed)
         for method, (matrix, seconds) in outputs.items():
             rows.append({"data": name, "shape": "x".join(map(str, observed.shape)), "method": method,
-                         "fp": rates.fp, "fn": rates.fn, "missing": rates.missing,
-                         "log_likelihood": log_likelihood(observed, matrix, rates.fp, rates.fn),
+                         "fp": fp, "fn": fn, "missing": result.rates.missing,
+                         "log_likelihood": log_likelihood(observed, matrix, fp, fn),
                          "flips": int((matrix != filled)[observed != 3].sum()), "conflict_free": is_conflict_free(matrix),
                          "clones": len(np.unique(matrix, axis=0)), "seconds": seconds})
+            print(f"{name} {method}: log-lik {rows[-1]['log_likelihood']:.1f} {seconds:.2f}s", file=sys.stderr,
+                  flush=True)
     if args.json:
         json.dump({"benchmark": "genotype-real", "rows": rows}, sys.stdout, indent=2)
         print()
@@ -213,23 +325,34 @@ def real_suite(args) -> int:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path,
-                        default=Path(__file__).resolve().parents[1].parent / "shared/data/genotype/phiscs_sim")
-    parser.add_argument("--trees", default="1,2,3")
+    shared = Path(os.environ.get("PHYLO_VI_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
+    parser.add_argument("--data", type=Path, default=shared / "data/genotype/phiscs_sim",
+                        help="The phiscs_sim folder (default: under ../shared or $PHYLO_VI_SHARED).")
+    parser.add_argument("--trees", default="1,2,3",
+                        help="Ground-truth trees to run (phiscs and hard suites; empty: none).")
     parser.add_argument("--no-huntress", action="store_true", help="Skip HUNTRESS (about 45 s per matrix).")
     parser.add_argument("--no-classifiers", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--candidates", type=int, default=4, help="Beams decoded by the pointer network.")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--suite", choices=["phiscs", "hard", "real"], default="phiscs",
+    parser.add_argument("--suite", choices=["phiscs", "hard", "real", "network"], default="phiscs",
                         help="phiscs: the shared noisy files; hard: missing data, doublets and scale (issue 17); "
-                             "real: the five real data sets.")
-    parser.add_argument("--no-peers", action="store_true", help="hard suite: phylo_vi only.")
+                             "real: the five real data sets; network: what the pointer network adds, by size.")
+    parser.add_argument("--matrices", type=int, default=5, help="network suite: simulations per shape.")
+    parser.add_argument("--shapes", default=",".join(f"{n}x{m}" for n, m in NETWORK_SHAPES),
+                        help="network suite: matrix shapes, cells x mutations, comma-separated.")
+    parser.add_argument("--no-peers", action="store_true", help="hard and real suites: phylo_vi only.")
+    parser.add_argument("--no-scale", action="store_true", help="hard suite: skip 1,000 x 100 and 300 x 300.")
+    parser.add_argument("--only", default="", metavar="TEXT",
+                        help="hard suite: only the settings whose label contains TEXT (e.g. 'missing 0.25').")
+    parser.add_argument("--merge", nargs="+", metavar="JSON",
+                        help="hard suite: print the table of the records of earlier --json runs (e.g. one per "
+                             "--trees subset) instead of running.")
     args = parser.parse_args(argv)
-    if args.suite in ("hard", "real"):
+    if args.suite in ("hard", "real", "network"):
         torch.set_num_threads(1)
-        return hard_suite(args) if args.suite == "hard" else real_suite(args)
-    trees = {int(t) for t in args.trees.split(",")}
+        return {"hard": hard_suite, "real": real_suite, "network": network_suite}[args.suite](args)
+    trees = {int(t) for t in args.trees.split(",") if t}
     torch.set_num_threads(1)  # every method on one thread, like the peers (threads=1)
     network = load_network()
     methods = {
@@ -237,8 +360,8 @@ def main(argv=None) -> int:
         "network": lambda v, fp, fn: network_flips(network, v, fp, fn, n_candidates=args.candidates,
                                                    random_state=args.seed),
         "repair": lambda v, fp, fn: repair(v, fp, fn).matrix,
-        "phylo_vi": lambda v, fp, fn: denoise(v, fp, fn, network=network, n_candidates=args.candidates,
-                                              random_state=args.seed).matrix,
+        "phylo_vi": lambda v, fp, fn: denoise(v, fp, fn, network=network if network_by_default(v.shape) else False,
+                                              n_candidates=args.candidates, random_state=args.seed).matrix,
         "ScisTree2": run_scistree2,
     }
     if not args.no_huntress:

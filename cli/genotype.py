@@ -75,10 +75,10 @@ def denoise_paths(prefix: Path) -> dict[str, Path]:
 @click.option("--candidates", type=click.IntRange(min=1), default=8, show_default=True,
               help="Beams or samples decoded by the pointer network.")
 @click.option("--network", "use_network", type=click.Choice(["auto", "on", "off"]), default="auto",
-              show_default=True, help="Pointer network before the repair: auto = on up to 10,000 entries.")
+              show_default=True, help="Pointer network before the repair: auto = off (it does not lower the error; see the README).")
 @click.option("--no-network", is_flag=True, help="Same as --network off (repair only; ablation).")
 @click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Pointer-network weights (default: the shipped ones).")
+              help="Pointer-network weights (default: the shipped ones); turns the network on under --network auto.")
 @click.option("--clone-penalty", type=float, default=None, help="Log-likelihood cost per clone (default 15).")
 @seed_option
 @threads_option
@@ -92,7 +92,7 @@ def denoise(matrix: Path, fp: float | None, fn: float | None, doublet_rate: floa
     import torch
 
     from phylo_vi.genotype import denoise as run
-    from phylo_vi.genotype.denoise import NETWORK_MAX_ENTRIES, load_network
+    from phylo_vi.genotype.denoise import load_network, network_by_default
     from phylo_vi.genotype.formats import read_genotype, write_sc
     from phylo_vi.genotype.matrix import check_rates
     from phylo_vi.genotype.mutation_tree import mutation_tree, to_dot, to_newick
@@ -106,7 +106,8 @@ def denoise(matrix: Path, fp: float | None, fn: float | None, doublet_rate: floa
     outputs = None if out_prefix is None else planned_outputs(denoise_paths(out_prefix),
                                                               [matrix] + ([weights] if weights else []))
     data = read_genotype(matrix, fmt)
-    network_on = use_network == "on" or (use_network == "auto" and data.values.size <= NETWORK_MAX_ENTRIES)
+    network_on = use_network == "on" or (use_network == "auto" and (weights is not None
+                                                                    or network_by_default(data.values.shape)))
     network = False if no_network or not network_on else (load_network(weights) if weights else True)
     seed = resolve_seed(seed)
     start = time.perf_counter()
@@ -234,17 +235,25 @@ def evaluate(truth: Path, pred: Path, fmt: str, as_json: bool, quiet: bool) -> N
 @click.option("--task", type=click.Choice(["pointer", "noise", "branching"]), default="pointer", show_default=True)
 @out_option_for("Output prefix: pointer writes PREFIX.pt (weights); noise and branching write PREFIX.json "
                 "(the comparison with the exact check). PREFIX itself when it ends in that suffix.", required=True)
-@click.option("--supervised-steps", type=click.IntRange(min=0), default=300, show_default=True)
-@click.option("--policy-steps", type=click.IntRange(min=0), default=60, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=2), default=16, show_default=True, help="Pointer network.")
+@click.option("--supervised-steps", type=click.IntRange(min=0), default=1000, show_default=True,
+              help="Pointer network: supervised steps over the size curriculum (16 x 16 up to 120 x 80).")
+@click.option("--policy-steps", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=2), default=16, show_default=True,
+              help="Pointer network: matrices per batch up to 24 x 24 entries (fewer above).")
+@click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Pointer network: checkpoint file, written every 25 steps and at --max-minutes; "
+                   "training resumes from it when it exists.")
+@click.option("--max-minutes", type=click.FloatRange(min=0), default=None,
+              help="Pointer network: stop after this much wall time (resume with --checkpoint).")
 @click.option("--n-train", type=click.IntRange(min=10), default=1000, show_default=True, help="Classifiers.")
 @click.option("--size", type=click.IntRange(min=3), default=10, show_default=True, help="Classifier matrix size.")
 @seed_option
 @threads_option
 @quiet_option
 @json_option
-def train(task: str, out_prefix: Path, supervised_steps: int, policy_steps: int, batch_size: int, n_train: int,
-          size: int, seed: int | None, threads: int, quiet: bool, as_json: bool) -> None:
+def train(task: str, out_prefix: Path, supervised_steps: int, policy_steps: int, batch_size: int,
+          checkpoint: Path | None, max_minutes: float | None, n_train: int, size: int, seed: int | None,
+          threads: int, quiet: bool, as_json: bool) -> None:
     """Retrain the pointer network (weights) or a classifier (reported next to the exact check)."""
     import torch
 
@@ -258,16 +267,18 @@ def train(task: str, out_prefix: Path, supervised_steps: int, policy_steps: int,
         from tqdm import tqdm
 
         from phylo_vi.genotype.denoise import save_network
-        from phylo_vi.genotype.training import train_pointer_network
+        from phylo_vi.genotype.training import DEFAULT_CURRICULUM, train_pointer_network
 
         with tqdm(total=supervised_steps + policy_steps, disable=quiet or not sys.stderr.isatty(),
                   file=sys.stderr) as bar:
             net, history = train_pointer_network(n_supervised=supervised_steps, n_policy=policy_steps,
-                                                 batch_size=batch_size, random_state=seed,
-                                                 progress=lambda phase, step, value: bar.update(1))
+                                                 batch_size=batch_size, curriculum=DEFAULT_CURRICULUM,
+                                                 random_state=seed, checkpoint=checkpoint, max_minutes=max_minutes,
+                                                 progress=lambda phase, step, value: bar.update(step + 1 - bar.n))
         with writing(outputs, quiet) as staged:
             save_network(net, staged["out"])
         document = {"task": task, "seed": seed, "out": str(out), "seconds": history.seconds,
+                    "steps": len(history.supervised_loss) + len(history.policy_reward), "finished": history.finished,
                     "final_supervised_loss": history.supervised_loss[-1] if history.supervised_loss else None,
                     "final_policy_reward": history.policy_reward[-1] if history.policy_reward else None}
     else:

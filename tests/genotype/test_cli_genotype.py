@@ -104,7 +104,7 @@ def test_denoise_demo_without_rates_beats_huntress(shared_data, tmp_path, capsys
 
 @pytest.mark.slow
 def test_denoise_1000_cells_without_rates_uses_the_repair_alone(tmp_path, capsys):
-    # above 10,000 entries --network auto skips the network; the repair still removes most noise
+    # --network auto skips the network; the repair still removes most noise
     prefix = tmp_path / "big"
     run_ok(capsys, "genotype", "simulate", "--cells", "1000", "--mutations", "100", "--clones", "10",
            "--fp", "0.001", "--fn", "0.1", "--missing", "0.15", "--seed", "3", "-o", str(prefix), "-q")
