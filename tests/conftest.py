@@ -41,3 +41,15 @@ def dtype():
     import torch
 
     return getattr(torch, os.environ.get("PHYLO_VI_DTYPE", "float64"))
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Torch on one intra-op thread for the test, restored after: on a loaded 2-core machine two
+    threads spin against each other and make small networks about 10x slower."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

@@ -18,6 +18,7 @@ The density of log b is q(log b) = Π_e N(log b_e; μ_e − 2, σ_e²), the vari
 """
 from __future__ import annotations
 
+import abc
 import math
 
 import numpy as np
@@ -94,7 +95,25 @@ class LogNormalBranchModel(nn.Module):
         return log_branch, log_q
 
 
-class PlanarFlowBranchModel(LogNormalBranchModel):
+class FlowBranchModel(LogNormalBranchModel, abc.ABC):
+    """The log-normal base pushed through a normalising flow ``flow(batch, base) -> (z, log |det|)``
+    that subclasses define; the density is the base's by the change of variables,
+    log q(z) = log q_0(base) − log |det ∂z/∂base|."""
+
+    @abc.abstractmethod
+    def flow(self, batch: TopologyBatch, base: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(z (K, E), log |det ∂z/∂base| (K,))`` for base points ``(K, E)``."""
+
+    def sample(self, batch: TopologyBatch, noise: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(log b, log q_ψ(log b | τ))``: base log-normal draw, the flow, then the offset."""
+        mean, log_std = self.mean_log_std(batch)
+        base = mean + log_std.exp() * noise
+        log_q = (-0.5 * math.log(2.0 * math.pi) - 0.5 * noise ** 2 - log_std).sum(dim=-1)
+        flowed, log_det = self.flow(batch, base)
+        return flowed + LOG_BRANCH_OFFSET, log_q - log_det
+
+
+class PlanarFlowBranchModel(FlowBranchModel):
     """VBPI-NF: the log-normal base pushed through permutation-equivariant planar layers.
 
     Zhang (NeurIPS 2020, "Improved variational Bayesian phylogenetic inference with normalizing
@@ -132,11 +151,3 @@ class PlanarFlowBranchModel(LogNormalBranchModel):
             z = z + activation[..., None] * u_hat
             log_det = log_det + torch.log(torch.abs(1.0 + (1.0 - activation ** 2) * (w * u_hat).sum(-1)))
         return z, log_det
-
-    def sample(self, batch: TopologyBatch, noise: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(log b, log q_ψ(log b | τ))``: base log-normal draw, planar layers, then the offset."""
-        mean, log_std = self.mean_log_std(batch)
-        base = mean + log_std.exp() * noise
-        log_q = (-0.5 * math.log(2.0 * math.pi) - 0.5 * noise ** 2 - log_std).sum(dim=-1)
-        flowed, log_det = self.flow(batch, base)
-        return flowed + LOG_BRANCH_OFFSET, log_q - log_det

@@ -39,7 +39,7 @@ from torch import nn
 
 from phylo_vi.sbn.support import SubsplitSupport
 from phylo_vi.vbpi.batch import TopologyBatch
-from phylo_vi.vbpi.branch import LOG_BRANCH_OFFSET, LogNormalBranchModel
+from phylo_vi.vbpi.branch import FlowBranchModel
 
 EMBEDDING_DIM = 16
 
@@ -80,7 +80,7 @@ class SplitCoupling(nn.Module):
         return z * torch.exp(log_scale) + shift, log_scale.sum(dim=-1)
 
 
-class RealNVPBranchModel(LogNormalBranchModel):
+class RealNVPBranchModel(FlowBranchModel):
     """The log-normal base (split and PSP features) followed by ``n_layers`` equivariant RealNVP
     couplings of width ``hidden`` (module docstring)."""
 
@@ -100,11 +100,3 @@ class RealNVPBranchModel(LogNormalBranchModel):
             z, layer_log_det = coupling(z, rows)
             log_det = log_det + layer_log_det
         return z, log_det
-
-    def sample(self, batch: TopologyBatch, noise: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(log b, log q_ψ(log b | τ))``: base log-normal draw, the couplings, then the offset."""
-        mean, log_std = self.mean_log_std(batch)
-        base = mean + log_std.exp() * noise
-        log_q = (-0.5 * math.log(2.0 * math.pi) - 0.5 * noise ** 2 - log_std).sum(dim=-1)
-        flowed, log_det = self.flow(batch, base)
-        return flowed + LOG_BRANCH_OFFSET, log_q - log_det

@@ -11,6 +11,11 @@ from phylo_vi.vbpi.posterior import VariationalPosterior
 from .five_taxa import exact_answer, random_logits
 
 
+@pytest.fixture(autouse=True)
+def _small_networks_on_one_thread(one_torch_thread):
+    """Every VBPI test runs torch on one thread (``one_torch_thread`` in tests/conftest.py)."""
+
+
 @pytest.fixture(scope="session")
 def five_taxa():
     return exact_answer()

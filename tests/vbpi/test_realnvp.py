@@ -14,15 +14,6 @@ from .test_estimator import check_against_exact
 from .test_objectives import canonical_noise
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Two intra-op threads on a loaded 2-core machine are many times slower (tests/genotype)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture
 def realnvp(full_support):
     model = RealNVPBranchModel(full_support, 5, n_layers=3, hidden=8, generator=torch.Generator().manual_seed(3))

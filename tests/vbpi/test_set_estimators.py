@@ -31,15 +31,6 @@ from .test_cli import SHORT, _run, files  # noqa: F401 (fixture)
 from .test_objectives import canonical_noise
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Small tensors: two intra-op threads on a loaded 2-core machine are 10x slower (tests/genotype)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture
 def canonical(five_taxa, full_support):
     posterior = VariationalPosterior(full_support, five_taxa.taxa, rooting="canonical",
