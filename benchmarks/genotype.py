@@ -60,7 +60,7 @@ import numpy as np
 import torch
 
 from phylo_vi.genotype import denoise, evaluate, is_conflict_free, load_network, log_likelihood, read_genotype
-from phylo_vi.genotype.denoise import network_by_default, network_flips
+from phylo_vi.genotype.denoise import network_flips
 from phylo_vi.genotype.rates import rates_given_matrix
 from phylo_vi.genotype.repair import repair
 from phylo_vi.genotype.simulate import add_doublets, add_noise, simulate_clonal
@@ -145,8 +145,7 @@ def hard_records(args) -> list[dict]:
     trees = {int(t) for t in args.trees.split(",") if t}
 
     def phylo_vi(v, fp, fn, d):  # the default of `phylo-vi genotype denoise` (no rates given)
-        return denoise(v, network=network if network_by_default(v.shape) else False,
-                       doublet_rate=0.02 if d else 0.0, n_candidates=args.candidates, random_state=args.seed)
+        return denoise(v, network=False, doublet_rate=0.02 if d else 0.0, random_state=args.seed)
 
     methods = {
         "phylo_vi (rates estimated)": phylo_vi,
@@ -290,8 +289,7 @@ def real_suite(args) -> int:
     for name, file in REAL_SETS.items():
         observed = read_genotype(folder / file).values
         start = time.perf_counter()
-        result = denoise(observed, network=network if network_by_default(observed.shape) else False,
-                         n_candidates=args.candidates, random_state=args.seed)
+        result = denoise(observed, network=False, random_state=args.seed)
         outputs = {"phylo_vi": (result.matrix, time.perf_counter() - start)}
         fp, fn = result.fp, result.fn
         start = time.perf_counter()
@@ -360,8 +358,7 @@ def main(argv=None) -> int:
         "network": lambda v, fp, fn: network_flips(network, v, fp, fn, n_candidates=args.candidates,
                                                    random_state=args.seed),
         "repair": lambda v, fp, fn: repair(v, fp, fn).matrix,
-        "phylo_vi": lambda v, fp, fn: denoise(v, fp, fn, network=network if network_by_default(v.shape) else False,
-                                              n_candidates=args.candidates, random_state=args.seed).matrix,
+        "phylo_vi": lambda v, fp, fn: denoise(v, fp, fn, network=False, random_state=args.seed).matrix,
         "ScisTree2": run_scistree2,
     }
     if not args.no_huntress:

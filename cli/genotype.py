@@ -92,7 +92,7 @@ def denoise(matrix: Path, fp: float | None, fn: float | None, doublet_rate: floa
     import torch
 
     from phylo_vi.genotype import denoise as run
-    from phylo_vi.genotype.denoise import load_network, network_by_default
+    from phylo_vi.genotype.denoise import load_network
     from phylo_vi.genotype.formats import read_genotype, write_sc
     from phylo_vi.genotype.matrix import check_rates
     from phylo_vi.genotype.mutation_tree import mutation_tree, to_dot, to_newick
@@ -106,8 +106,7 @@ def denoise(matrix: Path, fp: float | None, fn: float | None, doublet_rate: floa
     outputs = None if out_prefix is None else planned_outputs(denoise_paths(out_prefix),
                                                               [matrix] + ([weights] if weights else []))
     data = read_genotype(matrix, fmt)
-    network_on = use_network == "on" or (use_network == "auto" and (weights is not None
-                                                                    or network_by_default(data.values.shape)))
+    network_on = use_network == "on" or (use_network == "auto" and weights is not None)
     network = False if no_network or not network_on else (load_network(weights) if weights else True)
     seed = resolve_seed(seed)
     start = time.perf_counter()

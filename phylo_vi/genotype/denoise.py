@@ -25,8 +25,10 @@ supervised steps over the curriculum of :mod:`.training`: 16 x 16 to 120 x 80, m
 doublets 0-5%; 34 minutes on one core of a shared CPU; add ``--checkpoint pointer.ckpt
 --max-minutes M`` to run it in pieces: the resumed run gives the same weights). With them the
 network alone removes most of the noise (``benchmarks/genotype.py --suite network``) but the
-repair from its matrix is not more accurate than the repair alone, so ``--network auto`` leaves
-it off (:data:`NETWORK_MAX_ENTRIES`).
+repair from its matrix is not more accurate than the repair alone (on clonal simulations from
+20 x 20 to 300 x 300, ``--suite network`` and ``--suite hard``: lower error on a few matrices, higher
+on others), while decoding costs 30 to 100 times the repair's time, so ``phylo-vi genotype denoise
+--network auto`` leaves it off unless ``--weights`` are given.
 """
 from __future__ import annotations
 
@@ -50,21 +52,10 @@ from phylo_vi.util.deprecation import renamed
 from phylo_vi.vi.sequential import sample_sequences, stochastic_beam_search
 
 DECODINGS = ("beam", "sample")
-#: ``phylo-vi genotype denoise --network auto`` runs the network only up to this many entries: none,
-#: because on clonal simulations from 20 x 20 to 300 x 300 (benchmarks/genotype.py --suite network
-#: and --suite hard) the repair started from the network's matrix is not more accurate on average
-#: than the repair alone (lower error on a few matrices, higher on others), while decoding costs
-#: 30 to 100 times the repair's time
-NETWORK_MAX_ENTRIES = 0
 #: larger matrices are decoded in blocks of at most this many cells x mutations (the network is
 #: trained on matrices of up to 120 x 80 entries)
 NETWORK_BLOCK = 100
 PREFIX_GRID = 33  # prefix lengths scored per decoded candidate
-
-
-def network_by_default(shape: tuple[int, int]) -> bool:
-    """Whether ``phylo-vi genotype denoise --network auto`` runs the network on a matrix of ``shape``."""
-    return shape[0] * shape[1] <= NETWORK_MAX_ENTRIES
 
 
 def save_network(network: PointerNetwork, path: str | Path) -> None:
