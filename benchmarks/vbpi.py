@@ -15,7 +15,7 @@ time is the figure that compares). ``--profile`` adds the cProfile table of the 
 functions by own time) and the share of the engine (likelihood kernels) in the total.
 
 Usage: ``python benchmarks/vbpi.py [--shared ../shared] [--support FILE...] [--iters 2000] [--burn 200]
-[--estimator vimco|rws] [--branch-model lognormal|planar|gnn] [--warm-start em] [--profile] [--json]``
+[--estimator vimco|rws] [--branch-model lognormal|planar|gnn] [--warm-start em|none] [--profile] [--json]``
 """
 from __future__ import annotations
 
@@ -47,8 +47,9 @@ def main() -> None:
     parser.add_argument("--estimator", default="vimco", choices=["vimco", "rws"])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--branch-model", choices=["lognormal", "planar", "gnn"], default="lognormal")
-    parser.add_argument("--warm-start", choices=["em"], default=None,
-                        help="start q_φ at SBN-EM-α: concentrated from the start, as in later training")
+    parser.add_argument("--warm-start", choices=["em", "none"], default="none",
+                        help="start q_φ at SBN-EM-α (concentrated from the start, as in later training) or, as "
+                             "vbpi-torch whose time is the anchor, at uniform CPDs (default here)")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -59,7 +60,7 @@ def main() -> None:
     taxa = TaxonNamespace()
     support = args.support or sorted((data / "short_run").glob("rep_*/DS1.trprobs"))
     samples = read_tree_arrays(support, taxa=taxa, per_file=True)
-    vbpi = VBPI(estimator=args.estimator, branch_model=args.branch_model, warm_start=args.warm_start,
+    vbpi = VBPI(estimator=args.estimator, branch_model=args.branch_model, warm_start=None if args.warm_start == "none" else args.warm_start,
                 random_state=args.seed).fit(patterns, samples, args.burn)
     profiler = cProfile.Profile(time.process_time) if args.profile else None
     if profiler is not None:

@@ -72,8 +72,10 @@ class VBPI(Estimator):
         VBPI-NF uses 3e-4 with 16 planar layers), decayed alike.
     initial_beta, warm_up : β₀ and the length of the linear warm-up of the likelihood.
     support_level : each support sample contributes its most frequent trees up to this mass.
-    warm_start : ``"em"`` starts q_φ at SBN-EM-α (``warm_start_alpha``) fitted to the support
-        sample (:func:`~phylo_vi.vbpi.support.support_sample`) instead of uniform CPDs.
+    warm_start : ``"em"`` (default) starts q_φ at SBN-EM-α (``warm_start_alpha``) fitted to the support
+        sample (:func:`~phylo_vi.vbpi.support.support_sample`); ``None`` at uniform CPDs, as vbpi-torch.
+        On DS1 (UFBoot support, seed 1) the EM start reaches vbpi-torch's final KL of 0.0739 after
+        about 106k iterations, against more than 300k from uniform CPDs.
     kl_every : iterations between KL(golden ‖ q_φ) values in the trace (when golden is given).
     plateau_window, plateau_tol : stop early (0: never) once β = 1 when the mean training bound of
         the last ``plateau_window`` iterations exceeds that of the window before by less than
@@ -120,7 +122,7 @@ class VBPI(Estimator):
                  gnn_hidden: int = 100, gnn_layers: int = 2,
                  learning_rate: float = 1e-3, branch_learning_rate: float | None = None, lr_decay: float = 0.75,
                  lr_decay_every: int = 20_000, initial_beta: float = 0.001, warm_up: int = 100_000,
-                 support_level: float = DEFAULT_LEVEL, warm_start: str | None = None, warm_start_alpha: float = 1e-4,
+                 support_level: float = DEFAULT_LEVEL, warm_start: str | None = "em", warm_start_alpha: float = 1e-4,
                  kl_every: int = 1000, plateau_window: int = 0, plateau_tol: float = 0.01, checkpoint_every: int = 0,
                  checkpoint_path: str | Path | None = None, device: str = "cpu", backend: str | None = None,
                  threads: int = 1, random_state: int | None = None):
