@@ -19,7 +19,7 @@ import warnings
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -247,7 +247,7 @@ class _Summaries:
     per_run_topologies: np.ndarray | None = None
     tree_topologies: list[np.ndarray] = field(default_factory=list)
     tree_generations: list[np.ndarray] = field(default_factory=list)
-    topology_model: TopologyModel | None = None
+    finish_topology_model: Callable[[], TopologyModel] | None = None
     mcc: tuple[Tree, float] | None = None
     asdsf: float = math.nan
     max_sdsf: float = math.nan
@@ -264,9 +264,10 @@ class _Summaries:
 def _summaries(runs: RunSet, trace_reads: list[Future], tasks: Tasks, *, burnin: float, n_burnin: int | None,
                min_clade_freq: float, min_partition_freq: float, window_size: int, progress: bool) -> _Summaries:
     """Every table of :func:`analyze` but the Bayes factors: the tree pass on this thread, beside it the
-    parameter traces (``trace_reads``), then the SBN fits and each parameter's summaries on ``tasks``."""
+    parameter traces (``trace_reads``); then each parameter's summaries on ``tasks`` beside the tree
+    diagnostics; last the SBN fits, started on ``tasks`` and left running (``finish_topology_model`` waits
+    for them) so that the caller's thread may draw the figures meanwhile."""
     out = _Summaries(window_size=window_size)
-    finish_topology_model = None
     if runs.tree_files:
         out.sample = read_trees(runs.tree_files, burnin=burnin, n_burnin=n_burnin)
         for run in out.sample.runs:
@@ -278,8 +279,6 @@ def _summaries(runs: RunSet, trace_reads: list[Future], tasks: Tasks, *, burnin:
         out.order = mrbayes_order(out.table, min_partition_freq)
         out.consensus = consensus_tree(out.table, out.order, min_clade_freq)
         out.topologies, out.per_run_topologies, out.tree_topologies = _topologies(out.sample, counts)
-        if not out.table.rooted and out.table.n_taxa >= 4:
-            finish_topology_model = start_topology_model(out.topologies, out.per_run_topologies, tasks)
     out.traces, out.cuts, names = _parameters([tasks.result(read) for read in trace_reads], burnin, n_burnin,
                                               out.tree_generations, out.notes)
     row_steps, tracer_steps = [], []
@@ -309,9 +308,37 @@ def _summaries(runs: RunSet, trace_reads: list[Future], tasks: Tasks, *, burnin:
                                      for convention in ("mrbayes", "rwty")}
     out.rows = [tasks.result(step) for step in row_steps]
     out.tracer_rows = [tasks.result(step) for step in tracer_steps]
-    if finish_topology_model is not None:
-        out.topology_model = finish_topology_model()
+    if table is not None and not table.rooted and table.n_taxa >= 4:
+        out.finish_topology_model = start_topology_model(out.topologies, out.per_run_topologies, tasks)
     return out
+
+
+def _analysis(runs: RunSet, parts: _Summaries, burnin: float, n_burnin: int | None, min_clade_freq: float,
+              min_partition_freq: float, thresholds: Thresholds) -> Analysis:
+    """The :class:`Analysis` of ``parts``, without the SBN fit (``topology_model``), which may still be running."""
+    infos = []
+    for run in runs.runs:
+        tree_run = parts.sample.runs[runs.tree_files.index(run.trees)] if run.trees is not None else None
+        parameter_index = runs.parameter_files.index(run.parameters) if run.parameters is not None else None
+        infos.append(RunInfo(run.name, run.trees, run.parameters,
+                             tree_run.n_trees if tree_run else 0, tree_run.n_burnin if tree_run else 0,
+                             len(tree_run) if tree_run else 0,
+                             parts.traces[parameter_index].n_samples if parameter_index is not None else 0,
+                             parts.cuts[parameter_index] if parameter_index is not None else 0))
+    analysis_verdict = _verdict(parts.rows, parts.topological_ess, parts.asdsf,
+                                max(len(runs.tree_files), len(parts.traces)), thresholds)
+    mcc = parts.mcc
+    return Analysis(runs=runs, run_info=infos, settings={
+        "burnin": burnin, "n_burnin": n_burnin, "min_clade_freq": min_clade_freq,
+        "min_partition_freq": min_partition_freq, "window_size": parts.window_size,
+        "min_ess": thresholds.min_ess, "max_psrf": thresholds.max_psrf, "max_asdsf": thresholds.max_asdsf},
+        parameter_traces=parts.traces, parameter_burnin=parts.cuts, parameter_rows=parts.rows,
+        partitions=parts.table, order=parts.order, consensus=parts.consensus, topologies=parts.topologies,
+        topology_run_counts=parts.per_run_topologies, mcc_tree=mcc[0] if mcc else None,
+        mcc_log_credibility=mcc[1] if mcc else math.nan, asdsf=parts.asdsf, max_sdsf=parts.max_sdsf,
+        windows=parts.windows, asdsf_generations=parts.asdsf_generations, topological_ess=parts.topological_ess,
+        tree_generations=parts.tree_generations, verdict=analysis_verdict, notes=parts.notes,
+        tree_topologies=parts.tree_topologies, tracer_rows=parts.tracer_rows)
 
 
 def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n_burnin: int | None = None,
@@ -320,7 +347,8 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
             threads: int | None = None, progress: bool = False, alignment: str | Path | None = None,
             top: int = DEFAULT_TOP, methods: Sequence[str] = DEFAULT_METHODS, replicates: int = DEFAULT_REPLICATES,
             sbn_replicates: int = DEFAULT_SBN_REPLICATES,
-            preset: str = "fast", model: str | None = None, seed: int = 0, client=None) -> Analysis:
+            preset: str = "fast", model: str | None = None, seed: int = 0, client=None,
+            render_figures: bool = False) -> Analysis:
     """Analyse the MCMC runs named by ``paths`` (run files, basenames or folders; see :mod:`phylo_vi.io.runs`).
 
     Parameters
@@ -342,6 +370,8 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
         Dask client), their log Bayes factors and the posterior-odds check
         (:mod:`phylo_vi.analysis.bayes_factors`); the SBN odds' standard errors from ``sbn_replicates``
         block-bootstrap refits (:func:`phylo_vi.analysis.topology_model.sbn_odds_bootstrap`).
+    render_figures : draw the report's figures (:meth:`Analysis.render_figures`) while the SBN fits run on
+        the other threads, for a caller that writes the report next (none of the figures needs the SBN).
     """
     import numba
 
@@ -352,29 +382,11 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
         trace_reads = [tasks.submit(read_parameters, path) for path in runs.parameter_files]
         parts = _summaries(runs, trace_reads, tasks, burnin=burnin, n_burnin=n_burnin, min_clade_freq=min_clade_freq,
                            min_partition_freq=min_partition_freq, window_size=window_size, progress=progress)
-    infos = []
-    for run in runs.runs:
-        tree_run = parts.sample.runs[runs.tree_files.index(run.trees)] if run.trees is not None else None
-        parameter_index = runs.parameter_files.index(run.parameters) if run.parameters is not None else None
-        infos.append(RunInfo(run.name, run.trees, run.parameters,
-                             tree_run.n_trees if tree_run else 0, tree_run.n_burnin if tree_run else 0,
-                             len(tree_run) if tree_run else 0,
-                             parts.traces[parameter_index].n_samples if parameter_index is not None else 0,
-                             parts.cuts[parameter_index] if parameter_index is not None else 0))
-    analysis_verdict = _verdict(parts.rows, parts.topological_ess, parts.asdsf,
-                                max(len(runs.tree_files), len(parts.traces)), thresholds)
-    mcc = parts.mcc
-    result = Analysis(runs=runs, run_info=infos, settings={
-        "burnin": burnin, "n_burnin": n_burnin, "min_clade_freq": min_clade_freq,
-        "min_partition_freq": min_partition_freq, "window_size": parts.window_size,
-        "min_ess": thresholds.min_ess, "max_psrf": thresholds.max_psrf, "max_asdsf": thresholds.max_asdsf},
-        parameter_traces=parts.traces, parameter_burnin=parts.cuts, parameter_rows=parts.rows,
-        partitions=parts.table, order=parts.order, consensus=parts.consensus, topologies=parts.topologies,
-        topology_run_counts=parts.per_run_topologies, mcc_tree=mcc[0] if mcc else None,
-        mcc_log_credibility=mcc[1] if mcc else math.nan, asdsf=parts.asdsf, max_sdsf=parts.max_sdsf,
-        windows=parts.windows, asdsf_generations=parts.asdsf_generations, topological_ess=parts.topological_ess,
-        tree_generations=parts.tree_generations, verdict=analysis_verdict, notes=parts.notes,
-        topology_model=parts.topology_model, tree_topologies=parts.tree_topologies, tracer_rows=parts.tracer_rows)
+        result = _analysis(runs, parts, burnin, n_burnin, min_clade_freq, min_partition_freq, thresholds)
+        if render_figures:
+            result.render_figures()
+        if parts.finish_topology_model is not None:
+            result.topology_model = parts.finish_topology_model()
     if alignment is not None:
         from tqdm import tqdm
 

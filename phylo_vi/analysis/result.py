@@ -70,6 +70,7 @@ class Analysis:
     topology_model: Any = None
     tree_topologies: list[np.ndarray] = field(default_factory=list)
     tracer_rows: list = field(default_factory=list)
+    figure_images: dict[str, bytes] = field(default_factory=dict, repr=False)
 
     # ---------------------------------------------------------------------------------- tables
     def tables(self) -> dict[str, tuple[list[str], list[list[Any]]]]:
@@ -207,6 +208,14 @@ class Analysis:
         from phylo_vi.report.analysis_plots import analysis_figures
 
         return analysis_figures(self)
+
+    def render_figures(self) -> dict[str, bytes]:
+        """The report's figures drawn as PNG, by name (drawn once, then kept in ``figure_images``)."""
+        if not self.figure_images:
+            from phylo_vi.report.html import png_bytes
+
+            self.figure_images = {name: png_bytes(figure, tight=False) for name, figure in self.figures().items()}
+        return self.figure_images
 
     def write_report(self, directory: str | Path, mb_compat: bool = False) -> list[Path]:
         """Write the HTML page, JSON, TSV tables and tree files into ``directory``; returns the paths."""

@@ -85,7 +85,7 @@ def build_page(analysis) -> HtmlReport:
     page.verdict(verdict.converged, verdict.line(), [check.describe() for check in verdict.checks])
     for note in analysis.notes:
         page.paragraph("Note: " + note, "meta")
-    figures = analysis.figures()
+    figures = analysis.render_figures()
     tables = analysis.tables()
     page.heading("Runs and burn-in")
     header, rows = tables["runs"]
@@ -113,9 +113,9 @@ def build_page(analysis) -> HtmlReport:
             header, rows = tables["tracer"]
             page.table(header, [[_number(v) for v in row] for row in rows])
         page.heading("Traces (burn-in shaded)", 3)
-        page.figure(figures["traces"], tight=False)
+        page.image(figures["traces"])
         page.heading("Posterior densities after burn-in (dashed: 95% HPD)", 3)
-        page.figure(figures["densities"], tight=False)
+        page.image(figures["densities"])
     if analysis.partitions is not None:
         page.heading("Tree-space convergence")
         ess = ", ".join(f"{analysis.run_info[i].name}: "
@@ -130,12 +130,12 @@ def build_page(analysis) -> HtmlReport:
                               ("topological_ess", "Topological autocorrelation (approximate ESS)")):
             if name in figures:
                 page.heading(caption, 3)
-                page.figure(figures[name], tight=False)
+                page.image(figures[name])
         page.heading("Consensus tree")
         kind = ("majority-rule" if s["min_clade_freq"] == 0.5 else
                 f"extended majority-rule (clades ≥ {s['min_clade_freq']:g})")
         page.paragraph(f"MrBayes-style {kind} consensus: clade probabilities in red, median branch lengths.")
-        page.figure(figures["consensus"], tight=False)
+        page.image(figures["consensus"])
         page.heading("Topologies")
         sets = ", ".join(f"{level:.0%}: {size}" for level, size in analysis.credible_set_sizes().items())
         page.paragraph(f"{analysis.topologies.n_topologies} distinct topologies in "

@@ -20,6 +20,16 @@ img { max-width: 100%; } .meta { color: #666; font-size: 0.85em; }
 """
 
 
+def png_bytes(figure, tight: bool = True) -> bytes:
+    """``figure`` drawn as PNG (110 dpi), then closed; ``tight`` crops it to its content."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight" if tight else None)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
 class HtmlReport:
     """Collect sections, then :meth:`write` them atomically as one HTML file."""
 
@@ -45,12 +55,11 @@ class HtmlReport:
     def figure(self, figure, caption: str | None = None, tight: bool = True) -> None:
         """Embed a matplotlib figure as a PNG data URI, then close it; ``tight`` crops it to its content (one
         more drawing of the figure), otherwise it is saved at its full size."""
-        import matplotlib.pyplot as plt
+        self.image(png_bytes(figure, tight), caption)
 
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight" if tight else None)
-        plt.close(figure)
-        data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    def image(self, png: bytes, caption: str | None = None) -> None:
+        """Embed a PNG image (bytes) as a data URI."""
+        data = base64.b64encode(png).decode("ascii")
         alt = html.escape(caption or "figure")
         text = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
         self._parts.append(f'<figure><img alt="{alt}" src="data:image/png;base64,{data}">{text}</figure>')

@@ -47,6 +47,19 @@ def test_report_files_equal_mrbayes(analysis, tmp_path):
     assert "http" not in html.replace("http-equiv", "")  # self-contained: no external resource
 
 
+def test_figures_drawn_beside_the_sbn_fits_give_the_same_report(analysis, tmp_path):
+    # render_figures=True draws the figures while the two SBN-EM fits run on the other thread: the SBN
+    # probabilities and every report file must be those of the plain sequential analysis
+    overlapped = phylo_vi.analyze(DATA / "example.nex", threads=2, render_figures=True)
+    assert set(overlapped.figure_images) == {"traces", "densities", "consensus", "split_frequencies", "asdsf",
+                                             "split_scatter", "topological_ess"}
+    np.testing.assert_array_equal(overlapped.topology_model.probabilities, analysis.topology_model.probabilities)
+    for name, result in (("overlapped", overlapped), ("sequential", analysis)):
+        result.write_report(tmp_path / name)
+    for path in sorted((tmp_path / "sequential").iterdir()):
+        assert (tmp_path / "overlapped" / path.name).read_bytes() == path.read_bytes(), path.name
+
+
 def test_map_topology_is_mrbayes_trprobs_first_tree(analysis):
     trprobs = read_trees([DATA / "example.nex.trprobs"], taxa=analysis.partitions.taxa)
     first = next(iter(trprobs))
