@@ -1,6 +1,8 @@
 """``phylo-vi analyze``: MCMC runs (MrBayes, BEAST, RevBayes) to a posterior report folder."""
 from __future__ import annotations
 
+import contextlib
+
 import math
 from pathlib import Path
 
@@ -105,19 +107,21 @@ def analyze(ctx: click.Context, paths: tuple[Path, ...], out_dir: Path | None, b
     from phylo_vi.analysis import analyze as run_analysis
     from phylo_vi.diagnostics.verdict import Thresholds
     from phylo_vi.io.runs import discover_runs
-    from phylo_vi.marginal.grid import DaskClient
-    from phylo_vi.marginal.methods import parse_methods
 
     n_burnin = burnin_choice(ctx, n_burnin)
     runs = discover_runs(list(paths))
     directory = out_dir if out_dir is not None else Path.cwd() / f"{runs.basename}{REPORT_SUFFIX}"
     inputs = [*paths, *runs.tree_files, *runs.parameter_files] + ([alignment] if alignment is not None else [])
     outputs = planned_outputs({}, inputs, folders={"report": directory})
-    options = {}
-    if alignment is not None:
+    options, grid = {}, contextlib.nullcontext()
+    if alignment is not None:  # the marginal-likelihood grid (its 19 estimators) is imported only for it
+        from phylo_vi.marginal.grid import DaskClient
+        from phylo_vi.marginal.methods import parse_methods
+
+        grid = DaskClient(workers, scheduler)
         options = {"alignment": alignment, "top": top, "methods": parse_methods(methods), "replicates": replicates,
                    "sbn_replicates": sbn_replicates, "preset": preset, "model": model, "seed": resolve_seed(seed)}
-    with DaskClient(workers if alignment is not None else 1, scheduler if alignment is not None else None) as client:
+    with grid as client:
         analysis = run_analysis(list(paths), burnin=burnin, n_burnin=n_burnin, min_clade_freq=min_clade_freq,
                                 min_partition_freq=min_partition_freq, window_size=window_size,
                                 thresholds=Thresholds(min_ess, max_psrf, max_asdsf), threads=threads,
