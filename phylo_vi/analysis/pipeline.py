@@ -36,8 +36,7 @@ from phylo_vi.diagnostics.tracer_statistics import summarize_tracer
 from phylo_vi.diagnostics.topologies import TopologyFrequencies
 from phylo_vi.diagnostics.tree_convergence import (DEFAULT_WINDOW_SIZE, MIN_TREES_FOR_ESS, approximate_topological_ess,
                                                    asdsf_over_generations, informative_partitions, split_windows,
-                                                   window_size_for,
-                                                   tree_splits)
+                                                   window_size_for)
 from phylo_vi.diagnostics.verdict import Check, Thresholds, Verdict, worst
 from phylo_vi.errors import PhyloVIError
 from phylo_vi.io.mrbayes_parameters import summarised_by_sump
@@ -104,12 +103,13 @@ def _count_trees(sample: TreeSample, progress: bool, tasks: Tasks) -> _TreeCount
     bar = tqdm(total=len(sample), unit="tree", file=sys.stderr, desc="reading trees", leave=False,
                disable=not progress or not sys.stderr.isatty())
     topologies: list[np.ndarray] = []
-    names: list[str | None] = []
+    batch_generations: list[np.ndarray] = []
     for run_index, batch in tasks.ahead(_run_batches(sample)):
         if batch is None:  # the run's last batch is counted
             tree_topologies.append(np.concatenate(topologies) if topologies else np.zeros(0, dtype=np.int32))
-            generations.append(_generations(names))
-            topologies, names = [], []
+            generations.append(np.concatenate(batch_generations) if batch_generations
+                               else np.zeros(0, dtype=np.int64))
+            topologies, batch_generations = [], []
             continue
         counter.add(batch, run_index)
         offsets = batch.node_offsets
@@ -127,7 +127,7 @@ def _count_trees(sample: TreeSample, progress: bool, tasks: Tasks) -> _TreeCount
                     first_names.append(batch.names[i])
             ids[i] = previous_id
         topologies.append(ids)
-        names.extend(batch.names[:len(batch)])
+        batch_generations.append(_generations(batch.names[:len(batch)]))
         bar.update(len(batch))
     bar.close()
     run_counts = np.zeros((len(shapes), len(sample.runs)))
@@ -161,12 +161,16 @@ def _mcc(sample: TreeSample, counts: _TreeCounts) -> tuple[Tree, float]:
     log_p = np.log(np.maximum(table.totals / table.n_sampled.sum(), 1e-300))
     best = (-math.inf, 0)
     for run in range(table.n_runs):
-        offsets, ids = tree_splits(table, run)
-        scores = np.add.reduceat(log_p[ids], offsets[:-1]) if len(ids) else np.zeros(len(offsets) - 1)
-        scores[np.diff(offsets) == 0] = 0.0  # reduceat repeats the next value for an empty tree
-        index = int(np.argmax(scores))
-        if scores[index] > best[0]:
-            best = (float(scores[index]), int(counts.tree_topologies[run][index]))
+        first = 0
+        for offsets, ids in table.tree_split_chunks(run):
+            scores = np.zeros(len(offsets) - 1)
+            splits = np.diff(offsets) > 0  # a tree without informative splits scores 0
+            if np.any(splits):
+                scores[splits] = np.add.reduceat(log_p[ids], offsets[:-1][splits])
+            index = int(np.argmax(scores))
+            if scores[index] > best[0]:
+                best = (float(scores[index]), int(counts.tree_topologies[run][first + index]))
+            first += len(scores)
     score, topology = best
     parent, taxon, rooted = counts.shapes[topology]
     return Tree(parent.copy(), counts.first_lengths[topology].copy(), taxon.copy(), sample.taxa, rooted=rooted,

@@ -50,7 +50,7 @@ def test_branch_length_store_round_trips_exactly():
             for i, v in zip(ids.tolist(), values.tolist()):
                 expected.setdefault((i, run), []).append(v)
         store.finish()
-        assert all((chunk.values.dtype == np.int32) == (digits == 6) for chunks in store._chunks for chunk in chunks)
+        assert all((chunk.dtype == np.int32) == (digits == 6) for chunks in store._chunks for chunk in chunks)
         for (index, run), values in expected.items():
             got = store.lengths(index, run)
             np.testing.assert_array_equal(got.view(np.uint64), np.array(values).view(np.uint64))

@@ -11,7 +11,7 @@ import pytest
 
 from phylo_vi.diagnostics.mrbayes_partitions import count_partitions
 from phylo_vi.diagnostics.tree_convergence import (approximate_topological_ess, asdsf_over_generations,
-                                                   lagged_squared_rf, split_windows, tree_splits)
+                                                   lagged_squared_rf, split_windows)
 from phylo_vi.io import read_trees
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "mrbayes"
@@ -27,7 +27,9 @@ def example():
 
 def test_rf_kernel_equals_set_symmetric_difference(example):
     table, split_sets = example
-    offsets, ids = tree_splits(table, 0)
+    chunks = list(table.tree_split_chunks(0))
+    assert len(chunks) == 1  # 376 trees: one chunk
+    offsets, ids = chunks[0]
     trees = split_sets[0]
     expected = [np.mean([len(trees[i] ^ trees[i + k]) ** 2 for i in range(len(trees) - k)]) for k in (1, 2, 3)]
     assert lagged_squared_rf(offsets, ids, 3) == pytest.approx(expected, rel=1e-12)
