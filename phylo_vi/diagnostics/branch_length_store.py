@@ -11,7 +11,8 @@ the root's length) and decoded by that same operation. A value that does not rou
 bit-for-bit (more digits, negative, out of range) sends its whole chunk to float64 storage.
 
 Lengths arrive in batches of nodes with their partition ids; they are buffered up to
-:data:`CHUNK_NODES` nodes, then grouped by partition (stable counting sort, file order kept),
+:data:`CHUNK_NODES` nodes (or a batch, when larger), cut into chunks of at most that many, each
+grouped by partition (stable counting sort, file order kept),
 encoded and written to an anonymous temporary file (:mod:`.spill_file`, in ``$TMPDIR``): 4 bytes
 of disk per node for MrBayes files, 8 otherwise. Memory holds the buffer and, per chunk, the
 partitions present with their offsets (12 bytes each), nothing per node; :meth:`lengths` reads
@@ -128,8 +129,8 @@ class _Chunk:
 class BranchLengthStore:
     """The branch lengths of every partition in every run, in file order (module docstring)."""
 
-    def __init__(self, n_runs: int, chunk_nodes: int = CHUNK_NODES) -> None:
-        self.chunk_nodes = chunk_nodes
+    def __init__(self, n_runs: int, chunk_nodes: int | None = None) -> None:
+        self.chunk_nodes = CHUNK_NODES if chunk_nodes is None else chunk_nodes
         self._spill = SpillFile()
         self._chunks: list[list[_Chunk]] = [[] for _ in range(n_runs)]
         self._pending: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(n_runs)]
@@ -145,10 +146,13 @@ class BranchLengthStore:
             self._flush(run)
 
     def _flush(self, run: int) -> None:
+        """Group and write the buffered nodes, in chunks of at most ``chunk_nodes``."""
         if self._pending[run]:
             ids = np.concatenate([ids for ids, _ in self._pending[run]])
             values = np.concatenate([values for _, values in self._pending[run]])
-            self._chunks[run].append(_Chunk(ids, values, self._n_ids, self._spill))
+            for first in range(0, len(ids), self.chunk_nodes):
+                last = first + self.chunk_nodes
+                self._chunks[run].append(_Chunk(ids[first:last], values[first:last], self._n_ids, self._spill))
         self._pending[run], self._pending_nodes[run] = [], 0
 
     def finish(self) -> None:

@@ -3,7 +3,7 @@
 The tree-by-tree diagnostics (RWTY windows, RF distances for the topological ESS, MCC scores)
 need each tree's splits, in file order; kept in RAM they cost 4 bytes a split, about 4(n − 3)
 bytes a tree of n taxa. Here trees are buffered up to :data:`CHUNK_ITEMS` split ids and tree
-sizes, then written to an anonymous temporary file (:mod:`.spill_file`, in ``$TMPDIR``): each
+sizes (or a batch, when larger), then written in chunks of at most that many items to an anonymous temporary file (:mod:`.spill_file`, in ``$TMPDIR``): each
 tree's number of splits and its ids as int32, 4(s + 1) bytes of disk for a tree of s splits.
 Memory holds the buffer and 24 bytes per chunk; :meth:`TreeSplitStore.chunks` yields the trees
 back in order as CSR ``(offsets, ids)`` of at most about :data:`CHUNK_ITEMS` items.
@@ -22,8 +22,8 @@ CHUNK_ITEMS = 1 << 20
 class TreeSplitStore:
     """Per run, each tree's sorted split ids in file order (module docstring)."""
 
-    def __init__(self, n_runs: int, chunk_items: int = CHUNK_ITEMS) -> None:
-        self.chunk_items = chunk_items
+    def __init__(self, n_runs: int, chunk_items: int | None = None) -> None:
+        self.chunk_items = CHUNK_ITEMS if chunk_items is None else chunk_items
         self._spill = SpillFile()
         self._chunks: list[list[tuple[int, int, int]]] = [[] for _ in range(n_runs)]  # (trees, splits, byte)
         self._pending: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(n_runs)]
@@ -38,12 +38,21 @@ class TreeSplitStore:
             self._flush(run)
 
     def _flush(self, run: int) -> None:
+        """Write the buffered trees as chunks of at most ``chunk_items`` items (at least one tree each)."""
         if self._pending[run]:
             sizes = np.concatenate([sizes for sizes, _ in self._pending[run]])
             ids = np.concatenate([ids for _, ids in self._pending[run]])
-            start = self._spill.append(sizes)
-            self._spill.append(ids)
-            self._chunks[run].append((len(sizes), len(ids), start))
+            offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+            np.cumsum(sizes, out=offsets[1:])
+            items = offsets[1:] + np.arange(1, len(sizes) + 1)  # sizes and ids up to each tree
+            first = 0
+            while first < len(sizes):
+                done = items[first - 1] if first else 0
+                end = max(first + 1, int(np.searchsorted(items, done + self.chunk_items, side="right")))
+                start = self._spill.append(sizes[first:end])
+                self._spill.append(ids[offsets[first]:offsets[end]])
+                self._chunks[run].append((end - first, int(offsets[end] - offsets[first]), start))
+                first = end
         self._pending[run], self._pending_items[run] = [], 0
 
     def finish(self) -> None:
