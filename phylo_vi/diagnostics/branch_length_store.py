@@ -25,7 +25,7 @@ from numba import njit
 
 from phylo_vi.diagnostics.spill_file import SpillFile
 
-CHUNK_NODES = 1 << 20
+CHUNK_NODES = 1 << 18
 _MANTISSA = 10_000_000
 _EXPONENT_OFFSET = 16
 _MAX_EXPONENT = 22

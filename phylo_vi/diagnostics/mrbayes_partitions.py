@@ -38,6 +38,7 @@ from phylo_vi.trees.canonical_key import SPLIT_KEY_MAX_WORDS
 from phylo_vi.trees.taxa import TaxonNamespace
 
 DEFAULT_MIN_PARTITION_FREQUENCY = 0.10
+SLICE_NODES = 1 << 18  # nodes of a batch processed at once (scratch arrays of ~40 bytes a node)
 
 
 @dataclass
@@ -145,13 +146,24 @@ class PartitionCounter:
             raise PhyloVIError(f"{batch.path}: split tables are computed for trees of up to "
                                f"{64 * SPLIT_KEY_MAX_WORDS:,} taxa (their split bitsets grow as the square of "
                                f"the number of taxa); this sample has {len(batch.taxa):,}")
-        sizes = np.diff(batch.node_offsets)
-        roots = batch.node_offsets[1:] - 1
-        n_taxa = int(bitset.popcount(batch.clades[roots[:1]])[0])
+        n_taxa = int(bitset.popcount(batch.clades[batch.node_offsets[1:2] - 1])[0])
         self.n_taxa = max(self.n_taxa, n_taxa)
-        clades = batch.clades
+        first = 0
+        while first < len(batch):  # slices of at most SLICE_NODES nodes (at least one tree): bounded scratch
+            end = int(np.searchsorted(batch.node_offsets, batch.node_offsets[first] + SLICE_NODES, side="right"))
+            last = max(first + 1, end - 1)
+            self._add_trees(batch, run, first, last, n_taxa, rooted)
+            first = last
+
+    def _add_trees(self, batch: TreeBatch, run: int, first: int, last: int, n_taxa: int, rooted: bool) -> None:
+        """Record trees ``first .. last - 1`` of ``batch``."""
+        start, stop = batch.node_offsets[first], batch.node_offsets[last]
+        node_offsets = batch.node_offsets[first:last + 1] - start
+        sizes = np.diff(node_offsets)
+        roots = node_offsets[1:] - 1
+        clades = batch.clades[start:stop]
         if not rooted:
-            full = np.repeat(batch.clades[roots], sizes, axis=0)
+            full = np.repeat(clades[roots], sizes, axis=0)
             holds_outgroup = (clades[:, 0] & np.uint64(1)).astype(bool)
             bits = np.bitwise_count(clades)
             flip = holds_outgroup & ((bits[:, 0] if bits.shape[1] == 1 else bits.sum(axis=1)) > 1)
@@ -172,12 +184,12 @@ class PartitionCounter:
             self._sizes = np.concatenate([self._sizes, new])
         self._counts[:n_parts, run] += np.bincount(ids, minlength=n_parts)
         informative = informative_sizes(self._sizes[:n_parts], n_taxa, rooted)
-        offsets = np.empty(len(batch) + 1, dtype=np.int64)
+        offsets = np.empty(last - first + 1, dtype=np.int64)
         split_ids = np.empty(len(ids), dtype=np.int32)
-        informative_splits(ids, batch.node_offsets, informative, offsets, split_ids)
-        self._tree_splits.add(run, offsets, split_ids)
-        self._lengths.add(run, ids, batch.branch_length, n_parts)
-        self.n_sampled[run] += len(batch)
+        n_splits = informative_splits(ids, node_offsets, informative, offsets, split_ids)
+        self._tree_splits.add(run, offsets, split_ids[:n_splits].copy())
+        self._lengths.add(run, ids, batch.branch_length[start:stop], n_parts)
+        self.n_sampled[run] += last - first
 
     def result(self) -> PartitionTable:
         if self.taxa is None or np.any(self.n_sampled == 0):

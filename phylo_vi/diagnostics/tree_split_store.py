@@ -32,7 +32,7 @@ class TreeSplitStore:
     def add(self, run: int, offsets: np.ndarray, ids: np.ndarray) -> None:
         """Append trees to ``run``: tree t's ids are ``ids[offsets[t]:offsets[t + 1]]`` (``offsets[0] == 0``)."""
         sizes = np.diff(offsets).astype(np.int32)
-        self._pending[run].append((sizes, np.asarray(ids[:offsets[-1]], dtype=np.int32)))
+        self._pending[run].append((sizes, np.array(ids[:offsets[-1]], dtype=np.int32)))
         self._pending_items[run] += len(sizes) + int(offsets[-1])
         if self._pending_items[run] >= self.chunk_items:
             self._flush(run)
