@@ -41,7 +41,7 @@ def test_report_files_do_not_depend_on_the_chunk_sizes(tmp_path, monkeypatch):
     monkeypatch.setattr(tree_split_store, "CHUNK_ITEMS", 60)
     monkeypatch.setattr(mrbayes_partitions, "SLICE_NODES", 500)
     chunks, small = _report(tmp_path / "small")
-    assert min(chunks) >= 376 // 5  # 26 nodes, 11 splits a tree: >= 33 and 76 chunks
+    assert chunks[0] >= 376 * 26 // 300 and chunks[1] >= 376 // 5  # 26 nodes, 11 splits a tree
     assert small.keys() == default.keys() and {"example.nex.vstat", "example.nex.con.tre", "mcc.nwk"} <= set(small)
     for name, content in default.items():
         assert small[name] == content, name
