@@ -6,6 +6,8 @@
   and one slice per run on the example), whose ``.pstat``/``.con.tre``/``.vstat`` other tests
   compare with MrBayes 3.2.7a: the streamed windows, topological ESS, MCC tree, consensus lengths and
   ``.vstat`` statistics are the in-memory ones;
+- the first tree of each topology (MCC tree) comes back from its file with bit-identical lengths and
+  its name (None, empty and non-ASCII included);
 - the temporary files are unlinked at once (nothing appears in ``$TMPDIR``, link count 0) and are
   closed by :meth:`PartitionTable.close` or when the table is garbage-collected (no descriptor of
   this process refers to them any more).
@@ -88,3 +90,16 @@ def test_spill_files_are_closed_when_the_table_is_dropped(tmp_path, monkeypatch)
     del table
     gc.collect()
     assert not inodes & _open_inodes()
+
+
+def test_first_trees_of_topologies_round_trip_through_their_file():
+    from phylo_vi.analysis.pipeline import _FirstTrees
+
+    rng = np.random.default_rng(4)
+    trees = [(rng.exponential(size=n), name) for n, name in [(5, "gen.100"), (9, None), (1, "état 7 🌳"), (26, "")]]
+    store = _FirstTrees()
+    for lengths, name in trees:
+        store.add(lengths, name)
+    for topology, (lengths, name) in reversed(list(enumerate(trees))):
+        got, got_name = store.get(topology, len(lengths))
+        assert got.tobytes() == lengths.tobytes() and got_name == name
