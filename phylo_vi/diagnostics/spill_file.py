@@ -22,7 +22,10 @@ class SpillFile:
     """Arrays appended to an unlinked temporary file and read back by byte offset."""
 
     def __init__(self) -> None:
-        self._file = tempfile.TemporaryFile(buffering=0)
+        try:
+            self._file = tempfile.TemporaryFile(buffering=0)
+        except OSError as error:
+            raise _unwritable(error) from None
         self._closer = weakref.finalize(self, self._file.close)
         self.size = 0
 
@@ -30,8 +33,11 @@ class SpillFile:
         """Write ``array``'s bytes at the end of the file; returns their offset."""
         offset = self.size
         view = memoryview(np.ascontiguousarray(array)).cast("B")
-        while view:
-            view = view[self._file.write(view):]
+        try:
+            while view:
+                view = view[self._file.write(view):]
+        except OSError as error:
+            raise _unwritable(error) from None
         self.size += array.nbytes
         return offset
 
@@ -57,3 +63,8 @@ class SpillFile:
     def close(self) -> None:
         """Close (and so free) the file; reads fail afterwards."""
         self._closer()
+
+
+def _unwritable(error: OSError) -> PhyloVIError:
+    return PhyloVIError(f"cannot write a temporary file in {tempfile.gettempdir()} ({error.strerror or error}); "
+                        "set TMPDIR to a folder with room for it")

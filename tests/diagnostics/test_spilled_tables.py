@@ -10,7 +10,8 @@
   its name (None, empty and non-ASCII included);
 - the temporary files are unlinked at once (nothing appears in ``$TMPDIR``, link count 0) and are
   closed by :meth:`PartitionTable.close` or when the table is garbage-collected (no descriptor of
-  this process refers to them any more).
+  this process refers to them any more); a temporary folder that cannot be written is one
+  :class:`PhyloVIError` naming it and TMPDIR.
 """
 import gc
 import os
@@ -103,3 +104,12 @@ def test_first_trees_of_topologies_round_trip_through_their_file():
     for topology, (lengths, name) in reversed(list(enumerate(trees))):
         got, got_name = store.get(topology, len(lengths))
         assert got.tobytes() == lengths.tobytes() and got_name == name
+
+
+def test_an_unwritable_temporary_folder_is_one_error_line(tmp_path, monkeypatch):
+    from phylo_vi.diagnostics.spill_file import SpillFile
+    from phylo_vi.errors import PhyloVIError
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
+    with pytest.raises(PhyloVIError, match="cannot write a temporary file in .*missing.*set TMPDIR"):
+        SpillFile()
