@@ -141,21 +141,25 @@ def asdsf_over_generations(windows: list[SplitWindows], table: PartitionTable,
 
 # ------------------------------------------------------------------------------ topological ESS
 @njit(cache=True, nogil=True)
-def _rf(offsets: np.ndarray, ids: np.ndarray, a: int, b: int) -> int:
-    """Robinson–Foulds distance: size of the symmetric difference of two sorted split-id lists."""
-    i, i_end = offsets[a], offsets[a + 1]
-    j, j_end = offsets[b], offsets[b + 1]
-    shared = 0
+def _symmetric_difference(x: np.ndarray, i: int, i_end: int, y: np.ndarray, j: int, j_end: int) -> int:
+    """Size of the symmetric difference of the sorted ids ``x[i:i_end]`` and ``y[j:j_end]``."""
+    size = (i_end - i) + (j_end - j)
     while i < i_end and j < j_end:
-        if ids[i] == ids[j]:
-            shared += 1
+        if x[i] == y[j]:
+            size -= 2
             i += 1
             j += 1
-        elif ids[i] < ids[j]:
+        elif x[i] < y[j]:
             i += 1
         else:
             j += 1
-    return (i_end - offsets[a]) + (j_end - offsets[b]) - 2 * shared
+    return size
+
+
+@njit(cache=True, nogil=True)
+def _rf(offsets: np.ndarray, ids: np.ndarray, a: int, b: int) -> int:
+    """Robinson–Foulds distance of trees ``a`` and ``b``: size of the symmetric difference of their split ids."""
+    return _symmetric_difference(ids, offsets[a], offsets[a + 1], ids, offsets[b], offsets[b + 1])
 
 
 @njit(cache=True, nogil=True)
@@ -234,21 +238,9 @@ def streamed_lagged_squared_rf(table: PartitionTable, run: int, max_lag: int) ->
 @njit(cache=True, nogil=True)
 def _rf_to(offsets: np.ndarray, ids: np.ndarray, target: np.ndarray) -> np.ndarray:
     """RF distance of every tree of CSR ``(offsets, ids)`` to the sorted split ids ``target``."""
-    n_target = target.shape[0]
     out = np.empty(offsets.shape[0] - 1)
     for t in range(offsets.shape[0] - 1):
-        i, i_end, j = offsets[t], offsets[t + 1], 0
-        shared = 0
-        while i < i_end and j < n_target:
-            if ids[i] == target[j]:
-                shared += 1
-                i += 1
-                j += 1
-            elif ids[i] < target[j]:
-                i += 1
-            else:
-                j += 1
-        out[t] = (offsets[t + 1] - offsets[t]) + n_target - 2 * shared
+        out[t] = _symmetric_difference(ids, offsets[t], offsets[t + 1], target, 0, target.shape[0])
     return out
 
 
