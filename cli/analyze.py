@@ -103,6 +103,7 @@ def analyze(ctx: click.Context, paths: tuple[Path, ...], out_dir: Path | None, b
     PATHS are run files (x.run1.t, x.run1.p, x.trees, x.log), run basenames (x: every
     x.run<k>.t/.p MrBayes wrote) or folders. Numbers follow MrBayes 3.2.7a sump/sumt
     (.pstat, .parts, .tstat, .vstat, .con.tre byte-identical), RWTY and ArviZ.
+    Per-tree data goes to deleted temporary files in $TMPDIR (~4 bytes a node and a split).
     """
     from phylo_vi.analysis import analyze as run_analysis
     from phylo_vi.diagnostics.verdict import Thresholds

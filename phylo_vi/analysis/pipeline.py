@@ -5,6 +5,12 @@ the topology counts and the tree generations; the parameter traces are read besi
 Everything else (``sump``/``sumt`` tables, consensus, MAP and MCC trees, credible sets, RWTY
 windows, ASDSF over generations, topological ESS, verdict) is computed from those tables.
 
+Memory per tree is 12 bytes (its topology index and generation); what else each tree brings
+(every node's branch length, the tree's split ids) and the first tree of each topology go to
+anonymous temporary files in ``$TMPDIR`` (:mod:`~phylo_vi.diagnostics.spill_file`), about
+4 bytes a node plus 4 a split (≈ 600 bytes a tree of 50 taxa), deleted with the partition table,
+and are streamed back in chunks.
+
 Burn-in is MrBayes' (``int(burnin * n)`` samples of each run, or ``n_burnin``), applied to
 trees and parameters separately; when the two files of a run do not start their kept samples
 at the same generation, the parameter burn-in is aligned to the trees' first kept generation
@@ -16,6 +22,7 @@ import math
 import re
 import sys
 import warnings
+from array import array
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,12 +39,12 @@ from phylo_vi.diagnostics.mrbayes_partitions import (DEFAULT_MIN_PARTITION_FREQU
                                                      PartitionTable,
                                                      average_sdsf, mrbayes_order)
 from phylo_vi.diagnostics.parameter_summary import summarize_parameter
+from phylo_vi.diagnostics.spill_file import SpillFile
 from phylo_vi.diagnostics.tracer_statistics import summarize_tracer
 from phylo_vi.diagnostics.topologies import TopologyFrequencies
 from phylo_vi.diagnostics.tree_convergence import (DEFAULT_WINDOW_SIZE, MIN_TREES_FOR_ESS, approximate_topological_ess,
                                                    asdsf_over_generations, informative_partitions, split_windows,
-                                                   window_size_for,
-                                                   tree_splits)
+                                                   window_size_for)
 from phylo_vi.diagnostics.verdict import Check, Thresholds, Verdict, worst
 from phylo_vi.errors import PhyloVIError
 from phylo_vi.io.mrbayes_parameters import summarised_by_sump
@@ -66,17 +73,41 @@ def _generations(names: list[str | None]) -> np.ndarray:
     return np.array([int(match.group(1)) if match else -1 for match in matches], dtype=np.int64)
 
 
+class _FirstTrees:
+    """The branch lengths and name of the first tree of each topology (for the MCC tree), in a temporary
+    file (:mod:`~phylo_vi.diagnostics.spill_file`): 8 bytes a node and the name on disk, 8 bytes a topology
+    in memory."""
+
+    def __init__(self) -> None:
+        self._spill = SpillFile()
+        self._starts = array("q")
+
+    def add(self, lengths: np.ndarray, name: str | None) -> None:
+        label = b"\0" if name is None else b"\1" + name.encode("utf-8", "surrogatepass")
+        record = np.ascontiguousarray(lengths, dtype=np.float64).tobytes() + label
+        self._starts.append(self._spill.append(np.frombuffer(record, dtype=np.uint8)))
+
+    def get(self, topology: int, n_nodes: int) -> tuple[np.ndarray, str | None]:
+        """``(branch lengths, name)`` of the first tree of ``topology``, which has ``n_nodes`` nodes."""
+        start = self._starts[topology]
+        end = self._starts[topology + 1] if topology + 1 < len(self._starts) else self._spill.size
+        record = self._spill.read(start, end - start, np.dtype(np.uint8))
+        label = record[8 * n_nodes:].tobytes()
+        name = label[1:].decode("utf-8", "surrogatepass") if label[:1] == b"\1" else None
+        return record[:8 * n_nodes].view(np.float64), name
+
+
 @dataclass
 class _TreeCounts:
     """What one pass over the trees keeps: the partition table, the distinct topologies (first tree of each,
-    branch lengths included), every tree's topology (index in order of first appearance) and generation."""
+    its branch lengths and name on disk), every tree's topology (index in order of first appearance) and
+    generation."""
 
     table: PartitionTable
     keys: list[bytes]
     run_counts: np.ndarray
     shapes: list[tuple[np.ndarray, np.ndarray, bool]]
-    first_lengths: list[np.ndarray]
-    first_names: list[str | None]
+    first_trees: _FirstTrees
     tree_topologies: list[np.ndarray]
     generations: list[np.ndarray]
 
@@ -97,19 +128,19 @@ def _count_trees(sample: TreeSample, progress: bool, tasks: Tasks) -> _TreeCount
     counter = PartitionCounter(len(sample.runs))
     index: dict[bytes, int] = {}
     shapes: list[tuple[np.ndarray, np.ndarray, bool]] = []
-    first_lengths: list[np.ndarray] = []
-    first_names: list[str | None] = []
+    first_trees = _FirstTrees()
     tree_topologies: list[np.ndarray] = []
     generations: list[np.ndarray] = []
     bar = tqdm(total=len(sample), unit="tree", file=sys.stderr, desc="reading trees", leave=False,
                disable=not progress or not sys.stderr.isatty())
     topologies: list[np.ndarray] = []
-    names: list[str | None] = []
+    batch_generations: list[np.ndarray] = []
     for run_index, batch in tasks.ahead(_run_batches(sample)):
         if batch is None:  # the run's last batch is counted
             tree_topologies.append(np.concatenate(topologies) if topologies else np.zeros(0, dtype=np.int32))
-            generations.append(_generations(names))
-            topologies, names = [], []
+            generations.append(np.concatenate(batch_generations) if batch_generations
+                               else np.zeros(0, dtype=np.int64))
+            topologies, batch_generations = [], []
             continue
         counter.add(batch, run_index)
         offsets = batch.node_offsets
@@ -123,18 +154,16 @@ def _count_trees(sample: TreeSample, progress: bool, tasks: Tasks) -> _TreeCount
                     previous_id = index[key] = len(shapes)
                     a, b = offsets[i], offsets[i + 1]  # the tree's arrays, no Tree object per new topology
                     shapes.append((batch.parent[a:b].copy(), batch.taxon[a:b].copy(), bool(batch.rooted[i])))
-                    first_lengths.append(batch.branch_length[a:b].copy())
-                    first_names.append(batch.names[i])
+                    first_trees.add(batch.branch_length[a:b], batch.names[i])
             ids[i] = previous_id
         topologies.append(ids)
-        names.extend(batch.names[:len(batch)])
+        batch_generations.append(_generations(batch.names[:len(batch)]))
         bar.update(len(batch))
     bar.close()
     run_counts = np.zeros((len(shapes), len(sample.runs)))
     for run, ids in enumerate(tree_topologies):
         run_counts[:, run] = np.bincount(ids, minlength=len(shapes))
-    return _TreeCounts(counter.result(), list(index), run_counts, shapes, first_lengths, first_names,
-                       tree_topologies,
+    return _TreeCounts(counter.result(), list(index), run_counts, shapes, first_trees, tree_topologies,
                        generations)
 
 
@@ -155,22 +184,26 @@ def _mcc(sample: TreeSample, counts: _TreeCounts) -> tuple[Tree, float]:
     """The sampled tree with the largest product of its clade probabilities (maximum clade credibility).
 
     Ties go to the earliest tree (run 1 first); that is the first tree of its topology, whose
-    branch lengths the pass kept.
+    branch lengths and name the pass kept. The trees' splits are streamed chunk by chunk.
     """
     table = counts.table
     log_p = np.log(np.maximum(table.totals / table.n_sampled.sum(), 1e-300))
     best = (-math.inf, 0)
     for run in range(table.n_runs):
-        offsets, ids = tree_splits(table, run)
-        scores = np.add.reduceat(log_p[ids], offsets[:-1]) if len(ids) else np.zeros(len(offsets) - 1)
-        scores[np.diff(offsets) == 0] = 0.0  # reduceat repeats the next value for an empty tree
-        index = int(np.argmax(scores))
-        if scores[index] > best[0]:
-            best = (float(scores[index]), int(counts.tree_topologies[run][index]))
+        first = 0
+        for offsets, ids in table.tree_split_chunks(run):
+            scores = np.zeros(len(offsets) - 1)
+            splits = np.diff(offsets) > 0  # a tree without informative splits scores 0
+            if np.any(splits):
+                scores[splits] = np.add.reduceat(log_p[ids], offsets[:-1][splits])
+            index = int(np.argmax(scores))
+            if scores[index] > best[0]:
+                best = (float(scores[index]), int(counts.tree_topologies[run][first + index]))
+            first += len(scores)
     score, topology = best
     parent, taxon, rooted = counts.shapes[topology]
-    return Tree(parent.copy(), counts.first_lengths[topology].copy(), taxon.copy(), sample.taxa, rooted=rooted,
-                name=counts.first_names[topology]), score
+    lengths, name = counts.first_trees.get(topology, len(parent))
+    return Tree(parent.copy(), lengths, taxon.copy(), sample.taxa, rooted=rooted, name=name), score
 
 
 def _parameters(traces: list[ParameterTrace], burnin: float, n_burnin: int | None,

@@ -11,15 +11,21 @@ the root's length) and decoded by that same operation. A value that does not rou
 bit-for-bit (more digits, negative, out of range) sends its whole chunk to float64 storage.
 
 Lengths arrive in batches of nodes with their partition ids; they are buffered up to
-:data:`CHUNK_NODES` nodes, then grouped by partition (stable counting sort, file order kept)
-and encoded: memory is 4 bytes per node for MrBayes files, 8 otherwise, plus a fixed buffer.
+:data:`CHUNK_NODES` nodes (or a batch, when larger), cut into chunks of at most that many, each
+grouped by partition (stable counting sort, file order kept),
+encoded and written to an anonymous temporary file (:mod:`.spill_file`, in ``$TMPDIR``): 4 bytes
+of disk per node for MrBayes files, 8 otherwise. Memory holds the buffer and, per chunk, the
+partitions present with their offsets (12 bytes each), nothing per node; :meth:`lengths` reads
+one partition's slice of every chunk back with ``pread``.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-CHUNK_NODES = 1 << 20
+from phylo_vi.diagnostics.spill_file import SpillFile
+
+CHUNK_NODES = 1 << 18
 _MANTISSA = 10_000_000
 _EXPONENT_OFFSET = 16
 _MAX_EXPONENT = 22
@@ -93,33 +99,39 @@ def _group(ids: np.ndarray, values: np.ndarray, n_ids: int) -> tuple[np.ndarray,
 
 
 class _Chunk:
-    """Grouped lengths of a run of consecutive nodes: ``values[offsets[j]:offsets[j + 1]]`` for ``present[j]``."""
+    """Grouped lengths of a run of consecutive nodes, on disk from byte ``start``: partition
+    ``present[j]``'s values are items ``offsets[j]:offsets[j + 1]`` (int32 codes or float64)."""
 
-    def __init__(self, ids: np.ndarray, values: np.ndarray, n_ids: int) -> None:
+    def __init__(self, ids: np.ndarray, values: np.ndarray, n_ids: int, spill: SpillFile) -> None:
         grouped, offsets = _group(ids, values, n_ids)
         sizes = np.diff(offsets)
         self.present = np.flatnonzero(sizes).astype(np.int32)
         self.offsets = np.concatenate([[0], np.cumsum(sizes[self.present])])
         codes = np.empty(len(grouped), dtype=np.int32)
-        self.values = codes if _encode(grouped, _POW10, codes) else grouped
+        stored = codes if _encode(grouped, _POW10, codes) else grouped
+        self.dtype = stored.dtype
+        self.start = spill.append(stored)
 
-    def lengths(self, index: int) -> np.ndarray | None:
+    def lengths(self, index: int, spill: SpillFile) -> np.ndarray | None:
         j = int(np.searchsorted(self.present, index))
         if j == len(self.present) or self.present[j] != index:
             return None
-        values = self.values[self.offsets[j]:self.offsets[j + 1]]
-        return _decode(values, _POW10) if values.dtype == np.int32 else values
+        first, count = int(self.offsets[j]), int(self.offsets[j + 1] - self.offsets[j])
+        values = spill.read(self.start + first * self.dtype.itemsize, count, self.dtype)
+        return _decode(values, _POW10) if self.dtype == np.int32 else values
 
     @property
     def nbytes(self) -> int:
-        return self.values.nbytes + self.present.nbytes + self.offsets.nbytes
+        """Bytes of memory (the index; the values are on disk)."""
+        return self.present.nbytes + self.offsets.nbytes
 
 
 class BranchLengthStore:
     """The branch lengths of every partition in every run, in file order (module docstring)."""
 
-    def __init__(self, n_runs: int, chunk_nodes: int = CHUNK_NODES) -> None:
-        self.chunk_nodes = chunk_nodes
+    def __init__(self, n_runs: int, chunk_nodes: int | None = None) -> None:
+        self.chunk_nodes = CHUNK_NODES if chunk_nodes is None else chunk_nodes
+        self._spill = SpillFile()
         self._chunks: list[list[_Chunk]] = [[] for _ in range(n_runs)]
         self._pending: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(n_runs)]
         self._pending_nodes = [0] * n_runs
@@ -134,10 +146,13 @@ class BranchLengthStore:
             self._flush(run)
 
     def _flush(self, run: int) -> None:
+        """Group and write the buffered nodes, in chunks of at most ``chunk_nodes``."""
         if self._pending[run]:
             ids = np.concatenate([ids for ids, _ in self._pending[run]])
             values = np.concatenate([values for _, values in self._pending[run]])
-            self._chunks[run].append(_Chunk(ids, values, self._n_ids))
+            for first in range(0, len(ids), self.chunk_nodes):
+                last = first + self.chunk_nodes
+                self._chunks[run].append(_Chunk(ids[first:last], values[first:last], self._n_ids, self._spill))
         self._pending[run], self._pending_nodes[run] = [], 0
 
     def finish(self) -> None:
@@ -147,9 +162,20 @@ class BranchLengthStore:
 
     def lengths(self, index: int, run: int) -> np.ndarray:
         """Branch lengths of partition ``index`` in ``run``, file order."""
-        parts = [part for part in (chunk.lengths(index) for chunk in self._chunks[run]) if part is not None]
+        parts = [part for part in (chunk.lengths(index, self._spill) for chunk in self._chunks[run])
+                 if part is not None]
         return np.concatenate(parts) if parts else np.zeros(0)
+
+    def close(self) -> None:
+        """Delete the lengths (close the temporary file)."""
+        self._spill.close()
 
     @property
     def nbytes(self) -> int:
+        """Bytes of memory: the chunks' indices."""
         return sum(chunk.nbytes for chunks in self._chunks for chunk in chunks)
+
+    @property
+    def disk_bytes(self) -> int:
+        """Bytes of the temporary file."""
+        return self._spill.size

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -30,6 +30,7 @@ from phylo_vi.diagnostics.branch_length_store import BranchLengthStore
 from phylo_vi.diagnostics.mrbayes_statistics import (mrbayes_hpd, mrbayes_psrf, upper_median,
                                                      welford_mean_variance)
 from phylo_vi.diagnostics.partition_kernels import CladeIndex, informative_splits
+from phylo_vi.diagnostics.tree_split_store import TreeSplitStore
 from phylo_vi.errors import EmptyInputError, PhyloVIError
 from phylo_vi.io.tree_batches import TreeBatch
 from phylo_vi.trees import bitset
@@ -37,6 +38,7 @@ from phylo_vi.trees.canonical_key import SPLIT_KEY_MAX_WORDS
 from phylo_vi.trees.taxa import TaxonNamespace
 
 DEFAULT_MIN_PARTITION_FREQUENCY = 0.10
+SLICE_NODES = 1 << 18  # nodes of a batch processed at once (scratch arrays of ~40 bytes a node)
 
 
 @dataclass
@@ -45,10 +47,11 @@ class PartitionTable:
 
     ``partitions`` (n_parts, n_words) as MrBayes stores them; ``counts`` (n_parts, n_runs);
     ``branch_lengths`` the lengths of every clade in every run, in file order (see
-    :meth:`run_lengths`); ``n_sampled`` (n_runs,) the trees per run; ``split_offsets[r]`` and
-    ``split_ids[r]`` give, for tree t of run ``r`` (file order), the sorted ids of its
-    informative partitions ``split_ids[r][split_offsets[r][t]:split_offsets[r][t + 1]]`` (for
-    tree-by-tree diagnostics: windows, RF distances, MCC scores).
+    :meth:`run_lengths`); ``n_sampled`` (n_runs,) the trees per run; ``tree_splits`` the sorted
+    ids of every tree's informative partitions, per run in file order (for tree-by-tree
+    diagnostics: windows, RF distances, MCC scores; streamed by :meth:`tree_split_chunks`).
+    Both per-tree stores live in a temporary file (:mod:`.spill_file`), closed by :meth:`close`
+    or when the table is garbage-collected.
     """
 
     taxa: TaxonNamespace
@@ -58,8 +61,7 @@ class PartitionTable:
     counts: np.ndarray
     branch_lengths: BranchLengthStore
     n_sampled: np.ndarray
-    split_offsets: list[np.ndarray]
-    split_ids: list[np.ndarray]
+    tree_splits: TreeSplitStore
 
     @property
     def n_runs(self) -> int:
@@ -85,6 +87,16 @@ class PartitionTable:
         """Branch lengths of clade ``index``, runs concatenated (MrBayes' pooled order)."""
         return np.concatenate(self.run_lengths(index))
 
+    def tree_split_chunks(self, run: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """``(offsets, ids)`` for consecutive trees of ``run`` (file order), chunk by chunk: tree t of the
+        chunk has the sorted informative partition ids ``ids[offsets[t]:offsets[t + 1]]``."""
+        return self.tree_splits.chunks(run)
+
+    def close(self) -> None:
+        """Delete the per-tree data (branch lengths, tree splits): their temporary files are closed."""
+        self.branch_lengths.close()
+        self.tree_splits.close()
+
     def displayed(self, index: int) -> np.ndarray:
         """The bitset as ``.parts`` prints it: for unrooted trees, flipped when it holds the outgroup."""
         row = self.partitions[index]
@@ -103,8 +115,10 @@ def informative_sizes(sizes: np.ndarray, n_taxa: int, rooted: bool) -> np.ndarra
 class PartitionCounter:
     """Accumulates the partitions of the runs' :class:`TreeBatch` streams.
 
-    Memory: the distinct clades, the branch lengths (4 bytes per node for MrBayes files,
-    :mod:`.branch_length_store`) and the informative split ids of every tree (4 bytes each).
+    Memory: the distinct clades and their counts, nothing per tree; the branch lengths (4 bytes of
+    temporary disk per node for MrBayes files, :mod:`.branch_length_store`) and the informative
+    split ids of every tree (4 bytes each, plus 4 a tree, :mod:`.tree_split_store`) are spilled
+    to ``$TMPDIR``: about 600 bytes of disk a tree of 50 taxa.
     """
 
     def __init__(self, n_runs: int) -> None:
@@ -113,9 +127,7 @@ class PartitionCounter:
         self._counts = np.zeros((0, n_runs), dtype=np.int64)
         self._sizes = np.zeros(0, dtype=np.int64)
         self._lengths = BranchLengthStore(n_runs)
-        self._split_offsets: list[list[np.ndarray]] = [[] for _ in range(n_runs)]
-        self._split_ids: list[list[np.ndarray]] = [[] for _ in range(n_runs)]
-        self._n_splits = [0] * n_runs
+        self._tree_splits = TreeSplitStore(n_runs)
         self.n_sampled = np.zeros(n_runs, dtype=np.int64)
         self.taxa: TaxonNamespace | None = None
         self.rooted: bool | None = None
@@ -134,13 +146,24 @@ class PartitionCounter:
             raise PhyloVIError(f"{batch.path}: split tables are computed for trees of up to "
                                f"{64 * SPLIT_KEY_MAX_WORDS:,} taxa (their split bitsets grow as the square of "
                                f"the number of taxa); this sample has {len(batch.taxa):,}")
-        sizes = np.diff(batch.node_offsets)
-        roots = batch.node_offsets[1:] - 1
-        n_taxa = int(bitset.popcount(batch.clades[roots[:1]])[0])
+        n_taxa = int(bitset.popcount(batch.clades[batch.node_offsets[1:2] - 1])[0])
         self.n_taxa = max(self.n_taxa, n_taxa)
-        clades = batch.clades
+        first = 0
+        while first < len(batch):  # slices of at most SLICE_NODES nodes (at least one tree): bounded scratch
+            end = int(np.searchsorted(batch.node_offsets, batch.node_offsets[first] + SLICE_NODES, side="right"))
+            last = max(first + 1, end - 1)
+            self._add_trees(batch, run, first, last, n_taxa, rooted)
+            first = last
+
+    def _add_trees(self, batch: TreeBatch, run: int, first: int, last: int, n_taxa: int, rooted: bool) -> None:
+        """Record trees ``first .. last - 1`` of ``batch``."""
+        start, stop = batch.node_offsets[first], batch.node_offsets[last]
+        node_offsets = batch.node_offsets[first:last + 1] - start
+        sizes = np.diff(node_offsets)
+        roots = node_offsets[1:] - 1
+        clades = batch.clades[start:stop]
         if not rooted:
-            full = np.repeat(batch.clades[roots], sizes, axis=0)
+            full = np.repeat(clades[roots], sizes, axis=0)
             holds_outgroup = (clades[:, 0] & np.uint64(1)).astype(bool)
             bits = np.bitwise_count(clades)
             flip = holds_outgroup & ((bits[:, 0] if bits.shape[1] == 1 else bits.sum(axis=1)) > 1)
@@ -161,25 +184,22 @@ class PartitionCounter:
             self._sizes = np.concatenate([self._sizes, new])
         self._counts[:n_parts, run] += np.bincount(ids, minlength=n_parts)
         informative = informative_sizes(self._sizes[:n_parts], n_taxa, rooted)
-        offsets = np.empty(len(batch) + 1, dtype=np.int64)
+        offsets = np.empty(last - first + 1, dtype=np.int64)
         split_ids = np.empty(len(ids), dtype=np.int32)
-        n_splits = informative_splits(ids, batch.node_offsets, informative, offsets, split_ids)
-        self._split_offsets[run].append(offsets[1:] + self._n_splits[run])
-        self._split_ids[run].append(split_ids[:n_splits].copy())
-        self._n_splits[run] += n_splits
-        self._lengths.add(run, ids, batch.branch_length, n_parts)
-        self.n_sampled[run] += len(batch)
+        n_splits = informative_splits(ids, node_offsets, informative, offsets, split_ids)
+        self._tree_splits.add(run, offsets, split_ids[:n_splits].copy())
+        self._lengths.add(run, ids, batch.branch_length[start:stop], n_parts)
+        self.n_sampled[run] += last - first
 
     def result(self) -> PartitionTable:
         if self.taxa is None or np.any(self.n_sampled == 0):
             raise EmptyInputError("every run needs at least one tree after the burn-in")
         self._lengths.finish()
+        self._tree_splits.finish()
         n_parts = self._index.n_rows
-        split_offsets = [np.concatenate([[0], *chunks]) for chunks in self._split_offsets]
-        split_ids = [np.concatenate(chunks) for chunks in self._split_ids]
         return PartitionTable(self.taxa, self.n_taxa, bool(self.rooted), self._index.partitions.copy(),
                               self._counts[:n_parts].copy(), self._lengths, self.n_sampled.copy(),
-                              split_offsets, split_ids)
+                              self._tree_splits)
 
 
 def count_partitions(runs: Sequence[Iterable[TreeBatch]]) -> PartitionTable:

@@ -2,7 +2,11 @@ r"""Tree-space convergence as RWTY computes it: split frequencies over generatio
 generations and the approximate topological ESS (spec analyze.md §4).
 
 All functions work on a :class:`~.mrbayes_partitions.PartitionTable`, whose per-node partition
-ids give each tree's splits; only informative splits (2 ≤ size ≤ n − 2, unrooted) count.
+ids give each tree's splits; only informative splits (2 ≤ size ≤ n − 2, unrooted) count. The
+trees' splits are streamed from the table's temporary file in chunks
+(:meth:`~.mrbayes_partitions.PartitionTable.tree_split_chunks`), so memory does not grow with
+the number of trees: the windows' counts, the RF sums per lag and a tail of the last K trees
+are all that is carried from one chunk to the next.
 
 **Windows** (RWTY ``slide.freq``, ``cumulative.freq``): non-overlapping blocks of
 ``window_size`` trees, the remainder dropped; the sliding frequency of a split in window w is
@@ -52,11 +56,6 @@ def informative_partitions(table: PartitionTable) -> np.ndarray:
     return informative_sizes(bitset.popcount(table.partitions), table.n_taxa, table.rooted)
 
 
-def tree_splits(table: PartitionTable, run: int) -> tuple[np.ndarray, np.ndarray]:
-    """CSR ``(offsets, ids)``: the sorted informative partition ids of every tree of ``run``."""
-    return table.split_offsets[run], table.split_ids[run]
-
-
 # ------------------------------------------------------------------------------------ windows
 def window_size_for(n_trees: int, window_size: int = DEFAULT_WINDOW_SIZE, max_windows: int = MAX_WINDOWS) -> int:
     """``window_size``, enlarged so that ``n_trees`` make at most ``max_windows`` windows (memory, plots)."""
@@ -75,6 +74,22 @@ class SplitWindows:
     cumulative: np.ndarray
 
 
+@njit(cache=True, nogil=True)
+def _count_windows(offsets: np.ndarray, ids: np.ndarray, row_of: np.ndarray, first: int, window_size: int,
+                   counts: np.ndarray) -> None:
+    """Add the splits of trees ``first, first + 1, …`` (CSR ``offsets``, ``ids``) to ``counts[row, window]``
+    (trees past the last full window are dropped, and splits without a row)."""
+    n_windows = counts.shape[1]
+    for t in range(offsets.shape[0] - 1):
+        window = (first + t) // window_size
+        if window >= n_windows:
+            return
+        for k in range(offsets[t], offsets[t + 1]):
+            row = row_of[ids[k]]
+            if row >= 0:
+                counts[row, window] += 1
+
+
 def split_windows(table: PartitionTable, run: int, window_size: int = DEFAULT_WINDOW_SIZE,
                   generations: np.ndarray | None = None) -> SplitWindows:
     """Per-window split frequencies of ``run`` (RWTY conventions, module docstring).
@@ -87,15 +102,15 @@ def split_windows(table: PartitionTable, run: int, window_size: int = DEFAULT_WI
     if n_windows < 2:
         raise PhyloVIError(f"split frequencies over windows need at least {2 * window_size} trees per run "
                            f"(window size {window_size}); run {run + 1} has {n_trees}")
-    offsets, ids = tree_splits(table, run)
-    tree_of = np.repeat(np.arange(n_trees), np.diff(offsets))
-    window = tree_of // window_size
-    inside = window < n_windows
     partitions = np.flatnonzero(informative_partitions(table))
     row_of = np.full(len(table.partitions), -1, dtype=np.int64)
     row_of[partitions] = np.arange(len(partitions))
-    counts = np.bincount(row_of[ids[inside]] * n_windows + window[inside], minlength=len(partitions) * n_windows)
-    sliding = counts.reshape(len(partitions), n_windows) / window_size
+    counts = np.zeros((len(partitions), n_windows), dtype=np.int64)
+    first = 0
+    for offsets, ids in table.tree_split_chunks(run):
+        _count_windows(offsets, ids, row_of, first, window_size, counts)
+        first += len(offsets) - 1
+    sliding = counts / window_size
     cumulative = np.cumsum(sliding, axis=1) / np.arange(1, n_windows + 1)
     starts = np.arange(n_windows) * window_size
     labels = starts if generations is None else np.asarray(generations)[starts]
@@ -126,21 +141,25 @@ def asdsf_over_generations(windows: list[SplitWindows], table: PartitionTable,
 
 # ------------------------------------------------------------------------------ topological ESS
 @njit(cache=True, nogil=True)
-def _rf(offsets: np.ndarray, ids: np.ndarray, a: int, b: int) -> int:
-    """Robinson–Foulds distance: size of the symmetric difference of two sorted split-id lists."""
-    i, i_end = offsets[a], offsets[a + 1]
-    j, j_end = offsets[b], offsets[b + 1]
-    shared = 0
+def _symmetric_difference(x: np.ndarray, i: int, i_end: int, y: np.ndarray, j: int, j_end: int) -> int:
+    """Size of the symmetric difference of the sorted ids ``x[i:i_end]`` and ``y[j:j_end]``."""
+    size = (i_end - i) + (j_end - j)
     while i < i_end and j < j_end:
-        if ids[i] == ids[j]:
-            shared += 1
+        if x[i] == y[j]:
+            size -= 2
             i += 1
             j += 1
-        elif ids[i] < ids[j]:
+        elif x[i] < y[j]:
             i += 1
         else:
             j += 1
-    return (i_end - offsets[a]) + (j_end - offsets[b]) - 2 * shared
+    return size
+
+
+@njit(cache=True, nogil=True)
+def _rf(offsets: np.ndarray, ids: np.ndarray, a: int, b: int) -> int:
+    """Robinson–Foulds distance of trees ``a`` and ``b``: size of the symmetric difference of their split ids."""
+    return _symmetric_difference(ids, offsets[a], offsets[a + 1], ids, offsets[b], offsets[b + 1])
 
 
 @njit(cache=True, nogil=True)
@@ -168,18 +187,17 @@ def _topology_runs(offsets: np.ndarray, ids: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def lagged_squared_rf(offsets: np.ndarray, ids: np.ndarray, max_lag: int) -> np.ndarray:
-    """``d[k-1]`` = mean over i of RF(tree i, tree i + k)², k = 1..max_lag (all pairs).
+def _add_lagged_squared_rf(offsets: np.ndarray, ids: np.ndarray, first_later: int, totals: np.ndarray) -> None:
+    """``totals[k-1]`` += Σ RF(tree i, tree i + k)² over the pairs with i + k ≥ ``first_later``, k = 1..K.
 
     MCMC samples repeat their topology for many generations: over runs of identical trees the
     pairs (i, i + k) fall into blocks sharing one distance, counted at once (exact: integer sums).
     """
     n_trees = offsets.shape[0] - 1
     starts = _topology_runs(offsets, ids)
-    out = np.zeros(max_lag)
-    for lag in prange(1, max_lag + 1):
+    for lag in prange(1, totals.shape[0] + 1):
         total = 0
-        i, a, b = 0, 0, 0
+        i, a, b = max(0, first_later - lag), 0, 0
         while i < n_trees - lag:
             while starts[a + 1] <= i:
                 a += 1
@@ -189,14 +207,56 @@ def lagged_squared_rf(offsets: np.ndarray, ids: np.ndarray, max_lag: int) -> np.
             d = 0 if a == b else _rf(offsets, ids, starts[a], starts[b])
             total += block * d * d
             i += block
-        out[lag - 1] = total / (n_trees - lag)
+        totals[lag - 1] += total
+
+
+def lagged_squared_rf(offsets: np.ndarray, ids: np.ndarray, max_lag: int) -> np.ndarray:
+    """``d[k-1]`` = mean over i of RF(tree i, tree i + k)², k = 1..max_lag (all pairs), of the trees
+    in CSR ``(offsets, ids)``."""
+    totals = np.zeros(max_lag, dtype=np.int64)
+    _add_lagged_squared_rf(offsets, ids, 0, totals)
+    return totals / (offsets.shape[0] - 1 - np.arange(1, max_lag + 1))
+
+
+def streamed_lagged_squared_rf(table: PartitionTable, run: int, max_lag: int) -> np.ndarray:
+    """:func:`lagged_squared_rf` of ``run``'s trees, streamed: each chunk is joined to the last
+    ``max_lag`` trees before it, and only the pairs ending in the chunk are added."""
+    totals = np.zeros(max_lag, dtype=np.int64)
+    tail_offsets, tail_ids = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int32)
+    n_trees = 0
+    for offsets, ids in table.tree_split_chunks(run):
+        joined_offsets = np.concatenate([tail_offsets, offsets[1:] + tail_offsets[-1]])
+        joined_ids = np.concatenate([tail_ids, ids])
+        _add_lagged_squared_rf(joined_offsets, joined_ids, len(tail_offsets) - 1, totals)
+        n_trees += len(offsets) - 1
+        first = max(0, len(joined_offsets) - 1 - max_lag)
+        tail_offsets = joined_offsets[first:] - joined_offsets[first]
+        tail_ids = joined_ids[joined_offsets[first]:]
+    return totals / (n_trees - np.arange(1, max_lag + 1))
+
+
+@njit(cache=True, nogil=True)
+def _rf_to(offsets: np.ndarray, ids: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """RF distance of every tree of CSR ``(offsets, ids)`` to the sorted split ids ``target``."""
+    out = np.empty(offsets.shape[0] - 1)
+    for t in range(offsets.shape[0] - 1):
+        out[t] = _symmetric_difference(ids, offsets[t], offsets[t + 1], target, 0, target.shape[0])
     return out
 
 
 def rf_distances_to(table: PartitionTable, run: int, focal: int) -> np.ndarray:
-    """RF distance of every tree of ``run`` to its tree ``focal`` (a trace for plots and pseudo-ESS)."""
-    offsets, ids = tree_splits(table, run)
-    return np.array([_rf(offsets, ids, i, focal) for i in range(len(offsets) - 1)], dtype=np.float64)
+    """RF distance of every tree of ``run`` to its tree ``focal`` (a trace for plots and pseudo-ESS):
+    one streamed pass finds the focal tree's splits, a second the distances."""
+    target, first = None, 0
+    for offsets, ids in table.tree_split_chunks(run):
+        if first <= focal < first + len(offsets) - 1:
+            t = focal - first
+            target = ids[offsets[t]:offsets[t + 1]].copy()
+            break
+        first += len(offsets) - 1
+    if target is None:
+        raise PhyloVIError(f"run {run + 1} has no tree {focal} (it has {int(table.n_sampled[run])})")
+    return np.concatenate([_rf_to(offsets, ids, target) for offsets, ids in table.tree_split_chunks(run)])
 
 
 @dataclass(frozen=True)
@@ -233,8 +293,7 @@ def approximate_topological_ess(table: PartitionTable, run: int) -> TopologicalE
     if max_lag < 20:
         raise PhyloVIError(f"the approximate topological ESS needs at least {MIN_TREES_FOR_ESS} trees per run; "
                            f"run {run + 1} has {n}")
-    offsets, ids = tree_splits(table, run)
-    distances = lagged_squared_rf(offsets, ids, max_lag)
+    distances = streamed_lagged_squared_rf(table, run, max_lag)
     lags = np.arange(1, max_lag + 1, dtype=np.float64)
     peak = float(distances.max())
     if peak == 0.0:  # one topology throughout: no topological autocorrelation to measure

@@ -4,7 +4,7 @@
   reference), through table growth, for one and for several 64-bit words;
 - :class:`BranchLengthStore` returns each partition's lengths in file order, bit for bit equal
   to Python's ``float`` of MrBayes' ``%.6e`` text (4-byte codes) and of 17-digit text (float64
-  fallback), NaN roots included;
+  fallback), NaN roots included, read back from its temporary file across 6 chunks per run;
 - :func:`informative_splits` gives each tree's informative ids sorted (reference: ``sorted``);
 - the blocked autocovariance of :func:`mrbayes_ess` equals the spec's one-lag-at-a-time loop
   (analyze.md §2.5) bit for bit on a chain that runs to the 2000-lag cap.
@@ -50,7 +50,9 @@ def test_branch_length_store_round_trips_exactly():
             for i, v in zip(ids.tolist(), values.tolist()):
                 expected.setdefault((i, run), []).append(v)
         store.finish()
-        assert all((chunk.values.dtype == np.int32) == (digits == 6) for chunks in store._chunks for chunk in chunks)
+        assert all((chunk.dtype == np.int32) == (digits == 6) for chunks in store._chunks for chunk in chunks)
+        assert [len(chunks) for chunks in store._chunks] == [6, 6]  # 6 batches of 3000 nodes a run: 3 x (5000, 1000)
+        assert store.disk_bytes == 12 * 3000 * (4 if digits == 6 else 8)
         for (index, run), values in expected.items():
             got = store.lengths(index, run)
             np.testing.assert_array_equal(got.view(np.uint64), np.array(values).view(np.uint64))

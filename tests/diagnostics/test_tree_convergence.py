@@ -2,35 +2,60 @@
 
 References are brute-force recomputations from :meth:`Tree.splits` (independent of the partition
 table and the Numba kernel) and the exact value of the Lanfear et al. (2016) estimator for
-independent samples (ESS = L when the first lag already reaches the asymptote).
+independent samples (ESS = L when the first lag already reaches the asymptote). The example's
+table is built twice: with the default chunk size (one chunk per run) and with chunks of a few
+trees (``tree_split_store.CHUNK_ITEMS`` = 60 split ids and tree sizes: 5 trees of 11 splits), so
+that every streamed consumer crosses chunk boundaries, lags longer than a chunk included.
 """
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from phylo_vi.diagnostics import tree_split_store
 from phylo_vi.diagnostics.mrbayes_partitions import count_partitions
 from phylo_vi.diagnostics.tree_convergence import (approximate_topological_ess, asdsf_over_generations,
-                                                   lagged_squared_rf, split_windows, tree_splits)
+                                                   lagged_squared_rf, rf_distances_to, split_windows,
+                                                   streamed_lagged_squared_rf)
 from phylo_vi.io import read_trees
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "mrbayes"
 
 
-@pytest.fixture(scope="module")
-def example():
+@pytest.fixture(scope="module", params=[None, 60], ids=["one-chunk", "5-tree-chunks"])
+def example(request):
     sample = read_trees([DATA / f"example.nex.run{i}.t" for i in (1, 2)], burnin=0.25)
-    table = count_partitions([run.batches() for run in sample.runs])
+    with pytest.MonkeyPatch.context() as patch:
+        if request.param is not None:
+            patch.setattr(tree_split_store, "CHUNK_ITEMS", request.param)
+        table = count_partitions([run.batches() for run in sample.runs])
+    n_chunks = len(list(table.tree_split_chunks(0)))
+    assert n_chunks == (1 if request.param is None else 376 // 5 + 1)  # 11 splits + 1 size a tree
     split_sets = [[{row.tobytes() for row in tree.splits()} for tree in run] for run in sample.runs]
     return table, split_sets
 
 
+def _squared_rf_by_lag(trees: list[set], lags) -> list[float]:
+    return [np.mean([len(trees[i] ^ trees[i + k]) ** 2 for i in range(len(trees) - k)]) for k in lags]
+
+
 def test_rf_kernel_equals_set_symmetric_difference(example):
     table, split_sets = example
-    offsets, ids = tree_splits(table, 0)
-    trees = split_sets[0]
-    expected = [np.mean([len(trees[i] ^ trees[i + k]) ** 2 for i in range(len(trees) - k)]) for k in (1, 2, 3)]
-    assert lagged_squared_rf(offsets, ids, 3) == pytest.approx(expected, rel=1e-12)
+    chunks = list(table.tree_split_chunks(0))
+    offsets = np.concatenate([[0], np.cumsum(np.concatenate([np.diff(o) for o, _ in chunks]))])
+    ids = np.concatenate([i for _, i in chunks])
+    assert lagged_squared_rf(offsets, ids, 3) == pytest.approx(_squared_rf_by_lag(split_sets[0], (1, 2, 3)),
+                                                               rel=1e-12)
+
+
+def test_streamed_rf_equals_set_symmetric_difference(example):
+    table, split_sets = example
+    for run in (0, 1):
+        expected = _squared_rf_by_lag(split_sets[run], range(1, 31))  # lags up to 6 chunks of 5 trees
+        np.testing.assert_allclose(streamed_lagged_squared_rf(table, run, 30), expected, rtol=1e-12)
+    trees = split_sets[1]
+    for focal in (0, 7, 375):
+        np.testing.assert_array_equal(rf_distances_to(table, 1, focal), [len(tree ^ trees[focal]) for tree in trees])
 
 
 def test_windows_equal_direct_counts(example):
