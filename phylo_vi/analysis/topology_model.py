@@ -84,8 +84,8 @@ def start_topology_model(topologies, run_counts: np.ndarray, tasks: Tasks,
 def _pooled_probabilities(topologies, alpha: float) -> np.ndarray:
     """SBN-EM-α fitted to all sampled topologies (weights: their counts): the probability of each."""
     trees = _trees(topologies, np.arange(topologies.n_topologies), topologies.weights)
-    model = SubsplitBayesianNetwork(method="em", alpha=alpha, max_iter=MAX_EM_ITERATIONS, min_iter=0).fit(trees)
-    return np.exp(model.log_prob(trees))
+    model = SubsplitBayesianNetwork(method="em", alpha=alpha, max_iter=MAX_EM_ITERATIONS, min_iter=0)
+    return np.exp(model.fit_log_prob(trees))
 
 
 def _held_out_scores(topologies, run_counts: np.ndarray, alpha: float) -> tuple[float, float, float, float]:
