@@ -115,22 +115,41 @@ def _directed_edge_kernel(parent, taxon, n_words):
     return clades, children
 
 
+@njit(cache=True, nogil=True)
+def _first_bad_tree(parent, taxon, n_taxa):
+    """``(t, reason)`` of the first tree that is not binary on all taxa with a trifurcating root (reason 1: it
+    lacks taxa, 2: not binary), ``(-1, 0)`` when every tree is; one tree's node degrees at a time."""
+    n_trees, n_nodes = parent.shape
+    degree = np.zeros(n_nodes, dtype=np.int64)
+    for t in range(n_trees):
+        degree[:] = 0
+        n_leaves = 0
+        for v in range(n_nodes):
+            if v < n_nodes - 1:
+                degree[parent[t, v]] += 1
+            if taxon[t, v] >= 0:
+                n_leaves += 1
+        if n_leaves != n_taxa:
+            return t, 1
+        if degree[n_nodes - 1] != 3:
+            return t, 2
+        for v in range(n_nodes - 1):
+            if taxon[t, v] < 0 and degree[v] != 2:
+                return t, 2
+    return -1, 0
+
+
 def _check_unrooted_binary(arrays: TreeArrays) -> None:
     """Every row must be a binary tree on all taxa with a trifurcating root."""
     n_taxa = len(arrays.taxa)
-    n_trees, n_nodes = arrays.parent.shape
+    n_nodes = arrays.parent.shape[1]
     if n_nodes != 2 * n_taxa - 2:
         raise PhyloVIError(f"trees have {n_nodes} nodes; a binary unrooted tree on the sample's {n_taxa} taxa has "
                            f"{2 * n_taxa - 2} (SBNs need fully resolved trees on all taxa)")
-    n_leaves = (arrays.taxon >= 0).sum(axis=1)
-    offsets = (np.arange(n_trees) * n_nodes)[:, None]
-    degree = np.bincount((arrays.parent[:, :-1] + offsets).ravel(), minlength=n_trees * n_nodes).reshape(n_trees, n_nodes)
-    internal = arrays.taxon[:, :-1] < 0
-    bad = (n_leaves != n_taxa) | (degree[:, -1] != 3) | np.any(internal & (degree[:, :-1] != 2), axis=1)
-    if np.any(bad):
-        first = int(np.argmax(bad))
-        if n_leaves[first] != n_taxa:
-            raise TaxonMismatchError(f"tree {first} does not hold every one of the sample's {n_taxa} taxa")
+    first, reason = _first_bad_tree(arrays.parent, arrays.taxon, n_taxa)
+    if reason == 1:
+        raise TaxonMismatchError(f"tree {first} does not hold every one of the sample's {n_taxa} taxa")
+    if reason == 2:
         raise PhyloVIError(f"tree {first} is not binary; SBNs need fully resolved trees")
 
 

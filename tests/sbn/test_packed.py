@@ -93,3 +93,19 @@ def test_fit_log_prob_scores_trees_of_zero_weight_outside_the_fit(repeated_sampl
     log_q = model.fit_log_prob(repeated_sample, weights)
     assert model.n_trees_ == len(distinct) - 1
     assert np.array_equal(log_q, model.log_prob(repeated_sample))
+
+
+def test_trees_that_are_not_binary_on_all_taxa_are_named():
+    from phylo_vi.errors import PhyloVIError, TaxonMismatchError
+
+    taxa = TaxonNamespace(["a", "b", "c", "d"])
+    binary = [4, 4, 5, 5, 5, -1]  # ((a,b),c,d)
+    taxon = [0, 1, 2, 3, -1, -1]
+    def arrays(parents, taxons):
+        return TreeArrays(np.array(parents, dtype=np.int32), np.array(taxons, dtype=np.int32), np.ones(len(parents)),
+                          taxa)
+    assert len(distinct_topologies(arrays([binary], [taxon]))[0]) == 1
+    with pytest.raises(TaxonMismatchError, match="tree 1 does not hold"):
+        distinct_topologies(arrays([binary, binary], [taxon, [0, 1, 2, -1, -1, -1]]))
+    with pytest.raises(PhyloVIError, match="tree 1 is not binary"):
+        distinct_topologies(arrays([binary, [4, 4, 4, 5, 5, -1]], [taxon, taxon]))  # (a,b,c) below a bifurcation
