@@ -44,7 +44,8 @@ def _padded(index, n_values):
 
 @njit(cache=True, nogil=True)
 def pack_factors_kernel(root_split, pcsp_root, pcsp_sib, children, n_root, n_pcsp):
-    """``factors`` of :func:`packed_tables` from unpadded support indices (int32 indices of :class:`~phylo_vi.sbn.support.IndexedTrees`)."""
+    """``factors`` of :func:`packed_tables` from the support indices of
+    :class:`~phylo_vi.sbn.support.IndexedTrees` (padded here)."""
     n_trees, n_edges = root_split.shape
     n_internal = (n_edges + 3) // 2 - 3
     factors = np.empty((n_trees, 4 * n_edges + 3 * n_internal), dtype=np.int32)
