@@ -172,7 +172,7 @@ class SubsplitModel(TreeDistribution):
         """log q of trees already in the packed layout (:meth:`log_prob`'s kernel and summation), ``SCORED_BLOCK``
         trees at a time."""
         log_root, log_cpd = pad_log_table(self.log_root_), pad_log_table(self.log_cpd_)
-        return np.concatenate([np.zeros(0)] + [
+        return np.concatenate([
             log_sum_exp_rows(packed_rooting_log_probs_kernel(packed.parent[a:a + SCORED_BLOCK],
                                                              packed.factors[a:a + SCORED_BLOCK], log_root, log_cpd))
             for a in range(0, len(packed), SCORED_BLOCK)])

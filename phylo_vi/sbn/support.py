@@ -370,7 +370,7 @@ def pack_support(arrays: TreeArrays) -> tuple[SubsplitSupport, PackedTrees]:
     start = 0
     for root_ids, pcsp_root, pcsp_sib, children in indices:
         factors[start:start + len(root_ids)] = pack_factors_kernel(root_ids, pcsp_root, pcsp_sib, children,
-                                                            len(root_splits), len(pcsp_keys))
+                                                                   len(root_splits), len(pcsp_keys))
         start += len(root_ids)
     return support, PackedTrees(parent=arrays.parent, factors=factors)
 
