@@ -39,7 +39,8 @@ import numpy as np
 from phylo_vi.sbn import SubsplitBayesianNetwork, make_estimator, pooled_golden_run, read_tree_arrays
 from phylo_vi.sbn.edges import unrooted_edge_tables
 from phylo_vi.sbn.kl_table import kl_table
-from phylo_vi.sbn.support import build_support
+from phylo_vi.sbn.kernels import packed_tables
+from phylo_vi.sbn.support import PackedTrees, build_support
 from phylo_vi.sbn.unrooted import _tree_once_counts
 from phylo_vi.trees.taxa import TaxonNamespace
 
@@ -82,7 +83,9 @@ def numpy_em(arrays, n_iter: int):
     valid_sib = indexed.pcsp_sib >= 0
     w = tables.weights
     n_root, n_pcsp = len(support.root_splits), len(support.pcsp_keys)
-    root_sa, pcsp_sa = _tree_once_counts(indexed, w, n_root, n_pcsp)
+    packed = PackedTrees(*packed_tables(indexed.root_split, indexed.pcsp_root, indexed.pcsp_sib, indexed.children,
+                                        n_root, n_pcsp))
+    root_sa, pcsp_sa = _tree_once_counts(packed, w, n_root, n_pcsp)
     parent = support.pcsp_parent
 
     def normalise(root_counts, pcsp_counts):

@@ -50,10 +50,14 @@ class TopologyModel:
 
 def _trees(topologies, rows: np.ndarray, weights: np.ndarray) -> TreeArrays | list[Tree]:
     """The topologies at ``rows`` with ``weights``, unrooted: stacked arrays when every tree has a trifurcating
-    root (no Python object per tree), else :class:`Tree` objects (unrooted by the SBN)."""
+    root (no Python object per tree; int16 below 2**14 taxa, the SBN fit keeps the parent arrays), else
+    :class:`Tree` objects (unrooted by the SBN)."""
     shapes = [topologies.shapes[rank] for rank in rows]
-    if all(len(parent) == 2 * len(topologies.taxa) - 2 for parent, _, _ in shapes):
-        return TreeArrays(np.stack([parent for parent, _, _ in shapes]), np.stack([taxon for _, taxon, _ in shapes]),
+    n_nodes = 2 * len(topologies.taxa) - 2
+    if all(len(parent) == n_nodes for parent, _, _ in shapes):
+        dtype = np.int16 if n_nodes <= np.iinfo(np.int16).max else np.int32
+        return TreeArrays(np.stack([parent for parent, _, _ in shapes], dtype=dtype),
+                          np.stack([taxon for _, taxon, _ in shapes], dtype=dtype),
                           np.asarray(weights, dtype=np.float64), topologies.taxa)
     return [Tree(parent, np.full(len(parent), np.nan), taxon, topologies.taxa, rooted=False, weight=float(weight))
             for (parent, taxon, _), weight in zip(shapes, weights)]
@@ -84,8 +88,8 @@ def start_topology_model(topologies, run_counts: np.ndarray, tasks: Tasks,
 def _pooled_probabilities(topologies, alpha: float) -> np.ndarray:
     """SBN-EM-α fitted to all sampled topologies (weights: their counts): the probability of each."""
     trees = _trees(topologies, np.arange(topologies.n_topologies), topologies.weights)
-    model = SubsplitBayesianNetwork(method="em", alpha=alpha, max_iter=MAX_EM_ITERATIONS, min_iter=0).fit(trees)
-    return np.exp(model.log_prob(trees))
+    model = SubsplitBayesianNetwork(method="em", alpha=alpha, max_iter=MAX_EM_ITERATIONS, min_iter=0)
+    return np.exp(model.fit_log_prob(trees))
 
 
 def _held_out_scores(topologies, run_counts: np.ndarray, alpha: float) -> tuple[float, float, float, float]:

@@ -16,13 +16,13 @@ import numpy as np
 
 from phylo_vi.base import PROBABILITY_LEVEL, Estimator, check_is_fitted, check_parameter
 from phylo_vi.sbn.edges import EdgeTables, unrooted_edge_tables
-from phylo_vi.sbn.kernels import pad_log_table, padded_indices, rooting_log_probs_kernel
-from phylo_vi.sbn.support import index_trees
+from phylo_vi.sbn.kernels import pad_log_table, packed_rooting_log_probs_kernel, packed_tables
+from phylo_vi.sbn.support import PackedTrees, index_trees
 from phylo_vi.trees.arrays import TreeArrays
 from phylo_vi.trees.taxa import common_namespace
 from phylo_vi.trees.tree import Tree
 
-SCORED_BLOCK = 1024  # trees indexed at once by log_prob
+SCORED_BLOCK = 256  # trees indexed at once by log_prob
 
 
 def log_sum_exp_rows(values: np.ndarray) -> np.ndarray:
@@ -163,11 +163,19 @@ class SubsplitModel(TreeDistribution):
     def _block_rooting_log_probs(self, trees) -> np.ndarray:
         tables = unrooted_edge_tables(trees, np.ones(len(trees)), normalize=False, deduplicate=False)
         indexed = index_trees(tables, self.support_)
-        n_root, n_pcsp = len(self.log_root_), len(self.log_cpd_)
-        return rooting_log_probs_kernel(padded_indices(indexed.root_split, n_root),
-                                        padded_indices(indexed.pcsp_root, n_pcsp),
-                                        padded_indices(indexed.pcsp_sib, n_pcsp), indexed.children,
-                                        pad_log_table(self.log_root_), pad_log_table(self.log_cpd_))
+        parent, factors = packed_tables(indexed.root_split, indexed.pcsp_root, indexed.pcsp_sib, indexed.children,
+                                        len(self.log_root_), len(self.log_cpd_))
+        return packed_rooting_log_probs_kernel(parent, factors, pad_log_table(self.log_root_),
+                                               pad_log_table(self.log_cpd_))
+
+    def _packed_log_prob(self, packed: PackedTrees) -> np.ndarray:
+        """log q of trees already in the packed layout (:meth:`log_prob`'s kernel and summation), ``SCORED_BLOCK``
+        trees at a time."""
+        log_root, log_cpd = pad_log_table(self.log_root_), pad_log_table(self.log_cpd_)
+        return np.concatenate([
+            log_sum_exp_rows(packed_rooting_log_probs_kernel(packed.parent[a:a + SCORED_BLOCK],
+                                                             packed.factors[a:a + SCORED_BLOCK], log_root, log_cpd))
+            for a in range(0, len(packed), SCORED_BLOCK)])
 
     def log_prob(self, trees: Sequence[Tree] | TreeArrays) -> np.ndarray:
         """log q(Tᵘ) = log Σ_e P(Tᵘ rooted on e) (Zhang & Matsen 2018, eq. 5)."""

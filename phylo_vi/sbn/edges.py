@@ -17,7 +17,7 @@ The sisters of ``d`` are the children of its reverse ``d ± E``. Shapes (``T`` t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 from numba import njit
@@ -28,6 +28,8 @@ from phylo_vi.trees import bitset
 from phylo_vi.trees.arrays import TreeArrays
 from phylo_vi.trees.taxa import TaxonNamespace
 from phylo_vi.trees.tree import Tree
+
+CHUNK = 256  # trees whose directed-edge tables are built at once by the chunked passes
 
 
 @dataclass
@@ -113,22 +115,41 @@ def _directed_edge_kernel(parent, taxon, n_words):
     return clades, children
 
 
+@njit(cache=True, nogil=True)
+def _first_bad_tree(parent, taxon, n_taxa):
+    """``(t, reason)`` of the first tree that is not binary on all taxa with a trifurcating root (reason 1: it
+    lacks taxa, 2: not binary), ``(-1, 0)`` when every tree is; one tree's node degrees at a time."""
+    n_trees, n_nodes = parent.shape
+    degree = np.zeros(n_nodes, dtype=np.int64)
+    for t in range(n_trees):
+        degree[:] = 0
+        n_leaves = 0
+        for v in range(n_nodes):
+            if v < n_nodes - 1:
+                degree[parent[t, v]] += 1
+            if taxon[t, v] >= 0:
+                n_leaves += 1
+        if n_leaves != n_taxa:
+            return t, 1
+        if degree[n_nodes - 1] != 3:
+            return t, 2
+        for v in range(n_nodes - 1):
+            if taxon[t, v] < 0 and degree[v] != 2:
+                return t, 2
+    return -1, 0
+
+
 def _check_unrooted_binary(arrays: TreeArrays) -> None:
     """Every row must be a binary tree on all taxa with a trifurcating root."""
     n_taxa = len(arrays.taxa)
-    n_trees, n_nodes = arrays.parent.shape
+    n_nodes = arrays.parent.shape[1]
     if n_nodes != 2 * n_taxa - 2:
         raise PhyloVIError(f"trees have {n_nodes} nodes; a binary unrooted tree on the sample's {n_taxa} taxa has "
                            f"{2 * n_taxa - 2} (SBNs need fully resolved trees on all taxa)")
-    n_leaves = (arrays.taxon >= 0).sum(axis=1)
-    offsets = (np.arange(n_trees) * n_nodes)[:, None]
-    degree = np.bincount((arrays.parent[:, :-1] + offsets).ravel(), minlength=n_trees * n_nodes).reshape(n_trees, n_nodes)
-    internal = arrays.taxon[:, :-1] < 0
-    bad = (n_leaves != n_taxa) | (degree[:, -1] != 3) | np.any(internal & (degree[:, :-1] != 2), axis=1)
-    if np.any(bad):
-        first = int(np.argmax(bad))
-        if n_leaves[first] != n_taxa:
-            raise TaxonMismatchError(f"tree {first} does not hold every one of the sample's {n_taxa} taxa")
+    first, reason = _first_bad_tree(arrays.parent, arrays.taxon, n_taxa)
+    if reason == 1:
+        raise TaxonMismatchError(f"tree {first} does not hold every one of the sample's {n_taxa} taxa")
+    if reason == 2:
         raise PhyloVIError(f"tree {first} is not binary; SBNs need fully resolved trees")
 
 
@@ -173,22 +194,9 @@ def topology_ids(clades: np.ndarray, n_edges: int) -> np.ndarray:
     return _first_occurrence_ranks(first, inverse)
 
 
-def unrooted_edge_tables(trees: Sequence[Tree] | TreeArrays | EdgeTables,
-                         sample_weight: Sequence[float] | None = None, *, normalize: bool = True,
-                         deduplicate: bool = True) -> EdgeTables:
-    """Directed-edge tables of the distinct topologies of ``trees`` with their summed weights.
-
-    ``trees`` is a sequence of :class:`Tree`, a :class:`TreeArrays`, or tables built before
-    (returned with their weights renormalised, so one sample's tables serve several models). ``sample_weight``
-    defaults to each tree's ``weight`` (MrBayes ``[&W]``, else 1). With ``deduplicate``
-    repeated topologies are merged (``inverse`` maps every input tree to its row), so integer
-    weights and repeated trees give identical tables. With ``normalize`` the weights are divided
-    by their total (the empirical distribution).
-    """
-    if isinstance(trees, EdgeTables):
-        weights = trees.weights if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-        weights = weights / weights.sum() if normalize else weights
-        return EdgeTables(trees.clades, trees.children, weights, trees.arrays, trees.inverse)
+def unrooted_arrays(trees: Sequence[Tree] | TreeArrays, sample_weight: Sequence[float] | None = None) -> TreeArrays:
+    """``trees`` as :class:`TreeArrays` of binary unrooted trees (bifurcating roots removed) with checked weights
+    (``sample_weight``, by default each tree's ``weight``)."""
     if isinstance(trees, TreeArrays):
         arrays = trees
         if sample_weight is not None:
@@ -207,7 +215,122 @@ def unrooted_edge_tables(trees: Sequence[Tree] | TreeArrays | EdgeTables,
         raise PhyloVIError(f"sample_weight has {weights.size} entries for {len(arrays.parent)} trees")
     if np.any(~np.isfinite(weights)) or np.any(weights < 0) or weights.sum() <= 0:
         raise PhyloVIError("sample weights must be finite, non-negative and not all zero")
-    clades, children = _directed_edge_kernel(arrays.parent, arrays.taxon, bitset.n_words(n_taxa))
+    return arrays
+
+
+def directed_edge_chunks(arrays: TreeArrays, rows: np.ndarray | None = None
+                         ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``(rows, clades, children)`` of :data:`CHUNK` trees at a time (all trees, or those at ``rows``, in
+    order): the directed-edge tables of the module docstring without holding every tree's at once."""
+    rows = np.arange(len(arrays)) if rows is None else rows
+    n_words = bitset.n_words(len(arrays.taxa))
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start:start + CHUNK]
+        yield (chunk, *_directed_edge_kernel(arrays.parent[chunk], arrays.taxon[chunk], n_words))
+
+
+def _split_hashes(keys: np.ndarray) -> np.ndarray:
+    """64-bit hash of each row of a split-key matrix (:func:`_split_key_matrix`): equal rows, equal hashes."""
+    if keys.dtype.names is None:
+        words = _mix64(keys)
+    else:
+        packed = keys.view(np.uint64).reshape(*keys.shape, -1)
+        words = packed[..., 0]
+        with np.errstate(over="ignore"):
+            for word in range(1, packed.shape[-1]):
+                words = _mix64(words) ^ packed[..., word]
+        words = _mix64(words)
+    with np.errstate(over="ignore"):
+        return words.sum(axis=1, dtype=np.uint64)
+
+
+def _grouped_by_keys(arrays: TreeArrays, first: np.ndarray, inverse: np.ndarray) -> bool:
+    """Whether every tree has the split set of the first tree of its group (``inverse`` groups, ``first`` their
+    first rows). Only the trees that repeat an earlier one are compared, with the stored keys of their group's
+    first tree (which comes earlier), so the memory grows with the repeated topologies only."""
+    n_edges = arrays.parent.shape[1] - 1
+    later = np.flatnonzero(first[inverse] != np.arange(len(inverse)))
+    if len(later) == 0:
+        return True
+    repeated = np.unique(inverse[later])
+    store = np.full(len(first), -1)
+    store[repeated] = np.arange(len(repeated))
+    rows = np.union1d(later, first[repeated])
+    stored = None
+    for chunk, clades, _ in directed_edge_chunks(arrays, rows):
+        keys = _split_key_matrix(clades, n_edges)
+        if stored is None:
+            stored = np.empty((len(repeated), n_edges), dtype=keys.dtype)
+        group = inverse[chunk]
+        is_first = first[group] == chunk
+        stored[store[group[is_first]]] = keys[is_first]
+        if not np.array_equal(keys[~is_first], stored[store[group[~is_first]]]):
+            return False
+    return True
+
+
+def _exact_topology_ids(arrays: TreeArrays) -> np.ndarray:
+    """Distinct-topology index of every tree by sorting the split-key rows (the fallback of a hash collision)."""
+    n_edges = arrays.parent.shape[1] - 1
+    keys = np.concatenate([_split_key_matrix(clades, n_edges).view(np.uint64).reshape(len(chunk), -1)
+                           for chunk, clades, _ in directed_edge_chunks(arrays)])
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    return _first_occurrence_ranks(first, inverse)
+
+
+def distinct_topologies(trees: Sequence[Tree] | TreeArrays | EdgeTables, sample_weight: Sequence[float] | None = None,
+                        *, normalize: bool = True) -> tuple[TreeArrays, np.ndarray]:
+    """The distinct topologies of ``trees`` (first trees, in order of first occurrence, with their summed
+    weights, divided by their total with ``normalize``) and the row of every tree.
+
+    The grouping of :func:`unrooted_edge_tables` (same rows, weights and ``inverse``), computed
+    :data:`CHUNK` trees at a time: a hash of every tree's split set, then the trees that repeat one
+    compared with it exactly. When every tree is distinct and the arrays are given, they are returned
+    without a copy. ``EdgeTables`` give their arrays (renormalised weights) and rows.
+    """
+    if isinstance(trees, EdgeTables):
+        tables = unrooted_edge_tables(trees, sample_weight, normalize=normalize)
+        arrays = TreeArrays(tables.arrays.parent, tables.arrays.taxon, tables.weights, tables.taxa)
+        return arrays, np.arange(len(arrays))
+    arrays = unrooted_arrays(trees, sample_weight)
+    n_edges = arrays.parent.shape[1] - 1
+    hashes = np.concatenate([_split_hashes(_split_key_matrix(clades, n_edges))
+                             for _, clades, _ in directed_edge_chunks(arrays)])
+    _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    if _grouped_by_keys(arrays, first, inverse):
+        inverse = _first_occurrence_ranks(first, inverse)
+    else:
+        inverse = _exact_topology_ids(arrays)
+    summed = np.bincount(inverse, weights=arrays.weights)
+    if normalize:
+        summed = summed / summed.sum()
+    if len(summed) == len(arrays) and np.array_equal(inverse, np.arange(len(arrays))):
+        return TreeArrays(arrays.parent, arrays.taxon, summed, arrays.taxa), inverse
+    first = np.full(len(summed), len(arrays), dtype=np.int64)
+    np.minimum.at(first, inverse, np.arange(len(arrays)))
+    return TreeArrays(arrays.parent[first], arrays.taxon[first], summed, arrays.taxa), inverse
+
+
+def unrooted_edge_tables(trees: Sequence[Tree] | TreeArrays | EdgeTables,
+                         sample_weight: Sequence[float] | None = None, *, normalize: bool = True,
+                         deduplicate: bool = True) -> EdgeTables:
+    """Directed-edge tables of the distinct topologies of ``trees`` with their summed weights.
+
+    ``trees`` is a sequence of :class:`Tree`, a :class:`TreeArrays`, or tables built before
+    (returned with their weights renormalised, so one sample's tables serve several models). ``sample_weight``
+    defaults to each tree's ``weight`` (MrBayes ``[&W]``, else 1). With ``deduplicate``
+    repeated topologies are merged (``inverse`` maps every input tree to its row), so integer
+    weights and repeated trees give identical tables. With ``normalize`` the weights are divided
+    by their total (the empirical distribution).
+    """
+    if isinstance(trees, EdgeTables):
+        weights = trees.weights if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        weights = weights / weights.sum() if normalize else weights
+        return EdgeTables(trees.clades, trees.children, weights, trees.arrays, trees.inverse)
+    arrays = unrooted_arrays(trees, sample_weight)
+    weights = arrays.weights
+    clades, children = _directed_edge_kernel(arrays.parent, arrays.taxon, bitset.n_words(len(arrays.taxa)))
     n_edges = clades.shape[1] // 2
     if not deduplicate:
         return EdgeTables(clades, children, weights / weights.sum() if normalize else weights, arrays,

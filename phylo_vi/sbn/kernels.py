@@ -35,41 +35,6 @@ def padded_indices(indices: np.ndarray, n_values: int) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def _pass_order(step, n_edges):
-    """Down edges 0..E-1 (post-order), then up edges E+v for v = E-1..0 (pre-order)."""
-    if step < n_edges:
-        return step
-    return n_edges + (2 * n_edges - 1 - step)
-
-
-@njit(cache=True, nogil=True)
-def _tree_rooting_log_probs(t, root_split, pcsp_root, pcsp_sib, children, log_root, log_cpd, below, out):
-    n_edges = root_split.shape[1]
-    for step in range(2 * n_edges):
-        d = _pass_order(step, n_edges)
-        c0 = children[t, d, 0]
-        if c0 < 0:
-            below[d] = 0.0
-        else:
-            below[d] = (log_cpd[pcsp_sib[t, d, 0]] + below[c0]
-                        + log_cpd[pcsp_sib[t, d, 1]] + below[children[t, d, 1]])
-    for e in range(n_edges):
-        out[e] = (log_root[root_split[t, e]] + log_cpd[pcsp_root[t, e]] + below[e]
-                  + log_cpd[pcsp_root[t, n_edges + e]] + below[n_edges + e])
-
-
-@njit(cache=True, nogil=True)
-def rooting_log_probs_kernel(root_split, pcsp_root, pcsp_sib, children, log_root, log_cpd):
-    """``(T, E)`` log P(tree, root on edge e) for every tree and edge (padded tables)."""
-    n_trees, n_edges = root_split.shape
-    out = np.empty((n_trees, n_edges))
-    below = np.empty(2 * n_edges)
-    for t in range(n_trees):
-        _tree_rooting_log_probs(t, root_split, pcsp_root, pcsp_sib, children, log_root, log_cpd, below, out[t])
-    return out
-
-
-@njit(cache=True, nogil=True)
 def _padded(index, n_values):
     """One index of :func:`padded_indices`."""
     if index >= 0:
@@ -78,57 +43,153 @@ def _padded(index, n_values):
 
 
 @njit(cache=True, nogil=True)
-def _pack_kernel(root_split, pcsp_root, pcsp_sib, children, n_root, n_pcsp):
+def pack_factors_kernel(root_split, pcsp_root, pcsp_sib, children, n_root, n_pcsp):
+    """``factors`` of :func:`packed_tables` from the support indices of
+    :class:`~phylo_vi.sbn.support.IndexedTrees` (padded here)."""
     n_trees, n_edges = root_split.shape
-    edges = np.empty((n_trees, n_edges, 3), dtype=np.int32)
-    directed = np.empty((n_trees, 2 * n_edges, 4), dtype=np.int32)
+    n_internal = (n_edges + 3) // 2 - 3
+    factors = np.empty((n_trees, 4 * n_edges + 3 * n_internal), dtype=np.int32)
     for t in range(n_trees):
-        for e in range(n_edges):
-            edges[t, e, 0] = _padded(root_split[t, e], n_root)
-            edges[t, e, 1] = _padded(pcsp_root[t, e], n_pcsp)
-            edges[t, e, 2] = _padded(pcsp_root[t, n_edges + e], n_pcsp)
-        for d in range(2 * n_edges):
+        row = factors[t]
+        block = 4 * n_edges
+        for v in range(n_edges):
+            row[4 * v] = _padded(root_split[t, v], n_root)
+            row[4 * v + 1] = _padded(pcsp_root[t, n_edges + v], n_pcsp)
+            row[4 * v + 2] = _padded(pcsp_sib[t, n_edges + v, 0], n_pcsp)
+            row[4 * v + 3] = _padded(pcsp_sib[t, n_edges + v, 1], n_pcsp)
+            if children[t, v, 0] >= 0:
+                row[block] = _padded(pcsp_root[t, v], n_pcsp)
+                row[block + 1] = _padded(pcsp_sib[t, v, 0], n_pcsp)
+                row[block + 2] = _padded(pcsp_sib[t, v, 1], n_pcsp)
+                block += 3
+    return factors
+
+
+@njit(cache=True, nogil=True)
+def _parents_kernel(children):
+    """Post-order parent arrays ``(T, E + 1)`` of the trees whose directed-edge children are ``children``."""
+    n_trees, n_directed = children.shape[0], children.shape[1]
+    n_edges = n_directed // 2
+    parent = np.full((n_trees, n_edges + 1), n_edges, dtype=np.int32)
+    for t in range(n_trees):
+        parent[t, n_edges] = -1
+        for v in range(n_edges):
             for j in range(2):
-                directed[t, d, j] = children[t, d, j]
-                directed[t, d, 2 + j] = _padded(pcsp_sib[t, d, j], n_pcsp)
-    return edges, directed
+                if children[t, v, j] >= 0:
+                    parent[t, children[t, v, j]] = v
+    return parent
 
 
 def packed_tables(root_split: np.ndarray, pcsp_root: np.ndarray, pcsp_sib: np.ndarray, children: np.ndarray,
                   n_root: int, n_pcsp: int) -> tuple[np.ndarray, np.ndarray]:
-    """Support indices of :class:`~phylo_vi.sbn.support.IndexedTrees` packed for the E-step kernel.
+    """Support indices of :class:`~phylo_vi.sbn.support.IndexedTrees` in the packed layout of the kernels.
 
-    ``edges (T, E, 3)`` int32: root split, PCSP of edge ``e``'s down side and of its up side when
-    the root is on ``e``; ``directed (T, 2E, 4)`` int32: the two children of directed edge ``d``
-    and their PCSPs. Padded indices (:func:`padded_indices`); one tree's rows are contiguous, so
-    the kernel reads each tree as one sequential block.
+    Returns ``parent (T, N)`` int32, the post-order parent arrays (the kernels derive each directed
+    edge's children from them, as :func:`~phylo_vi.sbn.edges.unrooted_edge_tables` does), and
+    ``factors (T, 4E + 3(n − 3))`` int32, padded indices (:func:`padded_indices`): for every edge
+    ``v`` its root split, the PCSP of its up side when the root is on ``v`` and the PCSPs of the two
+    children of the up edge ``E + v``; then for every internal non-root node ``v`` in post-order
+    the PCSP of its down side when the root is on ``v`` and the PCSPs of its two children. Factors
+    that do not exist (below a leaf) take no slot, so a tree of ``n`` taxa holds ``11n − 21``
+    indices; one tree's indices are contiguous, and the kernels read them in order.
     """
-    return _pack_kernel(root_split, pcsp_root, pcsp_sib, children, n_root, n_pcsp)
+    return _parents_kernel(children), pack_factors_kernel(root_split, pcsp_root, pcsp_sib, children, n_root, n_pcsp)
 
 
 @njit(cache=True, nogil=True)
-def tree_once_counts_kernel(root_split, pcsp_root, pcsp_sib, share, n_root, n_pcsp):
+def _tree_shape(tree, kids, n_kids, up_kids, block):
+    """The directed-edge children of one tree from its post-order parent array ``tree`` (the children of
+    :func:`~phylo_vi.sbn.edges.unrooted_edge_tables`, in its order): ``kids[v]`` of the down edge ``v``
+    (``n_kids[v] = 0`` for a leaf), ``up_kids[v]`` of the up edge ``E + v`` (``v``'s sister and the up edge
+    of ``v``'s parent, or the root's other two children), and ``block[v]``, the offset of internal node
+    ``v``'s slots in the packed row (−1 for a leaf)."""
+    n_edges = tree.size - 1
+    n_kids[:] = 0
+    offset = 4 * n_edges
+    for v in range(n_edges):  # post-order: a node's children are recorded before it is reached
+        if n_kids[v] == 0:
+            block[v] = -1
+        else:
+            block[v] = offset
+            offset += 3
+            a, b = kids[v, 0], kids[v, 1]
+            up_kids[a, 0], up_kids[a, 1] = b, n_edges + v
+            up_kids[b, 0], up_kids[b, 1] = a, n_edges + v
+        p = tree[v]
+        kids[p, n_kids[p]] = v
+        n_kids[p] += 1
+    a, b, c = kids[n_edges, 0], kids[n_edges, 1], kids[n_edges, 2]
+    up_kids[a, 0], up_kids[a, 1] = b, c
+    up_kids[b, 0], up_kids[b, 1] = a, c
+    up_kids[c, 0], up_kids[c, 1] = a, b
+
+
+@njit(cache=True, nogil=True)
+def _shape_buffers(n_nodes):
+    """Buffers of :func:`_tree_shape`."""
+    return (np.empty((n_nodes, 3), dtype=np.int32), np.empty(n_nodes, dtype=np.int32),
+            np.empty((n_nodes - 1, 2), dtype=np.int32), np.empty(n_nodes - 1, dtype=np.int32))
+
+
+@njit(cache=True, nogil=True)
+def packed_rooting_log_probs_kernel(parent, factors, log_root, log_cpd):
+    """``(T, E)`` log P(tree, root on edge e) for every tree and edge (module docstring; tables of
+    :func:`packed_tables`, padded log tables)."""
+    n_trees, n_nodes = parent.shape
+    n_edges = n_nodes - 1
+    no_factor = log_cpd.size - 1
+    out = np.empty((n_trees, n_edges))
+    below = np.empty(2 * n_edges)
+    kids, n_kids, up_kids, block = _shape_buffers(n_nodes)
+    for t in range(n_trees):
+        row = factors[t]
+        _tree_shape(parent[t], kids, n_kids, up_kids, block)
+        for v in range(n_edges):
+            b = block[v]
+            below[v] = 0.0 if b < 0 else (log_cpd[row[b + 1]] + below[kids[v, 0]]
+                                          + log_cpd[row[b + 2]] + below[kids[v, 1]])
+        for v in range(n_edges - 1, -1, -1):
+            below[n_edges + v] = (log_cpd[row[4 * v + 2]] + below[up_kids[v, 0]]
+                                  + log_cpd[row[4 * v + 3]] + below[up_kids[v, 1]])
+        for e in range(n_edges):
+            down = row[block[e]] if block[e] >= 0 else no_factor
+            out[t, e] = (log_root[row[4 * e]] + log_cpd[down] + below[e]
+                         + log_cpd[row[4 * e + 1]] + below[n_edges + e])
+    return out
+
+
+def rooting_log_probs_kernel(root_split: np.ndarray, pcsp_root: np.ndarray, pcsp_sib: np.ndarray,
+                             children: np.ndarray, log_root: np.ndarray, log_cpd: np.ndarray) -> np.ndarray:
+    """``(T, E)`` log P(tree, root on edge e) from padded indices and padded log tables."""
+    parent, factors = packed_tables(root_split, pcsp_root, pcsp_sib, children, log_root.size - 2, log_cpd.size - 2)
+    return packed_rooting_log_probs_kernel(parent, factors, log_root, log_cpd)
+
+
+@njit(cache=True, nogil=True)
+def tree_once_counts_kernel(factors, share, n_root, n_pcsp):
     """Root-split and PCSP counts when tree t adds ``share[t]`` once to each of its root splits and PCSPs
-    (negative indices skipped); trees in order, a tree's root-side PCSPs before its sister-side ones."""
-    n_trees, n_edges = root_split.shape
+    (tables of :func:`packed_tables`; unseen objects and absent factors skipped). Trees in order: within a
+    tree every root split and PCSP occurs at most once, so each count is summed in tree order."""
+    n_trees, width = factors.shape
+    n_edges = 2 * ((width + 21) // 11) - 3
     root = np.zeros(n_root)
     pcsp = np.zeros(n_pcsp)
     for t in range(n_trees):
-        for e in range(n_edges):
-            root[root_split[t, e]] += share[t]
-    for t in range(n_trees):
-        for d in range(2 * n_edges):
-            if pcsp_root[t, d] >= 0:
-                pcsp[pcsp_root[t, d]] += share[t]
-        for d in range(2 * n_edges):
-            for j in range(2):
-                if pcsp_sib[t, d, j] >= 0:
-                    pcsp[pcsp_sib[t, d, j]] += share[t]
+        row = factors[t]
+        for v in range(n_edges):
+            if row[4 * v] < n_root:
+                root[row[4 * v]] += share[t]
+            for j in range(1, 4):
+                if row[4 * v + j] < n_pcsp:
+                    pcsp[row[4 * v + j]] += share[t]
+        for i in range(4 * n_edges, width):
+            if row[i] < n_pcsp:
+                pcsp[row[i]] += share[t]
     return root, pcsp
 
 
 @njit(cache=True, nogil=True)
-def expected_counts_kernel(edges, directed, log_root, log_cpd, weights, root_counts, pcsp_counts):
+def expected_counts_kernel(parent, factors, log_root, log_cpd, weights, root_counts, pcsp_counts):
     """E-step: add expected root-split and PCSP counts to the (padded) count arrays.
 
     Tables from :func:`packed_tables`. The posterior of the rooting on edge e of tree T is
@@ -137,24 +198,47 @@ def expected_counts_kernel(edges, directed, log_root, log_cpd, weights, root_cou
     accumulated while the posteriors are normalised (down edge e is edge e, in post-order); the
     pre-order pass over the up edges scatters the counts of both directions of an edge as soon
     as both masses are known (every PCSP occurs at most once per tree, so the order of additions
-    within a tree does not change the sums). Returns the score Σ_T w_T log q(T).
+    within a tree does not change the sums). Returns the score Σ_T w_T log q(T). The directed-edge
+    children (:func:`_tree_shape`) are recorded within the down pass, one pass fewer per tree.
     """
-    n_trees, n_edges = edges.shape[0], edges.shape[1]
-    n_directed = 2 * n_edges
-    below = np.empty(n_directed)
-    mass = np.empty(n_directed)
+    n_trees, n_nodes = parent.shape
+    n_edges = n_nodes - 1
+    no_factor = log_cpd.size - 1
+    below = np.empty(2 * n_edges)
+    mass = np.empty(2 * n_edges)
     posterior = np.empty(n_edges)
+    kids, n_kids, up_kids, block = _shape_buffers(n_nodes)
     score = 0.0
     for t in range(n_trees):
-        rows, roots = directed[t], edges[t]
-        for step in range(n_directed):
-            d = _pass_order(step, n_edges)
-            c0 = rows[d, 0]
-            below[d] = 0.0 if c0 < 0 else (log_cpd[rows[d, 2]] + log_cpd[rows[d, 3]] + below[c0] + below[rows[d, 1]])
+        row, tree = factors[t], parent[t]
+        n_kids[:] = 0
+        offset = 4 * n_edges
+        for v in range(n_edges):
+            if n_kids[v] == 0:
+                block[v] = -1
+                below[v] = 0.0
+            else:
+                block[v] = offset
+                a, b = kids[v, 0], kids[v, 1]
+                below[v] = log_cpd[row[offset + 1]] + log_cpd[row[offset + 2]] + below[a] + below[b]
+                offset += 3
+                up_kids[a, 0], up_kids[a, 1] = b, n_edges + v
+                up_kids[b, 0], up_kids[b, 1] = a, n_edges + v
+            p = tree[v]
+            kids[p, n_kids[p]] = v
+            n_kids[p] += 1
+        a, b, c = kids[n_edges, 0], kids[n_edges, 1], kids[n_edges, 2]
+        up_kids[a, 0], up_kids[a, 1] = b, c
+        up_kids[b, 0], up_kids[b, 1] = a, c
+        up_kids[c, 0], up_kids[c, 1] = a, b
+        for v in range(n_edges - 1, -1, -1):
+            below[n_edges + v] = (log_cpd[row[4 * v + 2]] + log_cpd[row[4 * v + 3]]
+                                  + below[up_kids[v, 0]] + below[up_kids[v, 1]])
         peak = -np.inf
         for e in range(n_edges):
-            posterior[e] = (log_root[roots[e, 0]] + log_cpd[roots[e, 1]] + below[e]
-                            + log_cpd[roots[e, 2]] + below[n_edges + e])
+            down = row[block[e]] if block[e] >= 0 else no_factor
+            posterior[e] = (log_root[row[4 * e]] + log_cpd[down] + below[e]
+                            + log_cpd[row[4 * e + 1]] + below[n_edges + e])
             peak = max(peak, posterior[e])
         total = 0.0
         for e in range(n_edges):
@@ -165,24 +249,21 @@ def expected_counts_kernel(edges, directed, log_root, log_cpd, weights, root_cou
         for e in range(n_edges):
             posterior[e] /= total
             share = w * posterior[e]
-            root_counts[roots[e, 0]] += share
-            pcsp_counts[roots[e, 1]] += share
-            pcsp_counts[roots[e, 2]] += share
-            c0 = rows[e, 0]
-            mass[e] = posterior[e] if c0 < 0 else posterior[e] + mass[c0] + mass[rows[e, 1]]
-        for step in range(n_edges, n_directed):
-            up = _pass_order(step, n_edges)
-            down = up - n_edges
-            c0 = rows[up, 0]
-            mass[up] = posterior[down] if c0 < 0 else posterior[down] + mass[c0] + mass[rows[up, 1]]
-            if c0 >= 0:
-                share = w * mass[down]
-                pcsp_counts[rows[up, 2]] += share
-                pcsp_counts[rows[up, 3]] += share
-            if rows[down, 0] >= 0:
+            root_counts[row[4 * e]] += share
+            if block[e] >= 0:
+                pcsp_counts[row[block[e]]] += share
+            pcsp_counts[row[4 * e + 1]] += share
+            mass[e] = posterior[e] if block[e] < 0 else posterior[e] + mass[kids[e, 0]] + mass[kids[e, 1]]
+        for v in range(n_edges - 1, -1, -1):
+            up = n_edges + v
+            mass[up] = posterior[v] + mass[up_kids[v, 0]] + mass[up_kids[v, 1]]
+            share = w * mass[v]
+            pcsp_counts[row[4 * v + 2]] += share
+            pcsp_counts[row[4 * v + 3]] += share
+            if block[v] >= 0:
                 share = w * mass[up]
-                pcsp_counts[rows[down, 2]] += share
-                pcsp_counts[rows[down, 3]] += share
+                pcsp_counts[row[block[v] + 1]] += share
+                pcsp_counts[row[block[v] + 2]] += share
     return score
 
 

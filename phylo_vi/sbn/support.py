@@ -16,13 +16,17 @@ Once built from training trees, the support indexes any other batch: unknown obj
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 from numba import njit
 
 from phylo_vi.sbn.bitkeys import (distinct_ranks, empty_key_set, key_rank, key_set_add, key_set_ranks, keys_to_rows,
                                   lookup, row_keys, table_index, table_position)
-from phylo_vi.sbn.edges import EdgeTables
+from phylo_vi.sbn.edges import EdgeTables, directed_edge_chunks
+from phylo_vi.sbn.kernels import pack_factors_kernel
+from phylo_vi.trees import bitset
+from phylo_vi.trees.arrays import TreeArrays
 
 NO_FACTOR = -2
 
@@ -40,6 +44,18 @@ class IndexedTrees:
     pcsp_root: np.ndarray
     pcsp_sib: np.ndarray
     children: np.ndarray
+
+
+@dataclass
+class PackedTrees:
+    """Trees in the packed layout of the SBN kernels (:func:`~phylo_vi.sbn.kernels.packed_tables`):
+    ``parent (T, N)`` post-order parent arrays and ``factors (T, 11n − 21)`` int32 padded support indices."""
+
+    parent: np.ndarray
+    factors: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.factors)
 
 
 @dataclass
@@ -148,27 +164,22 @@ def _factor_keys_kernel(clade_ids, children, n_clades):
 
 
 @njit(cache=True, nogil=True)
-def _support_kernel(clade_ids, children, n_clades):
-    """Sorted root splits, parent subsplits and PCSPs of the training trees and every factor's index (int32).
+def _factor_buffers(n_directed):
+    """One tree's buffers of :func:`_tree_factor_keys`."""
+    return (np.empty(n_directed // 2, dtype=np.int64), np.empty(n_directed, dtype=np.int64),
+            np.empty(n_directed, dtype=np.int64), np.empty((n_directed, 2), dtype=np.int64),
+            np.empty((n_directed, 2), dtype=np.int64))
 
-    Three passes over the trees, each recomputing one tree's factor keys into O(n) buffers
-    (:func:`_tree_factor_keys`): the distinct root and parent keys, then the PCSP keys (parent rank ×
-    n_clades + child half), then the indices. Hash sets replace the ``(T, 2E, 2)`` key tables, so the
-    memory beyond the outputs does not grow with the number of trees. Same tables and indices as
-    sorting all keys (:func:`~phylo_vi.sbn.bitkeys.distinct_ranks`).
-    """
-    n_trees, n_directed = clade_ids.shape
-    n_edges = n_directed // 2
-    root_key = np.empty(n_edges, dtype=np.int64)
-    root_parent = np.empty(n_directed, dtype=np.int64)
-    child_half = np.empty(n_directed, dtype=np.int64)
-    sib_parent = np.empty((n_directed, 2), dtype=np.int64)
-    sib_child = np.empty((n_directed, 2), dtype=np.int64)
-    root_slots, root_bits, n_roots = empty_key_set()
-    parent_slots, parent_bits, n_parents = empty_key_set()
-    for t in range(n_trees):
+
+@njit(cache=True, nogil=True)
+def _add_root_parent_keys(clade_ids, children, n_clades, root_slots, root_bits, n_roots, parent_slots, parent_bits,
+                          n_parents):
+    """First pass of :func:`_support_passes`: add the trees' root keys and parent keys (of existing factors)."""
+    n_directed = clade_ids.shape[1]
+    root_key, root_parent, child_half, sib_parent, sib_child = _factor_buffers(n_directed)
+    for t in range(clade_ids.shape[0]):
         _tree_factor_keys(t, clade_ids, children, n_clades, root_key, root_parent, child_half, sib_parent, sib_child)
-        for e in range(n_edges):
+        for e in range(n_directed // 2):
             root_slots, root_bits, n_roots = key_set_add(root_slots, root_bits, n_roots, root_key[e])
         for d in range(n_directed):
             if child_half[d] >= 0:
@@ -178,10 +189,16 @@ def _support_kernel(clade_ids, children, n_clades):
                 if sib_child[d, j] >= 0:
                     parent_slots, parent_bits, n_parents = key_set_add(parent_slots, parent_bits, n_parents,
                                                                        sib_parent[d, j])
-    root_table, root_rank = key_set_ranks(root_slots, root_bits)
-    parent_table, parent_rank = key_set_ranks(parent_slots, parent_bits)
-    pcsp_slots, pcsp_bits, n_pcsps = empty_key_set()
-    for t in range(n_trees):
+    return root_slots, root_bits, n_roots, parent_slots, parent_bits, n_parents
+
+
+@njit(cache=True, nogil=True)
+def _add_pcsp_keys(clade_ids, children, n_clades, parent_slots, parent_bits, parent_rank, pcsp_slots, pcsp_bits,
+                   n_pcsps):
+    """Second pass: add the PCSP keys (parent rank × n_clades + child half)."""
+    n_directed = clade_ids.shape[1]
+    root_key, root_parent, child_half, sib_parent, sib_child = _factor_buffers(n_directed)
+    for t in range(clade_ids.shape[0]):
         _tree_factor_keys(t, clade_ids, children, n_clades, root_key, root_parent, child_half, sib_parent, sib_child)
         for d in range(n_directed):
             if child_half[d] >= 0:
@@ -192,7 +209,16 @@ def _support_kernel(clade_ids, children, n_clades):
                     key = (key_rank(parent_slots, parent_bits, parent_rank, sib_parent[d, j]) * n_clades
                            + sib_child[d, j])
                     pcsp_slots, pcsp_bits, n_pcsps = key_set_add(pcsp_slots, pcsp_bits, n_pcsps, key)
-    pcsp_table, pcsp_rank = key_set_ranks(pcsp_slots, pcsp_bits)
+    return pcsp_slots, pcsp_bits, n_pcsps
+
+
+@njit(cache=True, nogil=True)
+def _index_kernel(clade_ids, children, n_clades, root_slots, root_bits, root_rank, parent_slots, parent_bits,
+                  parent_rank, pcsp_slots, pcsp_bits, pcsp_rank):
+    """Third pass: every factor's index in the sorted tables (int32; -2 where no factor exists)."""
+    n_trees, n_directed = clade_ids.shape
+    n_edges = n_directed // 2
+    root_key, root_parent, child_half, sib_parent, sib_child = _factor_buffers(n_directed)
     root_ids = np.empty((n_trees, n_edges), dtype=np.int32)
     pcsp_root = np.empty((n_trees, n_directed), dtype=np.int32)
     pcsp_sib = np.empty((n_trees, n_directed, 2), dtype=np.int32)
@@ -211,7 +237,36 @@ def _support_kernel(clade_ids, children, n_clades):
                     key = (key_rank(parent_slots, parent_bits, parent_rank, sib_parent[d, j]) * n_clades
                            + sib_child[d, j])
                     pcsp_sib[t, d, j] = key_rank(pcsp_slots, pcsp_bits, pcsp_rank, key)
-    return root_table, parent_table, pcsp_table, root_ids, pcsp_root, pcsp_sib
+    return root_ids, pcsp_root, pcsp_sib
+
+
+def _support_passes(chunks: Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]], n_clades: int
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Iterator[tuple[np.ndarray, ...]]]:
+    """Sorted root splits, parent subsplits and PCSPs of the training trees, and an iterator over every factor's
+    index (int32) chunk by chunk.
+
+    ``chunks()`` gives the trees' ``(clade ids, children)`` in chunks, the same each time it is called.
+    Three passes over them, each recomputing one tree's factor keys into O(n) buffers
+    (:func:`_tree_factor_keys`): the distinct root and parent keys, then the PCSP keys (parent rank ×
+    n_clades + child half), then the indices. Hash sets replace the ``(T, 2E, 2)`` key tables, so the
+    memory beyond the outputs does not grow with the number of trees. Same tables and indices as
+    sorting all keys (:func:`~phylo_vi.sbn.bitkeys.distinct_ranks`).
+    """
+    roots_and_parents = (*empty_key_set(), *empty_key_set())
+    for clade_ids, children in chunks():
+        roots_and_parents = _add_root_parent_keys(clade_ids, children, n_clades, *roots_and_parents)
+    root_slots, root_bits, _, parent_slots, parent_bits, _ = roots_and_parents
+    root_table, root_rank = key_set_ranks(root_slots, root_bits)
+    parent_table, parent_rank = key_set_ranks(parent_slots, parent_bits)
+    pcsps = empty_key_set()
+    for clade_ids, children in chunks():
+        pcsps = _add_pcsp_keys(clade_ids, children, n_clades, parent_slots, parent_bits, parent_rank, *pcsps)
+    pcsp_slots, pcsp_bits, _ = pcsps
+    pcsp_table, pcsp_rank = key_set_ranks(pcsp_slots, pcsp_bits)
+    indices = ((*_index_kernel(clade_ids, children, n_clades, root_slots, root_bits, root_rank, parent_slots,
+                               parent_bits, parent_rank, pcsp_slots, pcsp_bits, pcsp_rank), children)
+               for clade_ids, children in chunks())
+    return root_table, parent_table, pcsp_table, indices
 
 
 @njit(cache=True, nogil=True)
@@ -263,17 +318,61 @@ def _clade_ids(tables: EdgeTables) -> tuple[np.ndarray, np.ndarray]:
 
 
 def build_support(tables: EdgeTables) -> tuple[SubsplitSupport, IndexedTrees]:
-    """Support of the training trees and their indices in it (int32; :func:`_support_kernel`).
+    """Support of the training trees and their indices in it (int32; :func:`_support_passes`).
 
     Parent subsplits are kept only where they have a child factor.
     """
     clade_keys, clade_ids = _clade_ids(tables)
-    root_splits, parent_keys, pcsp_keys, root_ids, pcsp_root, pcsp_sib = _support_kernel(
-        np.ascontiguousarray(clade_ids, dtype=np.int64), tables.children, len(clade_keys))
+    clade_ids = np.ascontiguousarray(clade_ids, dtype=np.int64)
+    root_splits, parent_keys, pcsp_keys, indices = _support_passes(lambda: [(clade_ids, tables.children)],
+                                                                   len(clade_keys))
     support = SubsplitSupport(clade_keys=clade_keys, n_words=tables.clades.shape[-1], root_splits=root_splits,
                               parent_keys=parent_keys, pcsp_keys=pcsp_keys)
-    return support, IndexedTrees(root_split=root_ids, pcsp_root=pcsp_root, pcsp_sib=pcsp_sib,
-                                 children=tables.children)
+    root_ids, pcsp_root, pcsp_sib, children = next(indices)
+    return support, IndexedTrees(root_split=root_ids, pcsp_root=pcsp_root, pcsp_sib=pcsp_sib, children=children)
+
+
+def _chunk_clade_ids(clade_keys: np.ndarray, clades: np.ndarray, n_taxa: int) -> np.ndarray:
+    """``(chunk, 2E)`` ids of the clades of a chunk's directed edges in the sorted ``clade_keys`` (a hash index
+    when the keys are one word below bit 63, else a binary search)."""
+    keys = row_keys(clades.reshape(-1, clades.shape[-1]))
+    if clades.shape[-1] == 1 and n_taxa < 64:
+        ids = _ids_kernel(clade_keys.view(np.int64), keys.view(np.int64))
+    else:
+        ids = lookup(clade_keys, keys)
+    return ids.reshape(clades.shape[:2])
+
+
+def pack_support(arrays: TreeArrays) -> tuple[SubsplitSupport, PackedTrees]:
+    """Support of the (distinct) training trees ``arrays`` and their factors in the packed layout of the kernels.
+
+    The same support and indices as :func:`build_support` on their edge tables, built
+    :data:`~phylo_vi.sbn.edges.CHUNK` trees at a time: a pass collects the distinct clades, then the
+    three passes of :func:`_support_passes` recompute each chunk's directed-edge tables and clade ids,
+    and the last writes the chunk's packed rows. Beyond the packed factors (``11n − 21`` int32 per
+    tree; the parent arrays are those of ``arrays``) the memory does not grow with the number of trees.
+    """
+    n_taxa = len(arrays.taxa)
+    clade_keys = None
+    for _, clades, _ in directed_edge_chunks(arrays):
+        distinct = np.unique(row_keys(clades.reshape(-1, clades.shape[-1])))
+        clade_keys = distinct if clade_keys is None else np.union1d(clade_keys, distinct)
+
+    def chunks():
+        return ((_chunk_clade_ids(clade_keys, clades, n_taxa), children)
+                for _, clades, children in directed_edge_chunks(arrays))
+
+    root_splits, parent_keys, pcsp_keys, indices = _support_passes(chunks, len(clade_keys))
+    support = SubsplitSupport(clade_keys=clade_keys, n_words=bitset.n_words(n_taxa), root_splits=root_splits,
+                              parent_keys=parent_keys, pcsp_keys=pcsp_keys)
+    n_edges = arrays.parent.shape[1] - 1
+    factors = np.empty((len(arrays), 4 * n_edges + 3 * ((n_edges + 3) // 2 - 3)), dtype=np.int32)
+    start = 0
+    for root_ids, pcsp_root, pcsp_sib, children in indices:
+        factors[start:start + len(root_ids)] = pack_factors_kernel(root_ids, pcsp_root, pcsp_sib, children,
+                                                                   len(root_splits), len(pcsp_keys))
+        start += len(root_ids)
+    return support, PackedTrees(parent=arrays.parent, factors=factors)
 
 
 def index_trees(tables: EdgeTables, support: SubsplitSupport) -> IndexedTrees:

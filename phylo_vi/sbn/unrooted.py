@@ -31,20 +31,18 @@ import numpy as np
 
 from phylo_vi.base import COUNT, NON_NEGATIVE, Interval, Options
 from phylo_vi.sbn.base import SubsplitModel
-from phylo_vi.sbn.edges import unrooted_edge_tables
-from phylo_vi.sbn.kernels import (expected_counts_kernel, map_parameters_kernel, pad_log_table, packed_tables,
-                                  tree_once_counts_kernel)
-from phylo_vi.sbn.support import IndexedTrees, SubsplitSupport, build_support
+from phylo_vi.sbn.edges import EdgeTables, distinct_topologies
+from phylo_vi.sbn.kernels import expected_counts_kernel, map_parameters_kernel, pad_log_table, tree_once_counts_kernel
+from phylo_vi.sbn.support import PackedTrees, SubsplitSupport, pack_support
 from phylo_vi.trees.arrays import TreeArrays
 from phylo_vi.trees.tree import Tree
 
 METHODS = ("sa", "em")
 
 
-def _tree_once_counts(indexed: IndexedTrees, weights: np.ndarray, n_root: int, n_pcsp: int):
+def _tree_once_counts(packed: PackedTrees, weights: np.ndarray, n_root: int, n_pcsp: int):
     """SA counts: every tree adds w_T/(2n − 3) once to each of its root splits and PCSPs."""
-    return tree_once_counts_kernel(indexed.root_split, indexed.pcsp_root, indexed.pcsp_sib,
-                                   weights / indexed.root_split.shape[1], n_root, n_pcsp)
+    return tree_once_counts_kernel(packed.factors, weights / (packed.parent.shape[1] - 1), n_root, n_pcsp)
 
 
 class SubsplitBayesianNetwork(SubsplitModel):
@@ -102,20 +100,44 @@ class SubsplitBayesianNetwork(SubsplitModel):
         self.tol = tol
         self.n_threads = n_threads
 
-    def fit(self, trees: Sequence[Tree] | TreeArrays, sample_weight: Sequence[float] | None = None
+    def fit(self, trees: Sequence[Tree] | TreeArrays | EdgeTables, sample_weight: Sequence[float] | None = None
             ) -> "SubsplitBayesianNetwork":
         """Fit to unrooted trees; ``sample_weight`` defaults to each tree's ``weight``."""
+        self._fit(trees, sample_weight)
+        return self
+
+    def fit_log_prob(self, trees: Sequence[Tree] | TreeArrays | EdgeTables,
+                     sample_weight: Sequence[float] | None = None) -> np.ndarray:
+        """Fit, then log q(Tᵘ) of every training tree (``(n_trees,)``; one per row for ``EdgeTables``).
+
+        Scores the packed tables of the fit instead of indexing the trees again: the same kernel and
+        summation as ``fit(trees).log_prob(trees)``, so equal to it bit for bit on the first tree of
+        each topology (its repeats get that value; ``log_prob`` of a repeat stored in another node
+        order sums its rootings in another order, equal to rounding). Trees of zero total weight are
+        outside the fit and scored by :meth:`log_prob`.
+        """
+        arrays, inverse, fitted, packed = self._fit(trees, sample_weight)
+        log_q = np.empty(len(arrays))
+        log_q[fitted] = self._packed_log_prob(packed)
+        if not np.all(fitted):
+            log_q[~fitted] = self.log_prob(arrays.subset(~fitted))
+        return log_q[inverse]
+
+    def _fit(self, trees, sample_weight) -> tuple[TreeArrays, np.ndarray, np.ndarray, PackedTrees]:
+        """Fit (class docstring); returns the distinct topologies, every tree's row among them, which rows were
+        fitted (positive weight) and their packed tables."""
         self.validate_params()
-        tables = unrooted_edge_tables(trees, sample_weight)
-        tables = tables.select(tables.weights > 0)
-        support, indexed = build_support(tables)
+        arrays, inverse = distinct_topologies(trees, sample_weight)
+        fitted = arrays.weights > 0
+        training = arrays if np.all(fitted) else arrays.subset(fitted)
+        support, packed = pack_support(training)
         n_root, n_pcsp = len(support.root_splits), len(support.pcsp_keys)
         pcsp_parent = support.pcsp_parent
         n_parents = len(support.parent_keys)
-        root_sa, pcsp_sa = _tree_once_counts(indexed, tables.weights, n_root, n_pcsp)
-        self.taxa_ = tables.taxa
+        root_sa, pcsp_sa = _tree_once_counts(packed, training.weights, n_root, n_pcsp)
+        self.taxa_ = arrays.taxa
         self.support_ = support
-        self.n_trees_ = tables.n_trees
+        self.n_trees_ = len(training)
         self.root_prior_ = root_sa
         self.parent_prior_ = np.bincount(pcsp_parent, weights=pcsp_sa, minlength=n_parents)
         self.n_children_ = np.bincount(pcsp_parent, minlength=n_parents)
@@ -124,12 +146,9 @@ class SubsplitBayesianNetwork(SubsplitModel):
         self.log_root_, self.log_cpd_ = self._map_parameters(root_sa, pcsp_sa, 0.0)
         self.scores_ = []
         if self.method == "em":
-            edges, directed = packed_tables(indexed.root_split, indexed.pcsp_root, indexed.pcsp_sib,
-                                            indexed.children, n_root, n_pcsp)
-            del indexed  # the E-step reads the packed tables only
-            self._run_em(edges, directed, tables.weights, alpha)
+            self._run_em(packed, training.weights, alpha)
         self.n_iter_ = len(self.scores_)
-        return self
+        return arrays, inverse, fitted, packed
 
     def _map_parameters(self, root_counts: np.ndarray, pcsp_counts: np.ndarray, alpha: float):
         """M-step: (regularised) normalisation of expected counts into log probabilities."""
@@ -145,9 +164,9 @@ class SubsplitBayesianNetwork(SubsplitModel):
         pseudo = (alpha * self.parent_prior_ / np.maximum(self.n_children_, 1))[self._pcsp_parent]
         return float(alpha * np.sum(self.root_prior_ * self.log_root_) + np.sum(pseudo * self.log_cpd_))
 
-    def _run_em(self, edges: np.ndarray, directed: np.ndarray, weights: np.ndarray, alpha: float) -> None:
-        """EM iterations on the tables of :func:`packed_tables`; padded log tables and count buffers are
-        allocated once."""
+    def _run_em(self, packed: PackedTrees, weights: np.ndarray, alpha: float) -> None:
+        """EM iterations on the packed tables (:func:`~phylo_vi.sbn.support.pack_support`); padded log tables
+        and count buffers are allocated once."""
         n_root, n_pcsp = len(self.log_root_), len(self.log_cpd_)
         log_root, log_cpd = pad_log_table(self.log_root_), pad_log_table(self.log_cpd_)
         self.log_root_, self.log_cpd_ = log_root[:n_root], log_cpd[:n_pcsp]
@@ -158,7 +177,7 @@ class SubsplitBayesianNetwork(SubsplitModel):
             a, b, root_counts, pcsp_counts = chunk
             root_counts.fill(0.0)
             pcsp_counts.fill(0.0)
-            return expected_counts_kernel(edges[a:b], directed[a:b], log_root, log_cpd, weights[a:b],
+            return expected_counts_kernel(packed.parent[a:b], packed.factors[a:b], log_root, log_cpd, weights[a:b],
                                           root_counts, pcsp_counts)
 
         with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
