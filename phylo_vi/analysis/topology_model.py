@@ -10,7 +10,8 @@ topologies the chains never visited; ``mass_unsampled`` = 1 − Σ over sampled 
 frequency (SRF) of run 1 gives probability 0 to every run-2 topology it never saw
 (``unseen_srf``: the fraction of run 2's trees); the SBN gives 0 only to topologies with a subsplit
 absent from run 1 (``unseen_sbn``). On the run-2 trees both can score, ``held_out_sbn`` and
-``held_out_srf`` are their mean log probabilities (higher is better).
+``held_out_srf`` are their mean log probabilities (higher is better); NaN when there are none (runs
+that share no topology, as in a diffuse posterior).
 
 **Standard error of the SBN odds** (:func:`sbn_odds_bootstrap`): a moving-block bootstrap of each run's
 sequence of topologies (Künsch 1989, Ann. Stat. 17:1217), blocks of ``ceil(n_r / ESS_r)`` trees (ESS: the
@@ -102,9 +103,11 @@ def _held_out_scores(topologies, run_counts: np.ndarray, alpha: float) -> tuple[
     log_sbn = first.log_prob(_trees(topologies, in_second, run_counts[in_second, 1]))
     srf = run_counts[in_second, 0] / run_counts[:, 0].sum()
     both = (srf > 0) & np.isfinite(log_sbn)
+    unseen = float(np.sum(weights[srf == 0])), float(np.sum(weights[~np.isfinite(log_sbn)]))
+    if not np.any(both):
+        return math.nan, math.nan, *unseen
     scored = weights[both] / weights[both].sum()
-    return (float(np.sum(scored * log_sbn[both])), float(np.sum(scored * np.log(srf[both]))),
-            float(np.sum(weights[srf == 0])), float(np.sum(weights[~np.isfinite(log_sbn)])))
+    return float(np.sum(scored * log_sbn[both])), float(np.sum(scored * np.log(srf[both]))), *unseen
 
 
 def _fit(topologies, weights: np.ndarray, alpha: float) -> SubsplitBayesianNetwork:

@@ -149,6 +149,10 @@ def build_page(analysis) -> HtmlReport:
                          f"(SBN) against {model.held_out_srf:.4f} (run 1's frequencies) on the trees both can "
                          f"score; run-2 trees unscorable: {model.unseen_sbn:.2%} (SBN), {model.unseen_srf:.2%} "
                          "(frequencies).")
+            elif not math.isnan(model.unseen_srf):
+                text += (f" Held out (fit on run 1, score run 2): run 1's frequencies give probability 0 to "
+                         f"{model.unseen_srf:.2%} of run 2's trees, the SBN to {model.unseen_sbn:.2%}; no run-2 "
+                         "tree is scored by both, so no mean log probability compares them.")
             page.paragraph(text)
         header, rows = tables["topologies"]
         page.marked_table(header, [[_number(v) for v in row] for row in rows[:TOPOLOGIES_SHOWN]],

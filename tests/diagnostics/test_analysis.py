@@ -126,6 +126,20 @@ def test_sbn_probabilities_track_the_sample_and_sum_below_one(analysis):
     assert model.unseen_sbn <= model.unseen_srf
 
 
+def test_held_out_scores_of_runs_without_a_shared_topology_are_not_a_number(analysis):
+    # run 1 holds the even-ranked topologies, run 2 the odd ones: the frequencies of run 1 score none of
+    # run 2's trees, so no mean log probability compares the SBN with them (NaN, not 0)
+    from phylo_vi.analysis.topology_model import fit_topology_model
+
+    counts = analysis.topology_run_counts.sum(axis=1)
+    rank = np.arange(len(counts))
+    disjoint = np.stack([np.where(rank % 2 == 0, counts, 0), np.where(rank % 2 == 1, counts, 0)], axis=1)
+    model = fit_topology_model(analysis.topologies, disjoint)
+    assert math.isnan(model.held_out_sbn) and math.isnan(model.held_out_srf)
+    assert model.unseen_srf == pytest.approx(1.0, abs=1e-12)
+    assert 0.0 <= model.unseen_sbn < 1.0  # the SBN still scores run-2 topologies built from run-1 subsplits
+
+
 def _rooted_newick(rng, n_taxa: int) -> str:
     parts = [f"{i + 1}:{rng.uniform(0.1, 1):.4f}" for i in range(n_taxa)]
     while len(parts) > 1:
