@@ -97,22 +97,26 @@ def packed_tables(root_split: np.ndarray, pcsp_root: np.ndarray, pcsp_sib: np.nd
 
 
 @njit(cache=True, nogil=True)
-def _tree_shape(tree, kids, n_kids, up_kids, block):
-    """The directed-edge children of one tree from its post-order parent array ``tree`` (the children of
-    :func:`~phylo_vi.sbn.edges.unrooted_edge_tables`, in its order): ``kids[v]`` of the down edge ``v``
-    (``n_kids[v] = 0`` for a leaf), ``up_kids[v]`` of the up edge ``E + v`` (``v``'s sister and the up edge
-    of ``v``'s parent, or the root's other two children), and ``block[v]``, the offset of internal node
-    ``v``'s slots in the packed row (−1 for a leaf)."""
+def _down_pass(tree, row, log_cpd, kids, n_kids, up_kids, block, below):
+    """One tree's shape and down messages in one post-order pass over its parent array ``tree``.
+
+    Shape (the directed-edge children of :func:`~phylo_vi.sbn.edges.unrooted_edge_tables`, in its
+    order): ``kids[v]`` of the down edge ``v`` (``n_kids[v] = 0`` for a leaf), ``up_kids[v]`` of the up
+    edge ``E + v`` (``v``'s sister and the up edge of ``v``'s parent, or the root's other two children),
+    ``block[v]``, the offset of internal node ``v``'s slots in the packed ``row`` (−1 for a leaf).
+    Messages: ``below[v]`` of the down edges (module docstring), a node's children being reached first."""
     n_edges = tree.size - 1
     n_kids[:] = 0
     offset = 4 * n_edges
-    for v in range(n_edges):  # post-order: a node's children are recorded before it is reached
+    for v in range(n_edges):
         if n_kids[v] == 0:
             block[v] = -1
+            below[v] = 0.0
         else:
             block[v] = offset
-            offset += 3
             a, b = kids[v, 0], kids[v, 1]
+            below[v] = log_cpd[row[offset + 1]] + log_cpd[row[offset + 2]] + below[a] + below[b]
+            offset += 3
             up_kids[a, 0], up_kids[a, 1] = b, n_edges + v
             up_kids[b, 0], up_kids[b, 1] = a, n_edges + v
         p = tree[v]
@@ -126,7 +130,7 @@ def _tree_shape(tree, kids, n_kids, up_kids, block):
 
 @njit(cache=True, nogil=True)
 def _shape_buffers(n_nodes):
-    """Buffers of :func:`_tree_shape`."""
+    """Buffers of :func:`_down_pass`."""
     return (np.empty((n_nodes, 3), dtype=np.int32), np.empty(n_nodes, dtype=np.int32),
             np.empty((n_nodes - 1, 2), dtype=np.int32), np.empty(n_nodes - 1, dtype=np.int32))
 
@@ -143,11 +147,7 @@ def packed_rooting_log_probs_kernel(parent, factors, log_root, log_cpd):
     kids, n_kids, up_kids, block = _shape_buffers(n_nodes)
     for t in range(n_trees):
         row = factors[t]
-        _tree_shape(parent[t], kids, n_kids, up_kids, block)
-        for v in range(n_edges):
-            b = block[v]
-            below[v] = 0.0 if b < 0 else (log_cpd[row[b + 1]] + below[kids[v, 0]]
-                                          + log_cpd[row[b + 2]] + below[kids[v, 1]])
+        _down_pass(parent[t], row, log_cpd, kids, n_kids, up_kids, block, below)
         for v in range(n_edges - 1, -1, -1):
             below[n_edges + v] = (log_cpd[row[4 * v + 2]] + below[up_kids[v, 0]]
                                   + log_cpd[row[4 * v + 3]] + below[up_kids[v, 1]])
@@ -198,8 +198,7 @@ def expected_counts_kernel(parent, factors, log_root, log_cpd, weights, root_cou
     accumulated while the posteriors are normalised (down edge e is edge e, in post-order); the
     pre-order pass over the up edges scatters the counts of both directions of an edge as soon
     as both masses are known (every PCSP occurs at most once per tree, so the order of additions
-    within a tree does not change the sums). Returns the score Σ_T w_T log q(T). The directed-edge
-    children (:func:`_tree_shape`) are recorded within the down pass, one pass fewer per tree.
+    within a tree does not change the sums). Returns the score Σ_T w_T log q(T).
     """
     n_trees, n_nodes = parent.shape
     n_edges = n_nodes - 1
@@ -210,27 +209,8 @@ def expected_counts_kernel(parent, factors, log_root, log_cpd, weights, root_cou
     kids, n_kids, up_kids, block = _shape_buffers(n_nodes)
     score = 0.0
     for t in range(n_trees):
-        row, tree = factors[t], parent[t]
-        n_kids[:] = 0
-        offset = 4 * n_edges
-        for v in range(n_edges):
-            if n_kids[v] == 0:
-                block[v] = -1
-                below[v] = 0.0
-            else:
-                block[v] = offset
-                a, b = kids[v, 0], kids[v, 1]
-                below[v] = log_cpd[row[offset + 1]] + log_cpd[row[offset + 2]] + below[a] + below[b]
-                offset += 3
-                up_kids[a, 0], up_kids[a, 1] = b, n_edges + v
-                up_kids[b, 0], up_kids[b, 1] = a, n_edges + v
-            p = tree[v]
-            kids[p, n_kids[p]] = v
-            n_kids[p] += 1
-        a, b, c = kids[n_edges, 0], kids[n_edges, 1], kids[n_edges, 2]
-        up_kids[a, 0], up_kids[a, 1] = b, c
-        up_kids[b, 0], up_kids[b, 1] = a, c
-        up_kids[c, 0], up_kids[c, 1] = a, b
+        row = factors[t]
+        _down_pass(parent[t], row, log_cpd, kids, n_kids, up_kids, block, below)
         for v in range(n_edges - 1, -1, -1):
             below[n_edges + v] = (log_cpd[row[4 * v + 2]] + log_cpd[row[4 * v + 3]]
                                   + below[up_kids[v, 0]] + below[up_kids[v, 1]])
