@@ -240,7 +240,8 @@ def _parameters(traces: list[ParameterTrace], burnin: float, n_burnin: int | Non
     return traces, cuts, names
 
 
-def _summarize_column(summarize: Callable, name: str, traces: list[ParameterTrace]):
+def _summarize_column(summarize: Callable[[str, list[np.ndarray]], object], name: str,
+                      traces: list[ParameterTrace]) -> object:
     """``summarize(name, runs)`` on column ``name`` of each trace, read in the step: only the columns of
     the steps running are in memory."""
     return summarize(name, [trace.column(name) for trace in traces])
