@@ -240,6 +240,13 @@ def _parameters(traces: list[ParameterTrace], burnin: float, n_burnin: int | Non
     return traces, cuts, names
 
 
+def _summarize_column(summarize: Callable[[str, list[np.ndarray]], object], name: str,
+                      traces: list[ParameterTrace]) -> object:
+    """``summarize(name, runs)`` on column ``name`` of each trace, read in the step: only the columns of
+    the steps running are in memory."""
+    return summarize(name, [trace.column(name) for trace in traces])
+
+
 def trace_summarised(trace: ParameterTrace, name: str) -> bool:
     """MrBayes ``.p``: the columns ``sump`` summarises; BEAST/RevBayes logs: every column."""
     return summarised_by_sump(name) if trace.format == "mrbayes" else True
@@ -316,12 +323,10 @@ def _summaries(runs: RunSet, trace_reads: list[Future], tasks: Tasks, *, burnin:
                                               out.tree_generations, out.notes)
     row_steps, tracer_steps = [], []
     if out.traces:
-        columns = [out.traces[0].columns.index(name) for name in names]
-        kept = [trace.values[cut:, columns] for trace, cut in zip(out.traces, out.cuts)]
-        for column, name in enumerate(names):
-            values = [run[:, column] for run in kept]
-            row_steps.append(tasks.submit(summarize_parameter, name, values))
-            tracer_steps.append(tasks.submit(summarize_tracer, name, values))
+        kept = [trace.after_burnin(cut) for trace, cut in zip(out.traces, out.cuts)]
+        for name in names:
+            row_steps.append(tasks.submit(_summarize_column, summarize_parameter, name, kept))
+            tracer_steps.append(tasks.submit(_summarize_column, summarize_tracer, name, kept))
     table = out.table
     if table is not None:
         out.mcc = _mcc(out.sample, counts)

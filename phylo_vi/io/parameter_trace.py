@@ -8,9 +8,10 @@ generation column::
     header  := name ("\t" name)*                  first name: the generation (Gen, state, Iteration)
     row     := number ("\t" number)*              as many fields as the header
 
-The table is read in chunks of lines (memory of the text independent of the file's length;
-the values themselves are kept, as every diagnostic needs them). ``NA``/``nan`` fields become
-NaN. A row with another number of fields, or a field that is not a number, raises
+The table is read in chunks of lines (memory of the text independent of the file's length);
+each chunk's values are written to a temporary file (:mod:`.spilled_columns`) and read back a
+column at a time, so that only the generations (8 bytes a sample) stay in memory.
+``NA``/``nan`` fields become NaN. A row with another number of fields, or a field that is not a number, raises
 :class:`~phylo_vi.errors.InputFormatError` naming file and line; a file without a row raises
 :class:`~phylo_vi.errors.EmptyInputError`.
 
@@ -29,15 +30,18 @@ from typing import Callable
 import numpy as np
 
 from phylo_vi.errors import EmptyInputError, InputFormatError, PhyloVIError
+from phylo_vi.io.spilled_columns import SpilledColumns
 
-_CHUNK_LINES = 8192
+CHUNK_LINES = 8192
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ParameterTrace:
-    """The samples of one run: ``generations`` (n_samples,) and ``values`` (n_samples, n_columns).
+    """The samples of one run: ``generations`` (n_samples,) in memory, the values on disk.
 
-    ``columns`` names the value columns (the generation column excluded), in file order.
+    ``columns`` names the value columns (the generation column excluded), in file order;
+    :meth:`column` reads one of them. ``table`` holds every row of the file, of which the trace
+    is rows ``first_row:`` (a trace :meth:`after_burnin` shares its file's table).
     """
 
     path: Path
@@ -45,25 +49,32 @@ class ParameterTrace:
     generation_column: str
     columns: tuple[str, ...]
     generations: np.ndarray
-    values: np.ndarray
+    table: SpilledColumns
+    first_row: int = 0
 
     @property
     def n_samples(self) -> int:
         return len(self.generations)
 
+    @property
+    def values(self) -> np.ndarray:
+        """Every value, (n_samples, n_columns): loads the whole table into memory (prefer :meth:`column`)."""
+        return self.table.rows(self.first_row)
+
     def column(self, name: str) -> np.ndarray:
-        """Values of the column called ``name``."""
+        """Values of the column called ``name``, read from the temporary file into a new array."""
         try:
-            return self.values[:, self.columns.index(name)]
+            index = self.columns.index(name)
         except ValueError:
             raise PhyloVIError(f"{self.path}: no column {name!r} (columns: {', '.join(self.columns)})") from None
+        return self.table.column(index, self.first_row)
 
     def after_burnin(self, n_burnin: int) -> "ParameterTrace":
         """The trace without its first ``n_burnin`` samples."""
         if not 0 <= n_burnin < self.n_samples:
             raise PhyloVIError(f"{self.path}: a burn-in of {n_burnin} samples leaves none of {self.n_samples}")
         return ParameterTrace(self.path, self.format, self.generation_column, self.columns,
-                              self.generations[n_burnin:], self.values[n_burnin:])
+                              self.generations[n_burnin:], self.table, self.first_row + n_burnin)
 
 
 def burnin_count(n_samples: int, fraction: float | None = None, count: int | None = None) -> int:
@@ -127,20 +138,29 @@ def _is_numeric_row(line: str) -> bool:
 
 
 def read_tab_trace(path: str | Path, format: str, *, is_comment: Callable[[str], bool],
-                   generation_names: tuple[str, ...]) -> ParameterTrace:
+                   generation_names: tuple[str, ...], chunk_lines: int = CHUNK_LINES) -> ParameterTrace:
     """Read one tab-separated trace (grammar in the module docstring).
 
     ``is_comment(line)`` tells lines to skip; the header is the last non-numeric, non-comment
     line before the rows (MrBayes counts the rows after it). ``generation_names`` are the
-    accepted names of the first column (case-insensitive).
+    accepted names of the first column (case-insensitive). Rows are parsed, and written to the
+    temporary file, ``chunk_lines`` at a time.
     """
     path = Path(path)
     if not path.is_file():
         raise EmptyInputError("no such file", path)
     header: list[str] | None = None
     header_line = 0
-    chunks: list[np.ndarray] = []
+    generations: list[np.ndarray] = []
+    table: SpilledColumns | None = None
     pending: list[tuple[int, str]] = []
+
+    def spill() -> None:
+        rows = _parse_rows(pending, len(header), path)
+        generations.append(rows[:, 0].copy())  # not a view, which would keep the chunk in memory
+        table.append(rows[:, 1:])
+        pending.clear()
+
     with open(path, encoding="utf-8-sig", errors="replace") as handle:
         for number, line in enumerate(handle, start=1):
             stripped = line.strip()
@@ -148,30 +168,28 @@ def read_tab_trace(path: str | Path, format: str, *, is_comment: Callable[[str],
                 continue
             if not _is_numeric_row(line):
                 header, header_line = line.rstrip("\r\n").split("\t"), number
-                chunks, pending = [], []
+                generations, table = [], SpilledColumns(len(header) - 1)
+                pending.clear()
                 continue
             if header is None:
                 raise InputFormatError("a row of numbers before the header line", path, number)
             pending.append((number, line))
-            if len(pending) >= _CHUNK_LINES:
-                chunks.append(_parse_rows(pending, len(header), path))
-                pending = []
+            if len(pending) >= chunk_lines:
+                spill()
     if header is None:
         raise EmptyInputError("no header line (expected tab-separated column names)", path)
     if pending:
-        chunks.append(_parse_rows(pending, len(header), path))
-    if not chunks:
+        spill()
+    if not generations:
         raise EmptyInputError("no sample after the header", path, header_line)
     names = [name.strip() for name in header]
     if names[0].lower() not in generation_names:
         raise InputFormatError(f"the first column is {names[0]!r}; expected one of {', '.join(generation_names)}",
                                path, header_line)
-    table = np.concatenate(chunks)
-    generations = table[:, 0]
-    if np.any(np.diff(generations) <= 0):
-        bad = int(np.flatnonzero(np.diff(generations) <= 0)[0]) + 1
-        raise InputFormatError(f"generation {generations[bad]:.0f} does not increase (sample {bad + 1})",
+    generation = np.concatenate(generations)
+    if np.any(np.diff(generation) <= 0):
+        bad = int(np.flatnonzero(np.diff(generation) <= 0)[0]) + 1
+        raise InputFormatError(f"generation {generation[bad]:.0f} does not increase (sample {bad + 1})",
                                path, header_line)
-    return ParameterTrace(path, format, names[0], tuple(names[1:]), generations.astype(np.int64),
-                          np.ascontiguousarray(table[:, 1:]))
+    return ParameterTrace(path, format, names[0], tuple(names[1:]), generation.astype(np.int64), table)
 

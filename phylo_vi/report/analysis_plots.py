@@ -78,14 +78,17 @@ def trace_figure(analysis):
     names = _trace_columns(analysis)
     figure, axes = _grid(len(names))
     for ax, name in zip(axes, names):
+        kept = []
         for run, (trace, cut) in enumerate(zip(analysis.parameter_traces, analysis.parameter_burnin)):
+            values = trace.column(name)
             step = max(1, trace.n_samples // MAX_TRACE_POINTS)  # every step-th sample: the picture, not the data
-            ax.plot(trace.generations[::step], trace.column(name)[::step], lw=0.7, color=_colour(run),
+            # a copy, so that the figure's line does not keep the whole column in memory
+            ax.plot(trace.generations[::step], values[::step].copy(), lw=0.7, color=_colour(run),
                     label=f"run {run + 1}")
             if run == 0 and cut > 0:
                 ax.axvspan(trace.generations[0], trace.generations[cut], color="0.88", zorder=0)
-        kept = np.concatenate([trace.column(name)[cut:] for trace, cut in
-                               zip(analysis.parameter_traces, analysis.parameter_burnin)])
+            kept.append(values[cut:])
+        kept = np.concatenate(kept)
         low, high = np.nanmin(kept), np.nanmax(kept)
         if high > low:  # the post-burn-in range, so that the early climb does not flatten the trace
             pad = 0.15 * (high - low)

@@ -7,7 +7,7 @@ import pytest
 from phylo_vi.errors import EmptyInputError, InputFormatError
 from phylo_vi.io.beast_log import read_beast_log
 from phylo_vi.io.mrbayes_parameters import read_mrbayes_parameters, summarised_by_sump
-from phylo_vi.io.parameter_trace import burnin_count
+from phylo_vi.io.parameter_trace import burnin_count, read_tab_trace
 from phylo_vi.io.revbayes_log import read_revbayes_log
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "mrbayes"
@@ -59,3 +59,70 @@ def test_errors_name_file_and_line(tmp_path):
     bad.write_text("state\tLnL\n0\t1\n")
     with pytest.raises(InputFormatError, match="first column is 'state'"):
         read_mrbayes_parameters(bad)
+
+
+def _read_small_chunks(path, chunk_lines):
+    return read_tab_trace(path, "mrbayes", is_comment=lambda line: line.startswith("["), generation_names=("gen",),
+                          chunk_lines=chunk_lines)
+
+
+def _same_bits(a, b):
+    return a.shape == b.shape and np.array_equal(a.view(np.int64), b.view(np.int64))
+
+
+@pytest.mark.parametrize("chunk_lines", [1, 7, 50, 501, 10_000])
+def test_spilled_columns_equal_an_independent_parse(chunk_lines):
+    # reference: numpy's own parse of the whole file; the trace's columns come back from the temporary
+    # file in chunks of `chunk_lines` rows (501 rows: one row a chunk, uneven chunks, one chunk) bit for bit
+    path = DATA / "example.nex.run1.p"
+    reference = np.loadtxt(path, delimiter="\t", skiprows=2, ndmin=2)
+    trace = _read_small_chunks(path, chunk_lines)
+    assert trace.table.n_rows == 501 and trace.generations.tolist() == reference[:, 0].astype(np.int64).tolist()
+    for index, name in enumerate(trace.columns):
+        assert _same_bits(trace.column(name), reference[:, index + 1]), name
+    assert _same_bits(trace.values, reference[:, 1:])
+    for cut in (0, 49, 50, 125, 500):  # on a chunk boundary and inside a chunk
+        kept = trace.after_burnin(cut)
+        assert kept.n_samples == 501 - cut and _same_bits(kept.column("TL"), reference[cut:, 3])
+        assert _same_bits(kept.values, reference[cut:, 1:])
+
+
+def test_spilled_random_doubles_and_nan_are_exact(tmp_path):
+    # %.17g writes every double exactly (17 significant digits round-trip), so the parse must return
+    # the generated bits; NA fields become NaN
+    rng = np.random.default_rng(5)
+    table = rng.standard_normal((203, 4)) * 10.0 ** rng.integers(-300, 300, (203, 4))
+    table[[3, 100, 202], [0, 2, 3]] = np.nan
+    lines = ["\t".join(["Gen", "a", "b", "c", "d"])]
+    lines += ["\t".join([str(10 * row)] + ["NA" if np.isnan(x) else "%.17g" % x for x in values])
+              for row, values in enumerate(table)]
+    path = tmp_path / "random.p"
+    path.write_text("\n".join(lines) + "\n")
+    trace = _read_small_chunks(path, 16)
+    for index, name in enumerate("abcd"):
+        assert _same_bits(trace.column(name), table[:, index]), name
+
+
+def test_restarted_file_keeps_the_rows_after_the_last_header_across_chunks(tmp_path):
+    # a restarted run appends a second header: the rows before it are dropped, as sump does
+    first = "".join(f"{g}\t{-g}.5\n" for g in range(0, 100, 10))
+    second = "".join(f"{g}\t{g}.25\n" for g in range(0, 50, 10))
+    path = tmp_path / "restart.p"
+    path.write_text(f"[ID: 1]\nGen\tLnL\n{first}[ID: 2]\nGen\tLnL\n{second}")
+    trace = _read_small_chunks(path, 3)
+    assert trace.generations.tolist() == [0, 10, 20, 30, 40]
+    assert trace.column("LnL").tolist() == [0.25, 10.25, 20.25, 30.25, 40.25]
+
+
+def test_errors_in_a_later_chunk_name_file_and_line(tmp_path):
+    rows = "".join(f"{g}\t-1.0\t0.5\n" for g in range(0, 200, 10))  # lines 3..22
+    bad = tmp_path / "bad.p"
+    bad.write_text(f"[ID: 1]\nGen\tLnL\tTL\n{rows}200\t-1.0\n")
+    with pytest.raises(InputFormatError, match=r"bad\.p, line 23: 2 fields where the header has 3"):
+        _read_small_chunks(bad, 4)
+    bad.write_text(f"Gen\tLnL\tTL\n{rows}200\t-1.0\tx\n")
+    with pytest.raises(InputFormatError, match=r"bad\.p, line 22: 'x' is not a number"):
+        _read_small_chunks(bad, 4)
+    bad.write_text(f"Gen\tLnL\tTL\n{rows}100\t-1.0\t0.5\n")
+    with pytest.raises(InputFormatError, match=r"generation 100 does not increase \(sample 21\)"):
+        _read_small_chunks(bad, 4)
