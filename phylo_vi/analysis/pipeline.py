@@ -9,7 +9,10 @@ Memory per tree is 12 bytes (its topology index and generation); what else each 
 (every node's branch length, the tree's split ids) and the first tree of each topology go to
 anonymous temporary files in ``$TMPDIR`` (:mod:`~phylo_vi.diagnostics.spill_file`), about
 4 bytes a node plus 4 a split (≈ 600 bytes a tree of 50 taxa), deleted with the partition table,
-and are streamed back in chunks.
+and are streamed back in chunks; so do the parameter values (8 bytes each,
+:mod:`~phylo_vi.io.spilled_columns`), read back one column at a time. What stays in memory grows
+with the distinct topologies only (their keys and shapes, ≈ 1.5 KB each for 50 taxa, and the SBN
+fit's tables, ≈ 2.5 KB each).
 
 Burn-in is MrBayes' (``int(burnin * n)`` samples of each run, or ``n_burnin``), applied to
 trees and parameters separately; when the two files of a run do not start their kept samples
