@@ -7,7 +7,7 @@ windows, ASDSF over generations, topological ESS, verdict) is computed from thos
 
 Memory per tree is 12 bytes (its topology index and generation); what else each tree brings
 (every node's branch length, the tree's split ids) and the first tree of each topology go to
-anonymous temporary files in ``$TMPDIR`` (:mod:`~phylo_vi.diagnostics.spill_file`), about
+anonymous temporary files in ``$TMPDIR`` (:mod:`~phylo_vi.util.spill_file`), about
 4 bytes a node plus 4 a split (≈ 600 bytes a tree of 50 taxa), deleted with the partition table,
 and are streamed back in chunks; so do the parameter values (8 bytes each,
 :mod:`~phylo_vi.io.spilled_columns`), read back one column at a time. What stays in memory grows
@@ -42,7 +42,7 @@ from phylo_vi.diagnostics.mrbayes_partitions import (DEFAULT_MIN_PARTITION_FREQU
                                                      PartitionTable,
                                                      average_sdsf, mrbayes_order)
 from phylo_vi.diagnostics.parameter_summary import summarize_parameter
-from phylo_vi.diagnostics.spill_file import SpillFile
+from phylo_vi.util.spill_file import SpillFile
 from phylo_vi.diagnostics.tracer_statistics import summarize_tracer
 from phylo_vi.diagnostics.topologies import TopologyFrequencies
 from phylo_vi.diagnostics.tree_convergence import (DEFAULT_WINDOW_SIZE, MIN_TREES_FOR_ESS, approximate_topological_ess,
@@ -78,7 +78,7 @@ def _generations(names: list[str | None]) -> np.ndarray:
 
 class _FirstTrees:
     """The branch lengths and name of the first tree of each topology (for the MCC tree), in a temporary
-    file (:mod:`~phylo_vi.diagnostics.spill_file`): 8 bytes a node and the name on disk, 8 bytes a topology
+    file (:mod:`~phylo_vi.util.spill_file`): 8 bytes a node and the name on disk, 8 bytes a topology
     in memory."""
 
     def __init__(self) -> None:

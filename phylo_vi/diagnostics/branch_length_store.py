@@ -13,7 +13,7 @@ bit-for-bit (more digits, negative, out of range) sends its whole chunk to float
 Lengths arrive in batches of nodes with their partition ids; they are buffered up to
 :data:`CHUNK_NODES` nodes (or a batch, when larger), cut into chunks of at most that many, each
 grouped by partition (stable counting sort, file order kept),
-encoded and written to an anonymous temporary file (:mod:`.spill_file`, in ``$TMPDIR``): 4 bytes
+encoded and written to an anonymous temporary file (:mod:`~phylo_vi.util.spill_file`, in ``$TMPDIR``): 4 bytes
 of disk per node for MrBayes files, 8 otherwise. Memory holds the buffer and, per chunk, the
 partitions present with their offsets (12 bytes each), nothing per node; :meth:`lengths` reads
 one partition's slice of every chunk back with ``pread``.
@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from phylo_vi.diagnostics.spill_file import SpillFile
+from phylo_vi.util.spill_file import SpillFile
 
 CHUNK_NODES = 1 << 18
 _MANTISSA = 10_000_000

@@ -50,7 +50,7 @@ class PartitionTable:
     :meth:`run_lengths`); ``n_sampled`` (n_runs,) the trees per run; ``tree_splits`` the sorted
     ids of every tree's informative partitions, per run in file order (for tree-by-tree
     diagnostics: windows, RF distances, MCC scores; streamed by :meth:`tree_split_chunks`).
-    Both per-tree stores live in a temporary file (:mod:`.spill_file`), closed by :meth:`close`
+    Both per-tree stores live in a temporary file (:mod:`~phylo_vi.util.spill_file`), closed by :meth:`close`
     or when the table is garbage-collected.
     """
 

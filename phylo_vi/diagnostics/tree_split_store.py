@@ -3,7 +3,8 @@
 The tree-by-tree diagnostics (RWTY windows, RF distances for the topological ESS, MCC scores)
 need each tree's splits, in file order; kept in RAM they cost 4 bytes a split, about 4(n − 3)
 bytes a tree of n taxa. Here trees are buffered up to :data:`CHUNK_ITEMS` split ids and tree
-sizes (or a batch, when larger), then written in chunks of at most that many items to an anonymous temporary file (:mod:`.spill_file`, in ``$TMPDIR``): each
+sizes (or a batch, when larger), then written in chunks of at most that many items to an anonymous
+temporary file (:mod:`~phylo_vi.util.spill_file`, in ``$TMPDIR``): each
 tree's number of splits and its ids as int32, 4(s + 1) bytes of disk for a tree of s splits.
 Memory holds the buffer and 24 bytes per chunk; :meth:`TreeSplitStore.chunks` yields the trees
 back in order as CSR ``(offsets, ids)`` of at most about :data:`CHUNK_ITEMS` items.
@@ -14,7 +15,7 @@ from typing import Iterator
 
 import numpy as np
 
-from phylo_vi.diagnostics.spill_file import SpillFile
+from phylo_vi.util.spill_file import SpillFile
 
 CHUNK_ITEMS = 1 << 20
 

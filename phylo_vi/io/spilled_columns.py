@@ -3,7 +3,7 @@
 A parameter trace has a row per MCMC sample; kept in RAM its values grow with the length of the
 run, yet every diagnostic reads one column (one parameter) at a time. :class:`SpilledColumns`
 writes each chunk of rows, as it is parsed, to an anonymous temporary file
-(:class:`~phylo_vi.diagnostics.spill_file.SpillFile`, in ``$TMPDIR``), column-major (the chunk's
+(:class:`~phylo_vi.util.spill_file.SpillFile`, in ``$TMPDIR``), column-major (the chunk's
 transpose), so that a column of a chunk is one contiguous run of bytes: reading a column costs
 one ``pread`` per chunk and holds nothing but that column. The bytes are the doubles themselves,
 so what is read back is exactly what was written.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from phylo_vi.diagnostics.spill_file import SpillFile
+from phylo_vi.util.spill_file import SpillFile
 
 _ITEM = np.dtype(np.float64).itemsize
 

@@ -107,7 +107,7 @@ def test_first_trees_of_topologies_round_trip_through_their_file():
 
 
 def test_an_unwritable_temporary_folder_is_one_error_line(tmp_path, monkeypatch):
-    from phylo_vi.diagnostics.spill_file import SpillFile
+    from phylo_vi.util.spill_file import SpillFile
     from phylo_vi.errors import PhyloVIError
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
