@@ -34,7 +34,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from phylo_vi.analysis.bayes_factors import (DEFAULT_METHODS, DEFAULT_REPLICATES, DEFAULT_SBN_REPLICATES,
-                                             DEFAULT_TOP,                                             topology_bayes_factors)
+                                             DEFAULT_TOP, topology_bayes_factors)
 from phylo_vi.analysis.result import Analysis, RunInfo
 from phylo_vi.analysis.topology_model import TopologyModel, start_topology_model
 from phylo_vi.diagnostics.consensus import MAJORITY_RULE, consensus_tree

@@ -106,7 +106,8 @@ class PartitionTable:
 
 
 def informative_sizes(sizes: np.ndarray, n_taxa: int, rooted: bool) -> np.ndarray:
-    """Whether clades of ``sizes`` taxa are informative: 2 ≤ size ≤ n − 2 either side (unrooted), 2 ≤ size ≤ n − 1."""
+    """Whether clades of ``sizes`` taxa are informative: 2 ≤ size ≤ n − 2 either side (unrooted),
+    2 ≤ size ≤ n − 1 (rooted)."""
     if not rooted:
         return np.minimum(sizes, n_taxa - sizes) >= 2
     return (sizes >= 2) & (sizes <= n_taxa - 1)
