@@ -126,7 +126,7 @@ def analyze(ctx: click.Context, paths: tuple[Path, ...], out_dir: Path | None, b
         analysis = run_analysis(list(paths), burnin=burnin, n_burnin=n_burnin, min_clade_freq=min_clade_freq,
                                 min_partition_freq=min_partition_freq, window_size=window_size,
                                 thresholds=Thresholds(min_ess, max_psrf, max_asdsf), threads=threads,
-                                progress=not quiet, client=client, render_figures=True, **options)
+                                progress=not quiet, client=client, prepare_report=True, **options)
     written = write_report_folder(analysis, outputs, quiet, mb_compat=mb_compat)
     if as_json:
         document = analysis.to_json()

@@ -55,7 +55,7 @@ def demo(out_dir: Path | None, alignment: bool, as_json: bool, quiet: bool) -> N
             click.echo("phylo_vi demo: phylo-vi analyze on the bundled example (simulated 14 taxa x 800 sites, "
                        "two MrBayes runs; see phylo_vi/data/README.md)\n")
         options = {"alignment": paths[-1], "top": 3, "replicates": 2, "seed": DEMO_SEED} if alignment else {}
-        analysis = analyze(paths[:-1], progress=not quiet, render_figures=True, **options)
+        analysis = analyze(paths[:-1], progress=not quiet, prepare_report=True, **options)
         written = write_report_folder(analysis, outputs, quiet)
     if as_json:
         document = analysis.to_json()

@@ -58,6 +58,11 @@ from phylo_vi.io.trees import TreeSample, read_trees
 from phylo_vi.trees.tree import Tree
 from phylo_vi.util.tasks import Tasks, available_cores
 
+#: The interpreter's thread switch interval while steps run side by side: a step between two Numba kernels
+#: (an SBN-EM iteration) waits for the GIL up to this long while another thread draws figures (Python's
+#: default, 5 ms, made the SBN fits 1.5-2x slower beside the figures; the thread switch costs ~µs).
+SWITCH_INTERVAL_S = 0.0005
+
 _GENERATION = re.compile(r"(\d+)\s*$")
 _GENERATIONS = re.compile(r"(\d+)[ \t\r]*$", re.MULTILINE)
 
@@ -389,7 +394,7 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
             top: int = DEFAULT_TOP, methods: Sequence[str] = DEFAULT_METHODS, replicates: int = DEFAULT_REPLICATES,
             sbn_replicates: int = DEFAULT_SBN_REPLICATES,
             preset: str = "fast", model: str | None = None, seed: int = 0, client=None,
-            render_figures: bool = False) -> Analysis:
+            prepare_report: bool = False) -> Analysis:
     """Analyse the MCMC runs named by ``paths`` (run files, basenames or folders; see :mod:`phylo_vi.io.runs`).
 
     Parameters
@@ -411,23 +416,31 @@ def analyze(paths: str | Path | Sequence[str | Path], *, burnin: float = 0.25, n
         Dask client), their log Bayes factors and the posterior-odds check
         (:mod:`phylo_vi.analysis.bayes_factors`); the SBN odds' standard errors from ``sbn_replicates``
         block-bootstrap refits (:func:`phylo_vi.analysis.topology_model.sbn_odds_bootstrap`).
-    render_figures : draw the report's figures (:meth:`Analysis.render_figures`) while the SBN fits run on
-        the other threads, for a caller that writes the report next (none of the figures needs the SBN).
+    prepare_report : do the report's work that needs no SBN (:meth:`Analysis.prepare_report`: the figures,
+        the ``.vstat`` statistics) while the SBN fits run on the other threads, for a caller that writes the
+        report next.
     """
     import numba
 
     threads = int(threads) if threads is not None else available_cores()
     numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
     runs = discover_runs(paths)
-    with Tasks(threads) as tasks:
-        trace_reads = [tasks.submit(read_parameters, path) for path in runs.parameter_files]
-        parts = _summaries(runs, trace_reads, tasks, burnin=burnin, n_burnin=n_burnin, min_clade_freq=min_clade_freq,
-                           min_partition_freq=min_partition_freq, window_size=window_size, progress=progress)
-        result = _analysis(runs, parts, burnin, n_burnin, min_clade_freq, min_partition_freq, thresholds)
-        if render_figures:
-            result.render_figures()
-        if parts.finish_topology_model is not None:
-            result.topology_model = parts.finish_topology_model()
+    switch_interval = sys.getswitchinterval()
+    if threads > 1:
+        sys.setswitchinterval(min(switch_interval, SWITCH_INTERVAL_S))
+    try:
+        with Tasks(threads) as tasks:
+            trace_reads = [tasks.submit(read_parameters, path) for path in runs.parameter_files]
+            parts = _summaries(runs, trace_reads, tasks, burnin=burnin, n_burnin=n_burnin,
+                               min_clade_freq=min_clade_freq, min_partition_freq=min_partition_freq,
+                               window_size=window_size, progress=progress)
+            result = _analysis(runs, parts, burnin, n_burnin, min_clade_freq, min_partition_freq, thresholds)
+            if prepare_report:
+                result.prepare_report()
+            if parts.finish_topology_model is not None:
+                result.topology_model = parts.finish_topology_model()
+    finally:
+        sys.setswitchinterval(switch_interval)
     if alignment is not None:
         from tqdm import tqdm
 

@@ -209,6 +209,17 @@ class Analysis:
 
         return analysis_figures(self)
 
+    def prepare_report(self) -> None:
+        """The work of :meth:`write_report` that does not need the SBN fit: the figures drawn
+        (:meth:`render_figures`) and the branch-length statistics of every partition the ``.vstat`` lists (kept
+        in the partition table)."""
+        self.render_figures()
+        if self.partitions is not None:
+            from phylo_vi.diagnostics.mrbayes_partitions import length_statistics
+
+            for index in self.order.ids[1:self.order.n_kept]:
+                length_statistics(self.partitions, int(index))
+
     def render_figures(self) -> dict[str, bytes]:
         """The report's figures drawn as PNG, by name (drawn once, then kept in ``figure_images``)."""
         if not self.figure_images:

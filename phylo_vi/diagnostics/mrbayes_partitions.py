@@ -21,7 +21,7 @@ MrBayes' ``.parts``, ``.tstat`` and ``.vstat`` without the ``[ID: …]`` stamp l
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
@@ -62,6 +62,7 @@ class PartitionTable:
     branch_lengths: BranchLengthStore
     n_sampled: np.ndarray
     tree_splits: TreeSplitStore
+    length_summaries: dict[int, tuple[float, float, float, float, float]] = field(default_factory=dict, repr=False)
 
     @property
     def n_runs(self) -> int:
@@ -378,12 +379,17 @@ def average_sdsf(table: PartitionTable, order: MrBayesOrder) -> tuple[float, flo
 
 
 def length_statistics(table: PartitionTable, index: int) -> tuple[float, float, float, float, float]:
-    """Mean, variance, HPD lower/upper and median of the pooled branch lengths of a partition (§2)."""
-    pooled = table.pooled_lengths(index)
-    ordered = np.sort(pooled)
-    mean, variance = welford_mean_variance(pooled)
-    lower, upper = mrbayes_hpd(ordered)
-    return mean, variance, lower, upper, upper_median(ordered)
+    """Mean, variance, HPD lower/upper and median of the pooled branch lengths of a partition (§2); computed
+    once per partition (the consensus, its ``.con.tre`` and the ``.vstat`` ask for the same ones), then kept in
+    ``table.length_summaries``."""
+    summary = table.length_summaries.get(index)
+    if summary is None:
+        pooled = table.pooled_lengths(index)
+        ordered = np.sort(pooled)
+        mean, variance = welford_mean_variance(pooled)
+        lower, upper = mrbayes_hpd(ordered)
+        summary = table.length_summaries[index] = (mean, variance, lower, upper, upper_median(ordered))
+    return summary
 
 
 def format_vstat(table: PartitionTable, order: MrBayesOrder, name: str = "length") -> str:

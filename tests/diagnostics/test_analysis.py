@@ -1,6 +1,7 @@
 """``phylo_vi.analyze``: run discovery, the report folder, MAP/MCC trees, burn-in alignment, pandas."""
 import math
 import shutil
+import sys
 import warnings
 from pathlib import Path
 
@@ -48,9 +49,12 @@ def test_report_files_equal_mrbayes(analysis, tmp_path):
 
 
 def test_figures_drawn_beside_the_sbn_fits_give_the_same_report(analysis, tmp_path):
-    # render_figures=True draws the figures while the two SBN-EM fits run on the other thread: the SBN
+    # prepare_report=True draws the figures (and computes the .vstat statistics) while the two SBN-EM fits run
+    # on the other thread: the SBN
     # probabilities and every report file must be those of the plain sequential analysis
-    overlapped = phylo_vi.analyze(DATA / "example.nex", threads=2, render_figures=True)
+    switch_interval = sys.getswitchinterval()
+    overlapped = phylo_vi.analyze(DATA / "example.nex", threads=2, prepare_report=True)
+    assert sys.getswitchinterval() == switch_interval  # shortened while the threads run, then restored
     assert set(overlapped.figure_images) == {"traces", "densities", "consensus", "split_frequencies", "asdsf",
                                              "split_scatter", "topological_ess"}
     np.testing.assert_array_equal(overlapped.topology_model.probabilities, analysis.topology_model.probabilities)
