@@ -42,7 +42,6 @@ from phylo_vi.diagnostics.mrbayes_partitions import (DEFAULT_MIN_PARTITION_FREQU
                                                      PartitionTable,
                                                      average_sdsf, mrbayes_order)
 from phylo_vi.diagnostics.parameter_summary import summarize_parameter
-from phylo_vi.util.spill_file import SpillFile
 from phylo_vi.diagnostics.tracer_statistics import summarize_tracer
 from phylo_vi.diagnostics.topologies import TopologyFrequencies
 from phylo_vi.diagnostics.tree_convergence import (DEFAULT_WINDOW_SIZE, MIN_TREES_FOR_ESS, approximate_topological_ess,
@@ -56,6 +55,7 @@ from phylo_vi.io.runs import RunSet, discover_runs, read_parameters
 from phylo_vi.io.tree_batches import TreeBatch
 from phylo_vi.io.trees import TreeSample, read_trees
 from phylo_vi.trees.tree import Tree
+from phylo_vi.util.spill_file import SpillFile
 from phylo_vi.util.tasks import Tasks, available_cores
 
 #: The interpreter's thread switch interval while steps run side by side: a step between two Numba kernels
