@@ -60,7 +60,8 @@ def main() -> None:
     taxa = TaxonNamespace()
     support = args.support or sorted((data / "short_run").glob("rep_*/DS1.trprobs"))
     samples = read_tree_arrays(support, taxa=taxa, per_file=True)
-    vbpi = VBPI(estimator=args.estimator, branch_model=args.branch_model, warm_start=None if args.warm_start == "none" else args.warm_start,
+    vbpi = VBPI(estimator=args.estimator, branch_model=args.branch_model,
+                warm_start=None if args.warm_start == "none" else args.warm_start,
                 random_state=args.seed).fit(patterns, samples, args.burn)
     profiler = cProfile.Profile(time.process_time) if args.profile else None
     if profiler is not None:
