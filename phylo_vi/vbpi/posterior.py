@@ -15,7 +15,7 @@ from phylo_vi.sbn.support import SubsplitSupport
 from phylo_vi.trees.taxa import TaxonNamespace
 from phylo_vi.vbpi.batch import TopologyBatch
 from phylo_vi.vbpi.canonical import ROOTINGS, CanonicalSBNTopologyModel
-from phylo_vi.vbpi.branch import LogNormalBranchModel, PlanarFlowBranchModel
+from phylo_vi.vbpi.branch import INITIAL_LOG_STD, LogNormalBranchModel, PlanarFlowBranchModel
 from phylo_vi.vbpi.gnn import GNNBranchModel
 from phylo_vi.vbpi.model import PhylogeneticModel
 from phylo_vi.vbpi.objectives import Particles
@@ -36,7 +36,8 @@ class VariationalPosterior(nn.Module):
 
     def __init__(self, support: SubsplitSupport, taxa: TaxonNamespace, *, psp: bool = True,
                  branch_model: str = "lognormal", flow_layers: int = 16, gnn_hidden: int = 100, gnn_layers: int = 2,
-                 rooting: str = "all", generator: torch.Generator | None = None):
+                 rooting: str = "all", initial_log_std: float = INITIAL_LOG_STD,
+                 generator: torch.Generator | None = None):
         super().__init__()
         if branch_model not in BRANCH_MODELS:
             raise PhyloVIError(f"branch_model must be one of {BRANCH_MODELS}, got {branch_model!r}")
@@ -44,13 +45,16 @@ class VariationalPosterior(nn.Module):
             raise PhyloVIError(f"rooting must be one of {ROOTINGS}, got {rooting!r}")
         self.topology = (CanonicalSBNTopologyModel if rooting == "canonical" else SBNTopologyModel)(support, taxa)
         if branch_model == "planar":
-            self.branch = PlanarFlowBranchModel(support, len(taxa), n_layers=flow_layers, psp=psp, generator=generator)
+            self.branch = PlanarFlowBranchModel(support, len(taxa), n_layers=flow_layers, psp=psp,
+                                                initial_log_std=initial_log_std, generator=generator)
         elif branch_model == "realnvp":
-            self.branch = RealNVPBranchModel(support, len(taxa), n_layers=flow_layers, psp=psp, generator=generator)
+            self.branch = RealNVPBranchModel(support, len(taxa), n_layers=flow_layers, psp=psp,
+                                             initial_log_std=initial_log_std, generator=generator)
         elif branch_model == "gnn":
             self.branch = GNNBranchModel(len(taxa), hidden=gnn_hidden, n_layers=gnn_layers, generator=generator)
         else:
-            self.branch = LogNormalBranchModel(support, len(taxa), psp=psp, generator=generator)
+            self.branch = LogNormalBranchModel(support, len(taxa), psp=psp,
+                                               initial_log_std=initial_log_std, generator=generator)
 
     def forward(self, model: PhylogeneticModel, batch: TopologyBatch, noise: np.ndarray,
                 log_tables: tuple[torch.Tensor, torch.Tensor] | None = None) -> Particles:

@@ -39,7 +39,7 @@ from torch import nn
 
 from phylo_vi.sbn.support import SubsplitSupport
 from phylo_vi.vbpi.batch import TopologyBatch
-from phylo_vi.vbpi.branch import FlowBranchModel
+from phylo_vi.vbpi.branch import INITIAL_LOG_STD, FlowBranchModel
 
 EMBEDDING_DIM = 16
 
@@ -85,8 +85,9 @@ class RealNVPBranchModel(FlowBranchModel):
     couplings of width ``hidden`` (module docstring)."""
 
     def __init__(self, support: SubsplitSupport, n_taxa: int, *, n_layers: int = 5, hidden: int = 100,
-                 psp: bool = True, generator: torch.Generator | None = None, dtype: torch.dtype = torch.float64):
-        super().__init__(support, n_taxa, psp=psp, generator=generator, dtype=dtype)
+                 psp: bool = True, initial_log_std: float = INITIAL_LOG_STD, generator: torch.Generator | None = None,
+                 dtype: torch.dtype = torch.float64):
+        super().__init__(support, n_taxa, psp=psp, initial_log_std=initial_log_std, generator=generator, dtype=dtype)
         n_rows = self.features.shape[0]
         self.couplings = nn.ModuleList(SplitCoupling(n_rows, layer % 2, hidden=hidden, generator=generator,
                                                      dtype=dtype) for layer in range(n_layers))

@@ -1,11 +1,12 @@
-"""Branch-length families: PSP feature rows and the planar-flow density (change of variables)."""
+"""Branch-length families: PSP feature rows, the initial σ, and the planar-flow density (change of variables)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-from phylo_vi.vbpi.branch import LOG_BRANCH_OFFSET, PlanarFlowBranchModel, primary_subsplit_rows
+from phylo_vi.vbpi.branch import (INITIAL_LOG_STD, LOG_BRANCH_OFFSET, LogNormalBranchModel, PlanarFlowBranchModel,
+                                  primary_subsplit_rows)
 
 
 def test_primary_subsplit_pairs_are_the_pcsps_under_a_root_split(five_taxa, full_support):
@@ -17,6 +18,21 @@ def test_primary_subsplit_pairs_are_the_pcsps_under_a_root_split(five_taxa, full
     np.testing.assert_array_equal(rows >= 0, (sister | focal) == np.uint64(0b11111))
     assert sorted(rows[rows >= 0]) == list(range(len(full_support.root_splits), len(full_support.root_splits)
                                                  + int((rows >= 0).sum())))
+
+
+@pytest.mark.parametrize("psp", [True, False])
+def test_initial_log_std_shifts_every_edge_once_from_the_reference_initialisation(full_support, sampled, psp):
+    # reference: vbpi-torch's Xavier initialisation (initial_log_std = 0) from the same generator; the
+    # shift sits on the split row only, so each edge's log σ moves by it exactly once and μ not at all
+    def initial(shift):
+        model = LogNormalBranchModel(full_support, 5, psp=psp, initial_log_std=shift,
+                                     generator=torch.Generator().manual_seed(4))
+        return model.mean_log_std(sampled)
+    reference_mean, reference_log_std = initial(0.0)
+    mean, log_std = initial(INITIAL_LOG_STD)
+    torch.testing.assert_close(mean, reference_mean, rtol=0, atol=0)
+    torch.testing.assert_close(log_std - reference_log_std, torch.full_like(log_std, INITIAL_LOG_STD),
+                               rtol=0, atol=1e-12)
 
 
 @pytest.fixture
