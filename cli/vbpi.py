@@ -72,6 +72,9 @@ def _outputs(out_prefix: Path, posterior_trees: int, trace: bool) -> dict[str, P
 @click.option("--warm-start", type=click.Choice(["em", "none"]), default="em", show_default=True,
               help="Start q_φ at SBN-EM-α (α = 1e-4) fitted to the support sample, or ('none') at uniform CPDs "
                    "as vbpi-torch; on DS1 the EM start reaches KL 0.0739 in about half the iterations.")
+@click.option("--initial-log-std", type=float, default=None, show_default="-2 (σ ≈ 0.14)",
+              help="log σ of each edge's log length before training (vbpi-torch: 0, σ ≈ 1); edges that training "
+                   "seldom reaches keep it.")
 @click.option("--device", type=DeviceType(), default="cpu", show_default=True,
               help="Torch device of q and the likelihood (cpu, cuda, cuda:N).")
 @click.option("--backend", type=click.Choice(["numba", "torch"]), default=None, show_default="numba on cpu",
@@ -101,7 +104,7 @@ def _outputs(out_prefix: Path, posterior_trees: int, trace: bool) -> dict[str, P
 @quiet_option
 @click.pass_context
 def fit(ctx, alignment, support, golden, model, n_iter, n_particles, estimator, no_psp, branch_model, flow_layers,
-        warm_start, device, backend, learning_rate, branch_learning_rate, warm_up, burnin, n_burnin, kl_every,
+        warm_start, initial_log_std, device, backend, learning_rate, branch_learning_rate, warm_up, burnin, n_burnin, kl_every,
         plateau_window, checkpoint_every, resume, eval_runs, is_particles, is_repeats, posterior_trees, out_prefix,
         seed, threads, as_json, quiet) -> None:
     """Fit VBPI to ALIGNMENT; write the trace, a JSON summary and a checkpoint."""
@@ -114,6 +117,7 @@ def fit(ctx, alignment, support, golden, model, n_iter, n_particles, estimator, 
     from phylo_vi.sbn import pooled_golden_run, read_tree_arrays
     from phylo_vi.trees.taxa import TaxonNamespace
     from phylo_vi.util.outputs import output_path
+    from phylo_vi.vbpi.branch import INITIAL_LOG_STD
     from phylo_vi.vbpi.checkpoint import load_checkpoint
     from phylo_vi.vbpi.estimator import VBPI
 
@@ -139,6 +143,7 @@ def fit(ctx, alignment, support, golden, model, n_iter, n_particles, estimator, 
     reference = pooled_golden_run(read_tree_arrays(golden, taxa=taxa, per_file=True)) if golden else None
     estimator_ = VBPI(model=model, n_particles=n_particles, estimator=estimator, psp=not no_psp,
                       branch_model=branch_model, flow_layers=flow_layers,
+                      initial_log_std=INITIAL_LOG_STD if initial_log_std is None else initial_log_std,
                       warm_start=None if warm_start == "none" else warm_start, learning_rate=learning_rate,
                       branch_learning_rate=branch_learning_rate, warm_up=warm_up,
                       kl_every=kl_every if golden else 0, plateau_window=plateau_window,

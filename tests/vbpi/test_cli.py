@@ -10,6 +10,7 @@ import pytest
 from phylo_vi.cli.main import main
 from phylo_vi.io.nexus import read_nexus_trees
 from phylo_vi.io.newick import format_newick
+from phylo_vi.vbpi.checkpoint import load_checkpoint
 from .five_taxa import fasta_text, five_taxon_alignment
 
 EVALUATION = ("--eval-runs", "20", "--is-particles", "200", "--is-repeats", "3", "--posterior-trees", "25")
@@ -66,6 +67,25 @@ def test_fit_writes_trace_summary_and_checkpoint_and_resumes_exactly(capsys, tmp
     report = (tmp_path / "whole.html").read_text()
     assert "golden-run topology distribution" in report and report.count("<img") == 3
     assert 0 < document["map_probability"] <= 1 and 1 <= document["credible_set_95_size"] <= 15
+
+
+def test_initial_log_std_sets_the_split_rows_log_std_column(capsys, tmp_path, files):
+    # reference: two runs of the same seed before any training; only the split rows' log σ column differs, by
+    # the difference of the two values (--initial-log-std 0 is vbpi-torch's initialisation)
+    alignment, support, _ = files
+    features = {}
+    for name, extra in (("default", ()), ("zero", ("--initial-log-std", 0))):
+        status, out, err = _run(capsys, "fit", alignment, "--support", support, "--seed", 5, "--iters", 0,
+                                "-o", tmp_path / name, "--json", *extra, *SHORT)
+        assert status == 0, err
+        assert json.loads(out)["initial_log_std"] == (-2.0 if name == "default" else 0.0)
+        state = load_checkpoint(tmp_path / f"{name}.ckpt")
+        features[name] = state["posterior"]["branch.features"].numpy()
+    n_root = len(state["support"]["root_splits"])
+    difference = features["default"] - features["zero"]
+    np.testing.assert_allclose(difference[:n_root, 1], -2.0, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(difference[:, 0], 0.0)
+    np.testing.assert_array_equal(difference[n_root:, 1], 0.0)
 
 
 def test_evaluate_a_checkpoint_gives_the_summary_of_the_run(capsys, tmp_path, files):
