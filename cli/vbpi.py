@@ -73,8 +73,8 @@ def _outputs(out_prefix: Path, posterior_trees: int, trace: bool) -> dict[str, P
               help="Start q_φ at SBN-EM-α (α = 1e-4) fitted to the support sample, or ('none') at uniform CPDs "
                    "as vbpi-torch; on DS1 the EM start reaches KL 0.0739 in about half the iterations.")
 @click.option("--initial-log-std", type=float, default=None, show_default="-2",
-              help="log σ of each edge's log length before training (−2: σ ≈ 0.14; vbpi-torch: 0, σ ≈ 1); edges that "
-                   "training seldom reaches keep it.")
+              help="log σ of each edge's log length before training (−2: σ ≈ 0.14; vbpi-torch: 0, σ ≈ 1); "
+                   "edges that training seldom reaches keep it.")
 @click.option("--device", type=DeviceType(), default="cpu", show_default=True,
               help="Torch device of q and the likelihood (cpu, cuda, cuda:N).")
 @click.option("--backend", type=click.Choice(["numba", "torch"]), default=None, show_default="numba on cpu",
@@ -104,9 +104,9 @@ def _outputs(out_prefix: Path, posterior_trees: int, trace: bool) -> dict[str, P
 @quiet_option
 @click.pass_context
 def fit(ctx, alignment, support, golden, model, n_iter, n_particles, estimator, no_psp, branch_model, flow_layers,
-        warm_start, initial_log_std, device, backend, learning_rate, branch_learning_rate, warm_up, burnin, n_burnin, kl_every,
-        plateau_window, checkpoint_every, resume, eval_runs, is_particles, is_repeats, posterior_trees, out_prefix,
-        seed, threads, as_json, quiet) -> None:
+        warm_start, initial_log_std, device, backend, learning_rate, branch_learning_rate, warm_up, burnin, n_burnin,
+        kl_every, plateau_window, checkpoint_every, resume, eval_runs, is_particles, is_repeats, posterior_trees,
+        out_prefix, seed, threads, as_json, quiet) -> None:
     """Fit VBPI to ALIGNMENT; write the trace, a JSON summary and a checkpoint."""
     import numba
     import torch
