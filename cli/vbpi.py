@@ -72,8 +72,8 @@ def _outputs(out_prefix: Path, posterior_trees: int, trace: bool) -> dict[str, P
 @click.option("--warm-start", type=click.Choice(["em", "none"]), default="em", show_default=True,
               help="Start q_φ at SBN-EM-α (α = 1e-4) fitted to the support sample, or ('none') at uniform CPDs "
                    "as vbpi-torch; on DS1 the EM start reaches KL 0.0739 in about half the iterations.")
-@click.option("--initial-log-std", type=float, default=None, show_default="-2",
-              help="log σ of each edge's log length before training (−2: σ ≈ 0.14; vbpi-torch: 0, σ ≈ 1); "
+@click.option("--initial-log-std", type=float, default=None, show_default="-1",
+              help="log σ of each edge's log length before training (−1: σ ≈ 0.37; vbpi-torch: 0, σ ≈ 1); "
                    "edges that training seldom reaches keep it.")
 @click.option("--device", type=DeviceType(), default="cpu", show_default=True,
               help="Torch device of q and the likelihood (cpu, cuda, cuda:N).")

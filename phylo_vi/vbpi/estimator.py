@@ -63,7 +63,7 @@ class VBPI(Estimator):
         estimators, which need it, else all.
     psp : primary-subsplit-pair features in the branch-length model.
     initial_log_std : log σ of an edge's log length before training (split rows of the log-normal
-        families; −2, σ ≈ 0.14; vbpi-torch starts at 0): edges that training seldom reaches keep it
+        families; −1, σ ≈ 0.37; vbpi-torch starts at 0): edges that training seldom reaches keep it
         (:mod:`phylo_vi.vbpi.branch`).
     branch_model, flow_layers, gnn_hidden, gnn_layers : ``"lognormal"`` (VBPI), ``"planar"`` (VBPI-NF:
         ``flow_layers`` permutation-equivariant planar layers on top,

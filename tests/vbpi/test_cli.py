@@ -78,12 +78,12 @@ def test_initial_log_std_sets_the_split_rows_log_std_column(capsys, tmp_path, fi
         status, out, err = _run(capsys, "fit", alignment, "--support", support, "--seed", 5, "--iters", 0,
                                 "-o", tmp_path / name, "--json", *extra, *SHORT)
         assert status == 0, err
-        assert json.loads(out)["initial_log_std"] == (-2.0 if name == "default" else 0.0)
+        assert json.loads(out)["initial_log_std"] == (-1.0 if name == "default" else 0.0)
         state = load_checkpoint(tmp_path / f"{name}.ckpt")
         features[name] = state["posterior"]["branch.features"].numpy()
     n_root = len(state["support"]["root_splits"])
     difference = features["default"] - features["zero"]
-    np.testing.assert_allclose(difference[:n_root, 1], -2.0, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(difference[:n_root, 1], -1.0, rtol=0, atol=1e-12)
     np.testing.assert_array_equal(difference[:, 0], 0.0)
     np.testing.assert_array_equal(difference[n_root:, 1], 0.0)
 
