@@ -79,7 +79,7 @@ class VBPI(Estimator):
     warm_start : ``"em"`` (default) starts q_φ at SBN-EM-α (``warm_start_alpha``) fitted to the support
         sample (:func:`~phylo_vi.vbpi.support.support_sample`); ``None`` at uniform CPDs, as vbpi-torch.
         On DS1 (UFBoot support, seed 1) the EM start reaches vbpi-torch's final KL of 0.0739 after
-        106k iterations and 0.054 at 200k; from uniform CPDs the KL is still 0.075 at 200k.
+        about 107k iterations and 0.055 at 200k; from uniform CPDs the KL is still 0.075 at 200k.
     kl_every : iterations between KL(golden ‖ q_φ) values in the trace (when golden is given).
     plateau_window, plateau_tol : stop early (0: never) once β = 1 when the mean training bound of
         the last ``plateau_window`` iterations exceeds that of the window before by less than
