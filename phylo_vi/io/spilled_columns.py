@@ -60,7 +60,3 @@ class SpilledColumns:
             out[row:row + n_rows - skip] = chunk[:, skip:].T
             row += n_rows - skip
         return out
-
-    def close(self) -> None:
-        """Free the temporary file; reads fail afterwards."""
-        self._file.close()
